@@ -1,0 +1,55 @@
+//! Schema v1 of the status document, as it is stored in Redis.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The version written into every document. A reader refuses any other value rather than
+/// guessing at a shape it does not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Upper bound on a stored document, shared by both halves: the refresher refuses to write
+/// anything larger and the reader refuses to serve anything larger. 256 KiB is ~50x the size
+/// of a realistic document (about 40 constants with descriptions).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// The JSON object stored under the status key (and its `:last_good` copy).
+///
+/// Field names are the ones the website already reads; `defaulted`, `refresh_interval_s`,
+/// `ttl_s` and `schema_version` were added so that a reader can judge a document from the
+/// document alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusDocument {
+    pub schema_version: u32,
+    pub server_status: f64,
+    pub rates: Rates,
+    pub client_status: f64,
+    /// Unix time (seconds, fractional) at which the database was read.
+    pub updated_at: f64,
+    /// How often the refresher that wrote this intends to refresh it.
+    pub refresh_interval_s: u64,
+    /// The Redis TTL it was written with.
+    pub ttl_s: u64,
+    /// Constant names whose value was absent or unusable, so the field holds its default.
+    pub defaulted: Vec<String>,
+    /// Constant name -> description.
+    #[serde(rename = "_meta")]
+    pub meta: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub exp: f64,
+    pub pvp: f64,
+    pub pve: f64,
+    pub color_mob: f64,
+    pub skill: f64,
+}
+
+impl StatusDocument {
+    /// Serialises the document as stored in Redis (compact, UTF-8, no ASCII escaping).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain structs of numbers, strings and maps with string keys cannot fail.
+        serde_json::to_vec(self).expect("status document is always serialisable")
+    }
+}

@@ -1,0 +1,205 @@
+//! The reader's side of the schema: validate stored bytes in one pass, borrowing from them.
+//!
+//! The reader serves the stored bytes as they are (plus `_cache`), so it never needs an
+//! owned [`StatusDocument`](crate::StatusDocument). What it needs is proof that the bytes
+//! are a v1 document, and the few numbers that drive freshness. [`DocumentView::parse`]
+//! gets both from a single pass of `serde_json` over the value, without copying `_meta`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use crate::schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION};
+
+/// Why stored bytes are not a servable document. Each maps to its own error code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ViewError {
+    #[error("stored value is {size} bytes, over the {MAX_DOCUMENT_BYTES}-byte bound")]
+    TooLarge { size: usize },
+    #[error("stored value is not valid JSON")]
+    NotJson,
+    #[error("stored value is not a status document: {0}")]
+    WrongShape(String),
+    #[error("stored document has schema_version {0}, this reader understands {SCHEMA_VERSION}")]
+    UnknownSchema(u64),
+}
+
+/// A validated v1 document, borrowing from the stored bytes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DocumentView<'a> {
+    pub schema_version: u32,
+    pub server_status: f64,
+    pub rates: Rates,
+    pub client_status: f64,
+    pub updated_at: f64,
+    pub refresh_interval_s: u64,
+    pub ttl_s: u64,
+    #[serde(borrow, default)]
+    pub defaulted: Vec<Cow<'a, str>>,
+    #[serde(rename = "_meta")]
+    meta: StringMap,
+}
+
+impl<'a> DocumentView<'a> {
+    /// Validates `bytes` as a schema-v1 status document.
+    pub fn parse(bytes: &'a [u8]) -> Result<DocumentView<'a>, ViewError> {
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(ViewError::TooLarge { size: bytes.len() });
+        }
+        match serde_json::from_slice::<DocumentView<'a>>(bytes) {
+            Ok(view) if view.schema_version == SCHEMA_VERSION => Ok(view),
+            Ok(view) => Err(ViewError::UnknownSchema(view.schema_version.into())),
+            Err(e) if e.is_data() => {
+                // Error path only: a document of another version may differ in shape, and
+                // "unknown version" is the more useful thing to say about it.
+                match probe_version(bytes) {
+                    Some(v) if v != u64::from(SCHEMA_VERSION) => Err(ViewError::UnknownSchema(v)),
+                    _ => Err(ViewError::WrongShape(e.to_string())),
+                }
+            }
+            Err(_) => Err(ViewError::NotJson),
+        }
+    }
+}
+
+fn probe_version(bytes: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Probe {
+        schema_version: u64,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .ok()
+        .map(|p| p.schema_version)
+}
+
+/// Proof that a value is an object of strings to strings, without keeping any of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StringMap;
+
+impl<'de> Deserialize<'de> for StringMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = StringMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of constant names to descriptions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
+                while map.next_key::<AnyString>()?.is_some() {
+                    map.next_value::<AnyString>()?;
+                }
+                Ok(StringMap)
+            }
+        }
+        deserializer.deserialize_map(MapVisitor)
+    }
+}
+
+/// A string, checked and dropped (no allocation for unescaped strings).
+struct AnyString;
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl Visitor<'_> for StrVisitor {
+            type Value = AnyString;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<AnyString, E> {
+                Ok(AnyString)
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BuildOptions, ConstantRow, RowValue, build};
+    use proptest::prelude::*;
+
+    fn stored() -> Vec<u8> {
+        let rows = vec![ConstantRow {
+            name: "RateExp".into(),
+            value: RowValue::Int(3),
+            description: Some("Опыт \"x\"".into()),
+        }];
+        build(&rows, &BuildOptions::default(), 100.0).unwrap().json
+    }
+
+    #[test]
+    fn accepts_what_the_refresher_writes() {
+        let bytes = stored();
+        let v = DocumentView::parse(&bytes).unwrap();
+        assert_eq!(v.rates.exp, 3.0);
+        assert_eq!(v.updated_at, 100.0);
+        assert_eq!((v.refresh_interval_s, v.ttl_s), (600, 900));
+        assert_eq!(v.defaulted.len(), 6);
+    }
+
+    #[test]
+    fn classifies_bad_values() {
+        assert_eq!(DocumentView::parse(b"{not json"), Err(ViewError::NotJson));
+        assert_eq!(DocumentView::parse(b""), Err(ViewError::NotJson));
+        assert!(matches!(
+            DocumentView::parse(b"[1,2]"),
+            Err(ViewError::WrongShape(_))
+        ));
+        assert!(matches!(
+            DocumentView::parse(b"{\"schema_version\":1}"),
+            Err(ViewError::WrongShape(_))
+        ));
+        let mut doc: serde_json::Value = serde_json::from_slice(&stored()).unwrap();
+        doc["schema_version"] = 2.into();
+        doc["rates"] = "renamed".into();
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert_eq!(
+            DocumentView::parse(&bytes),
+            Err(ViewError::UnknownSchema(2))
+        );
+        doc["rates"] =
+            serde_json::from_slice::<serde_json::Value>(&stored()).unwrap()["rates"].clone();
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert_eq!(
+            DocumentView::parse(&bytes),
+            Err(ViewError::UnknownSchema(2))
+        );
+        doc["schema_version"] = 1.into();
+        doc["_meta"]["RateExp"] = 5.into();
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert!(matches!(
+            DocumentView::parse(&bytes),
+            Err(ViewError::WrongShape(_))
+        ));
+    }
+
+    #[test]
+    fn oversized_is_refused_before_parsing() {
+        let big = vec![b' '; MAX_DOCUMENT_BYTES + 1];
+        assert_eq!(
+            DocumentView::parse(&big),
+            Err(ViewError::TooLarge {
+                size: MAX_DOCUMENT_BYTES + 1
+            })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = DocumentView::parse(&bytes);
+        }
+
+        #[test]
+        fn mutated_documents_never_panic(cut in 0usize..400, byte in any::<u8>()) {
+            let mut bytes = stored();
+            let i = cut % bytes.len();
+            bytes[i] = byte;
+            let _ = DocumentView::parse(&bytes);
+        }
+    }
+}
