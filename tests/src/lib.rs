@@ -1,1 +1,8 @@
+//! Fixtures for the integration tests: real MariaDB, real Redis, the real refresher binary
+//! and the real reader `.wasm`. Each fixture isolates itself (own database, own key prefix)
+//! so the tests run in parallel and never touch anything else.
 
+pub mod binaries;
+pub mod db;
+pub mod redis;
+pub mod reader;

@@ -1,0 +1,1 @@
+//! (fixture module, being written)
