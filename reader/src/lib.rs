@@ -1,1 +1,32 @@
+//! `status-reader`: the Spin HTTP component that serves `/server/status` from Redis.
+//!
+//! The component is deliberately thin. `component` (compiled for wasm32 only) reads the Spin
+//! variables, opens the Redis connection and copies the request in and the response out;
+//! everything that decides an answer is plain Rust in the modules below, unit- and
+//! property-tested natively with `cargo test -p status-reader`:
+//!
+//! * [`route`]: method + path to an endpoint or a 4xx, total over all inputs;
+//! * [`fetch`]: one `GET` of the status key, the `:last_good` copy only when it is missing;
+//! * [`cache`]: `ETag`, `If-None-Match`, `Cache-Control`, `Last-Modified`;
+//! * [`respond`] and [`serve`]: status codes, headers and bodies;
+//! * [`error`]: the error codes and their fixed, detail-free messages.
 
+pub mod cache;
+pub mod config;
+pub mod cors;
+pub mod error;
+pub mod fetch;
+pub mod request;
+pub mod respond;
+pub mod route;
+pub mod serve;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use config::Config;
+pub use request::RequestHead;
+pub use respond::Response;
+pub use serve::handle;
+pub use store::{Store, StoreError};

@@ -1,0 +1,290 @@
+//! HTTP caching metadata: `ETag`, `If-None-Match`, `Cache-Control`, `Last-Modified`.
+//!
+//! Everything here is small on purpose: a word-at-a-time hash instead of a crypto crate, a
+//! 20-line civil-date conversion instead of `chrono`, a hand-rolled `If-None-Match` scanner
+//! instead of a header crate. The component ships as one `.wasm` with a size budget.
+
+use status_document::Freshness;
+
+/// How long a cache may keep a response that is already due for refresh (or was served from
+/// the last-known-good copy). `max-age=0` would make nginx and most CDNs stop storing the
+/// response at exactly the moment the refresher is late, sending every request to the
+/// reader; a few seconds lets a front cache absorb load while still picking up the next
+/// document promptly.
+pub const OVERDUE_MAX_AGE_S: u64 = 5;
+
+/// `stale-if-error`: how long a cache may keep serving its copy while the reader answers
+/// 5xx (Redis down). The reader itself serves the last-known-good copy indefinitely, so a
+/// cache may as well cover a full day of outage.
+pub const STALE_IF_ERROR_S: u64 = 86_400;
+
+/// A strong entity tag for the stored document bytes: `"` + 16 hex digits + `"`.
+///
+/// It depends on the stored bytes only, so every reader replica gives the same tag for the
+/// same document, and a new refresh (which changes `updated_at`) always changes it. The
+/// per-request `_cache` object is response metadata and deliberately not part of it.
+pub fn etag(stored: &[u8]) -> String {
+    format!("\"{:016x}\"", hash64(stored))
+}
+
+/// A 64-bit hash in the MurmurHash3 style: one multiply-rotate per 8-byte word and a full
+/// avalanche at the end. Fast on the 4–5 KB documents (a few hundred word steps) and with no
+/// dependency; not a cryptographic hash, which an entity tag does not need.
+fn hash64(bytes: &[u8]) -> u64 {
+    const C1: u64 = 0x87c3_7b91_1142_53d5;
+    const C2: u64 = 0x4cf5_ad43_2745_937f;
+    fn mix(k: u64) -> u64 {
+        k.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2)
+    }
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        h ^= mix(u64::from_le_bytes(w));
+        h = h.rotate_left(27).wrapping_mul(5).wrapping_add(0x52dc_e729);
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        h ^= mix(u64::from_le_bytes(w));
+    }
+    h ^= bytes.len() as u64;
+    // fmix64
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Whether `If-None-Match` (all field lines) matches `etag` under the weak comparison that
+/// RFC 9110 §13.1.2 prescribes for it: `*` matches any current representation, and
+/// `W/"x"` matches `"x"`. Malformed members are skipped, never an error.
+pub fn none_match<V: AsRef<[u8]>>(field_lines: &[V], etag: &str) -> bool {
+    let ours = etag.as_bytes();
+    field_lines
+        .iter()
+        .any(|line| members_match(line.as_ref(), ours))
+}
+
+fn members_match(mut s: &[u8], ours: &[u8]) -> bool {
+    loop {
+        // Skip separators and whitespace before a member.
+        while let [b' ' | b'\t' | b',', rest @ ..] = s {
+            s = rest;
+        }
+        match s {
+            [] => return false,
+            [b'*', ..] => return true,
+            _ => {}
+        }
+        let tag = s.strip_prefix(b"W/").unwrap_or(s);
+        if let [b'"', body @ ..] = tag {
+            if let Some(end) = body.iter().position(|&b| b == b'"') {
+                // `"` + opaque + `"`, compared with our quoted tag.
+                if tag[..end + 2] == *ours {
+                    return true;
+                }
+                s = &body[end + 1..];
+                continue;
+            }
+            return false; // unterminated quote: nothing further can be parsed
+        }
+        // Not an entity tag: skip to the next comma.
+        match s.iter().position(|&b| b == b',') {
+            Some(comma) => s = &s[comma + 1..],
+            None => return false,
+        }
+    }
+}
+
+/// The `Cache-Control` of a document response.
+///
+/// * `max-age`: whole seconds until the next refresh is due, so no cache holds a document
+///   past the moment a newer one can exist. Once due (or when serving the last-known-good
+///   copy) it is [`OVERDUE_MAX_AGE_S`].
+/// * `stale-while-revalidate`: one refresh interval — a cache answers at once with its copy
+///   and fetches the new document in the background (RFC 5861 §3).
+/// * `stale-if-error`: [`STALE_IF_ERROR_S`] (RFC 5861 §4).
+/// * `public`, and no `s-maxage`: `s-maxage` would forbid shared caches to serve stale
+///   (RFC 9111 §5.2.2.10), defeating both extensions above.
+pub fn cache_control(freshness: &Freshness, refresh_interval_s: u64, primary: bool) -> String {
+    let max_age = if primary && freshness.seconds_until_due > 0 {
+        freshness.seconds_until_due
+    } else {
+        OVERDUE_MAX_AGE_S
+    };
+    format!(
+        "public, max-age={max_age}, stale-while-revalidate={refresh_interval_s}, \
+         stale-if-error={STALE_IF_ERROR_S}"
+    )
+}
+
+/// Unix seconds as an IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+/// `None` for times that are not finite or outside years 1970–9999, which have no
+/// representation (the `Last-Modified` field is then left out).
+pub fn http_date(unix_seconds: f64) -> Option<String> {
+    // 253402300799 = 9999-12-31T23:59:59Z
+    if !unix_seconds.is_finite() || !(0.0..253_402_300_800.0).contains(&unix_seconds) {
+        return None;
+    }
+    let secs = unix_seconds.floor() as i64;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let weekday = WEEKDAYS[days.rem_euclid(7) as usize]; // 1970-01-01 was a Thursday
+    let month = MONTHS[(month - 1) as usize];
+    Some(format!(
+        "{weekday}, {day:02} {month} {year:04} {:02}:{:02}:{:02} GMT",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    ))
+}
+
+/// Days since 1970-01-01 to (year, month 1–12, day 1–31) in the proleptic Gregorian
+/// calendar (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use status_document::freshness;
+
+    #[test]
+    fn etag_is_quoted_deterministic_and_sensitive() {
+        let a = etag(b"{\"a\":1}");
+        assert_eq!(a, etag(b"{\"a\":1}"));
+        assert_eq!(a.len(), 18);
+        assert!(a.starts_with('"') && a.ends_with('"'));
+        assert_ne!(a, etag(b"{\"a\":2}"));
+        assert_ne!(etag(b""), etag(b"\0"));
+        assert_ne!(etag(b"12345678"), etag(b"123456780"));
+        // Pinned: replicas and releases must agree on the tag of the same bytes.
+        assert_eq!(etag(b"{\"schema_version\":1}"), "\"74fb650f10890f77\"");
+    }
+
+    #[test]
+    fn if_none_match_forms() {
+        let tag = "\"0123456789abcdef\"";
+        assert!(none_match(&["\"0123456789abcdef\""], tag));
+        assert!(
+            none_match(&["W/\"0123456789abcdef\""], tag),
+            "weak comparison"
+        );
+        assert!(none_match(&["\"x\", \"0123456789abcdef\""], tag));
+        assert!(none_match(&["\"x\",W/\"0123456789abcdef\" "], tag));
+        assert!(
+            none_match(&["\"x\"", "\"0123456789abcdef\""], tag),
+            "several lines"
+        );
+        assert!(none_match(&["*"], tag));
+        assert!(none_match(&[" , *"], tag));
+        assert!(
+            !none_match(&["\"0123456789abcdeF\""], tag),
+            "case-sensitive"
+        );
+        assert!(!none_match(&["0123456789abcdef"], tag), "unquoted");
+        assert!(!none_match(&["\"0123456789abcdef"], tag), "unterminated");
+        assert!(!none_match(&["garbage, \"y\""], tag));
+        assert!(none_match(&["garbage, \"0123456789abcdef\""], tag));
+        assert!(!none_match::<&str>(&[], tag));
+        assert!(!none_match(&[""], tag));
+        assert!(!none_match(&["W/"], tag));
+    }
+
+    #[test]
+    fn cache_control_numbers() {
+        let f = freshness(1000.0, 600, 900, 1100.4);
+        assert_eq!(
+            cache_control(&f, 600, true),
+            "public, max-age=499, stale-while-revalidate=600, stale-if-error=86400"
+        );
+        let overdue = freshness(1000.0, 600, 900, 1700.0);
+        assert_eq!(
+            cache_control(&overdue, 600, true),
+            "public, max-age=5, stale-while-revalidate=600, stale-if-error=86400"
+        );
+        assert_eq!(
+            cache_control(&f, 600, false),
+            "public, max-age=5, stale-while-revalidate=600, stale-if-error=86400",
+            "last-known-good copies are never promised for long"
+        );
+        assert!(!cache_control(&f, 600, true).contains("s-maxage"));
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0.0).unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(784_111_777.0).unwrap(),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            http_date(784_111_777.9).unwrap(),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            http_date(951_782_400.0).unwrap(),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(1_709_164_800.0).unwrap(),
+            "Thu, 29 Feb 2024 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(1_735_689_599.0).unwrap(),
+            "Tue, 31 Dec 2024 23:59:59 GMT"
+        );
+        assert_eq!(
+            http_date(253_402_300_799.0).unwrap(),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(http_date(253_402_300_800.0), None);
+        assert_eq!(http_date(-1.0), None);
+        assert_eq!(http_date(f64::NAN), None);
+        assert_eq!(http_date(f64::INFINITY), None);
+    }
+
+    proptest! {
+        #[test]
+        fn none_match_never_panics(lines in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..64), 0..4)) {
+            let _ = none_match(&lines, "\"0123456789abcdef\"");
+        }
+
+        #[test]
+        fn own_tag_always_matches(bytes in proptest::collection::vec(any::<u8>(), 0..256),
+                                  weak in any::<bool>()) {
+            let tag = etag(&bytes);
+            let sent = if weak { format!("W/{tag}") } else { tag.clone() };
+            let line = format!("\"zz\", {sent}");
+            prop_assert!(none_match(&[line], &tag));
+        }
+
+        #[test]
+        fn dates_are_well_formed(secs in 0u64..253_402_300_800) {
+            let d = http_date(secs as f64).unwrap();
+            prop_assert_eq!(d.len(), 29);
+            prop_assert!(d.ends_with(" GMT"));
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Routing: method and path to an endpoint, or to the 4xx that says why not.
+//!
+//! Routing is total: every request, however odd, maps to exactly one [`Dispatch`], and the
+//! caller turns each into a defined status code. Property tests in `serve` hold it to that.
+
+use crate::request::{MAX_CONDITIONAL_BYTES, MAX_TARGET_BYTES, RequestHead};
+
+/// The methods every endpoint allows, as sent in `Allow` and in CORS preflight answers.
+pub const ALLOW: &str = "GET, HEAD, OPTIONS";
+
+/// An endpoint of the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `/server/status`: the document plus `_cache`.
+    Status,
+    /// `/server/status/debug`: what the reader sees, for operators.
+    Debug,
+    /// `/health`: ok/stale/error for monitors and load balancers.
+    Health,
+}
+
+impl Route {
+    /// The endpoint at `path`, matched exactly (no trailing slash, no decoding): the routes
+    /// are fixed strings, so anything else is a client mistake and gets a clear 404.
+    pub fn from_path(path: &str) -> Option<Route> {
+        match path {
+            "/server/status" => Some(Route::Status),
+            "/server/status/debug" => Some(Route::Debug),
+            "/health" => Some(Route::Health),
+            _ => None,
+        }
+    }
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// `GET` (or `HEAD`, answered like `GET` without a body).
+    Serve { route: Route, head: bool },
+    /// `OPTIONS` on an endpoint: CORS preflight / capability answer, 204.
+    Preflight,
+    /// Any other method on an endpoint: 405 with `Allow`.
+    MethodNotAllowed,
+    /// No such endpoint: 404.
+    NotFound,
+    /// Request target over [`MAX_TARGET_BYTES`]: 414.
+    UriTooLong,
+    /// Inspected header values over [`MAX_CONDITIONAL_BYTES`]: 431.
+    HeadersTooLarge,
+}
+
+/// Routes a request. Never panics, whatever the method, target or headers.
+pub fn dispatch(req: &RequestHead) -> Dispatch {
+    if req.path_with_query.len() > MAX_TARGET_BYTES {
+        return Dispatch::UriTooLong;
+    }
+    if req.header_bytes() > MAX_CONDITIONAL_BYTES {
+        return Dispatch::HeadersTooLarge;
+    }
+    let Some(route) = Route::from_path(req.path()) else {
+        return Dispatch::NotFound;
+    };
+    match req.method.as_str() {
+        "GET" => Dispatch::Serve { route, head: false },
+        "HEAD" => Dispatch::Serve { route, head: true },
+        "OPTIONS" => Dispatch::Preflight,
+        _ => Dispatch::MethodNotAllowed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(method: &str, target: &str) -> Dispatch {
+        dispatch(&RequestHead::new(method, target))
+    }
+
+    #[test]
+    fn endpoints() {
+        let serve = |route, head| Dispatch::Serve { route, head };
+        assert_eq!(d("GET", "/server/status"), serve(Route::Status, false));
+        assert_eq!(d("HEAD", "/server/status"), serve(Route::Status, true));
+        assert_eq!(d("GET", "/server/status?v=2"), serve(Route::Status, false));
+        assert_eq!(d("GET", "/server/status/debug"), serve(Route::Debug, false));
+        assert_eq!(d("GET", "/health"), serve(Route::Health, false));
+        assert_eq!(d("HEAD", "/health"), serve(Route::Health, true));
+    }
+
+    #[test]
+    fn other_methods_and_paths() {
+        assert_eq!(d("OPTIONS", "/server/status"), Dispatch::Preflight);
+        for m in [
+            "POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT", "get", "BREW", "",
+        ] {
+            assert_eq!(d(m, "/server/status"), Dispatch::MethodNotAllowed, "{m}");
+        }
+        for p in [
+            "/",
+            "/server",
+            "/server/status/",
+            "/Server/Status",
+            "/health/",
+            "*",
+            "/%68ealth",
+        ] {
+            assert_eq!(d("GET", p), Dispatch::NotFound, "{p}");
+        }
+        assert_eq!(d("POST", "/nope"), Dispatch::NotFound);
+    }
+
+    #[test]
+    fn bounds() {
+        let long = format!("/server/status?{}", "a".repeat(MAX_TARGET_BYTES));
+        assert_eq!(d("GET", &long), Dispatch::UriTooLong);
+        let edge = format!("/health?{}", "a".repeat(MAX_TARGET_BYTES - 8));
+        assert_eq!(edge.len(), MAX_TARGET_BYTES);
+        assert!(matches!(d("GET", &edge), Dispatch::Serve { .. }));
+        let mut r = RequestHead::new("GET", "/server/status");
+        r.if_none_match = vec![vec![b'"'; MAX_CONDITIONAL_BYTES + 1]];
+        assert_eq!(dispatch(&r), Dispatch::HeadersTooLarge);
+    }
+}
