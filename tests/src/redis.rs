@@ -1,1 +1,157 @@
-//! (fixture module, being written)
+//! A private corner of the test Redis per test.
+//!
+//! [`TestRedis::new`] picks a random prefix `test:<random>:`; every key a test uses is made
+//! with [`TestRedis::key`], and all of them are deleted when the value is dropped. The server
+//! is `SERVER_STATUS_TEST_REDIS` (default `redis://127.0.0.1:6379`). Calls are synchronous
+//! (redis' blocking client) with timeouts, so they work from any test, async or not.
+
+use std::time::Duration;
+
+use ::redis::{Commands, Connection};
+
+/// Default server for tests.
+pub const DEFAULT_TEST_REDIS: &str = "redis://127.0.0.1:6379";
+
+/// Bound on connecting and on every call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server URL tests use (`SERVER_STATUS_TEST_REDIS`).
+pub fn server_url() -> String {
+    std::env::var("SERVER_STATUS_TEST_REDIS")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_TEST_REDIS.to_owned())
+}
+
+pub struct TestRedis {
+    prefix: String,
+    client: ::redis::Client,
+}
+
+impl TestRedis {
+    pub fn new() -> TestRedis {
+        let client =
+            ::redis::Client::open(server_url()).expect("SERVER_STATUS_TEST_REDIS is not a URL");
+        TestRedis {
+            prefix: format!("test:{:016x}:", fastrand::u64(..)),
+            client,
+        }
+    }
+
+    /// The server URL (for `REDIS_URL`).
+    pub fn url(&self) -> String {
+        server_url()
+    }
+
+    /// `test:<random>:`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `test:<random>:<name>`.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The status key for this test (`test:<random>:server:status`, for `STATUS_KEY`).
+    pub fn status_key(&self) -> String {
+        self.key("server:status")
+    }
+
+    /// Its last-known-good copy.
+    pub fn last_good_key(&self) -> String {
+        status_document::keys::last_good_key(&self.status_key())
+    }
+
+    /// The interval override key for this test (for `STATUS_INTERVAL_KEY`).
+    pub fn interval_key(&self) -> String {
+        self.key("config:status_interval")
+    }
+
+    /// A fresh connection with read/write timeouts.
+    pub fn conn(&self) -> Connection {
+        let conn = self
+            .client
+            .get_connection_with_timeout(CALL_TIMEOUT)
+            .expect("cannot connect to the test Redis");
+        conn.set_read_timeout(Some(CALL_TIMEOUT))
+            .expect("cannot set a read timeout");
+        conn.set_write_timeout(Some(CALL_TIMEOUT))
+            .expect("cannot set a write timeout");
+        conn
+    }
+
+    /// `GET key` as bytes.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.conn().get(key).expect("GET failed")
+    }
+
+    /// `GET key` as a string (panics on invalid UTF-8).
+    pub fn get_string(&self, key: &str) -> Option<String> {
+        self.get(key)
+            .map(|b| String::from_utf8(b).expect("value is not UTF-8"))
+    }
+
+    /// `TTL key`: seconds left, -1 without expiry, -2 if missing.
+    pub fn ttl(&self, key: &str) -> i64 {
+        self.conn().ttl(key).expect("TTL failed")
+    }
+
+    /// `SET key value`.
+    pub fn set(&self, key: &str, value: impl AsRef<[u8]>) {
+        let () = self.conn().set(key, value.as_ref()).expect("SET failed");
+    }
+
+    /// `SET key value EX seconds`.
+    pub fn set_ex(&self, key: &str, value: impl AsRef<[u8]>, seconds: u64) {
+        let () = self
+            .conn()
+            .set_ex(key, value.as_ref(), seconds)
+            .expect("SET EX failed");
+    }
+
+    /// `DEL key`.
+    pub fn del(&self, key: &str) {
+        let _: i64 = self.conn().del(key).expect("DEL failed");
+    }
+
+    /// Every key under this prefix.
+    pub fn keys(&self) -> Vec<String> {
+        let mut conn = self.conn();
+        let pattern = format!("{}*", escape_glob(&self.prefix));
+        let iter: ::redis::Iter<String> = conn.scan_match(pattern).expect("SCAN failed");
+        iter.filter_map(Result::ok).collect()
+    }
+}
+
+impl Default for TestRedis {
+    fn default() -> Self {
+        TestRedis::new()
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let keys = self.keys();
+            if !keys.is_empty() {
+                let _: i64 = self.conn().del(keys).unwrap_or(0);
+            }
+        }));
+        if result.is_err() {
+            eprintln!("warning: could not clean up Redis keys {}*", self.prefix);
+        }
+    }
+}
+
+/// Escapes glob metacharacters so a prefix matches only itself.
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

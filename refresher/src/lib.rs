@@ -1,0 +1,15 @@
+//! The status refresher: keeps the game's `constants` table mirrored into one JSON status
+//! document in Redis, for the public reader.
+//!
+//! The flow is [`source`] (MySQL) -> [`status_document::build`] -> [`sink`] (Redis), one
+//! [`refresh`] cycle at a time, scheduled by [`daemon`] with the delays from [`schedule`].
+//! The binary (`main.rs`) only parses [`config`], sets up logging and the runtime.
+
+pub mod config;
+pub mod daemon;
+pub mod redact;
+pub mod refresh;
+pub mod schedule;
+pub mod shutdown;
+pub mod sink;
+pub mod source;

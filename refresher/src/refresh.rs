@@ -1,0 +1,230 @@
+//! One refresh cycle: read the interval override, read the table, build the document, write
+//! it. Each cycle returns a typed result and updates [`State`], which is what scheduling (and
+//! later health and metrics) is decided from.
+//!
+//! A failed cycle writes nothing: the previous document and its `:last_good` copy stay as they
+//! were. That is the whole error-handling policy, and it is why the write comes last and is
+//! a single transaction.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, build};
+use tracing::{info, warn};
+
+use crate::schedule::{Backoff, parse_override};
+use crate::sink::{Sink, SinkError};
+use crate::source::{Source, SourceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// What a successful cycle wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub duration: Duration,
+    pub updated_at: f64,
+    pub server_status: f64,
+    pub rate_exp: f64,
+    pub rows: usize,
+    pub bytes: usize,
+    pub warnings: usize,
+}
+
+/// What the refresher knows about itself between cycles.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The interval in force: the configured one, or a valid live override.
+    pub interval: Duration,
+    pub last_success: Option<SystemTime>,
+    pub last_attempt: Option<SystemTime>,
+    pub consecutive_failures: u32,
+    /// The last override value that was ignored, so it is warned about once, not every cycle.
+    ignored_override: Option<String>,
+}
+
+/// How documents are built, apart from the interval (which may change live).
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    pub mapping: Mapping,
+    pub meta: MetaPolicy,
+    pub ttl_s: u64,
+}
+
+pub struct Refresher {
+    source: Source,
+    sink: Sink,
+    settings: DocumentSettings,
+    configured_interval: Duration,
+    backoff: Backoff,
+    state: State,
+}
+
+impl Refresher {
+    pub fn new(
+        source: Source,
+        sink: Sink,
+        settings: DocumentSettings,
+        interval: Duration,
+    ) -> Refresher {
+        Refresher {
+            source,
+            sink,
+            settings,
+            configured_interval: interval,
+            backoff: Backoff::default(),
+            state: State {
+                interval,
+                last_success: None,
+                last_attempt: None,
+                consecutive_failures: 0,
+                ignored_override: None,
+            },
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Runs one cycle, logs its one result line, and updates the state.
+    pub async fn refresh(&mut self) -> Result<Refreshed, RefreshError> {
+        let started = Instant::now();
+        self.state.last_attempt = Some(SystemTime::now());
+        let result = self.cycle(started).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(r) => {
+                self.state.last_success = self.state.last_attempt;
+                self.state.consecutive_failures = 0;
+                info!(
+                    result = "ok",
+                    duration_ms,
+                    server_status = r.server_status,
+                    rates.exp = r.rate_exp,
+                    rows = r.rows,
+                    bytes = r.bytes,
+                    row_warnings = r.warnings,
+                    interval_s = self.state.interval.as_secs(),
+                    "refreshed {}",
+                    self.sink.keys().status
+                );
+            }
+            Err(e) => {
+                self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+                tracing::error!(
+                    result = "error",
+                    duration_ms,
+                    consecutive_failures = self.state.consecutive_failures,
+                    error = %e,
+                    "refresh failed; the previous document is kept"
+                );
+            }
+        }
+        result
+    }
+
+    /// How long to wait before the next cycle, given the last result.
+    pub fn next_delay(&mut self) -> Duration {
+        match self.state.consecutive_failures {
+            0 => self.state.interval,
+            n => self.backoff.delay(n, self.state.interval),
+        }
+    }
+
+    /// Closes connections, waiting at most `within`.
+    pub async fn close(self, within: Duration) {
+        self.source.close(within).await;
+    }
+
+    async fn cycle(&mut self, started: Instant) -> Result<Refreshed, RefreshError> {
+        self.update_interval().await;
+        let read = self.source.read().await?;
+        let updated_at = unix_now();
+        for w in &read.warnings {
+            warn!("{w}");
+        }
+        let options = BuildOptions {
+            mapping: self.settings.mapping.clone(),
+            meta: self.settings.meta.clone(),
+            refresh_interval_s: self.state.interval.as_secs(),
+            ttl_s: self.settings.ttl_s,
+        };
+        let built = build(&read.rows, &options, updated_at)?;
+        for w in &built.warnings {
+            warn!("{w}");
+        }
+        self.sink.publish(&built.json, self.settings.ttl_s).await?;
+        Ok(Refreshed {
+            duration: started.elapsed(),
+            updated_at,
+            server_status: built.document.server_status,
+            rate_exp: built.document.rates.exp,
+            rows: read.rows.len(),
+            bytes: built.json.len(),
+            warnings: read.warnings.len() + built.warnings.len(),
+        })
+    }
+
+    /// Applies the live interval override. A Redis failure here is not the cycle's failure:
+    /// the interval in force stays, and the write that follows reports Redis trouble anyway.
+    async fn update_interval(&mut self) {
+        let wanted = match self.sink.interval_override().await {
+            Ok(None) => self.configured_interval,
+            Ok(Some(raw)) => match parse_override(&raw) {
+                Ok(interval) => {
+                    self.state.ignored_override = None;
+                    interval
+                }
+                Err(e) => {
+                    if self.state.ignored_override.as_deref() != Some(raw.as_str()) {
+                        warn!(
+                            key = %self.sink.keys().interval,
+                            "interval override ignored: {e}"
+                        );
+                        self.state.ignored_override = Some(raw);
+                    }
+                    self.configured_interval
+                }
+            },
+            Err(e) => {
+                warn!(error = %e, "cannot read the interval override; keeping the current interval");
+                return;
+            }
+        };
+        if wanted != self.state.interval {
+            info!(
+                from_s = self.state.interval.as_secs(),
+                to_s = wanted.as_secs(),
+                "refresh interval changed"
+            );
+            self.state.interval = wanted;
+            warn_if_outlives_ttl(wanted, self.settings.ttl_s);
+        }
+    }
+}
+
+/// A document that expires before its next refresh is served from `:last_good`, marked stale,
+/// for part of every interval: allowed, but rarely what the operator meant.
+pub fn warn_if_outlives_ttl(interval: Duration, ttl_s: u64) {
+    if interval.as_secs() > ttl_s {
+        warn!(
+            interval_s = interval.as_secs(),
+            ttl_s,
+            "the interval is longer than the TTL: the document will expire between refreshes \
+             and readers will serve the last-good copy, marked stale"
+        );
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,198 @@
+//! The source: the game's `constants` table in MySQL/MariaDB.
+//!
+//! One `SELECT Name, Value, Description FROM constants` per refresh over a pooled connection.
+//! The text protocol is enough: every cell arrives as bytes (or NULL), and
+//! [`status_document::RowValue`] knows how to read a number from bytes. Both calls (getting
+//! a connection, running the query and streaming its rows) carry the configured timeout,
+//! so a stalled server costs at most two timeouts, never a hung refresher.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Opts, Pool, Row, Value};
+use status_document::{ConstantRow, RowValue};
+use tokio::time::timeout;
+
+/// The one query the refresher runs.
+pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
+
+/// Most rows read before giving up. The document builder refuses an oversized document
+/// anyway; this bound only keeps memory finite when the table is absurd.
+pub const MAX_ROWS: usize = 1_000_000;
+
+/// MySQL's "table doesn't exist".
+const ER_NO_SUCH_TABLE: u16 = 1146;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("database {step} timed out after {after:?}")]
+    Timeout { step: &'static str, after: Duration },
+    #[error("the `constants` table does not exist")]
+    MissingTable,
+    #[error("the `constants` table has more than {MAX_ROWS} rows")]
+    TooManyRows,
+    #[error("database error: {0}")]
+    Mysql(#[from] mysql_async::Error),
+}
+
+/// Something odd about a row that the builder cannot see (it only gets text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceWarning {
+    #[error("{column} of constant {name:?} is not valid UTF-8; invalid bytes were replaced")]
+    InvalidUtf8 { name: String, column: &'static str },
+}
+
+/// The rows of one read.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub rows: Vec<ConstantRow>,
+    pub warnings: Vec<SourceWarning>,
+}
+
+/// A pooled connection to the database.
+pub struct Source {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl Source {
+    /// Creates the pool; no connection is opened until the first read.
+    pub fn new(opts: Opts, timeout: Duration) -> Source {
+        Source {
+            pool: Pool::new(opts),
+            timeout,
+        }
+    }
+
+    /// Reads the whole `constants` table.
+    pub async fn read(&self) -> Result<Rows, SourceError> {
+        let mut conn = timeout(self.timeout, self.pool.get_conn())
+            .await
+            .map_err(|_| SourceError::Timeout {
+                step: "connect",
+                after: self.timeout,
+            })??;
+        let query = async {
+            let mut result = conn.query_iter(QUERY).await.map_err(missing_table)?;
+            let mut out = Rows::default();
+            while let Some(row) = result.next().await? {
+                if out.rows.len() == MAX_ROWS {
+                    return Err(SourceError::TooManyRows);
+                }
+                out.rows.push(convert(row, &mut out.warnings));
+            }
+            Ok(out)
+        };
+        timeout(self.timeout, query)
+            .await
+            .map_err(|_| SourceError::Timeout {
+                step: "query",
+                after: self.timeout,
+            })?
+    }
+
+    /// Closes pooled connections, waiting at most `within`.
+    pub async fn close(self, within: Duration) {
+        if let Ok(Err(e)) = timeout(within, self.pool.disconnect()).await {
+            tracing::debug!(error = %e, "closing the database pool");
+        }
+    }
+}
+
+fn missing_table(e: mysql_async::Error) -> SourceError {
+    match e {
+        mysql_async::Error::Server(ref s) if s.code == ER_NO_SUCH_TABLE => {
+            SourceError::MissingTable
+        }
+        e => SourceError::from(e),
+    }
+}
+
+/// Turns one row into a [`ConstantRow`], noting text that was not UTF-8.
+fn convert(mut row: Row, warnings: &mut Vec<SourceWarning>) -> ConstantRow {
+    let mut take = |i: usize| row.take::<Value, usize>(i).unwrap_or(Value::NULL);
+    let (name, value, description) = (take(0), take(1), take(2));
+    let (name, name_ok) = text(name);
+    let name = name.unwrap_or_default();
+    if !name_ok {
+        warnings.push(SourceWarning::InvalidUtf8 {
+            name: name.clone(),
+            column: "Name",
+        });
+    }
+    let (description, description_ok) = text(description);
+    if !description_ok {
+        warnings.push(SourceWarning::InvalidUtf8 {
+            name: name.clone(),
+            column: "Description",
+        });
+    }
+    ConstantRow {
+        name,
+        value: row_value(value),
+        description,
+    }
+}
+
+/// A text cell as a string (`None` for NULL); `false` if bytes had to be replaced.
+fn text(value: Value) -> (Option<String>, bool) {
+    match value {
+        Value::NULL => (None, true),
+        Value::Bytes(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => (Some(s), true),
+            Err(e) => (
+                Some(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                false,
+            ),
+        },
+        // A numeric or temporal column where text was expected: its SQL literal will do.
+        other => (Some(other.as_sql(true)), true),
+    }
+}
+
+fn row_value(value: Value) -> RowValue {
+    match value {
+        Value::NULL => RowValue::Null,
+        Value::Bytes(bytes) => RowValue::Bytes(bytes),
+        Value::Int(i) => RowValue::Int(i),
+        Value::UInt(u) => RowValue::UInt(u),
+        Value::Float(f) => RowValue::Float(f.into()),
+        Value::Double(f) => RowValue::Float(f),
+        // Dates and times are not numbers; as text they fail to parse and are reported.
+        other => RowValue::Bytes(other.as_sql(true).into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_map_to_row_values() {
+        assert_eq!(row_value(Value::NULL), RowValue::Null);
+        assert_eq!(row_value(Value::Int(-2)), RowValue::Int(-2));
+        assert_eq!(row_value(Value::UInt(2)), RowValue::UInt(2));
+        assert_eq!(row_value(Value::Float(1.5)), RowValue::Float(1.5));
+        assert_eq!(row_value(Value::Double(2.5)), RowValue::Float(2.5));
+        assert_eq!(
+            row_value(Value::Bytes(b"2.50".to_vec())),
+            RowValue::Bytes(b"2.50".to_vec())
+        );
+        let date = row_value(Value::Date(2024, 1, 2, 0, 0, 0, 0));
+        assert!(date.to_number().is_err(), "{date:?}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_reported() {
+        assert_eq!(text(Value::NULL), (None, true));
+        assert_eq!(
+            text(Value::Bytes("Рейт 🐉".as_bytes().to_vec())),
+            (Some("Рейт 🐉".to_owned()), true)
+        );
+        // latin1 "café" read as raw bytes.
+        let (s, ok) = text(Value::Bytes(b"caf\xe9".to_vec()));
+        assert_eq!(s.as_deref(), Some("caf\u{fffd}"));
+        assert!(!ok);
+        assert_eq!(text(Value::Int(7)), (Some("7".to_owned()), true));
+    }
+}
