@@ -1,1 +1,61 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
+//!
+//! - `up`: the whole stack on this machine — MariaDB and Redis (the local ones, the ones named
+//!   by `DATABASE_URL`/`REDIS_URL`, or throwaway instances under `target/`), a demo
+//!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
+//! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
+//!   `cargo test --workspace` against real services.
+//!
+//! A plain Rust binary rather than shell scripts so that it behaves the same on every machine
+//! and can own its children properly: everything `up` starts runs in its own process group and
+//! is stopped (and its throwaway data removed) on Ctrl-C, SIGTERM, an error, or a crash of
+//! `up` itself.
+
+mod build;
+mod child;
+mod demo;
+mod endpoint;
+mod http;
+mod services;
+mod shutdown;
+mod test;
+mod up;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "server-status project tasks", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole stack locally: services, demo data, refresher, reader on 127.0.0.1:3000.
+    Up(up::UpArgs),
+    /// Run everything CI runs: fmt, clippy, release .wasm, and all tests against real services.
+    Test(test::TestArgs),
+    /// Only the services and demo data of `up` (no builds), until Ctrl-C: for running the
+    /// refresher or tests by hand against throwaway servers.
+    Services(up::ServicesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Services(args) => up::services_only(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

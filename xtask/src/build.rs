@@ -1,0 +1,113 @@
+//! Building what `up` runs and `test` hands to the tests.
+//!
+//! The reader is built exactly as shipped (release profile, `wasm32-wasip2`), because that is
+//! the artifact `spin.toml` points at and the one the tests must exercise. Native binaries use
+//! the dev profile: they are the same ones `cargo test` builds, so nothing compiles twice.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::child::run_step;
+use crate::shutdown::Shutdown;
+use crate::workspace::{WASM_TARGET, Workspace};
+
+/// The cargo that runs us (set by `cargo run`), so a pinned toolchain stays pinned.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // xtask runs through `cargo run`, whose environment describes the xtask package; the
+    // child cargo must not inherit that as if it were building xtask.
+    for var in [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_PKG_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Adds the wasm target through rustup when the toolchain lacks it.
+pub fn ensure_wasm_target(shutdown: &Shutdown) -> Result<()> {
+    if wasm_target_installed()? {
+        return Ok(());
+    }
+    println!("xtask: the {WASM_TARGET} target is missing; adding it with rustup");
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    run_step(&mut rustup, shutdown).with_context(|| {
+        format!(
+            "could not add the {WASM_TARGET} target. With rustup run `rustup target add \
+             {WASM_TARGET}`; without rustup install your toolchain's rust-std for {WASM_TARGET}"
+        )
+    })?;
+    if !wasm_target_installed()? {
+        bail!("rustup added {WASM_TARGET}, but this toolchain still does not have it");
+    }
+    Ok(())
+}
+
+/// Looks in the active toolchain's sysroot, which works with or without rustup.
+fn wasm_target_installed() -> Result<bool> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("running `rustc --print sysroot`")?;
+    if !out.status.success() {
+        bail!("`rustc --print sysroot` failed");
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Ok(sysroot
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .join("lib")
+        .is_dir())
+}
+
+/// `cargo build --release --target wasm32-wasip2 -p status-reader`.
+pub fn reader_wasm(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.current_dir(ws.root()).args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "status-reader",
+    ]);
+    run_step(&mut cmd, shutdown)?;
+    let wasm = ws.reader_wasm();
+    if !wasm.is_file() {
+        bail!("the build succeeded but {} is missing", wasm.display());
+    }
+    Ok(wasm)
+}
+
+/// `cargo build -p <package>...` (dev profile); returns the paths of the named binaries.
+pub fn native(
+    ws: &Workspace,
+    packages: &[&str],
+    binaries: &[&str],
+    shutdown: &Shutdown,
+) -> Result<Vec<PathBuf>> {
+    let mut cmd = cargo();
+    cmd.current_dir(ws.root()).arg("build");
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    run_step(&mut cmd, shutdown)?;
+    binaries
+        .iter()
+        .map(|name| {
+            let path = ws.debug_bin(name);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                bail!("the build succeeded but {} is missing", path.display())
+            }
+        })
+        .collect()
+}

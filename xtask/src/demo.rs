@@ -1,0 +1,223 @@
+//! The demo database: a realistic `constants` table for `up` to serve.
+//!
+//! The rule is "create if absent, never alter": if the database already has a `constants`
+//! table — the developer's own data, or a real game database named by `DATABASE_URL` — it is
+//! served as it is. The rows live in `fixtures/demo_constants.sql` so tests and benchmarks can
+//! load exactly the same table.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use mysql_async::prelude::Queryable;
+
+use crate::endpoint::ServiceUrl;
+use crate::services::probe::block_on;
+
+/// The database `up` uses when `DATABASE_URL` names none.
+pub const DEMO_DATABASE: &str = "server_status_demo";
+
+/// The demo table and its rows (runs in the current database).
+pub const FIXTURE_SQL: &str = include_str!("../fixtures/demo_constants.sql");
+
+/// Bound on the whole seeding conversation (a handful of statements).
+const SEED_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seeded {
+    /// The table was absent and now holds the demo rows.
+    Created { rows: u64 },
+    /// A `constants` table was already there; it was left untouched.
+    Existing { rows: u64 },
+}
+
+/// Makes sure `database` exists and has a `constants` table, creating both from the fixture
+/// only when absent. `server` is the server URL (its path is ignored).
+pub fn ensure(server: &ServiceUrl, database: &str) -> Result<Seeded> {
+    check_name(database)?;
+    let opts = mysql_async::Opts::from_url(&server.with_path("").expose())
+        .map_err(|e| anyhow!("the MySQL URL is not valid: {e}"))?;
+    let seeded = block_on(async {
+        tokio::time::timeout(SEED_TIMEOUT, seed(opts, database))
+            .await
+            .map_err(|_| anyhow!("no answer within {}s", SEED_TIMEOUT.as_secs()))?
+    })??;
+    Ok(seeded)
+}
+
+async fn seed(opts: mysql_async::Opts, database: &str) -> Result<Seeded> {
+    let mut conn = mysql_async::Conn::new(opts).await.context("connecting")?;
+    // Existence is checked through information_schema first, so a user that may only read an
+    // existing database is never asked to CREATE anything.
+    let schemas: Option<u64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (database,),
+        )
+        .await?;
+    if schemas.unwrap_or(0) == 0 {
+        conn.query_drop(format!(
+            "CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        ))
+        .await
+        .with_context(|| format!("creating the database {database}"))?;
+    }
+    let tables: Option<u64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'constants'",
+            (database,),
+        )
+        .await?;
+    let existed = tables.unwrap_or(0) > 0;
+    if !existed {
+        conn.query_drop(format!("USE `{database}`")).await?;
+        conn.query_drop(FIXTURE_SQL)
+            .await
+            .with_context(|| format!("creating {database}.constants from the demo fixture"))?;
+    }
+    let rows: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM `{database}`.constants"))
+        .await
+        .with_context(|| format!("counting the rows of {database}.constants"))?;
+    let rows = rows.unwrap_or(0);
+    conn.disconnect().await?;
+    Ok(if existed {
+        Seeded::Existing { rows }
+    } else {
+        Seeded::Created { rows }
+    })
+}
+
+/// Database names are interpolated into SQL (identifiers cannot be bound), so only plain ones
+/// are accepted.
+fn check_name(database: &str) -> Result<()> {
+    if database.is_empty()
+        || database.len() > 64
+        || !database
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
+        bail!("database name {database:?}: use letters, digits, `_` or `$` (at most 64)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use status_document::{BuildOptions, ConstantRow, Field, RowValue, build};
+
+    fn test_server() -> ServiceUrl {
+        let url = std::env::var("SERVER_STATUS_TEST_MYSQL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+        ServiceUrl::parse(&url).unwrap()
+    }
+
+    fn unique_db() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        format!("ss_t_xtask_{}_{nanos}", std::process::id())
+    }
+
+    async fn conn(server: &ServiceUrl) -> mysql_async::Conn {
+        let opts = mysql_async::Opts::from_url(&server.expose()).unwrap();
+        mysql_async::Conn::new(opts).await.unwrap()
+    }
+
+    #[test]
+    fn fixture_names_every_mapped_constant_once() {
+        for field in Field::ALL {
+            let needle = format!("('{}', ", field.default_constant());
+            assert_eq!(
+                FIXTURE_SQL.matches(&needle).count(),
+                1,
+                "{} must appear exactly once",
+                field.default_constant()
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_names_that_would_need_quoting() {
+        assert!(check_name("server_status_demo").is_ok());
+        assert!(check_name("a`; DROP TABLE x").is_err());
+        assert!(check_name("").is_err());
+        assert!(check_name(&"x".repeat(65)).is_err());
+    }
+
+    /// Against the real MariaDB: the fixture loads, builds a complete ~4–5 KB document with
+    /// nothing defaulted, and a second `ensure` leaves an existing (edited) table untouched.
+    #[test]
+    fn seeds_once_and_never_alters_an_existing_table() {
+        let server = test_server();
+        let db = unique_db();
+        let first = ensure(&server, &db);
+        let outcome = block_on(async {
+            let mut c = conn(&server).await;
+            let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = c
+                .query(format!(
+                    "SELECT Name, Value, Description FROM `{db}`.constants"
+                ))
+                .await
+                .unwrap();
+            c.query_drop(format!(
+                "UPDATE `{db}`.constants SET Value = '7' WHERE Name = 'RateExp'"
+            ))
+            .await
+            .unwrap();
+            c.disconnect().await.unwrap();
+            rows
+        });
+        let second = ensure(&server, &db);
+        let after: Option<String> = block_on(async {
+            let mut c = conn(&server).await;
+            let v = c
+                .query_first(format!(
+                    "SELECT Value FROM `{db}`.constants WHERE Name = 'RateExp'"
+                ))
+                .await
+                .unwrap();
+            c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+            c.disconnect().await.unwrap();
+            v
+        })
+        .unwrap();
+
+        assert_eq!(first.unwrap(), Seeded::Created { rows: 42 });
+        assert_eq!(second.unwrap(), Seeded::Existing { rows: 42 });
+        assert_eq!(
+            after.as_deref(),
+            Some("7"),
+            "an existing table must not be re-seeded"
+        );
+
+        let rows = outcome.unwrap();
+        let rows: Vec<ConstantRow> = rows
+            .into_iter()
+            .map(|(name, value, description)| ConstantRow {
+                name,
+                value: value.map_or(RowValue::Null, RowValue::Bytes),
+                description,
+            })
+            .collect();
+        let built = build(&rows, &BuildOptions::default(), 1_700_000_000.0).unwrap();
+        let doc = &built.document;
+        assert!(doc.defaulted.is_empty(), "defaulted: {:?}", doc.defaulted);
+        assert_eq!(doc.server_status, 1.0);
+        assert_eq!(doc.rates.exp, 2.5);
+        assert_eq!(doc.rates.skill, 1.75);
+        assert_eq!(doc.client_status, 256.0);
+        assert_eq!(doc.meta.len(), 42);
+        assert_eq!(
+            doc.meta.get("EventName").map(String::as_str),
+            Some("🎄 Название текущего сезонного события")
+        );
+        assert!(
+            (4_000..=6_000).contains(&built.json.len()),
+            "document is {} bytes",
+            built.json.len()
+        );
+    }
+}

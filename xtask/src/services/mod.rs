@@ -1,0 +1,357 @@
+//! MariaDB and Redis for `up` and `test`: use the ones asked for, else the local ones on their
+//! default ports, else start throwaway instances.
+//!
+//! The order of preference keeps a developer's own servers and data untouched: an explicitly
+//! configured URL must work (we never silently replace it), the machine's default servers are
+//! used as they are, and only when nothing listens does xtask start its own — from the
+//! installed server binary, with its data under `target/xtask/run-<pid>/`, removed again when
+//! `up` or `test` ends.
+
+mod install;
+mod mariadb;
+pub mod probe;
+mod redis;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+pub use install::on_path;
+
+use crate::child::{Managed, POLL, STOP_GRACE, describe_status, log_tail};
+use crate::endpoint::ServiceUrl;
+use crate::shutdown::Shutdown;
+use crate::workspace::Workspace;
+use probe::Probe;
+
+pub const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306";
+pub const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
+
+/// What the caller asks for: for each service, the URL from an environment variable (and that
+/// variable's name, for messages), or `None` for "the default, else throwaway".
+pub struct Wanted {
+    pub mysql: Option<(ServiceUrl, &'static str)>,
+    pub redis: Option<(ServiceUrl, &'static str)>,
+    /// Start throwaway instances even when servers listen on the default ports (a service
+    /// named by URL is still used as named).
+    pub throwaway: bool,
+    /// The variables that name each service, for messages.
+    pub mysql_var: &'static str,
+    pub redis_var: &'static str,
+}
+
+impl Wanted {
+    /// Reads the URLs from the named environment variables (unset or empty = not asked for).
+    pub fn from_env(
+        mysql_var: &'static str,
+        redis_var: &'static str,
+        throwaway: bool,
+    ) -> Result<Wanted> {
+        let read =
+            |var: &'static str, schemes: &[&str]| -> Result<Option<(ServiceUrl, &'static str)>> {
+                match std::env::var(var) {
+                    Ok(value) if !value.trim().is_empty() => {
+                        let url = ServiceUrl::parse(value.trim())
+                            .with_context(|| format!("{var} is not a valid URL"))?;
+                        if !schemes.contains(&url.scheme()) {
+                            bail!("{var} must start with {}://", schemes.join(":// or "));
+                        }
+                        Ok(Some((url, var)))
+                    }
+                    _ => Ok(None),
+                }
+            };
+        Ok(Wanted {
+            mysql: read(mysql_var, &["mysql"])?,
+            redis: read(redis_var, &["redis", "rediss"])?,
+            throwaway,
+            mysql_var,
+            redis_var,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Named by an environment variable.
+    Configured(&'static str),
+    /// Already listening on the default local port.
+    Local,
+    /// Started by xtask for this run.
+    Throwaway,
+}
+
+pub struct Endpoint {
+    pub url: ServiceUrl,
+    pub origin: Origin,
+    /// What the server said about itself (MySQL version, Redis PING reply).
+    pub detail: String,
+}
+
+/// A server process xtask started, and the URL to reach it.
+pub struct Instance {
+    process: Managed,
+    url: ServiceUrl,
+}
+
+/// The services in use. Dropping this stops the throwaway instances and removes their data.
+pub struct Services {
+    pub mysql: Endpoint,
+    pub redis: Endpoint,
+    instances: Vec<Instance>,
+    run_dir: PathBuf,
+}
+
+impl Services {
+    pub fn ensure(ws: &Workspace, wanted: Wanted, shutdown: &Shutdown) -> Result<Services> {
+        let (mysql_var, redis_var) = (wanted.mysql_var, wanted.redis_var);
+        sweep_stale_runs(&ws.xtask_dir());
+        let run_dir = ws.xtask_dir().join(format!("run-{}", std::process::id()));
+        let mut services = Services {
+            mysql: placeholder(DEFAULT_MYSQL)?,
+            redis: placeholder(DEFAULT_REDIS)?,
+            instances: Vec::new(),
+            run_dir,
+        };
+        let mysql_hint = format!("set {mysql_var} to a running server");
+        let redis_hint = format!("set {redis_var} to a running server");
+
+        services.redis = match wanted.redis {
+            Some((url, var)) => use_configured(url, var, probe::redis)?,
+            None => match probe_default(wanted.throwaway, DEFAULT_REDIS, probe::redis)? {
+                Probe::Ready(detail) => local(DEFAULT_REDIS, detail)?,
+                probe => {
+                    if let Probe::Unusable(err) = probe {
+                        println!(
+                            "xtask: 127.0.0.1:6379 is not a usable Redis ({err:#}); \
+                             starting a throwaway one instead (set {redis_var} to use a \
+                             specific server)"
+                        );
+                    }
+                    println!("xtask: starting a throwaway Redis");
+                    let dir = services.run_dir.join("redis");
+                    let instance = redis::start(&dir, &redis_hint, shutdown)?;
+                    services.throwaway(instance, "Redis")
+                }
+            },
+        };
+
+        services.mysql = match wanted.mysql {
+            Some((url, var)) => use_configured(url, var, probe::mysql)?,
+            None => match probe_default(wanted.throwaway, DEFAULT_MYSQL, probe::mysql)? {
+                Probe::Ready(detail) => local(DEFAULT_MYSQL, detail)?,
+                probe => {
+                    // Typically a distribution MariaDB whose root logs in through the Unix
+                    // socket only: we leave its accounts alone and bring our own server.
+                    if let Probe::Unusable(err) = probe {
+                        println!(
+                            "xtask: cannot use 127.0.0.1:3306 as root with an empty password \
+                             ({err:#}); starting a throwaway MariaDB instead (set {mysql_var} \
+                             to use that server with its credentials)"
+                        );
+                    }
+                    println!("xtask: starting a throwaway MariaDB");
+                    let dir = services.run_dir.join("mariadb");
+                    let instance = mariadb::start(&dir, &mysql_hint, shutdown)?;
+                    services.throwaway(instance, "MariaDB")
+                }
+            },
+        };
+        Ok(services)
+    }
+
+    fn throwaway(&mut self, instance: Instance, what: &str) -> Endpoint {
+        println!(
+            "xtask: throwaway {what} ready at {} (pid {}, data in {})",
+            instance.url,
+            instance.process.pid(),
+            self.run_dir.display()
+        );
+        let endpoint = Endpoint {
+            url: instance.url.clone(),
+            origin: Origin::Throwaway,
+            detail: String::new(),
+        };
+        self.instances.push(instance);
+        endpoint
+    }
+
+    /// The first throwaway instance that has exited, with its status (for `up`'s watch loop).
+    pub fn exited(&mut self) -> Option<String> {
+        self.instances.iter_mut().find_map(|i| {
+            i.process
+                .exited()
+                .map(|status| format!("{} exited ({})", i.process.name(), describe_status(status)))
+        })
+    }
+
+    /// Stops the throwaway instances (newest first) and removes their data.
+    pub fn stop(&mut self) {
+        while let Some(mut instance) = self.instances.pop() {
+            println!("xtask: stopping throwaway {}", instance.process.name());
+            instance.process.stop(STOP_GRACE);
+        }
+        if self.run_dir.exists()
+            && let Err(err) = fs::remove_dir_all(&self.run_dir)
+        {
+            eprintln!("xtask: could not remove {}: {err}", self.run_dir.display());
+        }
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn placeholder(url: &str) -> Result<Endpoint> {
+    Ok(Endpoint {
+        url: ServiceUrl::parse(url)?,
+        origin: Origin::Local,
+        detail: String::new(),
+    })
+}
+
+fn local(url: &str, detail: String) -> Result<Endpoint> {
+    Ok(Endpoint {
+        url: ServiceUrl::parse(url)?,
+        origin: Origin::Local,
+        detail,
+    })
+}
+
+/// Probes a default local server, or pretends it is absent when throwaway instances are asked
+/// for.
+fn probe_default(throwaway: bool, url: &str, probe: fn(&ServiceUrl) -> Probe) -> Result<Probe> {
+    if throwaway {
+        return Ok(Probe::Absent);
+    }
+    Ok(probe(&ServiceUrl::parse(url)?))
+}
+
+/// A URL the user named must work as it is: replacing it with a throwaway server would hide a
+/// misconfiguration and, worse, run a "staging" check against the wrong data.
+fn use_configured(
+    url: ServiceUrl,
+    var: &'static str,
+    probe: fn(&ServiceUrl) -> Probe,
+) -> Result<Endpoint> {
+    match probe(&url) {
+        Probe::Ready(detail) => Ok(Endpoint {
+            url,
+            origin: Origin::Configured(var),
+            detail,
+        }),
+        Probe::Absent => bail!("{var} ({url}): nothing is listening there"),
+        Probe::Unusable(err) => Err(err.context(format!("{var} ({url}) is not usable"))),
+    }
+}
+
+/// A port the kernel just handed out as free. Another process could take it before the server
+/// binds it; the server then fails to start and says so, which is rare enough.
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free local port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until `probe` says ready, the process exits, time runs out, or we are asked to stop.
+fn wait_ready(
+    process: &mut Managed,
+    log: &Path,
+    timeout: Duration,
+    shutdown: &Shutdown,
+    mut probe: impl FnMut() -> Probe,
+) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        if shutdown.requested() {
+            bail!("interrupted while starting {}", process.name());
+        }
+        if let Some(status) = process.exited() {
+            bail!(
+                "{} exited during start-up ({}). Last lines of {}:\n{}",
+                process.name(),
+                describe_status(status),
+                log.display(),
+                log_tail(log, 15)
+            );
+        }
+        let last = match probe() {
+            Probe::Ready(detail) => return Ok(detail),
+            Probe::Absent => anyhow!("not listening yet"),
+            Probe::Unusable(err) => err,
+        };
+        if started.elapsed() > timeout {
+            return Err(last.context(format!(
+                "{} was not ready within {}s. Last lines of {}:\n{}",
+                process.name(),
+                timeout.as_secs(),
+                log.display(),
+                log_tail(log, 15)
+            )));
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits for a one-shot helper (e.g. `mariadb-install-db`) to finish successfully.
+fn wait_exit(
+    process: &mut Managed,
+    log: &Path,
+    timeout: Duration,
+    shutdown: &Shutdown,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if shutdown.requested() {
+            bail!("interrupted while running {}", process.name());
+        }
+        if let Some(status) = process.exited() {
+            if status.success() {
+                return Ok(());
+            }
+            bail!(
+                "{} failed ({}). Last lines of {}:\n{}",
+                process.name(),
+                describe_status(status),
+                log.display(),
+                log_tail(log, 15)
+            );
+        }
+        if started.elapsed() > timeout {
+            bail!(
+                "{} did not finish within {}s",
+                process.name(),
+                timeout.as_secs()
+            );
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// Removes `run-<pid>` directories left by an xtask that was killed outright (SIGKILL leaves no
+/// chance to clean up; its servers died with it through PDEATHSIG). Directories of a live
+/// process — another `up` running right now — are left alone.
+fn sweep_stale_runs(xtask_dir: &Path) {
+    let Ok(entries) = fs::read_dir(xtask_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("run-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `cargo xtask test`: everything CI runs, in the order that fails fastest.
+//!
+//! Cheap checks first (fmt, clippy for both targets), then the artifacts the tests exercise
+//! (the release `.wasm` as shipped, the refresher binary), then real services found or started
+//! exactly as `up` does, then `cargo test --workspace`. The first failure stops the run with a
+//! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::build::{self, cargo};
+use crate::child::run_step;
+use crate::services::{Origin, Services, Wanted};
+use crate::shutdown::Shutdown;
+use crate::workspace::{WASM_TARGET, Workspace};
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Skip fmt and clippy (for a quick local loop; CI never passes this).
+    #[arg(long)]
+    quick: bool,
+    /// Run against throwaway MariaDB/Redis under target/ even when local ones are running
+    /// (SERVER_STATUS_TEST_MYSQL/_REDIS, when set, still win).
+    #[arg(long)]
+    throwaway: bool,
+    /// Extra arguments appended to `cargo test --workspace` (after `--`), e.g. a test name
+    /// filter: `cargo xtask test --quick -- e2e`.
+    #[arg(last = true)]
+    cargo_test_args: Vec<OsString>,
+}
+
+pub fn run(args: TestArgs) -> Result<ExitCode> {
+    let shutdown = Shutdown::install()?;
+    let ws = Workspace::locate();
+    let started = Instant::now();
+    let step = |name: &str| println!("\n==> {name} ({}s)", started.elapsed().as_secs());
+
+    step("wasm target");
+    build::ensure_wasm_target(&shutdown)?;
+
+    if args.quick {
+        println!("xtask: --quick: skipping fmt and clippy");
+    } else {
+        step("formatting");
+        run_step(
+            cargo()
+                .current_dir(ws.root())
+                .args(["fmt", "--all", "--", "--check"]),
+            &shutdown,
+        )?;
+        step("clippy (native, whole workspace)");
+        run_step(
+            cargo().current_dir(ws.root()).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            &shutdown,
+        )?;
+        step("clippy (reader, wasm32-wasip2)");
+        run_step(
+            cargo().current_dir(ws.root()).args([
+                "clippy",
+                "-p",
+                "status-reader",
+                "--target",
+                WASM_TARGET,
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            &shutdown,
+        )?;
+    }
+
+    step("build: reader .wasm (release) and refresher");
+    let wasm = build::reader_wasm(&ws, &shutdown)?;
+    let refresher =
+        build::native(&ws, &["status-refresher"], &["status-refresher"], &shutdown)?.remove(0);
+
+    step("services");
+    let services = Services::ensure(
+        &ws,
+        Wanted::from_env(
+            "SERVER_STATUS_TEST_MYSQL",
+            "SERVER_STATUS_TEST_REDIS",
+            args.throwaway,
+        )?,
+        &shutdown,
+    )?;
+    for (what, endpoint) in [("MariaDB", &services.mysql), ("Redis", &services.redis)] {
+        let origin = match endpoint.origin {
+            Origin::Configured(var) => format!("from {var}"),
+            Origin::Local => "already running".into(),
+            Origin::Throwaway => "throwaway".into(),
+        };
+        println!("xtask: {what}: {} ({origin})", endpoint.url);
+    }
+
+    step("cargo test --workspace");
+    let mut test = cargo();
+    test.current_dir(ws.root())
+        .args(["test", "--workspace"])
+        .env("READER_WASM", &wasm)
+        .env("STATUS_REFRESHER_BIN", &refresher)
+        .env("SERVER_STATUS_TEST_MYSQL", services.mysql.url.expose())
+        .env("SERVER_STATUS_TEST_REDIS", services.redis.url.expose())
+        .args(&args.cargo_test_args);
+    let result = run_step(&mut test, &shutdown);
+    drop(services);
+    if shutdown.requested() {
+        return Ok(ExitCode::from(shutdown.exit_status()));
+    }
+    result?;
+    println!(
+        "\nxtask: all checks passed in {}s",
+        started.elapsed().as_secs()
+    );
+    Ok(ExitCode::SUCCESS)
+}

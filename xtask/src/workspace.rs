@@ -1,0 +1,63 @@
+//! Where things are: the workspace root, the target directory and the artifacts we build.
+//!
+//! Every path is absolute, so children can run from any directory and messages point at the
+//! exact file.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+/// The wasm target the reader component is built for.
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    target: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace this xtask belongs to (the parent of `xtask/`), honouring
+    /// `CARGO_TARGET_DIR` like cargo does.
+    pub fn locate() -> Workspace {
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf();
+        let target = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => {
+                let dir = PathBuf::from(dir);
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    root.join(dir)
+                }
+            }
+            _ => root.join("target"),
+        };
+        Workspace { root, target }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn spin_manifest(&self) -> PathBuf {
+        self.root.join("spin.toml")
+    }
+
+    /// The shipped reader component (release profile, as `spin.toml` references it).
+    pub fn reader_wasm(&self) -> PathBuf {
+        self.target
+            .join(WASM_TARGET)
+            .join("release")
+            .join("status_reader.wasm")
+    }
+
+    /// A native binary of the workspace built with the dev profile.
+    pub fn debug_bin(&self, name: &str) -> PathBuf {
+        self.target.join("debug").join(name)
+    }
+
+    /// Parent of the per-run directories holding throwaway service data.
+    pub fn xtask_dir(&self) -> PathBuf {
+        self.target.join("xtask")
+    }
+}
