@@ -4,5 +4,6 @@
 
 pub mod binaries;
 pub mod db;
+pub mod fault;
 pub mod redis;
 pub mod reader;
