@@ -1,1 +1,335 @@
-//! (fixture module, being written)
+//! The real reader `.wasm`, served by the project's wasmtime host (`reader-host`) in-process,
+//! configured from the repository's `spin.toml`, against the real Redis.
+//!
+//! * [`reader_wasm`] builds the release component once per test process
+//!   (`cargo build --release --target wasm32-wasip2 -p status-reader`), or takes
+//!   `READER_WASM` when CI has pre-built it.
+//! * [`ReaderServer::start`] starts a host on an ephemeral port with the test's variables
+//!   (its own `status_key`, the test Redis) and nothing from the process environment.
+//!   Compiled code is cached on disk next to the `.wasm`, so only the first host of a run
+//!   pays for compilation.
+//! * [`ReaderServer::request`] is a small bounded HTTP/1.1 client (hyper).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use reader_host::{Host, HostOptions, RunningHost, StatsSnapshot};
+
+use crate::binaries::{cargo_build, workspace_root};
+
+/// Bound on one test request, connect to last body byte.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The release reader component: `READER_WASM`, or built once per process.
+pub fn reader_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        if let Some(path) = std::env::var_os("READER_WASM").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "READER_WASM={} is not a file",
+                path.display()
+            );
+            return path;
+        }
+        let artifacts = cargo_build(&[
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "status-reader",
+        ]);
+        artifacts
+            .iter()
+            .filter(|a| a.target == "status_reader" || a.target == "status-reader")
+            .flat_map(|a| a.filenames.iter())
+            .find(|f| f.extension().is_some_and(|e| e == "wasm"))
+            .cloned()
+            .expect("cargo built no status_reader.wasm")
+    })
+}
+
+/// The repository's Spin manifest.
+pub fn manifest_path() -> PathBuf {
+    workspace_root().join("spin.toml")
+}
+
+/// Where compiled code is cached between hosts (and runs): next to the target directory.
+fn compile_cache_dir(wasm: &Path) -> PathBuf {
+    // target/wasm32-wasip2/release/status_reader.wasm -> target/reader-host-cache
+    wasm.ancestors()
+        .nth(3)
+        .map(|target| target.join("reader-host-cache"))
+        .unwrap_or_else(|| std::env::temp_dir().join("reader-host-cache"))
+}
+
+/// How to start a host.
+#[derive(Debug, Clone)]
+pub struct ReaderConfig {
+    /// Application variables (`--variable`), e.g. `status_key`, `redis_address`.
+    pub variables: Vec<(String, String)>,
+    /// Component variables set to a literal in a copy of the manifest, bypassing the
+    /// application variable (and so the allow-list's template). Used to make the component
+    /// try an address its allow-list does not permit.
+    pub component_literals: Vec<(String, String)>,
+    /// `[[trigger.http]]` routes removed in a copy of the manifest.
+    pub removed_routes: Vec<String>,
+    pub redis_timeout: Duration,
+}
+
+impl ReaderConfig {
+    /// The test Redis and the given status key; everything else from `spin.toml`.
+    pub fn new(redis_url: &str, status_key: &str) -> ReaderConfig {
+        ReaderConfig {
+            variables: vec![
+                ("redis_address".into(), redis_url.into()),
+                ("status_key".into(), status_key.into()),
+            ],
+            component_literals: Vec::new(),
+            removed_routes: Vec::new(),
+            redis_timeout: Duration::from_secs(1),
+        }
+    }
+
+    pub fn variable(mut self, name: &str, value: &str) -> ReaderConfig {
+        self.variables.retain(|(n, _)| n != name);
+        self.variables.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn component_literal(mut self, name: &str, value: &str) -> ReaderConfig {
+        self.component_literals.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without_route(mut self, route: &str) -> ReaderConfig {
+        self.removed_routes.push(route.into());
+        self
+    }
+
+    pub fn redis_timeout(mut self, timeout: Duration) -> ReaderConfig {
+        self.redis_timeout = timeout;
+        self
+    }
+}
+
+/// A reader served by an in-process `reader-host`. Stops serving when dropped.
+pub struct ReaderServer {
+    running: RunningHost,
+    /// Holds the derived manifest, if any, for the host's lifetime.
+    _dir: Option<TempDir>,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {} body is not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+impl ReaderServer {
+    /// Starts a host for the real `.wasm` with `config`. Must run inside a tokio runtime.
+    pub async fn start(config: ReaderConfig) -> ReaderServer {
+        let wasm = reader_wasm();
+        let (manifest, dir) =
+            if config.component_literals.is_empty() && config.removed_routes.is_empty() {
+                (manifest_path(), None)
+            } else {
+                let dir = TempDir::new();
+                let path = dir.path().join("spin.toml");
+                let text = derived_manifest(&config.component_literals, &config.removed_routes);
+                std::fs::write(&path, text).expect("cannot write the derived manifest");
+                (path, Some(dir))
+            };
+        let mut options = HostOptions {
+            wasm: Some(wasm.to_owned()),
+            variables: config.variables,
+            env: Some(HashMap::new()),
+            redis_timeout: config.redis_timeout,
+            ..HostOptions::default()
+        };
+        options.runtime.max_concurrent_requests = 32;
+        options.runtime.compile_cache_dir = Some(compile_cache_dir(wasm));
+        let host = Host::from_manifest(&manifest, options)
+            .unwrap_or_else(|e| panic!("reader-host refused {}: {e:#}", manifest.display()));
+        let running = host
+            .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("cannot start reader-host");
+        ReaderServer { running, _dir: dir }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr()
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.running.stats()
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[]).await
+    }
+
+    /// One request on a fresh connection, bounded by [`REQUEST_TIMEOUT`].
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        http_request(self.addr(), method, path, headers, Bytes::new()).await
+    }
+}
+
+/// One HTTP/1.1 request to `addr` on a fresh connection, fully read, bounded by
+/// [`REQUEST_TIMEOUT`]. Panics on any transport failure.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
+    let work = async {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body))?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Reply {
+            status,
+            headers,
+            body,
+        })
+    };
+    match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => panic!("{method} {path} failed: {e}"),
+        Err(_) => panic!("{method} {path} took longer than {REQUEST_TIMEOUT:?}"),
+    }
+}
+
+/// The repository's manifest with some component variables replaced by literals and some
+/// routes removed.
+fn derived_manifest(literals: &[(String, String)], removed_routes: &[String]) -> String {
+    let text = std::fs::read_to_string(manifest_path()).expect("cannot read spin.toml");
+    let mut doc: toml::Table = text.parse().expect("spin.toml is not TOML");
+    if let Some(triggers) = doc
+        .get_mut("trigger")
+        .and_then(|t| t.get_mut("http"))
+        .and_then(|h| h.as_array_mut())
+    {
+        triggers.retain(|t| {
+            let route = t.get("route").and_then(|r| r.as_str()).unwrap_or("");
+            !removed_routes.iter().any(|r| r == route)
+        });
+    }
+    let vars = doc
+        .get_mut("component")
+        .and_then(|c| c.get_mut("reader"))
+        .and_then(|r| r.get_mut("variables"))
+        .and_then(|v| v.as_table_mut())
+        .expect("spin.toml has no [component.reader.variables]");
+    for (name, value) in literals {
+        vars.insert(name.clone(), toml::Value::String(value.clone()));
+    }
+    toml::to_string(&doc).expect("cannot serialise the derived manifest")
+}
+
+/// The `reader-host` binary: `READER_HOST_BIN`, or built with
+/// `cargo build -p reader-host --bin reader-host` (once per test process).
+pub fn reader_host_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("READER_HOST_BIN").filter(|b| !b.is_empty()) {
+            return PathBuf::from(bin);
+        }
+        cargo_build(&["-p", "reader-host", "--bin", "reader-host"])
+            .into_iter()
+            .find_map(|a| a.executable.filter(|_| a.target == "reader-host"))
+            .expect("cargo build reported no reader-host executable")
+    })
+}
+
+/// A `reader-host` command serving the real `.wasm` from the repository's manifest on an
+/// ephemeral port, with a clean environment (only `PATH`, `RUST_LOG`, `RUST_BACKTRACE`), so
+/// `SPIN_VARIABLE_*` in the runner's environment cannot change a test.
+pub fn reader_host_command() -> std::process::Command {
+    let wasm = reader_wasm();
+    let mut cmd = std::process::Command::new(reader_host_bin());
+    cmd.env_clear();
+    for keep in ["PATH", "RUST_LOG", "RUST_BACKTRACE"] {
+        if let Some(v) = std::env::var_os(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    cmd.arg("--manifest")
+        .arg(manifest_path())
+        .arg("--wasm")
+        .arg(wasm)
+        .arg("--cache-dir")
+        .arg(compile_cache_dir(wasm))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// The address a `reader-host` process reports in its `listening on http://ADDR` line.
+pub fn listening_addr(output: &str) -> Option<SocketAddr> {
+    output
+        .lines()
+        .find_map(|l| l.split("reader-host listening on http://").nth(1))
+        .and_then(|a| a.trim().parse().ok())
+}
+
+/// A private directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let path = std::env::temp_dir().join(format!("reader-test-{:016x}", fastrand::u64(..)));
+        std::fs::create_dir_all(&path).expect("cannot create a temp dir");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

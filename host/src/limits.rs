@@ -1,0 +1,228 @@
+//! Per-request resource limits and the counters that make them visible.
+//!
+//! Every request gets a fresh store, and every store gets a [`MemoryLimiter`]: it refuses to
+//! grow a linear memory past the cap (so one bad request cannot take the host's memory) and
+//! remembers the largest size any memory reached. When the request ends that peak goes into
+//! [`Stats`], which is how the benchmarks measure "peak linear memory per request".
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Default cap on one request's linear memory.
+pub const DEFAULT_MAX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default cap on one table's elements (a Rust component has one small table).
+pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// A [`wasmtime::ResourceLimiter`] that caps and records linear memory per store.
+#[derive(Debug, Clone)]
+pub struct MemoryLimiter {
+    max_memory_bytes: usize,
+    max_table_elements: usize,
+    peak_memory_bytes: usize,
+    refused_growths: u64,
+}
+
+impl MemoryLimiter {
+    pub fn new(max_memory_bytes: usize) -> MemoryLimiter {
+        MemoryLimiter {
+            max_memory_bytes,
+            max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            peak_memory_bytes: 0,
+            refused_growths: 0,
+        }
+    }
+
+    /// The largest size any linear memory of the store reached, in bytes.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.peak_memory_bytes
+    }
+
+    pub fn refused_growths(&self) -> u64 {
+        self.refused_growths
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_memory_bytes && maximum.is_none_or(|m| desired <= m);
+        if allowed {
+            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+        } else {
+            self.refused_growths += 1;
+        }
+        // Refusing (rather than trapping) lets the guest's allocator see a failed
+        // `memory.grow`, which for Rust ends in an abort: the request fails with a 500.
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= self.max_table_elements && maximum.is_none_or(|m| desired <= m))
+    }
+}
+
+/// Host-wide counters, updated lock-free by every request.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    /// Requests that reached the component (matched a route).
+    component_requests: AtomicU64,
+    not_found: AtomicU64,
+    guest_failures: AtomicU64,
+    instantiate_nanos_total: AtomicU64,
+    instantiate_nanos_max: AtomicU64,
+    handle_nanos_total: AtomicU64,
+    peak_memory_bytes_max: AtomicU64,
+    peak_memory_bytes_total: AtomicU64,
+    memory_growths_refused: AtomicU64,
+    redis_connections_opened: AtomicU64,
+    redis_open_refused: AtomicU64,
+    redis_errors: AtomicU64,
+    redis_timeouts: AtomicU64,
+    outgoing_http_refused: AtomicU64,
+}
+
+/// A copy of [`Stats`] at one moment, with the derived per-request means.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub component_requests: u64,
+    pub not_found: u64,
+    pub guest_failures: u64,
+    /// Mean time to create the store and instantiate the pre-linked component.
+    pub instantiate_mean_us: f64,
+    pub instantiate_max_us: f64,
+    /// Mean time from instantiation to the response head (includes the Redis round trips).
+    pub handle_mean_us: f64,
+    /// Largest linear memory any request reached.
+    pub peak_memory_bytes_max: u64,
+    pub peak_memory_bytes_mean: f64,
+    pub memory_growths_refused: u64,
+    pub redis_connections_opened: u64,
+    /// `open` calls refused because the address is not in `allowed_outbound_hosts`.
+    pub redis_open_refused: u64,
+    pub redis_errors: u64,
+    pub redis_timeouts: u64,
+    pub outgoing_http_refused: u64,
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Stats {
+    pub(crate) fn request(&self) {
+        add(&self.requests, 1);
+    }
+    pub(crate) fn not_found(&self) {
+        add(&self.not_found, 1);
+    }
+    pub(crate) fn guest_failure(&self) {
+        add(&self.guest_failures, 1);
+    }
+    pub(crate) fn instantiated(&self, took: Duration) {
+        add(&self.component_requests, 1);
+        add(&self.instantiate_nanos_total, nanos(took));
+        self.instantiate_nanos_max
+            .fetch_max(nanos(took), Ordering::Relaxed);
+    }
+    pub(crate) fn handled(&self, took: Duration) {
+        add(&self.handle_nanos_total, nanos(took));
+    }
+    pub(crate) fn store_finished(&self, limiter: &MemoryLimiter) {
+        let peak = limiter.peak_memory_bytes() as u64;
+        self.peak_memory_bytes_max
+            .fetch_max(peak, Ordering::Relaxed);
+        add(&self.peak_memory_bytes_total, peak);
+        add(&self.memory_growths_refused, limiter.refused_growths());
+    }
+    pub(crate) fn redis_opened(&self) {
+        add(&self.redis_connections_opened, 1);
+    }
+    pub(crate) fn redis_refused(&self) {
+        add(&self.redis_open_refused, 1);
+    }
+    pub(crate) fn redis_error(&self) {
+        add(&self.redis_errors, 1);
+    }
+    pub(crate) fn redis_timeout(&self) {
+        add(&self.redis_timeouts, 1);
+    }
+    pub(crate) fn outgoing_http_refused(&self) {
+        add(&self.outgoing_http_refused, 1);
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let component_requests = get(&self.component_requests);
+        let per_request = |total: u64| {
+            if component_requests == 0 {
+                0.0
+            } else {
+                total as f64 / component_requests as f64
+            }
+        };
+        StatsSnapshot {
+            requests: get(&self.requests),
+            component_requests,
+            not_found: get(&self.not_found),
+            guest_failures: get(&self.guest_failures),
+            instantiate_mean_us: per_request(get(&self.instantiate_nanos_total)) / 1000.0,
+            instantiate_max_us: get(&self.instantiate_nanos_max) as f64 / 1000.0,
+            handle_mean_us: per_request(get(&self.handle_nanos_total)) / 1000.0,
+            peak_memory_bytes_max: get(&self.peak_memory_bytes_max),
+            peak_memory_bytes_mean: per_request(get(&self.peak_memory_bytes_total)),
+            memory_growths_refused: get(&self.memory_growths_refused),
+            redis_connections_opened: get(&self.redis_connections_opened),
+            redis_open_refused: get(&self.redis_open_refused),
+            redis_errors: get(&self.redis_errors),
+            redis_timeouts: get(&self.redis_timeouts),
+            outgoing_http_refused: get(&self.outgoing_http_refused),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn limiter_caps_and_records_peak() {
+        let mut l = MemoryLimiter::new(1 << 20);
+        assert!(l.memory_growing(0, 65536, None).unwrap());
+        assert!(l.memory_growing(65536, 1 << 20, None).unwrap());
+        assert!(!l.memory_growing(1 << 20, (1 << 20) + 65536, None).unwrap());
+        assert!(!l.memory_growing(0, 65536, Some(1)).unwrap());
+        assert_eq!(l.peak_memory_bytes(), 1 << 20);
+        assert_eq!(l.refused_growths(), 2);
+    }
+
+    #[test]
+    fn snapshot_means() {
+        let s = Stats::default();
+        s.instantiated(Duration::from_micros(100));
+        s.instantiated(Duration::from_micros(300));
+        let mut l = MemoryLimiter::new(1 << 30);
+        l.memory_growing(0, 2 << 20, None).unwrap();
+        s.store_finished(&l);
+        let snap = s.snapshot();
+        assert_eq!(snap.component_requests, 2);
+        assert!((snap.instantiate_mean_us - 200.0).abs() < 1e-6);
+        assert_eq!(snap.peak_memory_bytes_max, 2 << 20);
+    }
+}

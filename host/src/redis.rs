@@ -1,0 +1,346 @@
+//! `fermyon:spin/redis@2.0.0` on a real Redis, the way Spin implements it
+//! (crate `spin-factor-outbound-redis`):
+//!
+//! * `open` checks the address against the component's `allowed_outbound_hosts` first and
+//!   answers `invalid-address` when it is not allowed — no connection is attempted; an
+//!   address the `redis` crate cannot parse is `invalid-address` too;
+//! * every `open` makes a new multiplexed connection (Spin keeps no pool), which lives until
+//!   the guest drops the resource or the request's store is dropped;
+//! * command failures are `other(<redis error text>)` — including a `WRONGTYPE` reply to
+//!   `GET`, exactly as Spin reports it; only `sadd` maps a type error to `type-error`.
+//!
+//! What Spin does not do and this host adds: every connect and every command has a timeout
+//! (default 1 s), so a Redis that accepts and then stalls turns into `other("... timed
+//! out ...")` within that bound instead of hanging the request; a host-wide bound on open
+//! connections (`too-many-connections` beyond it); and a bound on a value read into the
+//! host.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::Resource;
+
+use crate::bindings::redis::{self as wit, Error, RedisParameter, RedisResult};
+use crate::limits::Stats;
+use crate::outbound::{AllowedHosts, OutboundUrl};
+use crate::runtime::RequestState;
+
+/// Default timeout of a connect and of each command.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Default bound on Redis connections open at once across all requests.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Largest reply the host buffers for the guest (Spin's bound is larger; the reader's own
+/// bound on a document is 256 KiB).
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Host-wide Redis settings and state shared by every request's store.
+#[derive(Debug)]
+pub struct RedisOutbound {
+    allowed: AllowedHosts,
+    timeout: Duration,
+    permits: Arc<Semaphore>,
+    stats: Arc<Stats>,
+}
+
+impl RedisOutbound {
+    pub fn new(
+        allowed: AllowedHosts,
+        timeout: Duration,
+        max_connections: usize,
+        stats: Arc<Stats>,
+    ) -> RedisOutbound {
+        RedisOutbound {
+            allowed,
+            timeout,
+            permits: Arc::new(Semaphore::new(max_connections)),
+            stats,
+        }
+    }
+
+    /// Opens a connection if `address` is allowed.
+    async fn open(&self, address: &str) -> Result<RedisConnection, Error> {
+        let Some(url) = OutboundUrl::parse(address, "redis") else {
+            self.stats.redis_refused();
+            tracing::warn!("redis open refused: the address does not parse");
+            return Err(Error::InvalidAddress);
+        };
+        if !self.allowed.allows(&url) {
+            self.stats.redis_refused();
+            tracing::warn!(
+                destination = %url,
+                "redis open refused: destination is not in allowed_outbound_hosts"
+            );
+            return Err(Error::InvalidAddress);
+        }
+        let permit = self
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::TooManyConnections)?;
+        let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
+        let connection =
+            tokio::time::timeout(self.timeout, client.get_multiplexed_async_connection()).await;
+        match connection {
+            Ok(Ok(connection)) => {
+                self.stats.redis_opened();
+                Ok(RedisConnection {
+                    connection,
+                    _permit: permit,
+                })
+            }
+            Ok(Err(e)) => {
+                self.stats.redis_error();
+                tracing::warn!(destination = %url, error = %e, "redis connect failed");
+                Err(Error::Other(e.to_string()))
+            }
+            Err(_) => {
+                self.stats.redis_timeout();
+                tracing::warn!(destination = %url, timeout = ?self.timeout, "redis connect timed out");
+                Err(Error::Other(format!(
+                    "connect timed out after {} ms",
+                    self.timeout.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// Runs one command with the timeout, mapping failures the way Spin does.
+    async fn run<T, F>(
+        &self,
+        operation: &'static str,
+        future: F,
+        map_error: fn(redis::RedisError) -> Error,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(self.timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.stats.redis_error();
+                tracing::debug!(operation, error = %e, "redis command failed");
+                Err(map_error(e))
+            }
+            Err(_) => {
+                self.stats.redis_timeout();
+                tracing::warn!(operation, timeout = ?self.timeout, "redis command timed out");
+                Err(Error::Other(format!(
+                    "{operation} timed out after {} ms",
+                    self.timeout.as_millis()
+                )))
+            }
+        }
+    }
+}
+
+/// The host side of a guest's `connection` resource.
+pub struct RedisConnection {
+    connection: MultiplexedConnection,
+    /// Held for the connection's lifetime: the host-wide connection bound.
+    _permit: OwnedSemaphorePermit,
+}
+
+fn other(e: redis::RedisError) -> Error {
+    Error::Other(e.to_string())
+}
+
+fn type_or_other(e: redis::RedisError) -> Error {
+    if e.kind() == redis::ErrorKind::UnexpectedReturnType || e.code() == Some("WRONGTYPE") {
+        Error::TypeError
+    } else {
+        Error::Other(e.to_string())
+    }
+}
+
+fn too_large(size: usize) -> Error {
+    Error::Other(format!(
+        "query result of {size} bytes exceeds the host's limit of {MAX_REPLY_BYTES} bytes"
+    ))
+}
+
+impl RequestState {
+    /// A clone of the guest's connection (a cheap handle on the same socket), so the
+    /// command can run without holding a borrow of the resource table.
+    fn connection(
+        &self,
+        handle: &Resource<RedisConnection>,
+    ) -> Result<MultiplexedConnection, Error> {
+        self.table
+            .get(handle)
+            .map(|c| c.connection.clone())
+            .map_err(|_| Error::Other("could not find connection for resource".into()))
+    }
+}
+
+impl wit::Host for RequestState {}
+
+impl wit::HostConnection for RequestState {
+    async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
+        let connection = self.redis.open(&address).await?;
+        self.table
+            .push(connection)
+            .map_err(|_| Error::TooManyConnections)
+    }
+
+    async fn publish(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis
+            .run("PUBLISH", c.publish::<_, _, ()>(&channel, &payload), other)
+            .await
+    }
+
+    async fn get(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let mut c = self.connection(&handle)?;
+        let value = self
+            .redis
+            .run("GET", c.get::<_, Option<Vec<u8>>>(&key), other)
+            .await?;
+        match value {
+            Some(v) if v.len() > MAX_REPLY_BYTES => Err(too_large(v.len())),
+            v => Ok(v),
+        }
+    }
+
+    async fn set(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis
+            .run("SET", c.set::<_, _, ()>(&key, &value), other)
+            .await
+    }
+
+    async fn incr(&mut self, handle: Resource<RedisConnection>, key: String) -> Result<i64, Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis.run("INCR", c.incr(&key, 1), other).await
+    }
+
+    async fn del(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        keys: Vec<String>,
+    ) -> Result<u32, Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis.run("DEL", c.del(&keys), other).await
+    }
+
+    async fn sadd(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Result<u32, Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis
+            .run("SADD", c.sadd(&key, &values), type_or_other)
+            .await
+    }
+
+    async fn smembers(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        key: String,
+    ) -> Result<Vec<String>, Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis.run("SMEMBERS", c.smembers(&key), other).await
+    }
+
+    async fn srem(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Result<u32, Error> {
+        let mut c = self.connection(&handle)?;
+        self.redis.run("SREM", c.srem(&key, &values), other).await
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<RedisConnection>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>, Error> {
+        let mut c = self.connection(&handle)?;
+        let mut cmd = redis::cmd(&command);
+        for argument in arguments {
+            match argument {
+                RedisParameter::Int64(v) => cmd.arg(v),
+                RedisParameter::Binary(v) => cmd.arg(v),
+            };
+        }
+        let value = self
+            .redis
+            .run("EXECUTE", cmd.query_async::<redis::Value>(&mut c), other)
+            .await?;
+        let mut results = Vec::new();
+        let mut size = 0;
+        flatten(value, &mut results, &mut size)?;
+        if size > MAX_REPLY_BYTES {
+            return Err(too_large(size));
+        }
+        Ok(results)
+    }
+
+    async fn drop(&mut self, handle: Resource<RedisConnection>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+/// Flattens a reply into Spin's `redis-result` list, with the same conversions Spin makes
+/// (arrays and sets flattened, doubles and big numbers as text, booleans as 0/1; maps,
+/// attributes, verbatim strings and pushes refused).
+fn flatten(value: redis::Value, out: &mut Vec<RedisResult>, size: &mut usize) -> Result<(), Error> {
+    use redis::Value;
+    let unsupported = |what: &str| Err(Error::Other(format!("Redis {what} type is not supported")));
+    *size += std::mem::size_of::<RedisResult>();
+    match value {
+        Value::Nil => out.push(RedisResult::Nil),
+        Value::Int(v) => out.push(RedisResult::Int64(v)),
+        Value::BulkString(b) => {
+            *size += b.len();
+            out.push(RedisResult::Binary(b));
+        }
+        Value::SimpleString(s) => {
+            *size += s.len();
+            out.push(RedisResult::Status(s));
+        }
+        Value::Okay => out.push(RedisResult::Status("OK".into())),
+        Value::Array(items) | Value::Set(items) => {
+            for item in items {
+                if *size > MAX_REPLY_BYTES {
+                    return Err(too_large(*size));
+                }
+                flatten(item, out, size)?;
+            }
+        }
+        Value::Double(v) => out.push(RedisResult::Binary(v.to_string().into_bytes())),
+        Value::Boolean(v) => out.push(RedisResult::Int64(i64::from(v))),
+        Value::BigNumber(v) => out.push(RedisResult::Binary(v.to_vec())),
+        Value::Map(_) => return unsupported("Map"),
+        Value::Attribute { .. } => return unsupported("Attribute"),
+        Value::VerbatimString { .. } => return unsupported("verbatim string"),
+        Value::Push { .. } => return unsupported("Pub/Sub"),
+        Value::ServerError(e) => return Err(Error::Other(format!("{e:?}"))),
+        _ => return unsupported("(unknown)"),
+    }
+    Ok(())
+}

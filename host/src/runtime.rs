@@ -1,0 +1,376 @@
+//! The component runtime: compile once, link once, pre-instantiate once; then a fresh store
+//! and instance for every request, as Spin does.
+//!
+//! A fresh instance per request is what makes a WebAssembly handler safe to share: no state
+//! survives from one request to the next. What keeps it cheap is that everything that does
+//! not depend on the request — compiling, type-checking imports, resolving the linker — is
+//! done once in [`Runtime::new`] (`ProxyPre`), and that with the pooling allocator an
+//! instance's memory and tables come from pre-reserved slots instead of fresh `mmap`s.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::bindings::ReaderImports;
+use crate::limits::{MemoryLimiter, Stats};
+use crate::redis::RedisOutbound;
+use crate::variables::ResolvedVariables;
+
+/// The body type of every response the host sends.
+pub type ResponseBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
+/// How often the epoch advances; the request deadline is counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(50);
+
+/// Engine-level options.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Use the pooling instance allocator (falls back to on-demand if the pool cannot be
+    /// reserved, e.g. under a tight virtual-memory limit).
+    pub pooling: bool,
+    /// Cap on one request's linear memory.
+    pub max_memory_bytes: usize,
+    /// Requests running in the component at once; further requests wait. Also the size of
+    /// the instance pool.
+    pub max_concurrent_requests: u32,
+    /// Wall-clock bound on guest execution (CPU loops included, via epoch interruption).
+    pub request_timeout: Duration,
+    /// Pass the guest's stdout/stderr through to the host's (Spin logs them too).
+    pub inherit_stdio: bool,
+    /// Keep compiled code in this directory (wasmtime's cache), so that a restart or a
+    /// second host in the same process loads the component instead of recompiling it.
+    pub compile_cache_dir: Option<PathBuf>,
+}
+
+/// What every request's store shares.
+pub(crate) struct Shared {
+    pub(crate) variables: Arc<ResolvedVariables>,
+    pub(crate) redis: Arc<RedisOutbound>,
+    pub(crate) stats: Arc<Stats>,
+}
+
+/// The store data of one request.
+pub struct RequestState {
+    pub(crate) table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: DenyOutgoingHttp,
+    pub(crate) redis: Arc<RedisOutbound>,
+    pub(crate) variables: Arc<ResolvedVariables>,
+    pub(crate) limiter: MemoryLimiter,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outgoing HTTP (`wasi:http/outgoing-handler`): the reader's allow-list names Redis only, so
+/// every outgoing request is denied, as Spin denies a host that is not allowed.
+struct DenyOutgoingHttp {
+    stats: Arc<Stats>,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<ResponseBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                ),
+                wasmtime_wasi_http::Error,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for DenyOutgoingHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<ResponseBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _io: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> SendFuture {
+        self.stats.outgoing_http_refused();
+        tracing::warn!(
+            host = request.uri().host().unwrap_or(""),
+            "outgoing HTTP refused: not in allowed_outbound_hosts"
+        );
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// The compiled, linked, pre-instantiated component.
+pub struct Runtime {
+    engine: Engine,
+    pre: ProxyPre<RequestState>,
+    shared: Shared,
+    options: RuntimeOptions,
+    concurrency: Arc<Semaphore>,
+    pooling: bool,
+}
+
+impl Runtime {
+    /// Compiles `wasm`, links WASI (p2), `wasi:http` and the Spin interfaces, and checks
+    /// that every import of the component is satisfied.
+    pub(crate) fn new(
+        wasm: &Path,
+        options: RuntimeOptions,
+        shared: Shared,
+    ) -> anyhow::Result<Runtime> {
+        let (engine, pooling) = engine(&options)?;
+        let started = Instant::now();
+        let component = Component::from_file(&engine, wasm)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot load component {}", wasm.display()))?;
+        tracing::info!(
+            wasm = %wasm.display(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "component compiled"
+        );
+
+        let mut linker: Linker<RequestState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        ReaderImports::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |s| s)?;
+
+        let component_type = component.component_type();
+        for (name, _) in component_type.imports(&engine) {
+            tracing::debug!(import = name, "component import");
+        }
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context(
+                "the component imports something this host does not provide \
+             (reader-host implements WASI p2, wasi:http and fermyon:spin/{redis,variables}@2.0.0)",
+            )?;
+        let pre = ProxyPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export wasi:http/incoming-handler")?;
+
+        spawn_epoch_ticker(&engine);
+        Ok(Runtime {
+            concurrency: Arc::new(Semaphore::new(options.max_concurrent_requests as usize)),
+            engine,
+            pre,
+            shared,
+            options,
+            pooling,
+        })
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Names of the component's imports (for `--print-imports` and tests).
+    pub fn imports(&self) -> Vec<String> {
+        self.pre
+            .instance_pre()
+            .component()
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    fn new_store(&self) -> Store<RequestState> {
+        let mut wasi = WasiCtx::builder();
+        if self.options.inherit_stdio {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        let state = RequestState {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutgoingHttp {
+                stats: self.shared.stats.clone(),
+            },
+            redis: self.shared.redis.clone(),
+            variables: self.shared.variables.clone(),
+            limiter: MemoryLimiter::new(self.options.max_memory_bytes),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let ticks = self.options.request_timeout.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Runs one request through a fresh instance of the component.
+    pub async fn handle<B>(&self, request: http::Request<B>) -> http::Response<ResponseBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let stats = self.shared.stats.clone();
+        let Ok(_permit) = self.concurrency.acquire().await else {
+            return plain(503, "Service Unavailable\n");
+        };
+        let started = Instant::now();
+        let mut store = self.new_store();
+        let proxy = match self.pre.instantiate_async(&mut store).await {
+            Ok(proxy) => proxy,
+            Err(e) => {
+                stats.guest_failure();
+                tracing::error!(error = %format!("{e:#}"), "instantiation failed");
+                return plain(500, "Internal Server Error\n");
+            }
+        };
+        stats.instantiated(started.elapsed());
+
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = (|| -> wasmtime::Result<_> {
+            let req = store
+                .data_mut()
+                .http()
+                .new_incoming_request(Scheme::Http, request)?;
+            let out = store.data_mut().http().new_response_outparam(sender)?;
+            Ok((req, out))
+        })();
+        let (req, out) = match prepared {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "request refused before reaching the component");
+                return plain(400, "Bad Request\n");
+            }
+        };
+
+        // The guest runs in its own task: it may keep streaming the body after it has
+        // handed over the response head, and the store must live until it is done.
+        let task_stats = stats.clone();
+        let task = tokio::spawn(async move {
+            let result = proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await;
+            task_stats.store_finished(&store.data().limiter);
+            result
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => {
+                stats.handled(started.elapsed());
+                response
+            }
+            Ok(Err(code)) => {
+                stats.guest_failure();
+                tracing::warn!(error = ?code, "component answered with an error code");
+                plain(500, "Internal Server Error\n")
+            }
+            Err(_) => {
+                // The guest returned or trapped without setting a response.
+                stats.guest_failure();
+                match task.await {
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %format!("{e:#}"), "component failed")
+                    }
+                    Ok(Ok(())) => tracing::error!("component did not set a response"),
+                    Err(e) => tracing::error!(error = %e, "component task failed"),
+                }
+                plain(500, "Internal Server Error\n")
+            }
+        }
+    }
+}
+
+/// A small host-generated response (404, 500, 503, ...).
+pub fn plain(status: u16, body: &'static str) -> http::Response<ResponseBody> {
+    let mut response = http::Response::new(
+        Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn engine(options: &RuntimeOptions) -> anyhow::Result<(Engine, bool)> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    if let Some(dir) = &options.compile_cache_dir {
+        // wasmtime wants an absolute directory.
+        let dir = std::path::absolute(dir)
+            .with_context(|| format!("bad cache directory {}", dir.display()))?;
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        config.cache(Some(
+            wasmtime::Cache::new(cache).map_err(anyhow::Error::from)?,
+        ));
+    }
+    if options.pooling {
+        let n = options.max_concurrent_requests.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        // A Rust wasip2 component is one core module plus a few small wit-component shim
+        // modules: one memory, a handful of core instances and tables.
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(8))
+            .total_stacks(n)
+            .max_memory_size(options.max_memory_bytes);
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        match Engine::new(&pooled) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(e) => tracing::warn!(
+                error = %format!("{e:#}"),
+                "pooling allocator unavailable; using on-demand allocation"
+            ),
+        }
+    }
+    Ok((Engine::new(&config)?, false))
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped, so a guest
+/// stuck in a loop hits its deadline. A plain thread: it must tick even when every tokio
+/// worker is busy running guests.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("reader-host-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the epoch thread; guest CPU time is unbounded");
+    }
+}
