@@ -9,7 +9,7 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -32,7 +32,13 @@ const MAX_LINE: u64 = 16 * 1024;
 /// The command line as a person would type it (program and arguments; never the environment,
 /// which is where secrets go).
 pub fn describe(cmd: &Command) -> String {
-    let mut parts = vec![display_arg(cmd.get_program())];
+    // `cargo` rather than the toolchain's full path to it: shorter, and what a person types.
+    let program = cmd.get_program();
+    let program = match Path::new(program).file_name() {
+        Some(name) if name == "cargo" => name,
+        _ => program,
+    };
+    let mut parts = vec![display_arg(program)];
     parts.extend(cmd.get_args().map(display_arg));
     parts.join(" ")
 }
@@ -116,6 +122,10 @@ impl Managed {
         match output {
             Output::Prefixed => {
                 cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+                // Children see a pipe, not our terminal; colour codes only help on a terminal.
+                if !std::io::stdout().is_terminal() {
+                    cmd.env("NO_COLOR", "1");
+                }
             }
             Output::File(path) => {
                 let log = File::options()
