@@ -145,6 +145,7 @@ impl Host {
             &wasm,
             options.runtime.clone(),
             Shared {
+                environment: app.environment.clone().into_iter().collect(),
                 variables: Arc::new(variables),
                 redis: Arc::new(redis),
                 stats: stats.clone(),

@@ -89,6 +89,7 @@ pub struct Stats {
     redis_open_refused: AtomicU64,
     redis_errors: AtomicU64,
     redis_timeouts: AtomicU64,
+    redis_nanos_total: AtomicU64,
     outgoing_http_refused: AtomicU64,
 }
 
@@ -113,6 +114,9 @@ pub struct StatsSnapshot {
     pub redis_open_refused: u64,
     pub redis_errors: u64,
     pub redis_timeouts: u64,
+    /// Mean time per component request spent in Redis connects and commands (host side),
+    /// so that `handle_mean_us - redis_mean_us` is roughly the guest's own cost.
+    pub redis_mean_us: f64,
     pub outgoing_http_refused: u64,
 }
 
@@ -162,6 +166,9 @@ impl Stats {
     pub(crate) fn redis_timeout(&self) {
         add(&self.redis_timeouts, 1);
     }
+    pub(crate) fn redis_time(&self, took: Duration) {
+        add(&self.redis_nanos_total, nanos(took));
+    }
     pub(crate) fn outgoing_http_refused(&self) {
         add(&self.outgoing_http_refused, 1);
     }
@@ -191,6 +198,7 @@ impl Stats {
             redis_open_refused: get(&self.redis_open_refused),
             redis_errors: get(&self.redis_errors),
             redis_timeouts: get(&self.redis_timeouts),
+            redis_mean_us: per_request(get(&self.redis_nanos_total)) / 1000.0,
             outgoing_http_refused: get(&self.outgoing_http_refused),
         }
     }

@@ -30,6 +30,8 @@ pub enum ManifestError {
     AmbiguousComponent(usize),
     #[error("manifest has no [[trigger.http]] entries")]
     NoHttpTrigger,
+    #[error("component {0:?} mounts `files`, which reader-host does not support")]
+    Files(String),
     #[error("component {0:?} has a `source` that is not a local file path")]
     RemoteSource(String),
     #[error("HTTP trigger for component {component:?}: {source}")]
@@ -52,6 +54,8 @@ pub struct AppManifest {
     pub allowed_outbound_hosts: Vec<String>,
     /// `[component.<id>.variables]`: component variable → template over application variables.
     pub component_variables: BTreeMap<String, String>,
+    /// `environment`: the component's WASI environment variables.
+    pub environment: BTreeMap<String, String>,
     pub routes: Vec<Route>,
 }
 
@@ -105,6 +109,10 @@ struct RawComponent {
     allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    environment: BTreeMap<String, String>,
+    #[serde(default)]
+    files: Vec<toml::Value>,
 }
 
 impl AppManifest {
@@ -161,6 +169,9 @@ impl AppManifest {
             .component
             .get(&component_id)
             .ok_or_else(|| ManifestError::NoComponent(component_id.clone()))?;
+        if !comp.files.is_empty() {
+            return Err(ManifestError::Files(component_id));
+        }
         let source = comp
             .source
             .as_str()
@@ -185,6 +196,7 @@ impl AppManifest {
             source: dir.join(source),
             allowed_outbound_hosts: comp.allowed_outbound_hosts.clone(),
             component_variables: comp.variables.clone(),
+            environment: comp.environment.clone(),
             routes,
             component_id,
         })
@@ -257,6 +269,24 @@ command = "cargo build --target wasm32-wasip2 --release -p status-reader"
         assert!(matches!(
             AppManifest::parse(&text, Path::new("."), None),
             Err(ManifestError::Version(1))
+        ));
+    }
+
+    #[test]
+    fn environment_is_read_and_files_are_refused() {
+        let text = MANIFEST.replace(
+            "allowed_outbound_hosts = [",
+            "environment = { RUST_LOG = \"debug\" }\nallowed_outbound_hosts = [",
+        );
+        let m = AppManifest::parse(&text, Path::new("."), None).unwrap();
+        assert_eq!(m.environment["RUST_LOG"], "debug");
+        let text = MANIFEST.replace(
+            "allowed_outbound_hosts = [",
+            "files = [\"static/**\"]\nallowed_outbound_hosts = [",
+        );
+        assert!(matches!(
+            AppManifest::parse(&text, Path::new("."), None),
+            Err(ManifestError::Files(_))
         ));
     }
 

@@ -16,7 +16,7 @@
 //! host.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
@@ -83,8 +83,10 @@ impl RedisOutbound {
             .try_acquire_owned()
             .map_err(|_| Error::TooManyConnections)?;
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
+        let started = Instant::now();
         let connection =
             tokio::time::timeout(self.timeout, client.get_multiplexed_async_connection()).await;
+        self.stats.redis_time(started.elapsed());
         match connection {
             Ok(Ok(connection)) => {
                 self.stats.redis_opened();
@@ -119,7 +121,10 @@ impl RedisOutbound {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, future).await {
+        let started = Instant::now();
+        let result = tokio::time::timeout(self.timeout, future).await;
+        self.stats.redis_time(started.elapsed());
+        match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 self.stats.redis_error();

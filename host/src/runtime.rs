@@ -56,6 +56,8 @@ pub struct RuntimeOptions {
 
 /// What every request's store shares.
 pub(crate) struct Shared {
+    /// The component's `environment` from the manifest.
+    pub(crate) environment: Vec<(String, String)>,
     pub(crate) variables: Arc<ResolvedVariables>,
     pub(crate) redis: Arc<RedisOutbound>,
     pub(crate) stats: Arc<Stats>,
@@ -203,6 +205,7 @@ impl Runtime {
 
     fn new_store(&self) -> Store<RequestState> {
         let mut wasi = WasiCtx::builder();
+        wasi.envs(&self.shared.environment);
         if self.options.inherit_stdio {
             wasi.inherit_stdout().inherit_stderr();
         }
@@ -232,7 +235,9 @@ impl Runtime {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let stats = self.shared.stats.clone();
-        let Ok(_permit) = self.concurrency.acquire().await else {
+        // The permit lives as long as the store (it moves into the guest's task below): the
+        // pool has exactly `max_concurrent_requests` instance slots.
+        let Ok(permit) = self.concurrency.clone().acquire_owned().await else {
             return plain(503, "Service Unavailable\n");
         };
         let started = Instant::now();
@@ -273,10 +278,20 @@ impl Runtime {
                 .call_handle(&mut store, req, out)
                 .await;
             task_stats.store_finished(&store.data().limiter);
+            drop(store);
+            drop(permit);
             result
         });
 
-        match receiver.await {
+        // Guest CPU is bounded by the epoch deadline and every host call by its own timeout;
+        // this bounds the wait for the response head whatever else happens.
+        let Ok(head) = tokio::time::timeout(self.options.request_timeout, receiver).await else {
+            task.abort();
+            stats.guest_failure();
+            tracing::error!(timeout = ?self.options.request_timeout, "component timed out");
+            return plain(500, "Internal Server Error\n");
+        };
+        match head {
             Ok(Ok(response)) => {
                 stats.handled(started.elapsed());
                 response

@@ -116,6 +116,22 @@ impl Drop for CountingListener {
     }
 }
 
+/// Writes `request` on a fresh connection and reads until the server closes it (bounded).
+async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let work = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(request).await?;
+        let mut out = Vec::new();
+        stream.take(64 * 1024).read_to_end(&mut out).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&out).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(10), work)
+        .await
+        .expect("raw exchange timed out")
+        .expect("raw exchange failed")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_document_is_served_with_cache_metadata_and_headers() {
     let redis = TestRedis::new();
@@ -458,7 +474,7 @@ async fn options_preflight() {
 async fn other_methods_are_405_with_allow() {
     let redis = TestRedis::new();
     let reader = start(&redis).await;
-    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+    for method in ["POST", "PUT", "DELETE", "PATCH", "FOO"] {
         let reply = reader.request(method, "/server/status", &[]).await;
         assert_error(&reply, 405, "method_not_allowed");
         let allow = reply.header("allow").unwrap();
@@ -606,6 +622,9 @@ async fn oversized_requests_get_a_defined_4xx() {
     let body = Bytes::from(vec![b'x'; 1024 * 1024 + 1]);
     let reply = http_request(reader.addr(), "POST", "/server/status", &[], body).await;
     assert_eq!(reply.status, 413);
+    // Not HTTP at all: hyper's 400, and the component never sees it.
+    let raw = raw_exchange(reader.addr(), b"NOT HTTP\r\n\r\n").await;
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw:?}");
     // A long target within the host's bounds reaches the component, which says 414.
     let path = format!("/server/status?{}", "q".repeat(4096));
     assert_error(&reader.get(&path).await, 414, "uri_too_long");
