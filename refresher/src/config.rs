@@ -8,6 +8,7 @@
 //! the same code clap uses for its own usage errors.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
@@ -135,6 +136,27 @@ pub struct Args {
     )]
     pub status_timeout: String,
 
+    /// Writer lease in seconds, for running two or more replicas: only the holder of the
+    /// Redis lease `<STATUS_KEY>:lock` reads the database and writes. 0 turns it off
+    /// (a single replica). Fractions allowed.
+    #[arg(
+        long,
+        env = "STATUS_LEASE",
+        default_value = "30",
+        value_name = "SECONDS"
+    )]
+    pub status_lease: String,
+
+    /// Address of the internal /health and /metrics listener (IP:PORT, port 0 picks one);
+    /// empty turns it off. Two replicas on one host need two addresses.
+    #[arg(
+        long,
+        env = "STATUS_METRICS_ADDR",
+        default_value = "127.0.0.1:9464",
+        value_name = "ADDR"
+    )]
+    pub status_metrics_addr: String,
+
     /// Refresh once and exit: 0 on success, 1 on failure (for cron and tests).
     #[arg(long)]
     pub once: bool,
@@ -175,6 +197,8 @@ fn flag_for(variable: &'static str) -> &'static str {
         "STATUS_META" => "status-meta",
         "STATUS_MAPPING" => "status-mapping",
         "STATUS_TIMEOUT" => "status-timeout",
+        "STATUS_LEASE" => "status-lease",
+        "STATUS_METRICS_ADDR" => "status-metrics-addr",
         _ => "?",
     }
 }
@@ -207,6 +231,10 @@ pub struct Config {
     pub meta: MetaPolicy,
     pub mapping: Mapping,
     pub timeout: Duration,
+    /// The writer lease's length; `None` when turned off (STATUS_LEASE=0).
+    pub lease: Option<Duration>,
+    /// Where /health and /metrics are served; `None` when turned off.
+    pub metrics_addr: Option<SocketAddr>,
     pub once: bool,
     /// DB_* settings that were ignored because DATABASE_URL was set (for a start-up warning).
     pub ignored: Vec<&'static str>,
@@ -224,6 +252,8 @@ impl fmt::Debug for Config {
             .field("meta", &self.meta)
             .field("mapping", &self.mapping.to_string())
             .field("timeout", &self.timeout)
+            .field("lease", &self.lease)
+            .field("metrics_addr", &self.metrics_addr)
             .field("once", &self.once)
             .finish()
     }
@@ -238,6 +268,8 @@ impl Config {
         )?;
         let ttl_s = parse_u64("STATUS_CACHE_TTL", &args.status_cache_ttl, 1..=MAX_TTL_S)?;
         let timeout = parse_timeout(&args.status_timeout)?;
+        let lease = parse_lease(&args.status_lease)?;
+        let metrics_addr = parse_metrics_addr(&args.status_metrics_addr)?;
         let status_key = parse_key("STATUS_KEY", &args.status_key)?;
         let interval_key = parse_key("STATUS_INTERVAL_KEY", &args.status_interval_key)?;
         if interval_key == status_key {
@@ -264,6 +296,8 @@ impl Config {
             meta,
             mapping,
             timeout,
+            lease,
+            metrics_addr,
             once: args.once,
             ignored,
         })
@@ -312,6 +346,44 @@ fn parse_timeout(raw: &str) -> Result<Duration, ConfigError> {
         ));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Longest lease accepted: an hour. A longer lease only delays the takeover.
+pub const MAX_LEASE_S: f64 = 3600.0;
+/// Shortest lease accepted (other than 0): renewals every third of it must stay cheap.
+pub const MIN_LEASE_S: f64 = 1.0;
+
+fn parse_lease(raw: &str) -> Result<Option<Duration>, ConfigError> {
+    let seconds: f64 = raw.trim().parse().unwrap_or(f64::NAN);
+    if seconds == 0.0 {
+        return Ok(None);
+    }
+    if !(MIN_LEASE_S..=MAX_LEASE_S).contains(&seconds) {
+        return Err(ConfigError::new(
+            "STATUS_LEASE",
+            format!(
+                "expected 0 (off) or seconds from {MIN_LEASE_S} to {MAX_LEASE_S}, got {}",
+                quote(raw)
+            ),
+        ));
+    }
+    Ok(Some(Duration::from_secs_f64(seconds)))
+}
+
+fn parse_metrics_addr(raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    let raw_trimmed = raw.trim();
+    if raw_trimmed.is_empty() {
+        return Ok(None);
+    }
+    raw_trimmed.parse::<SocketAddr>().map(Some).map_err(|_| {
+        ConfigError::new(
+            "STATUS_METRICS_ADDR",
+            format!(
+                "expected IP:PORT such as 127.0.0.1:9464, or empty to turn it off, got {}",
+                quote(raw)
+            ),
+        )
+    })
 }
 
 fn parse_key(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
@@ -469,6 +541,10 @@ mod tests {
             "",
             "--status-timeout",
             "5",
+            "--status-lease",
+            "30",
+            "--status-metrics-addr",
+            "127.0.0.1:9464",
         ];
         argv.extend_from_slice(extra);
         Args::try_parse_from(argv)
@@ -564,6 +640,17 @@ mod tests {
             (&["--db-user", "u", "--db-name", "n"], "DB_HOST"),
             (&["--db-host", "h", "--db-name", "n"], "DB_USER"),
             (&["--db-host", "h", "--db-user", "u"], "DB_NAME"),
+            (&["--status-lease", "0.5"], "STATUS_LEASE"),
+            (&["--status-lease", "3601"], "STATUS_LEASE"),
+            (&["--status-lease", "x"], "STATUS_LEASE"),
+            (
+                &["--status-metrics-addr", "localhost:9464"],
+                "STATUS_METRICS_ADDR",
+            ),
+            (
+                &["--status-metrics-addr", "127.0.0.1"],
+                "STATUS_METRICS_ADDR",
+            ),
         ];
         for (extra, variable) in cases {
             let mut a = PARTS.to_vec();
@@ -578,6 +665,22 @@ mod tests {
             assert!(text.contains(variable), "{text}");
             assert!(!text.contains("pw@"), "password leaked: {text}");
         }
+    }
+
+    #[test]
+    fn lease_and_metrics_defaults_and_off_switches() {
+        let c = config(&PARTS).unwrap();
+        assert_eq!(c.lease, Some(Duration::from_secs(30)));
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        let mut a = PARTS.to_vec();
+        a.extend(["--status-lease", "0", "--status-metrics-addr", ""]);
+        let c = config(&a).unwrap();
+        assert_eq!((c.lease, c.metrics_addr), (None, None));
+        let mut a = PARTS.to_vec();
+        a.extend(["--status-lease", "2.5", "--status-metrics-addr", "[::1]:0"]);
+        let c = config(&a).unwrap();
+        assert_eq!(c.lease, Some(Duration::from_millis(2500)));
+        assert_eq!(c.metrics_addr, Some("[::1]:0".parse().unwrap()));
     }
 
     #[test]
@@ -607,6 +710,8 @@ mod tests {
             "STATUS_META",
             "STATUS_MAPPING",
             "STATUS_TIMEOUT",
+            "STATUS_LEASE",
+            "STATUS_METRICS_ADDR",
             "--once",
         ] {
             assert!(help.contains(variable), "--help lacks {variable}");

@@ -1,13 +1,25 @@
 //! The process: refresh at start-up, then every interval, until a signal.
+//!
+//! With a lease (the default; see [`crate::lease`]) the loop has two clocks: when the next
+//! refresh is due, and when to look at the lease next (renew it every third of the lease
+//! while holding it; otherwise look again when the holder's lease would run out). A refresh
+//! that falls due while another replica holds the lease is skipped: the standby neither
+//! reads the database nor writes. When a standby takes the lease over it refreshes at once,
+//! so the document's age after a holder dies is at most one interval plus one lease.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tracing::{info, warn};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
+use crate::listener;
+use crate::metrics::{Metrics, Outcome};
 use crate::redact::RedactedUrl;
-use crate::refresh::{DocumentSettings, Refresher, warn_if_outlives_ttl};
+use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::shutdown::Shutdown;
 use crate::sink::{Keys, Sink};
 use crate::source::Source;
@@ -30,6 +42,7 @@ pub enum Exit {
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut shutdown = Shutdown::install().context("installing signal handlers")?;
+    let token = replica_token();
     info!(
         version = env!("CARGO_PKG_VERSION"),
         redis = %RedactedUrl(&config.redis_url),
@@ -41,6 +54,9 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         meta = %config.meta,
         mapping = %config.mapping,
         timeout_s = config.timeout.as_secs_f64(),
+        lease_s = config.lease.map_or(0.0, |l| l.as_secs_f64()),
+        metrics_addr = config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
+        replica = %token,
         once = config.once,
         "status-refresher starting"
     );
@@ -48,12 +64,31 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         warn!(ignored = ?config.ignored, "DATABASE_URL is set; these DB_* settings are ignored");
     }
     warn_if_outlives_ttl(config.interval, config.ttl_s);
+    if let Some(lease) = config.lease
+        && lease < config.timeout * 3
+    {
+        warn!(
+            lease_s = lease.as_secs_f64(),
+            timeout_s = config.timeout.as_secs_f64(),
+            "the lease is shorter than three timeouts: a slow refresh may lose it before \
+             its write (the write is then refused, never misplaced)"
+        );
+    }
 
     let source = Source::new(config.database.opts.clone(), config.timeout);
     let keys = Keys::new(&config.status_key, &config.interval_key);
     // The URL was validated with the same parser; a failure here names no secret either.
     let sink = Sink::new(&config.redis_url, config.timeout, keys)
         .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
+    let lease = config.lease.map(|duration| {
+        Lease::new(
+            sink.manager(),
+            config.timeout,
+            &config.status_key,
+            token.clone(),
+            duration,
+        )
+    });
     let settings = DocumentSettings {
         mapping: config.mapping.clone(),
         meta: config.meta.clone(),
@@ -62,9 +97,36 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut refresher = Refresher::new(source, sink, settings, config.interval);
 
     let exit = if config.once {
-        once(&mut refresher, &mut shutdown).await
+        // `--once` never holds the lease (it is gone before a lease would matter); it
+        // writes only while no daemon replica holds it.
+        let guard = lease.as_ref().map(|l| WriteGuard {
+            allow_unheld: true,
+            ..l.guard()
+        });
+        once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
-        daemon(&mut refresher, &mut shutdown).await;
+        let metrics = Arc::new(Metrics::new(config.interval, config.timeout * 3));
+        metrics.set_lease_holder(lease.is_none());
+        let server = match config.metrics_addr {
+            Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
+            None => None,
+        };
+        let mut daemon = Daemon {
+            refresher: &mut refresher,
+            lease,
+            metrics,
+        };
+        daemon.run(&mut shutdown).await;
+        if let Some(mut lease) = daemon.lease.take() {
+            match lease.release().await {
+                Ok(true) => info!(lock = %lease.key(), "lease released"),
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "cannot release the lease; it expires by itself"),
+            }
+        }
+        if let Some(server) = server {
+            server.abort();
+        }
         Exit::Success
     };
     refresher.close(CLOSE_WITHIN).await;
@@ -72,8 +134,34 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-async fn once(refresher: &mut Refresher, shutdown: &mut Shutdown) -> Exit {
-    let cycle = refresher.refresh();
+/// Binds the health and metrics listener. A failure is logged, not fatal: the refresher's
+/// job is the document, and a probe pointed at the missing listener reports the problem.
+async fn start_listener(
+    addr: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    match listener::bind(addr).await {
+        Ok((l, bound)) => {
+            info!(addr = %bound, "health and metrics listening on http://{bound}");
+            Some(tokio::spawn(listener::serve(l, metrics)))
+        }
+        Err(e) => {
+            error!(
+                addr = %addr,
+                error = %e,
+                "cannot listen for health and metrics (STATUS_METRICS_ADDR); refreshing without"
+            );
+            None
+        }
+    }
+}
+
+async fn once(
+    refresher: &mut Refresher,
+    guard: Option<&WriteGuard>,
+    shutdown: &mut Shutdown,
+) -> Exit {
+    let cycle = refresher.refresh(guard);
     tokio::pin!(cycle);
     let done = tokio::select! {
         result = &mut cycle => Some(result),
@@ -88,36 +176,128 @@ async fn once(refresher: &mut Refresher, shutdown: &mut Shutdown) -> Exit {
     }
 }
 
-async fn daemon(refresher: &mut Refresher, shutdown: &mut Shutdown) {
-    loop {
-        {
-            let cycle = refresher.refresh();
-            tokio::pin!(cycle);
-            tokio::select! {
-                _ = &mut cycle => {}
-                signal = shutdown.recv() => {
-                    info!(signal, "stopping; letting the refresh under way finish");
-                    // Dropping the cycle after the grace period is safe: the write is a
-                    // single transaction, applied whole or not at all.
-                    if tokio::time::timeout(SHUTDOWN_GRACE, &mut cycle).await.is_err() {
-                        warn!("refresh abandoned at shutdown; nothing was written");
+struct Daemon<'a> {
+    refresher: &'a mut Refresher,
+    lease: Option<Lease>,
+    metrics: Arc<Metrics>,
+}
+
+impl Daemon<'_> {
+    async fn run(&mut self, shutdown: &mut Shutdown) {
+        let mut refresh_due = Instant::now();
+        let mut lease_due = Instant::now();
+        // The last lease error, while it keeps us from knowing whether we hold the lease.
+        let mut lease_error: Option<crate::sink::SinkError> = None;
+        let mut standby_logged = false;
+        loop {
+            if let Some(lease) = self.lease.as_mut()
+                && Instant::now() >= lease_due
+            {
+                let was_held = lease.held();
+                match lease.ensure().await {
+                    Ok(LeaseState::Held { acquired }) => {
+                        lease_error = None;
+                        standby_logged = false;
+                        if acquired {
+                            info!(lock = %lease.key(), replica = %lease.token(), "lease acquired; this replica writes");
+                            refresh_due = Instant::now();
+                        }
+                        lease_due = Instant::now() + lease.renew_every();
                     }
-                    return;
+                    Ok(LeaseState::Standby { holder, retry_in }) => {
+                        lease_error = None;
+                        if was_held {
+                            warn!(lock = %lease.key(), holder = holder.as_deref().unwrap_or(""), "lease lost to another replica");
+                        }
+                        if !standby_logged {
+                            info!(lock = %lease.key(), holder = holder.as_deref().unwrap_or(""), "standby: another replica holds the lease");
+                            standby_logged = true;
+                        }
+                        self.metrics.standby_confirmed();
+                        lease_due = Instant::now() + retry_in;
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot check the lease");
+                        lease_error = Some(e);
+                        // Look again soon, but not in a tight loop.
+                        lease_due =
+                            Instant::now() + lease.renew_every().min(Duration::from_secs(1));
+                    }
+                }
+                self.metrics.set_lease_holder(lease.held());
+            }
+
+            if Instant::now() >= refresh_due {
+                let holder = self.lease.as_ref().is_none_or(Lease::held);
+                if holder {
+                    let guard = self.lease.as_ref().map(Lease::guard);
+                    let started = Instant::now();
+                    let cycle = self.refresher.refresh(guard.as_ref());
+                    tokio::pin!(cycle);
+                    let result = tokio::select! {
+                        result = &mut cycle => result,
+                        signal = shutdown.recv() => {
+                            info!(signal, "stopping; letting the refresh under way finish");
+                            // Dropping the cycle after the grace period is safe: the write is
+                            // a single transaction or script, applied whole or not at all.
+                            if tokio::time::timeout(SHUTDOWN_GRACE, &mut cycle).await.is_err() {
+                                warn!("refresh abandoned at shutdown; nothing was written");
+                            }
+                            return;
+                        }
+                    };
+                    let duration = started.elapsed();
+                    match result {
+                        Ok(_) => {
+                            if let Some(lease) = self.lease.as_mut() {
+                                // The guarded write extended the lease.
+                                lease.extended_at(started.into_std());
+                            }
+                            self.metrics.record(Outcome::Ok { duration });
+                        }
+                        Err(RefreshError::NotLeaseHolder) => {
+                            if let Some(lease) = self.lease.as_mut() {
+                                lease.lost();
+                                lease_due = Instant::now();
+                            }
+                            self.metrics.record(Outcome::SkippedNotLeader);
+                        }
+                        Err(_) => self.metrics.record(Outcome::Error { duration }),
+                    }
+                } else if let Some(e) = lease_error.take() {
+                    // Redis is unreachable: we can neither write nor know who may.
+                    self.refresher.fail(RefreshError::Lease(e));
+                    self.metrics.record(Outcome::Error {
+                        duration: Duration::ZERO,
+                    });
+                } else {
+                    self.refresher.skip();
+                    self.metrics.record(Outcome::SkippedNotLeader);
+                }
+                self.metrics.set_interval(self.refresher.state().interval);
+                let delay = self.refresher.next_delay();
+                if self.refresher.state().consecutive_failures > 0 {
+                    info!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "retrying with backoff"
+                    );
+                }
+                refresh_due = Instant::now() + delay;
+                if let Some(lease) = self.lease.as_ref() {
+                    self.metrics.set_lease_holder(lease.held());
                 }
             }
-        }
-        let delay = refresher.next_delay();
-        if refresher.state().consecutive_failures > 0 {
-            info!(
-                retry_in_ms = delay.as_millis() as u64,
-                "retrying with backoff"
-            );
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            signal = shutdown.recv() => {
-                info!(signal, "stopping");
-                return;
+
+            let wake = match self.lease {
+                Some(_) => refresh_due.min(lease_due),
+                None => refresh_due,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => {}
+                signal = shutdown.recv() => {
+                    info!(signal, "stopping");
+                    return;
+                }
             }
         }
     }

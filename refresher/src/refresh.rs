@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, build};
 use tracing::{info, warn};
 
+use crate::lease::WriteGuard;
 use crate::schedule::{Backoff, parse_override};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Published, Sink, SinkError};
 use crate::source::{Source, SourceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,11 @@ pub enum RefreshError {
     Build(#[from] BuildError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// Another replica holds the lease (or ours ran out before the write): nothing written.
+    #[error("another replica holds the lease; nothing was written")]
+    NotLeaseHolder,
+    #[error("cannot check the lease: {0}")]
+    Lease(SinkError),
 }
 
 /// What a successful cycle wrote.
@@ -93,11 +99,17 @@ impl Refresher {
         &self.state
     }
 
-    /// Runs one cycle, logs its one result line, and updates the state.
-    pub async fn refresh(&mut self) -> Result<Refreshed, RefreshError> {
+    pub fn sink(&self) -> &Sink {
+        &self.sink
+    }
+
+    /// Runs one cycle, logs its one result line, and updates the state. With a `guard` the
+    /// write happens only if the lease allows it (see [`crate::lease`]); a refused write is
+    /// [`RefreshError::NotLeaseHolder`], logged as a warning and not counted as a failure.
+    pub async fn refresh(&mut self, guard: Option<&WriteGuard>) -> Result<Refreshed, RefreshError> {
         let started = Instant::now();
         self.state.last_attempt = Some(SystemTime::now());
-        let result = self.cycle(started).await;
+        let result = self.cycle(started, guard).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(r) => {
@@ -116,18 +128,39 @@ impl Refresher {
                     self.sink.keys().status
                 );
             }
-            Err(e) => {
-                self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
-                tracing::error!(
-                    result = "error",
-                    duration_ms,
-                    consecutive_failures = self.state.consecutive_failures,
-                    error = %e,
-                    "refresh failed; the previous document is kept"
+            Err(RefreshError::NotLeaseHolder) => {
+                warn!(
+                    result = "not_lease_holder",
+                    duration_ms, "another replica holds the lease; nothing was written"
                 );
             }
+            Err(e) => self.note_failure(duration_ms, e),
         }
         result
+    }
+
+    /// Records a failure that happened outside a cycle (the lease could not be checked when
+    /// a refresh was due), so health, backoff and logs treat it like a failed refresh.
+    pub fn fail(&mut self, error: RefreshError) {
+        self.state.last_attempt = Some(SystemTime::now());
+        self.note_failure(0, &error);
+    }
+
+    /// Records that a refresh was due but another replica holds the lease: nothing to do,
+    /// and nothing wrong.
+    pub fn skip(&mut self) {
+        self.state.consecutive_failures = 0;
+    }
+
+    fn note_failure(&mut self, duration_ms: u64, e: &RefreshError) {
+        self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+        tracing::error!(
+            result = "error",
+            duration_ms,
+            consecutive_failures = self.state.consecutive_failures,
+            error = %e,
+            "refresh failed; the previous document is kept"
+        );
     }
 
     /// How long to wait before the next cycle, given the last result.
@@ -143,7 +176,11 @@ impl Refresher {
         self.source.close(within).await;
     }
 
-    async fn cycle(&mut self, started: Instant) -> Result<Refreshed, RefreshError> {
+    async fn cycle(
+        &mut self,
+        started: Instant,
+        guard: Option<&WriteGuard>,
+    ) -> Result<Refreshed, RefreshError> {
         self.update_interval().await;
         let read = self.source.read().await?;
         let updated_at = unix_now();
@@ -160,7 +197,13 @@ impl Refresher {
         for w in &built.warnings {
             warn!("{w}");
         }
-        self.sink.publish(&built.json, self.settings.ttl_s).await?;
+        let published = self
+            .sink
+            .publish(&built.json, self.settings.ttl_s, guard)
+            .await?;
+        if published == Published::NotLeaseHolder {
+            return Err(RefreshError::NotLeaseHolder);
+        }
         Ok(Refreshed {
             duration: started.elapsed(),
             updated_at,

@@ -9,12 +9,37 @@
 //! `SET <key>:last_good <json>`. Redis applies a transaction whole or not at all, and
 //! discards a `MULTI` block whose connection drops before `EXEC`, so neither a timeout nor a
 //! kill can leave one key updated without the other, or a half-written value.
+//!
+//! With a lease (two replicas, see [`crate::lease`]) the write is instead one Lua script,
+//! [`GUARDED_WRITE`]: it checks that the lease still holds our token, extends it, and sets
+//! both keys. A script runs atomically too, and it closes the gap a `MULTI` would leave
+//! between checking the lease and writing (a `WATCH` on the lock would also do, at the cost
+//! of a round-trip and a retry loop). Either the check passes and both keys are written, or
+//! nothing is.
 
 use std::time::Duration;
 
+use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use status_document::keys::last_good_key;
 use tokio::time::timeout;
+
+use crate::lease::WriteGuard;
+
+/// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
+/// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
+/// written, 0 if another replica holds the lease (or ours ran out).
+pub const GUARDED_WRITE: &str = r"
+local holder = redis.call('GET', KEYS[3])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+elseif holder or ARGV[5] ~= '1' then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+";
 
 /// Reconnection attempts the manager makes per failed call; our own backoff does the rest.
 const MANAGER_RETRIES: usize = 2;
@@ -28,6 +53,14 @@ pub enum SinkError {
         step: &'static str,
         error: redis::RedisError,
     },
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    Written,
+    /// The lease is held by another replica (or ours ran out): nothing was written.
+    NotLeaseHolder,
 }
 
 /// The Redis keys the refresher writes, and the one it reads.
@@ -51,6 +84,7 @@ pub struct Sink {
     manager: ConnectionManager,
     timeout: Duration,
     keys: Keys,
+    guarded_write: Script,
 }
 
 impl Sink {
@@ -69,11 +103,17 @@ impl Sink {
             manager,
             timeout,
             keys,
+            guarded_write: Script::new(GUARDED_WRITE),
         })
     }
 
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The shared connection (for the lease, which lives on the same Redis).
+    pub fn manager(&self) -> ConnectionManager {
+        self.manager.clone()
     }
 
     /// The raw value of the interval override key, if set.
@@ -90,9 +130,37 @@ impl Sink {
         Ok(raw.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// Writes the document and its last-known-good copy in one transaction.
-    pub async fn publish(&self, json: &[u8], ttl_s: u64) -> Result<(), SinkError> {
+    /// Writes the document and its last-known-good copy in one atomic step: a transaction,
+    /// or with a lease, the [`GUARDED_WRITE`] script.
+    pub async fn publish(
+        &self,
+        json: &[u8],
+        ttl_s: u64,
+        guard: Option<&WriteGuard>,
+    ) -> Result<Published, SinkError> {
         let mut conn = self.manager.clone();
+        if let Some(guard) = guard {
+            let mut call = self.guarded_write.key(&self.keys.status);
+            call.key(&self.keys.last_good)
+                .key(&guard.lock_key)
+                .arg(&guard.token)
+                .arg(json)
+                .arg(ttl_s)
+                .arg(
+                    u64::try_from(guard.lease.as_millis())
+                        .unwrap_or(u64::MAX)
+                        .max(1),
+                )
+                .arg(if guard.allow_unheld { "1" } else { "0" });
+            let written: i64 = self
+                .bounded("guarded write", call.invoke_async(&mut conn))
+                .await?;
+            return Ok(if written == 1 {
+                Published::Written
+            } else {
+                Published::NotLeaseHolder
+            });
+        }
         let mut write = redis::pipe();
         write
             .atomic()
@@ -107,7 +175,8 @@ impl Sink {
             .arg(json)
             .ignore();
         self.bounded("MULTI/SET/SET/EXEC", write.query_async::<()>(&mut conn))
-            .await
+            .await?;
+        Ok(Published::Written)
     }
 
     async fn bounded<T>(
@@ -115,13 +184,19 @@ impl Sink {
         step: &'static str,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, SinkError> {
-        match timeout(self.timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(error)) => Err(SinkError::Redis { step, error }),
-            Err(_) => Err(SinkError::Timeout {
-                step,
-                after: self.timeout,
-            }),
-        }
+        bounded(self.timeout, step, call).await
+    }
+}
+
+/// Runs one Redis call with a timeout, naming the step in the error.
+pub async fn bounded<T>(
+    limit: Duration,
+    step: &'static str,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, SinkError> {
+    match timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(error)) => Err(SinkError::Redis { step, error }),
+        Err(_) => Err(SinkError::Timeout { step, after: limit }),
     }
 }

@@ -1,0 +1,325 @@
+//! What the refresher knows about its own health, for the `/health` probe and the
+//! Prometheus `/metrics` page (served by [`crate::listener`]).
+//!
+//! The daemon records every outcome here; the listener only reads. The exposition format is
+//! written by hand: five metric families do not justify a metrics crate, and the format is
+//! plain text (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
+/// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts
+/// when not.
+pub const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// How one due refresh ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// The document was written.
+    Ok { duration: Duration },
+    /// The refresh ran (or could not start) and failed; nothing was written.
+    Error { duration: Duration },
+    /// Another replica holds the lease; this one did not read or write.
+    SkippedNotLeader,
+}
+
+/// The `/health` verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The last success is recent enough: HTTP 200.
+    Ok,
+    /// No failure now, but no success for longer than allowed: HTTP 503.
+    Stale,
+    /// The latest attempt failed: HTTP 503.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Stale => "stale",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn http_code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::Stale | Status::Error => 503,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    ok: u64,
+    error: u64,
+    skipped: u64,
+    /// Non-cumulative counts per bucket in [`BUCKETS`], plus one for `+Inf`.
+    buckets: [u64; BUCKETS.len() + 1],
+    duration_sum: f64,
+    /// Unix time of the last document written by this replica.
+    last_success_unix: Option<f64>,
+    /// When this replica last did its job: wrote the document, or confirmed another
+    /// replica holds the lease.
+    last_good: Option<Instant>,
+    consecutive_failures: u32,
+    lease_holder: bool,
+    interval: Duration,
+}
+
+/// Shared between the daemon (writes) and the listener (reads).
+#[derive(Debug)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+    /// Slack on top of one interval before the last success counts as stale: a refresh
+    /// under way may take a few timeouts.
+    grace: Duration,
+}
+
+impl Metrics {
+    pub fn new(interval: Duration, grace: Duration) -> Metrics {
+        Metrics {
+            inner: Mutex::new(Inner {
+                interval,
+                ..Inner::default()
+            }),
+            grace,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the counters inconsistent in a way
+        // that matters; keep serving rather than poisoning the probe.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record(&self, outcome: Outcome) {
+        let mut m = self.lock();
+        match outcome {
+            Outcome::Ok { duration } => {
+                m.ok += 1;
+                m.observe(duration);
+                m.last_success_unix = Some(unix_now());
+                m.last_good = Some(Instant::now());
+                m.consecutive_failures = 0;
+            }
+            Outcome::Error { duration } => {
+                m.error += 1;
+                m.observe(duration);
+                m.consecutive_failures = m.consecutive_failures.saturating_add(1);
+            }
+            Outcome::SkippedNotLeader => {
+                m.skipped += 1;
+                m.last_good = Some(Instant::now());
+                m.consecutive_failures = 0;
+            }
+        }
+    }
+
+    /// A standby replica that confirmed another holds the lease is doing its job.
+    pub fn standby_confirmed(&self) {
+        let mut m = self.lock();
+        m.last_good = Some(Instant::now());
+        m.consecutive_failures = 0;
+    }
+
+    pub fn set_lease_holder(&self, holder: bool) {
+        self.lock().lease_holder = holder;
+    }
+
+    pub fn set_interval(&self, interval: Duration) {
+        self.lock().interval = interval;
+    }
+
+    /// The health verdict and its JSON body.
+    pub fn health(&self) -> (Status, String) {
+        let m = self.lock();
+        let now = Instant::now();
+        let status = if m.consecutive_failures > 0 {
+            Status::Error
+        } else {
+            match m.last_good {
+                Some(t) if now.duration_since(t) <= m.interval + self.grace => Status::Ok,
+                _ => Status::Stale,
+            }
+        };
+        let last_success = m
+            .last_success_unix
+            .map_or_else(|| "null".to_owned(), |t| format!("{t:.3}"));
+        let body = format!(
+            "{{\"status\":\"{}\",\"last_success\":{last_success},\"consecutive_failures\":{},\
+             \"lease_holder\":{},\"interval_s\":{}}}\n",
+            status.as_str(),
+            m.consecutive_failures,
+            m.lease_holder,
+            m.interval.as_secs()
+        );
+        (status, body)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let m = self.lock();
+        let mut out = String::with_capacity(2048);
+        out.push_str(
+            "# HELP status_refresher_refresh_total Refreshes that were due, by result.\n\
+             # TYPE status_refresher_refresh_total counter\n",
+        );
+        for (result, n) in [
+            ("ok", m.ok),
+            ("error", m.error),
+            ("skipped_not_leader", m.skipped),
+        ] {
+            let _ = writeln!(
+                out,
+                "status_refresher_refresh_total{{result=\"{result}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP status_refresher_refresh_duration_seconds Duration of refreshes that ran.\n\
+             # TYPE status_refresher_refresh_duration_seconds histogram\n",
+        );
+        let mut cumulative = 0;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            cumulative += m.buckets[i];
+            let _ = writeln!(
+                out,
+                "status_refresher_refresh_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        cumulative += m.buckets[BUCKETS.len()];
+        let _ = writeln!(
+            out,
+            "status_refresher_refresh_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n\
+             status_refresher_refresh_duration_seconds_sum {}\n\
+             status_refresher_refresh_duration_seconds_count {cumulative}",
+            m.duration_sum
+        );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_last_success_timestamp_seconds Unix time of the last \
+             document this replica wrote (0: none yet).\n\
+             # TYPE status_refresher_last_success_timestamp_seconds gauge\n\
+             status_refresher_last_success_timestamp_seconds {}",
+            m.last_success_unix.unwrap_or(0.0)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_consecutive_failures Failed refreshes since the last \
+             success.\n\
+             # TYPE status_refresher_consecutive_failures gauge\n\
+             status_refresher_consecutive_failures {}",
+            m.consecutive_failures
+        );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_lease_holder 1 if this replica holds the writer lease \
+             (or runs without one).\n\
+             # TYPE status_refresher_lease_holder gauge\n\
+             status_refresher_lease_holder {}",
+            u8::from(m.lease_holder)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_interval_seconds The refresh interval in force.\n\
+             # TYPE status_refresher_interval_seconds gauge\n\
+             status_refresher_interval_seconds {}",
+            m.interval.as_secs()
+        );
+        out
+    }
+}
+
+impl Inner {
+    fn observe(&mut self, duration: Duration) {
+        let s = duration.as_secs_f64();
+        let i = BUCKETS
+            .iter()
+            .position(|le| s <= *le)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[i] += 1;
+        self.duration_sum += s;
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_follows_outcomes() {
+        let m = Metrics::new(Duration::from_millis(50), Duration::ZERO);
+        assert_eq!(m.health().0, Status::Stale, "nothing yet");
+        m.record(Outcome::Ok {
+            duration: Duration::from_millis(3),
+        });
+        let (status, body) = m.health();
+        assert_eq!((status, status.http_code()), (Status::Ok, 200));
+        assert!(body.contains("\"consecutive_failures\":0"), "{body}");
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(m.health().0, Status::Stale, "older than one interval");
+        m.record(Outcome::Error {
+            duration: Duration::from_secs(1),
+        });
+        let (status, body) = m.health();
+        assert_eq!((status, status.http_code()), (Status::Error, 503));
+        assert!(body.starts_with("{\"status\":\"error\""), "{body}");
+        serde_check(&body);
+        m.record(Outcome::SkippedNotLeader);
+        assert_eq!(m.health().0, Status::Ok, "a standby is healthy");
+    }
+
+    /// The body is one flat JSON object (checked without a JSON dependency).
+    fn serde_check(body: &str) {
+        let t = body.trim();
+        assert!(t.starts_with('{') && t.ends_with('}'), "{t}");
+        assert!(t.contains("\"last_success\":"), "{t}");
+    }
+
+    #[test]
+    fn exposition_is_cumulative_and_complete() {
+        let m = Metrics::new(Duration::from_secs(600), Duration::from_secs(15));
+        for ms in [1, 30, 30, 20_000] {
+            m.record(Outcome::Ok {
+                duration: Duration::from_millis(ms),
+            });
+        }
+        m.record(Outcome::Error {
+            duration: Duration::from_millis(700),
+        });
+        m.record(Outcome::SkippedNotLeader);
+        m.set_lease_holder(true);
+        let text = m.render();
+        for line in [
+            "status_refresher_refresh_total{result=\"ok\"} 4",
+            "status_refresher_refresh_total{result=\"error\"} 1",
+            "status_refresher_refresh_total{result=\"skipped_not_leader\"} 1",
+            "status_refresher_refresh_duration_seconds_bucket{le=\"0.005\"} 1",
+            "status_refresher_refresh_duration_seconds_bucket{le=\"0.05\"} 3",
+            "status_refresher_refresh_duration_seconds_bucket{le=\"1\"} 4",
+            "status_refresher_refresh_duration_seconds_bucket{le=\"10\"} 4",
+            "status_refresher_refresh_duration_seconds_bucket{le=\"+Inf\"} 5",
+            "status_refresher_refresh_duration_seconds_count 5",
+            "status_refresher_consecutive_failures 0",
+            "status_refresher_lease_holder 1",
+            "status_refresher_interval_seconds 600",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+        // Every sample line is `name[{labels}] value` with a numeric value.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = l.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{l}");
+        }
+    }
+}

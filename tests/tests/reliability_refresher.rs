@@ -1,0 +1,658 @@
+//! Reliability of the refresher against the real services, with faults injected by the
+//! test fault proxy (`integration_tests::fault`): two replicas and their lease, stalls,
+//! restarts, SIGKILL mid-write, least privilege, hostile table contents, and the health
+//! and metrics listener read over real HTTP.
+//!
+//! Every test has its own database, Redis keys, MySQL users and ports, cleans up after
+//! itself, and bounds every wait. See docs/reliability.md for what each test proves.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use integration_tests::binaries::{Child, refresher_command, run};
+use integration_tests::db::{self, TestDb, constant};
+use integration_tests::fault::{FaultProxy, Mode};
+use integration_tests::redis::TestRedis;
+use status_document::{DocumentView, StatusDocument};
+
+const ONCE_LIMIT: Duration = Duration::from_secs(30);
+
+/// A refresher command for `db_url` and this test's Redis keys, listening for health and
+/// metrics on a free port (found in the log with [`metrics_addr`]).
+fn command(db_url: &str, redis_url: &str, redis: &TestRedis) -> Command {
+    let mut cmd = refresher_command();
+    cmd.env("DATABASE_URL", db_url)
+        .env("REDIS_URL", redis_url)
+        .env("STATUS_KEY", redis.status_key())
+        .env("STATUS_INTERVAL_KEY", redis.interval_key())
+        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+        .env("STATUS_TIMEOUT", "1");
+    cmd
+}
+
+/// The health and metrics address a running refresher logged.
+fn metrics_addr(child: &Child) -> SocketAddr {
+    const MARK: &str = "listening on http://";
+    assert!(
+        child.wait_for_output(MARK, Duration::from_secs(10)),
+        "no listener line:\n{}",
+        child.output()
+    );
+    let out = child.output();
+    let at = out.find(MARK).unwrap() + MARK.len();
+    let addr: String = out[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    addr.parse()
+        .unwrap_or_else(|_| panic!("bad address {addr:?}"))
+}
+
+/// `GET path` over a fresh connection: (status code, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read response");
+    let code = raw
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {raw:?}"));
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (code, body)
+}
+
+/// One sample's value from a Prometheus exposition (`name{labels}` exactly as written).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
+    let (code, body) = http_get(addr, "/health");
+    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (code, json)
+}
+
+/// Polls `f` every 50 ms until it returns true or `limit` passes.
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+fn stored(redis: &TestRedis) -> Option<StatusDocument> {
+    redis
+        .get(&redis.status_key())
+        .map(|raw| serde_json::from_slice(&raw).expect("stored value is not a document"))
+}
+
+fn updated_at(redis: &TestRedis) -> Option<f64> {
+    stored(redis).map(|d| d.updated_at)
+}
+
+/// Full scans of this database's `constants` table so far, from MariaDB's per-table
+/// statistics (`userstat`). Each refresh is one full scan, so scans = SELECTs, counted per
+/// database: parallel tests do not disturb each other.
+fn scans(db: &TestDb, rows: u64) -> u64 {
+    static USERSTAT: OnceLock<()> = OnceLock::new();
+    USERSTAT.get_or_init(|| db.exec("SET GLOBAL userstat = 1"));
+    let read = db.query(&format!(
+        "SELECT COALESCE(SUM(ROWS_READ), 0) FROM information_schema.TABLE_STATISTICS \
+         WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 'constants'",
+        db.name()
+    ));
+    let read: u64 = read[0][0].as_deref().unwrap_or("0").parse().unwrap();
+    read / rows
+}
+
+/// Values of `key=NUMBER` on log lines containing `marker`.
+fn logged_numbers(output: &str, marker: &str, key: &str) -> Vec<u64> {
+    output
+        .lines()
+        .filter(|l| l.contains(marker))
+        .filter_map(|l| {
+            let at = l.find(&format!("{key}="))? + key.len() + 1;
+            l[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+#[test]
+fn two_replicas_one_writer_and_takeover_after_kill() {
+    const INTERVAL: f64 = 1.0;
+    const LEASE: f64 = 2.0;
+    let db = TestDb::with_constants(
+        "DOUBLE",
+        &[
+            constant("RateExp", 2.0, None),
+            constant("ServerStatus", 1.0, None),
+        ],
+    );
+    let redis = TestRedis::new();
+    let replica = || {
+        let mut cmd = command(&db.url(), &redis.url(), &redis);
+        cmd.env("STATUS_UPDATE_INTERVAL", "1")
+            .env("STATUS_LEASE", LEASE.to_string())
+            .env("STATUS_TIMEOUT", "0.5");
+        Child::spawn(cmd)
+    };
+    let mut a = replica();
+    assert!(
+        a.wait_for_output("lease acquired", Duration::from_secs(10)),
+        "{}",
+        a.output()
+    );
+    let mut b = replica();
+    assert!(
+        b.wait_for_output("standby", Duration::from_secs(10)),
+        "{}",
+        b.output()
+    );
+    let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
+
+    // One SELECT per interval between the two, over a 4 s window.
+    let window = Duration::from_secs(4);
+    let before = scans(&db, 2);
+    let mut writes = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < window {
+        if let Some(t) = updated_at(&redis)
+            && writes.last() != Some(&t)
+        {
+            writes.push(t);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let selects = scans(&db, 2) - before;
+    assert!(
+        (3..=5).contains(&selects),
+        "{selects} SELECTs in 4 s at a 1 s interval (two writers would make ~8)"
+    );
+    for pair in writes.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= INTERVAL * 0.9,
+            "two writes within one interval: {writes:?}"
+        );
+    }
+    let a_metrics = http_get(a_addr, "/metrics").1;
+    let b_metrics = http_get(b_addr, "/metrics").1;
+    assert_eq!(metric(&a_metrics, "status_refresher_lease_holder"), 1.0);
+    assert_eq!(metric(&b_metrics, "status_refresher_lease_holder"), 0.0);
+    assert!(metric(&a_metrics, "status_refresher_refresh_total{result=\"ok\"}") >= 4.0);
+    assert_eq!(
+        metric(&b_metrics, "status_refresher_refresh_total{result=\"ok\"}"),
+        0.0
+    );
+    assert!(
+        metric(
+            &b_metrics,
+            "status_refresher_refresh_total{result=\"skipped_not_leader\"}"
+        ) >= 3.0,
+        "{b_metrics}"
+    );
+    // Both are healthy: the standby is doing its job.
+    assert_eq!(health(a_addr).0, 200);
+    let (code, body) = health(b_addr);
+    assert_eq!((code, &body["status"]), (200, &serde_json::json!("ok")));
+    assert_eq!(body["lease_holder"], false);
+
+    // SIGKILL the holder: the standby takes over once the lease runs out.
+    let last_before_kill = updated_at(&redis).unwrap();
+    a.kill();
+    let killed_at = Instant::now();
+    assert!(
+        b.wait_for_output("lease acquired", Duration::from_secs(5)),
+        "{}",
+        b.output()
+    );
+    let mut first_after = None;
+    assert!(wait_until(Duration::from_secs(3), || {
+        first_after = updated_at(&redis).filter(|t| *t > last_before_kill);
+        first_after.is_some()
+    }));
+    let gap = first_after.unwrap() - last_before_kill;
+    eprintln!(
+        "takeover: document gap {gap:.3} s (bound lease + interval = {} s), {:?} after the kill",
+        LEASE + INTERVAL,
+        killed_at.elapsed()
+    );
+    // The bound, plus the new holder's wake-up slack (20 ms) and one fast refresh.
+    assert!(
+        gap <= LEASE + INTERVAL + 0.25,
+        "gap {gap:.3} s > lease + interval"
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || {
+            metric(
+                &http_get(b_addr, "/metrics").1,
+                "status_refresher_lease_holder",
+            ) == 1.0
+        }),
+        "the survivor reports holding the lease"
+    );
+    // Still one SELECT per interval with one replica.
+    let before = scans(&db, 2);
+    std::thread::sleep(Duration::from_secs(2));
+    let selects = scans(&db, 2) - before;
+    assert!((1..=3).contains(&selects), "{selects} SELECTs in 2 s");
+
+    // A graceful stop releases the lease (compare-and-delete).
+    b.signal("TERM");
+    assert_eq!(b.wait(Duration::from_secs(5)).code(), Some(0));
+    assert!(b.output().contains("lease released"), "{}", b.output());
+    assert!(
+        wait_until(Duration::from_secs(5), || redis
+            .get(&status_document::keys::lock_key(&redis.status_key()))
+            .is_none()),
+        "lease not released"
+    );
+}
+
+#[test]
+fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
+    let db = TestDb::with_constants("DOUBLE", &[constant("RateExp", 3.0, None)]);
+    let redis = TestRedis::new();
+    // The previous document, written directly.
+    let mut first = command(&db.url(), &redis.url(), &redis);
+    first.arg("--once");
+    let (status, out) = run(first, ONCE_LIMIT);
+    assert_eq!(status.code(), Some(0), "{out}");
+    let previous = redis.get(&redis.status_key()).unwrap();
+
+    let proxy = FaultProxy::for_url(&db::server_url());
+    proxy.set_mode(Mode::Stall);
+    let mut cmd = command(&proxy.rewrite_url(&db.url()), &redis.url(), &redis);
+    // A long interval, so the backoff (1 s, 2 s, 4 s, ... with jitter) has room to grow.
+    cmd.env("STATUS_UPDATE_INTERVAL", "30");
+    let child = Child::spawn(cmd);
+    let addr = metrics_addr(&child);
+    assert!(
+        wait_until(Duration::from_secs(20), || child
+            .output()
+            .matches("retrying with backoff")
+            .count()
+            >= 3),
+        "{}",
+        child.output()
+    );
+    let out = child.output();
+    let durations = logged_numbers(&out, "result=\"error\"", "duration_ms");
+    assert!(durations.len() >= 3, "{out}");
+    for d in &durations {
+        assert!(
+            *d <= 1_500,
+            "a stalled refresh took {d} ms (timeout 1 s):\n{out}"
+        );
+    }
+    assert!(out.contains("timed out after 1s"), "{out}");
+    let delays = logged_numbers(&out, "retrying with backoff", "retry_in_ms");
+    assert!(
+        delays[0] <= delays[1] && delays[1] <= delays[2] && delays[0] < delays[2],
+        "backoff does not grow: {delays:?}"
+    );
+    assert_eq!(redis.get(&redis.status_key()), Some(previous.clone()));
+    assert_eq!(redis.get(&redis.last_good_key()), Some(previous.clone()));
+    let (code, h) = health(addr);
+    assert_eq!(
+        (code, &h["status"]),
+        (503, &serde_json::json!("error")),
+        "{h}"
+    );
+    assert!(h["consecutive_failures"].as_u64().unwrap() >= 3, "{h}");
+    let m = http_get(addr, "/metrics").1;
+    assert!(
+        metric(&m, "status_refresher_consecutive_failures") >= 3.0,
+        "{m}"
+    );
+    assert!(metric(&m, "status_refresher_refresh_total{result=\"error\"}") >= 3.0);
+
+    // Heal: the next retry succeeds without a restart.
+    let pid = child.id();
+    proxy.set_mode(Mode::Pass);
+    assert!(
+        wait_until(Duration::from_secs(10), || redis.get(&redis.status_key())
+            != Some(previous.clone())),
+        "no recovery:\n{}",
+        child.output()
+    );
+    assert_eq!(child.id(), pid);
+    let (code, h) = health(addr);
+    assert_eq!((code, &h["status"]), (200, &serde_json::json!("ok")), "{h}");
+    assert_eq!(h["consecutive_failures"], 0);
+    let m = http_get(addr, "/metrics").1;
+    assert_eq!(metric(&m, "status_refresher_consecutive_failures"), 0.0);
+    assert!(metric(&m, "status_refresher_last_success_timestamp_seconds") > 0.0);
+    assert!(metric(&m, "status_refresher_refresh_duration_seconds_count") >= 4.0);
+}
+
+#[test]
+fn database_and_redis_restarts_are_survived_without_a_restart() {
+    let db = TestDb::with_constants("DOUBLE", &[constant("RateExp", 4.0, None)]);
+    let redis = TestRedis::new();
+    let mysql_proxy = FaultProxy::for_url(&db::server_url());
+    let redis_proxy = FaultProxy::for_url(&redis.url());
+    let mut cmd = command(
+        &mysql_proxy.rewrite_url(&db.url()),
+        &redis_proxy.rewrite_url(&redis.url()),
+        &redis,
+    );
+    cmd.env("STATUS_UPDATE_INTERVAL", "1")
+        .env("STATUS_LEASE", "3");
+    let child = Child::spawn(cmd);
+    let addr = metrics_addr(&child);
+    let advanced = |from: f64| {
+        wait_until(Duration::from_secs(8), || {
+            updated_at(&redis).is_some_and(|t| t > from)
+        })
+    };
+    assert!(advanced(0.0), "{}", child.output());
+
+    // Both servers "restart": every open connection is reset, and for a moment new ones too.
+    mysql_proxy.set_mode(Mode::Reset);
+    redis_proxy.set_mode(Mode::Reset);
+    std::thread::sleep(Duration::from_millis(500));
+    mysql_proxy.set_mode(Mode::Pass);
+    redis_proxy.set_mode(Mode::Pass);
+    let t = updated_at(&redis).unwrap();
+    assert!(
+        advanced(t),
+        "no refresh after the reset:\n{}",
+        child.output()
+    );
+
+    // Redis down for longer (connections refused), then back on the same port.
+    redis_proxy.set_mode(Mode::Refuse);
+    std::thread::sleep(Duration::from_millis(1500));
+    redis_proxy.set_mode(Mode::Pass);
+    let t = updated_at(&redis).unwrap();
+    assert!(
+        advanced(t),
+        "no refresh after Redis came back:\n{}",
+        child.output()
+    );
+    let t = updated_at(&redis).unwrap();
+    assert!(advanced(t), "refreshes continue:\n{}", child.output());
+    assert!(
+        wait_until(Duration::from_secs(3), || health(addr).0 == 200),
+        "{:?}",
+        health(addr)
+    );
+    // The faults were felt (logged) and survived by reconnecting: new connections through
+    // both proxies, same process.
+    let out = child.output();
+    assert!(out.contains(" WARN ") || out.contains("ERROR"), "{out}");
+    assert!(mysql_proxy.accepted() >= 2, "MariaDB was reconnected");
+    assert!(redis_proxy.accepted() >= 2, "Redis was reconnected");
+}
+
+#[test]
+fn sigkill_mid_write_leaves_the_old_or_the_new_document_never_a_partial_one() {
+    // ~200 KiB documents (the bound is 256 KiB), so the write takes long enough to be hit.
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
+         Description TEXT NULL) CHARACTER SET utf8mb4",
+    );
+    db.exec(
+        "INSERT INTO constants SELECT CONCAT('Filler', seq), seq, REPEAT('описание ', 10) \
+         FROM seq_1_to_1100",
+    );
+    db.insert("RateExp", 0.0, Some("exp"));
+    let redis = TestRedis::new();
+    let lock = status_document::keys::lock_key(&redis.status_key());
+    let deadline = Instant::now() + Duration::from_secs(12);
+    let (mut written, mut kills) = (0, 0);
+    let mut last_exp = None;
+    for i in 1..=40u32 {
+        if Instant::now() > deadline {
+            break;
+        }
+        db.exec(&format!(
+            "UPDATE constants SET Value = {i} WHERE Name = 'RateExp'"
+        ));
+        // A killed holder leaves its lease behind; clear it so the next process can write.
+        redis.del(&lock);
+        let mut cmd = command(&db.url(), &redis.url(), &redis);
+        // Alternate the two write paths: MULTI/EXEC (no lease) and the guarded script.
+        cmd.env("STATUS_UPDATE_INTERVAL", "1")
+            .env("STATUS_METRICS_ADDR", "")
+            .env("STATUS_LEASE", if i % 2 == 0 { "0" } else { "5" });
+        let mut child = Child::spawn(cmd);
+        std::thread::sleep(Duration::from_millis(fastrand::u64(0..45)));
+        child.kill();
+        kills += 1;
+
+        let status = redis.get(&redis.status_key());
+        let last_good = redis.get(&redis.last_good_key());
+        let Some(status) = status else {
+            assert_eq!(last_good, None, "last_good without the document");
+            continue;
+        };
+        let view = DocumentView::parse(&status)
+            .unwrap_or_else(|e| panic!("iteration {i}: partial or invalid document: {e}"));
+        assert_eq!(
+            last_good.as_deref(),
+            Some(&status[..]),
+            "iteration {i}: the two keys differ"
+        );
+        let exp = view.rates.exp;
+        assert!(
+            exp >= 1.0 && exp <= f64::from(i) && exp.fract() == 0.0,
+            "iteration {i}: unexpected exp {exp}"
+        );
+        if exp == f64::from(i) {
+            written += 1;
+        }
+        assert!(last_exp.is_none_or(|l| exp >= l), "went back in time");
+        last_exp = Some(exp);
+    }
+    eprintln!("{kills} kills, {written} landed after the write");
+    assert!(kills >= 10, "only {kills} kills");
+    assert!(
+        written >= 1,
+        "no process got to write; the test proves nothing"
+    );
+}
+
+/// A MySQL user that exists for the life of this value.
+struct TestUser {
+    db: TestDb,
+    user: String,
+    password: String,
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        self.db
+            .exec(&format!("DROP USER IF EXISTS '{}'@'%'", self.user));
+    }
+}
+
+#[test]
+fn runs_under_exactly_grant_select_on_constants() {
+    let db = TestDb::with_constants("DOUBLE", &[constant("RateExp", 6.0, Some("six"))]);
+    db.exec("CREATE TABLE secrets (x INT)");
+    let user = TestUser {
+        user: format!("ss_u_{:012x}", fastrand::u64(..) >> 16),
+        password: format!("Pw-{:016x}", fastrand::u64(..)),
+        db,
+    };
+    let (u, pw, name) = (&user.user, &user.password, user.db.name());
+    user.db
+        .exec(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY '{pw}'"));
+    user.db.exec(&format!(
+        "GRANT SELECT ON `{name}`.`constants` TO '{u}'@'%'"
+    ));
+    let grants = user.db.query(&format!("SHOW GRANTS FOR '{u}'@'%'"));
+    assert_eq!(grants.len(), 2, "{grants:?}");
+    assert!(
+        grants[1][0]
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("GRANT SELECT ON `{name}`.`constants` TO")),
+        "{grants:?}"
+    );
+
+    let redis = TestRedis::new();
+    let (host, port) = user.db.host_port();
+    let url = format!("mysql://{u}:{pw}@{host}:{port}/{name}");
+    let mut cmd = command(&url, &redis.url(), &redis);
+    cmd.arg("--once");
+    let (status, out) = run(cmd, ONCE_LIMIT);
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(!out.contains(pw.as_str()), "password leaked:\n{out}");
+    assert_eq!(stored(&redis).unwrap().rates.exp, 6.0);
+}
+
+/// Runs `--once` against `db` with extra env, returning (exit code, output).
+fn once_with(db: &TestDb, redis: &TestRedis, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = command(&db.url(), &redis.url(), redis);
+    cmd.arg("--once");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let (status, out) = run(cmd, ONCE_LIMIT);
+    assert!(started.elapsed() < Duration::from_secs(15), "too slow");
+    (status.code(), out)
+}
+
+#[test]
+fn hundred_thousand_constants_are_refused_whole_or_published_mapped() {
+    let db = TestDb::new();
+    db.create_constants("DOUBLE");
+    db.exec(
+        "INSERT INTO constants SELECT CONCAT('Const', seq), seq, CONCAT('about ', seq) \
+         FROM seq_1_to_100000",
+    );
+    db.insert("RateExp", 9.0, Some("exp"));
+    let redis = TestRedis::new();
+    let (code, out) = once_with(&db, &redis, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("over the 262144-byte bound"), "{out}");
+    assert!(
+        out.contains("STATUS_META=mapped"),
+        "the error says what to do:\n{out}"
+    );
+    assert_eq!(redis.get(&redis.status_key()), None, "nothing written");
+
+    let (code, out) = once_with(&db, &redis, &[("STATUS_META", "mapped")]);
+    assert_eq!(code, Some(0), "{out}");
+    let raw = redis.get(&redis.status_key()).unwrap();
+    let view = DocumentView::parse(&raw).unwrap();
+    assert_eq!(view.rates.exp, 9.0);
+    assert!(out.contains("rows=100001"), "{out}");
+}
+
+#[test]
+fn huge_description_and_control_characters() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
+         Description MEDIUMTEXT NULL) CHARACTER SET utf8mb4",
+    );
+    db.exec("INSERT INTO constants VALUES ('Big', 1, REPEAT('x', 1048576))");
+    db.exec(
+        "INSERT INTO constants VALUES \
+         (CONCAT('Ctl', CHAR(9), CHAR(27)), 2, \
+          CONCAT('a', CHAR(0), CHAR(1), CHAR(27), '[31m\"\\\\', CHAR(10), CHAR(13), \
+                 _utf8mb4 0xE280A8, 'z'))",
+    );
+    db.insert("RateExp", 5.0, Some("ok"));
+    let redis = TestRedis::new();
+    let (code, out) = once_with(&db, &redis, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("description of \"Big\" cut"), "{out}");
+    let raw = redis.get(&redis.status_key()).unwrap();
+    assert!(raw.len() < 256 * 1024);
+    DocumentView::parse(&raw).expect("a valid document");
+    let doc = stored(&redis).unwrap();
+    assert_eq!(doc.rates.exp, 5.0);
+    assert!(doc.meta["Big"].len() < 100_000);
+    assert_eq!(
+        doc.meta["Ctl\t\u{1b}"], "a\u{0}\u{1}\u{1b}[31m\"\\\n\r\u{2028}z",
+        "control characters round-trip exactly (escaped in JSON)"
+    );
+    assert!(
+        !raw.iter().any(|b| *b < 0x20),
+        "no raw control bytes in the stored JSON"
+    );
+}
+
+#[test]
+fn latin1_and_invalid_utf8_descriptions() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
+         Description VARCHAR(255) CHARACTER SET latin1 NULL) CHARACTER SET utf8mb4",
+    );
+    // Raw latin1 bytes: "café" and bytes that are not UTF-8 on their own.
+    db.exec("INSERT INTO constants VALUES ('RateExp', 2, UNHEX('636166E9'))");
+    db.exec("INSERT INTO constants VALUES ('Odd', 1, UNHEX('FF80E9'))");
+    let redis = TestRedis::new();
+    let (code, out) = once_with(&db, &redis, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    // The server converts latin1 to the connection's utf8mb4: valid text arrives.
+    let doc = stored(&redis).unwrap();
+    assert_eq!(doc.meta["RateExp"], "café");
+    assert_eq!(doc.meta["Odd"].chars().count(), 3);
+
+    // The same bytes in a binary column reach the refresher unconverted: replaced, and
+    // reported by name.
+    db.exec("ALTER TABLE constants MODIFY Description VARBINARY(255) NULL");
+    let (code, out) = once_with(&db, &redis, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Description of constant \"Odd\" is not valid UTF-8"),
+        "{out}"
+    );
+    let raw = redis.get(&redis.status_key()).unwrap();
+    DocumentView::parse(&raw).expect("valid document");
+    let doc = stored(&redis).unwrap();
+    assert_eq!(doc.meta["RateExp"], "caf\u{fffd}");
+    assert!(doc.meta["Odd"].contains('\u{fffd}'));
+}
+
+#[test]
+fn duplicate_names_differing_only_by_case() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE constants (Name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL, \
+         Value DOUBLE NULL, Description TEXT NULL) CHARACTER SET utf8mb4",
+    );
+    db.exec(
+        "INSERT INTO constants VALUES ('RateExp', 2, 'first'), ('rateexp', 3, 'lower'), \
+         ('RATEEXP', 4, 'upper'), ('RateExp', 5, 'again')",
+    );
+    let redis = TestRedis::new();
+    let (code, out) = once_with(&db, &redis, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\"RateExp\" appears more than once"), "{out}");
+    let doc = stored(&redis).unwrap();
+    // Names are case-sensitive, as the table's binary collation says; the mapping takes
+    // the exact name, first row wins.
+    assert_eq!(doc.rates.exp, 2.0);
+    assert_eq!(doc.meta.len(), 3);
+    assert_eq!(doc.meta["rateexp"], "lower");
+    assert_eq!(doc.meta["RATEEXP"], "upper");
+}
