@@ -1,1 +1,535 @@
-fn main() {}
+//! `bench`: one command that measures every target of issue 5 side by side and writes the
+//! report. See `bench --help` and docs/performance.md.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use bench::context::{self, Context};
+use bench::extras;
+use bench::kv::Kv;
+use bench::load::{self, Generator};
+use bench::machine;
+use bench::mysql::Admin;
+use bench::procfs;
+use bench::report::{Extras, Header, Outcome, Report, Row, Upstream};
+use bench::targets::{self, Kind, Running};
+use clap::Parser;
+use status_document::{BuildOptions, ConstantRow, DocumentView, RowValue};
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark the status reader against its baselines (issue 5)")]
+struct Args {
+    /// Short smoke run: 2 s per run, 1 s warm-up, smaller refresher measurements, results
+    /// kept under target/bench/ only.
+    #[arg(long)]
+    quick: bool,
+    /// Seconds of load per target and concurrency.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds of warm-up load (c=50) before the measured runs of each target.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Concurrency levels (connections).
+    #[arg(long, value_delimiter = ',', default_value = "1,50,500")]
+    concurrency: Vec<u32>,
+    /// Only these targets: db-fresh, db-pooled, reader, control, spin, nginx-cache, static.
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<String>,
+    /// MySQL/MariaDB server (no database; the run creates and drops its own).
+    #[arg(
+        long,
+        env = "SERVER_STATUS_TEST_MYSQL",
+        default_value = "mysql://root@127.0.0.1:3306"
+    )]
+    mysql: String,
+    #[arg(
+        long,
+        env = "SERVER_STATUS_TEST_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis: String,
+    /// Use what is built; do not run cargo.
+    #[arg(long)]
+    no_build: bool,
+    /// Skip the refresher, freshness and profile-free extras.
+    #[arg(long)]
+    no_extras: bool,
+    /// Where the report goes (default: bench/results/ for full runs, the run directory for
+    /// --quick).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Instead of the load table: run the reader host under valgrind's callgrind for this
+    /// many requests and write the annotated profile to the run directory.
+    #[arg(long)]
+    callgrind: Option<u32>,
+    /// With --callgrind: profile the control component instead of the reader.
+    #[arg(long)]
+    callgrind_control: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.quick {
+        args.duration = args.duration.min(2);
+        args.warmup = args.warmup.min(1);
+    }
+    let ctx = Context::new(args.mysql.clone(), args.redis.clone())?;
+    eprintln!("bench: run directory {}", ctx.run_dir.display());
+    let mut notes = Vec::new();
+    if !args.no_build {
+        notes.extend(context::build_all(&ctx.root));
+    }
+    let generator = load::find(&ctx.run_dir)?;
+    let mut admin = Admin::connect(&args.mysql).await?;
+    let mut kv = Kv::connect(&args.redis).await?;
+
+    let result = run(&args, &ctx, &generator, &mut admin, &mut kv, &mut notes).await;
+
+    // Clean up whatever happened: the run's keys and databases only.
+    let mut keys = extras::refresher_keys(&ctx.status_key);
+    keys.push(ctx.interval_key.clone());
+    let _ = kv.del(&keys).await;
+    for database in [ctx.database.clone(), format!("{}_scale", ctx.database)] {
+        let _ = admin.drop_database(&database).await;
+    }
+    admin.restore().await;
+    let report = result?;
+    let Some(report) = report else {
+        return Ok(());
+    };
+    let text = report.render();
+    println!("{text}");
+    let dir = match (&args.out, args.quick) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => ctx.run_dir.clone(),
+        (None, false) => ctx.root.join("bench/results"),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!("{}-{}.md", report.header.date, report.header.host));
+    std::fs::write(&file, text)?;
+    eprintln!("bench: report written to {}", file.display());
+    Ok(())
+}
+
+async fn run(
+    args: &Args,
+    ctx: &Context,
+    generator: &Generator,
+    admin: &mut Admin,
+    kv: &mut Kv,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<Report>> {
+    let load_before = machine::load_average();
+    seed(ctx, admin, kv, notes).await?;
+    admin.watch(&ctx.database);
+    let document = kv
+        .get(&ctx.status_key)
+        .await?
+        .context("the status key is empty after seeding")?;
+    let static_file = ctx.run_dir.join("status.json");
+    std::fs::write(&static_file, &document)?;
+
+    if let Some(requests) = args.callgrind {
+        profile(ctx, requests, args.callgrind_control)?;
+        return Ok(None);
+    }
+
+    let selected: Vec<Kind> = if args.targets.is_empty() {
+        Kind::ALL.to_vec()
+    } else {
+        let mut kinds = Vec::new();
+        for key in &args.targets {
+            kinds.push(Kind::from_key(key).with_context(|| format!("unknown target {key:?}"))?);
+        }
+        kinds
+    };
+    // Direct-DB last: its fresh connections leave TIME_WAIT sockets behind.
+    let order = [
+        Kind::Static,
+        Kind::NginxCache,
+        Kind::Reader,
+        Kind::Control,
+        Kind::Spin,
+        Kind::DirectPooled,
+        Kind::DirectFresh,
+    ];
+    let max_age_s = seconds_until_due(&document);
+    let ticks = procfs::clock_ticks();
+    let mut outcomes = Vec::new();
+    for kind in order.into_iter().filter(|k| selected.contains(k)) {
+        eprintln!("bench: {}", kind.label());
+        let started = Instant::now();
+        let outcome = match targets::start(kind, ctx, &static_file) {
+            Ok(running) => {
+                let rows = measure(&running, generator, args, admin, ticks).await;
+                let upstream = running.nginx.as_ref().map(|n| Upstream {
+                    hits: n.upstream_hits(),
+                    seconds: started.elapsed().as_secs_f64(),
+                    max_age_s,
+                });
+                let detail = running.detail.clone();
+                drop(running);
+                let host =
+                    targets::host_log_name(kind).and_then(|n| targets::host_stats(&ctx.log(n)));
+                match rows {
+                    Ok(rows) => Outcome {
+                        kind,
+                        detail,
+                        rows,
+                        skipped: None,
+                        upstream,
+                        host,
+                    },
+                    Err(e) => skipped(kind, format!("{e:#}")),
+                }
+            }
+            Err(e) => skipped(kind, format!("{e:#}")),
+        };
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by_key(|o| Kind::ALL.iter().position(|k| *k == o.kind));
+
+    let mut extras = Extras {
+        reader_wasm_bytes: file_size(&ctx.artifacts.reader_wasm),
+        control_wasm_bytes: file_size(&ctx.artifacts.control_wasm),
+        document_bytes: document.len(),
+        parse_us: extras::parse_cost_us(&document),
+        logic_us: extras::reader_logic_cost_us(&document),
+        ..Extras::default()
+    };
+    if !args.no_extras {
+        measure_extras(args, ctx, admin, &static_file, &mut extras).await;
+    }
+    notes.push(format!(
+        "the reader's max-age at the start of the run was {max_age_s} s (the refresher's 600 s interval minus the document's age)"
+    ));
+    if outcomes
+        .iter()
+        .any(|o| o.kind == Kind::DirectFresh && o.rows.iter().any(|r| r.load.errors > 0))
+    {
+        notes.push(
+            "direct-DB (fresh conn) errors at high concurrency are MariaDB refusing connections (max_connections) or connect timeouts: \
+             what the site's per-request connection does under load"
+                .into(),
+        );
+    }
+
+    let (date, stamp) = machine::today();
+    let mut redis_version = kv.version().await;
+    redis_version.insert_str(0, "Redis ");
+    let header = Header {
+        date,
+        host: machine::hostname(),
+        command: command_line(args),
+        machine: vec![
+            ("date (UTC)".into(), stamp),
+            ("cores (nproc)".into(), machine::nproc().to_string()),
+            ("CPU".into(), machine::cpu_model()),
+            ("memory".into(), machine::memory()),
+            ("kernel".into(), machine::version_of("uname", &["-sr"])),
+        ],
+        versions: vec![
+            ("rustc".into(), machine::version_of("rustc", &["--version"])),
+            ("MariaDB".into(), admin.server_version().await),
+            ("Redis".into(), redis_version),
+            (
+                "nginx".into(),
+                targets::nginx_binary()
+                    .map(|n| machine::version_of(&n.display().to_string(), &["-v"]))
+                    .unwrap_or_else(|| "absent".into()),
+            ),
+            ("load generator".into(), generator.version()),
+            (
+                "spin".into(),
+                load::which("spin")
+                    .map(|s| machine::version_of(&s.display().to_string(), &["--version"]))
+                    .unwrap_or_else(|| "absent".into()),
+            ),
+        ],
+        load_before,
+        load_after: machine::load_average(),
+        duration_s: args.duration,
+        warmup_s: args.warmup,
+        generator: generator.name().into(),
+    };
+    Ok(Some(Report {
+        header,
+        outcomes,
+        extras,
+        notes: std::mem::take(notes),
+    }))
+}
+
+fn skipped(kind: Kind, why: String) -> Outcome {
+    eprintln!("bench: {} not measured: {why}", kind.label());
+    Outcome {
+        kind,
+        detail: String::new(),
+        rows: Vec::new(),
+        skipped: Some(why),
+        upstream: None,
+        host: None,
+    }
+}
+
+fn command_line(args: &Args) -> String {
+    let mut line = String::from("cargo xtask bench");
+    if args.quick {
+        line.push_str(" --quick");
+    } else if args.duration != 10 {
+        line.push_str(&format!(" --duration {}", args.duration));
+    }
+    line
+}
+
+fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn seconds_until_due(document: &[u8]) -> u64 {
+    DocumentView::parse(document)
+        .map(|v| {
+            status_document::freshness(v.updated_at, v.refresh_interval_s, v.ttl_s, now())
+                .seconds_until_due
+        })
+        .unwrap_or(0)
+}
+
+/// Creates the fixture database and writes the status key — with the refresher when it is
+/// built (the real path), else directly with `status_document::build` (noted).
+async fn seed(
+    ctx: &Context,
+    admin: &mut Admin,
+    kv: &mut Kv,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let script = ctx.root.join("xtask/fixtures/demo_constants.sql");
+    match std::fs::read_to_string(&script) {
+        Ok(sql) => admin.load_script(&ctx.database, &sql).await?,
+        Err(_) => {
+            notes.push(
+                "xtask/fixtures/demo_constants.sql absent: bench's built-in demo table used".into(),
+            );
+            admin
+                .create_fixture(&ctx.database, &bench::fixture::demo())
+                .await?;
+        }
+    }
+    match extras::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(why)) => notes.push(format!(
+            "status-refresher --once failed ({why}); key written by the harness"
+        )),
+        Err(e) => notes.push(format!(
+            "{e}; key written by the harness with status_document::build"
+        )),
+    }
+    let rows: Vec<ConstantRow> = bench::fixture::demo()
+        .into_iter()
+        .map(|(name, value, description)| ConstantRow {
+            name,
+            value: RowValue::Bytes(value.into_bytes()),
+            description: Some(description),
+        })
+        .collect();
+    let built = status_document::build(&rows, &BuildOptions::default(), now())?;
+    kv.set_ex(&ctx.status_key, &built.json, 900).await?;
+    kv.set(
+        &status_document::keys::last_good_key(&ctx.status_key),
+        &built.json,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Warm-up, then one measured run per concurrency level.
+async fn measure(
+    running: &Running,
+    generator: &Generator,
+    args: &Args,
+    admin: &mut Admin,
+    ticks: u64,
+) -> anyhow::Result<Vec<Row>> {
+    let url = running.url.clone();
+    let pids = running.pids();
+    let cpu = |pids: &[u32]| pids.iter().map(|p| procfs::tree_cpu_ticks(*p)).sum::<u64>();
+    if args.warmup > 0 {
+        let (g, u) = (generator.clone(), url.clone());
+        let warmup = Duration::from_secs(args.warmup);
+        tokio::task::spawn_blocking(move || g.run(&u, 50, warmup)).await??;
+    }
+    let mut rows = Vec::new();
+    for &concurrency in &args.concurrency {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = admin.counters().await?;
+        let cpu_before = cpu(&pids);
+        let started = Instant::now();
+        let (g, u) = (generator.clone(), url.clone());
+        let duration = Duration::from_secs(args.duration);
+        let load = tokio::task::spawn_blocking(move || g.run(&u, concurrency, duration)).await??;
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu_after = cpu(&pids);
+        let after = admin.counters().await?;
+        let cpu_pct =
+            (cpu_after.saturating_sub(cpu_before)) as f64 / ticks as f64 / elapsed * 100.0;
+        eprintln!(
+            "bench:   c={concurrency}: {:.0} req/s, p99 {:.2} ms, {} errors",
+            load.rps, load.p99_ms, load.errors
+        );
+        rows.push(Row {
+            concurrency,
+            load,
+            cpu_pct,
+            mysql: admin.delta(before, after),
+        });
+    }
+    Ok(rows)
+}
+
+async fn measure_extras(
+    args: &Args,
+    ctx: &Context,
+    admin: &mut Admin,
+    static_file: &Path,
+    extras: &mut Extras,
+) {
+    eprintln!("bench: refresher");
+    extras.refresher_rss_kib = Some(
+        extras::refresher_idle_rss(ctx)
+            .await
+            .map_err(|e| format!("{e:#}")),
+    );
+    extras.per_refresh = Some(
+        extras::statements_per_refresh(ctx, admin)
+            .await
+            .map_err(|e| format!("{e:#}")),
+    );
+    let scale_db = format!("{}_scale", ctx.database);
+    let scale_url = admin.url_for(&scale_db);
+    let scale_key = format!("{}:scale", ctx.status_key);
+    let sizes: &[usize] = if args.quick {
+        &[40, 1_000]
+    } else {
+        &[40, 1_000, 100_000]
+    };
+    let runs = if args.quick { 1 } else { 3 };
+    for &n in sizes {
+        if let Err(e) = admin
+            .create_fixture(&scale_db, &bench::fixture::generated(n))
+            .await
+        {
+            extras
+                .refresh_times
+                .push((format!("{n} constants"), Err(format!("fixture: {e:#}"))));
+            continue;
+        }
+        let metas: &[&str] = if n >= 100_000 {
+            &["all", "mapped"]
+        } else {
+            &["all"]
+        };
+        for meta in metas {
+            let label = format!("{n} constants, STATUS_META={meta}");
+            let result = extras::time_refresh(
+                ctx,
+                &scale_url,
+                &scale_key,
+                meta,
+                if n >= 100_000 { 1 } else { runs },
+            );
+            extras.refresh_times.push((label, result));
+        }
+    }
+    let mut kv = Kv::connect(&ctx.redis_url).await.ok();
+    if let Some(kv) = kv.as_mut() {
+        let _ = kv.del(&extras::refresher_keys(&scale_key)).await;
+    }
+    let _ = admin.drop_database(&scale_db).await;
+    eprintln!("bench: end-to-end freshness");
+    extras.freshness = Some(
+        extras::freshness(ctx, admin, static_file)
+            .await
+            .map_err(|e| format!("{e:#}")),
+    );
+}
+
+/// Runs the reader host under callgrind (counters zeroed once it is serving),
+/// sends `requests` requests at concurrency 1, and writes `callgrind_annotate` output.
+fn profile(ctx: &Context, requests: u32, control_component: bool) -> anyhow::Result<()> {
+    let Some(valgrind) = load::which("valgrind") else {
+        bail!("valgrind is not installed");
+    };
+    let addr = bench::process::free_port()?;
+    let out = ctx.run_dir.join("callgrind.out");
+    let mut command = std::process::Command::new(valgrind);
+    command
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&ctx.artifacts.reader_host)
+        .arg("--manifest")
+        .arg(if control_component {
+            ctx.root.join("bench/control/spin.toml")
+        } else {
+            ctx.root.join("spin.toml")
+        })
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--wasm")
+        .arg(if control_component {
+            &ctx.artifacts.control_wasm
+        } else {
+            &ctx.artifacts.reader_wasm
+        })
+        .arg("--variable")
+        .arg(format!("redis_address={}", ctx.redis_url))
+        .arg("--variable")
+        .arg(format!("status_key={}", ctx.status_key))
+        .env("RUST_LOG", "warn");
+    let mut server =
+        bench::process::Server::spawn("callgrind-host", command, &ctx.log("callgrind-host"))?;
+    server.wait_ready(addr, targets::PATH, Some(200), Duration::from_secs(600))?;
+    let control = |arg: &str| {
+        std::process::Command::new("callgrind_control")
+            .arg(arg)
+            .arg(server.pid().to_string())
+            .status()
+    };
+    // Start-up (compiling the component, building the pool) is not what is profiled.
+    control("--zero")?;
+    let url = format!("http://{addr}{}", targets::PATH);
+    let started = Instant::now();
+    let mut done = 0u32;
+    while done < requests {
+        bench::process::get(addr, targets::PATH)?;
+        done += 1;
+    }
+    eprintln!(
+        "bench: {requests} requests under callgrind in {:.1} s ({url})",
+        started.elapsed().as_secs_f64()
+    );
+    control("--dump=requests")?;
+    server.stop(Duration::from_secs(10));
+    let annotated = ctx.run_dir.join("callgrind.txt");
+    // The explicit dump (`callgrind.out.1`) holds exactly the requests.
+    let dump = ctx.run_dir.join("callgrind.out.1");
+    let output = std::process::Command::new("callgrind_annotate")
+        .arg("--inclusive=yes")
+        .arg(&dump)
+        .output()?;
+    std::fs::write(&annotated, &output.stdout)?;
+    eprintln!(
+        "bench: profile in {} (raw: {})",
+        annotated.display(),
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Everything one bench run shares: where things are, which database and Redis key it owns.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::process::run_bounded;
+
+/// Paths of the binaries and components under test.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub direct_db_server: PathBuf,
+    pub static_server: PathBuf,
+    pub reader_host: PathBuf,
+    pub refresher: PathBuf,
+    pub reader_wasm: PathBuf,
+    pub control_wasm: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Workspace root (spin.toml, deploy/, xtask/fixtures/).
+    pub root: PathBuf,
+    /// Logs, rendered configs and the static file of this run.
+    pub run_dir: PathBuf,
+    pub artifacts: Artifacts,
+    /// `mysql://user:pass@host:port` (no database).
+    pub mysql_url: String,
+    pub redis_url: String,
+    /// `ss_bench_<random>`: the run's own database.
+    pub database: String,
+    /// `bench:<random>:status`: the run's own status key.
+    pub status_key: String,
+    /// `bench:<random>:interval`: the refresher's live-override key, so a global
+    /// `config:status_interval` set by someone else cannot change the run.
+    pub interval_key: String,
+}
+
+impl Context {
+    pub fn new(mysql_url: String, redis_url: String) -> anyhow::Result<Context> {
+        let root = workspace_root();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let id = format!("{:08x}", fastrand::u32(..));
+        let (_, stamp) = crate::machine::today();
+        let run_dir = target
+            .join("bench")
+            .join(format!("{}-{id}", stamp.replace(':', "")));
+        std::fs::create_dir_all(&run_dir)
+            .with_context(|| format!("creating {}", run_dir.display()))?;
+        let env_or = |var: &str, default: PathBuf| {
+            std::env::var_os(var).map(PathBuf::from).unwrap_or(default)
+        };
+        let fast = target.join("fast");
+        let wasm = target.join("wasm32-wasip2").join("release");
+        let artifacts = Artifacts {
+            direct_db_server: fast.join("direct-db-server"),
+            static_server: fast.join("static-server"),
+            reader_host: env_or("READER_HOST_BIN", fast.join("reader-host")),
+            refresher: env_or("STATUS_REFRESHER_BIN", fast.join("status-refresher")),
+            reader_wasm: env_or("READER_WASM", wasm.join("status_reader.wasm")),
+            control_wasm: env_or("CONTROL_WASM", wasm.join("control_component.wasm")),
+        };
+        Ok(Context {
+            root,
+            run_dir,
+            artifacts,
+            mysql_url: mysql_url.trim_end_matches('/').to_owned(),
+            redis_url,
+            database: format!("ss_bench_{id}"),
+            status_key: format!("bench:{id}:status"),
+            interval_key: format!("bench:{id}:interval"),
+        })
+    }
+
+    /// The run database's URL.
+    pub fn database_url(&self) -> String {
+        format!("{}/{}", self.mysql_url, self.database)
+    }
+
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.run_dir.join(format!("{name}.log"))
+    }
+}
+
+/// The workspace root: this crate's parent directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Builds what the run needs, one cargo invocation per artifact so a crate that does not
+/// build (yet) costs only its own targets. Returns a note per failure.
+pub fn build_all(root: &Path) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let builds: [(&str, &[&str]); 5] = [
+        (
+            "bench servers",
+            &["build", "--profile", "fast", "-p", "bench", "--bins"],
+        ),
+        (
+            "reader-host",
+            &["build", "--profile", "fast", "-p", "reader-host"],
+        ),
+        (
+            "status-refresher",
+            &["build", "--profile", "fast", "-p", "status-refresher"],
+        ),
+        (
+            "status-reader (.wasm)",
+            &[
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "status-reader",
+            ],
+        ),
+        (
+            "control-component (.wasm)",
+            &[
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "control-component",
+            ],
+        ),
+    ];
+    let mut notes = Vec::new();
+    for (what, args) in builds {
+        eprintln!("bench: building {what}");
+        let mut command = Command::new(&cargo);
+        command.args(args).current_dir(root);
+        match run_bounded(command, Duration::from_secs(1800)) {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+                notes.push(format!(
+                    "building {what} failed: {}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+                ));
+            }
+            Err(e) => notes.push(format!("building {what} failed: {e}")),
+        }
+    }
+    notes
+}

@@ -1,0 +1,31 @@
+//! The benchmark harness of issue 5: baselines, targets, a load driver and the report.
+//!
+//! `bench` (src/main.rs) starts every target on its own loopback port, drives it with a real
+//! load generator in a separate process (`oha`, else `wrk`), reads the server's CPU from
+//! `/proc` and MySQL's statement counters around each run, and prints one markdown table.
+//! The two helper servers in src/bin are the baselines the reader is compared with.
+//!
+//! Bench code only: nothing here is shipped.
+
+pub mod context;
+pub mod extras;
+pub mod fixture;
+pub mod kv;
+pub mod load;
+pub mod machine;
+pub mod mysql;
+pub mod nginx;
+pub mod process;
+pub mod procfs;
+pub mod report;
+pub mod serve;
+pub mod targets;
+
+/// A multi-threaded tokio runtime with `threads` workers (default: one per core).
+pub fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.max(1));
+    }
+    builder.enable_all().build()
+}

@@ -1,0 +1,76 @@
+//! The machine and software a run happened on, for the report's header.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::run_bounded;
+
+/// First line of `program args…` (stdout, else stderr), or `absent`.
+pub fn version_of(program: &str, args: &[&str]) -> String {
+    let mut command = Command::new(program);
+    command.args(args);
+    match run_bounded(command, Duration::from_secs(10)) {
+        Ok(output) => {
+            let text = if output.stdout.is_empty() {
+                output.stderr
+            } else {
+                output.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        }
+        Err(_) => "absent".into(),
+    }
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "host".into())
+}
+
+/// `YYYY-MM-DD` and `YYYY-MM-DDTHH:MM:SSZ`, UTC.
+pub fn today() -> (String, String) {
+    let stamp = version_of("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]);
+    let day = stamp.get(..10).unwrap_or("unknown-date").to_owned();
+    (day, stamp)
+}
+
+pub fn nproc() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn memory() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map(|kib| format!("{:.1} GiB", kib as f64 / (1024.0 * 1024.0)))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}

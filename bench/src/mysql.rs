@@ -1,0 +1,216 @@
+//! The harness's own MySQL connection: fixture databases and statement counters.
+//!
+//! `Questions` and `Com_select` are server-wide, so the harness calibrates what its own
+//! `SHOW GLOBAL STATUS` costs and subtracts it; anything else in the delta came from the
+//! target under test or from another client of the same server. To tell those apart on a
+//! shared server the harness also reads MariaDB's per-table statistics (`userstat`) for the
+//! run's own `constants` table, which only the targets under test can touch: switched on
+//! for the run when it was off, and switched back at the end.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+
+use crate::fixture::{CREATE_TABLE, Row, insert_statements};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Server-wide statement counters at one instant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    pub questions: u64,
+    pub com_select: u64,
+    /// Rows read from the run's `constants` table (`None`: no per-table statistics).
+    pub fixture_rows: Option<u64>,
+}
+
+pub struct Admin {
+    conn: Conn,
+    /// `Questions` added by one `counters()` call itself.
+    overhead: Counters,
+    base_url: String,
+    /// The database whose `constants` table is watched.
+    watched: Option<String>,
+    /// `userstat` was off and the harness switched it on (and must switch it back).
+    enabled_userstat: bool,
+}
+
+impl Admin {
+    /// Connects to `base_url` (`mysql://user:pass@host:port`, no database).
+    pub async fn connect(base_url: &str) -> anyhow::Result<Admin> {
+        let opts = Opts::from_url(base_url)
+            .map_err(|_| anyhow::anyhow!("the MySQL URL is not a valid mysql:// URL"))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .max_allowed_packet(Some(64 << 20))
+            .wait_timeout(Some(28_800))
+            .prefer_socket(false);
+        let conn = tokio::time::timeout(TIMEOUT, Conn::new(opts))
+            .await
+            .context("connecting to MySQL timed out")?
+            .context("connecting to MySQL")?;
+        let mut admin = Admin {
+            conn,
+            overhead: Counters::default(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            watched: None,
+            enabled_userstat: false,
+        };
+        let userstat: Option<String> = admin
+            .conn
+            .query_first("SELECT @@global.userstat")
+            .await
+            .ok()
+            .flatten();
+        if matches!(userstat.as_deref(), Some("0") | Some("OFF")) {
+            admin.enabled_userstat = admin.exec("SET GLOBAL userstat = ON").await.is_ok();
+        }
+        // Two back-to-back reads: their difference is the cost of one read.
+        let a = admin.raw_counters().await?;
+        let b = admin.raw_counters().await?;
+        admin.overhead = Counters {
+            questions: b.questions.saturating_sub(a.questions),
+            com_select: b.com_select.saturating_sub(a.com_select),
+            fixture_rows: None,
+        };
+        Ok(admin)
+    }
+
+    /// Counts rows read from `database`.constants from now on.
+    pub fn watch(&mut self, database: &str) {
+        self.watched = Some(database.to_owned());
+    }
+
+    /// Switches `userstat` back off if the harness switched it on.
+    pub async fn restore(&mut self) {
+        if self.enabled_userstat {
+            let _ = self.exec("SET GLOBAL userstat = OFF").await;
+            self.enabled_userstat = false;
+        }
+    }
+
+    /// URL of `database` on the same server.
+    pub fn url_for(&self, database: &str) -> String {
+        format!("{}/{database}", self.base_url)
+    }
+
+    pub async fn server_version(&mut self) -> String {
+        self.conn
+            .query_first::<String, _>("SELECT VERSION()")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    async fn raw_counters(&mut self) -> anyhow::Result<Counters> {
+        let rows: Vec<(String, String)> = tokio::time::timeout(
+            TIMEOUT,
+            self.conn
+                .query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_select')"),
+        )
+        .await
+        .context("SHOW GLOBAL STATUS timed out")??;
+        let mut counters = Counters::default();
+        for (name, value) in rows {
+            let value = value.parse().unwrap_or(0);
+            match name.to_ascii_lowercase().as_str() {
+                "questions" => counters.questions = value,
+                "com_select" => counters.com_select = value,
+                _ => {}
+            }
+        }
+        // Always the same number of statements, so the calibration above stays right.
+        let database = self.watched.clone().unwrap_or_default();
+        // The name is the harness's own `ss_bench_<hex>`: nothing to escape.
+        let rows: Option<u64> = tokio::time::timeout(
+            TIMEOUT,
+            self.conn.query_first(format!(
+                "SELECT CAST(COALESCE(SUM(ROWS_READ), 0) AS UNSIGNED) \
+                 FROM information_schema.TABLE_STATISTICS \
+                 WHERE TABLE_SCHEMA = '{database}' AND TABLE_NAME = 'constants'"
+            )),
+        )
+        .await
+        .context("TABLE_STATISTICS timed out")?
+        .ok()
+        .flatten();
+        counters.fixture_rows = rows.filter(|_| self.watched.is_some());
+        Ok(counters)
+    }
+
+    /// Counters now.
+    pub async fn counters(&mut self) -> anyhow::Result<Counters> {
+        self.raw_counters().await
+    }
+
+    /// Statements between two readings, net of the harness's own reading.
+    pub fn delta(&self, before: Counters, after: Counters) -> Counters {
+        Counters {
+            questions: after
+                .questions
+                .saturating_sub(before.questions)
+                .saturating_sub(self.overhead.questions),
+            com_select: after
+                .com_select
+                .saturating_sub(before.com_select)
+                .saturating_sub(self.overhead.com_select),
+            fixture_rows: match (before.fixture_rows, after.fixture_rows) {
+                (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Creates `database` with a `constants` table holding `rows` (dropping an old one of
+    /// the same name: the name is the harness's own, `ss_bench_<random>`).
+    pub async fn create_fixture(&mut self, database: &str, rows: &[Row]) -> anyhow::Result<()> {
+        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
+            .await?;
+        self.exec(&format!(
+            "CREATE DATABASE `{database}` DEFAULT CHARSET utf8mb4"
+        ))
+        .await?;
+        self.exec(&format!("USE `{database}`")).await?;
+        self.exec(CREATE_TABLE).await?;
+        for statement in insert_statements(rows, 1000) {
+            self.exec(&statement).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates `database` and runs `script` in it: `;`-terminated statements, `--` comments
+    /// (the format of xtask/fixtures/demo_constants.sql).
+    pub async fn load_script(&mut self, database: &str, script: &str) -> anyhow::Result<()> {
+        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
+            .await?;
+        self.exec(&format!(
+            "CREATE DATABASE `{database}` DEFAULT CHARSET utf8mb4"
+        ))
+        .await?;
+        self.exec(&format!("USE `{database}`")).await?;
+        let body: String = script
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for statement in body.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            self.exec(statement.trim_end_matches(';')).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn drop_database(&mut self, database: &str) -> anyhow::Result<()> {
+        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
+            .await
+    }
+
+    /// Runs one statement with the harness's timeout.
+    pub async fn exec(&mut self, statement: &str) -> anyhow::Result<()> {
+        tokio::time::timeout(TIMEOUT, self.conn.query_drop(statement))
+            .await
+            .context("MySQL statement timed out")??;
+        Ok(())
+    }
+}

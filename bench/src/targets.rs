@@ -1,0 +1,279 @@
+//! The servers under test and how to start each one on its own loopback port.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::context::Context;
+use crate::load::which;
+use crate::nginx::{self, Rendered};
+use crate::process::{Server, free_port};
+
+/// The path every target is measured on.
+pub const PATH: &str = "/server/status";
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    DirectFresh,
+    DirectPooled,
+    Reader,
+    Control,
+    Spin,
+    NginxCache,
+    Static,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::DirectFresh,
+        Kind::DirectPooled,
+        Kind::Reader,
+        Kind::Control,
+        Kind::Spin,
+        Kind::NginxCache,
+        Kind::Static,
+    ];
+
+    /// Name on the command line (`--targets reader,control`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::DirectFresh => "db-fresh",
+            Kind::DirectPooled => "db-pooled",
+            Kind::Reader => "reader",
+            Kind::Control => "control",
+            Kind::Spin => "spin",
+            Kind::NginxCache => "nginx-cache",
+            Kind::Static => "static",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::DirectFresh => "direct-DB, fresh conn (today's site)",
+            Kind::DirectPooled => "direct-DB, pooled conn",
+            Kind::Reader => "reader in reader-host",
+            Kind::Control => "control component in reader-host",
+            Kind::Spin => "reader under `spin up`",
+            Kind::NginxCache => "reader behind nginx front cache",
+            Kind::Static => "static ceiling",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// A started target: its processes, the URL to load, and what served it.
+pub struct Running {
+    pub url: String,
+    /// Label detail, e.g. which static server was used.
+    pub detail: String,
+    pub servers: Vec<Server>,
+    /// Set for the front cache: counts requests that reached the reader.
+    pub nginx: Option<Rendered>,
+}
+
+impl Running {
+    pub fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(Server::pid).collect()
+    }
+}
+
+/// The last statistics line `reader-host --stats 0` printed into `log` at exit.
+pub fn host_stats(log: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .filter(|l| l.starts_with('{'))
+        .find_map(|l| serde_json::from_str(l).ok())
+}
+
+/// Name of the reader-host log of `kind` (None: the target has no reader-host).
+pub fn host_log_name(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Reader => Some("reader"),
+        Kind::Control => Some("control"),
+        Kind::NginxCache => Some("nginx-cache-reader"),
+        _ => None,
+    }
+}
+
+/// `reader-host` serving `wasm` with `manifest` on `addr`.
+fn reader_host(
+    ctx: &Context,
+    name: &str,
+    manifest: &Path,
+    wasm: &Path,
+    addr: SocketAddr,
+) -> anyhow::Result<Server> {
+    for (what, path) in [
+        ("reader-host", &ctx.artifacts.reader_host),
+        ("component", &wasm.to_path_buf()),
+    ] {
+        if !path.is_file() {
+            bail!("{what} not built ({})", path.display());
+        }
+    }
+    let mut command = Command::new(&ctx.artifacts.reader_host);
+    command
+        .arg("--manifest")
+        .arg(manifest)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--wasm")
+        .arg(wasm)
+        .arg("--variable")
+        .arg(format!("redis_address={}", ctx.redis_url))
+        .arg("--variable")
+        .arg(format!("status_key={}", ctx.status_key))
+        // Per-request statistics (instantiation, handling, peak linear memory) as one
+        // JSON line on stdout at exit; the harness reads it from the log.
+        .arg("--stats")
+        .arg("0")
+        .env("RUST_LOG", "warn");
+    let mut server = Server::spawn(name, command, &ctx.log(name))?;
+    server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+    Ok(server)
+}
+
+/// Starts `kind`; an error means "not measured" and says why.
+pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Running> {
+    let addr = free_port()?;
+    let url = format!("http://{addr}{PATH}");
+    let plain = |server: Server, detail: &str| Running {
+        url: url.clone(),
+        detail: detail.to_owned(),
+        servers: vec![server],
+        nginx: None,
+    };
+    match kind {
+        Kind::DirectFresh | Kind::DirectPooled => {
+            let bin = &ctx.artifacts.direct_db_server;
+            if !bin.is_file() {
+                bail!("direct-db-server not built ({})", bin.display());
+            }
+            let mut command = Command::new(bin);
+            command
+                .arg("--listen")
+                .arg(addr.to_string())
+                .env("DATABASE_URL", ctx.database_url());
+            if kind == Kind::DirectPooled {
+                command.arg("--pooled");
+            }
+            let mut server = Server::spawn(kind.key(), command, &ctx.log(kind.key()))?;
+            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            Ok(plain(
+                server,
+                "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
+            ))
+        }
+        Kind::Reader => {
+            let server = reader_host(
+                ctx,
+                kind.key(),
+                &ctx.root.join("spin.toml"),
+                &ctx.artifacts.reader_wasm,
+                addr,
+            )?;
+            Ok(plain(server, "release .wasm, host --profile fast"))
+        }
+        Kind::Control => {
+            let server = reader_host(
+                ctx,
+                kind.key(),
+                &ctx.root.join("bench/control/spin.toml"),
+                &ctx.artifacts.control_wasm,
+                addr,
+            )?;
+            Ok(plain(server, "bench/control: GET key, return bytes"))
+        }
+        Kind::Spin => {
+            let Some(spin) = which("spin") else {
+                bail!("`spin` is not on PATH (no Spin CLI on this machine)");
+            };
+            let mut command = Command::new(spin);
+            command
+                .arg("up")
+                .arg("-f")
+                .arg(ctx.root.join("spin.toml"))
+                .arg("--listen")
+                .arg(addr.to_string())
+                .env("SPIN_VARIABLE_REDIS_ADDRESS", &ctx.redis_url)
+                .env("SPIN_VARIABLE_STATUS_KEY", &ctx.status_key);
+            let mut server = Server::spawn(kind.key(), command, &ctx.log(kind.key()))?;
+            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            Ok(plain(server, "spin up"))
+        }
+        Kind::NginxCache => {
+            let Some(nginx_bin) = nginx_binary() else {
+                bail!("nginx is not installed (apt-get install nginx)");
+            };
+            let reader_addr = free_port()?;
+            let reader = reader_host(
+                ctx,
+                "nginx-cache-reader",
+                &ctx.root.join("spin.toml"),
+                &ctx.artifacts.reader_wasm,
+                reader_addr,
+            )?;
+            let rendered = nginx::render_cache(
+                &ctx.root.join("deploy/nginx/server-status.conf"),
+                &ctx.run_dir.join("nginx-cache"),
+                reader_addr,
+                addr,
+            )?;
+            let mut server = Server::spawn(
+                "nginx-cache",
+                rendered.command(&nginx_bin)?,
+                &ctx.log("nginx-cache"),
+            )?;
+            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            Ok(Running {
+                url,
+                detail: "deploy/nginx/server-status.conf".into(),
+                servers: vec![server, reader],
+                nginx: Some(rendered),
+            })
+        }
+        Kind::Static => {
+            if let Some(nginx_bin) = nginx_binary() {
+                let rendered =
+                    nginx::render_static(&ctx.run_dir.join("nginx-static"), static_file, addr)?;
+                let mut server = Server::spawn(
+                    "nginx-static",
+                    rendered.command(&nginx_bin)?,
+                    &ctx.log("nginx-static"),
+                )?;
+                server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+                return Ok(plain(server, "nginx static file"));
+            }
+            let bin = &ctx.artifacts.static_server;
+            if !bin.is_file() {
+                bail!("static-server not built ({})", bin.display());
+            }
+            let mut command = Command::new(bin);
+            command
+                .arg("--listen")
+                .arg(addr.to_string())
+                .arg("--file")
+                .arg(static_file);
+            let mut server = Server::spawn("static-server", command, &ctx.log("static-server"))?;
+            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            Ok(plain(server, "static-server (nginx absent)"))
+        }
+    }
+}
+
+/// nginx on PATH or in /usr/sbin (not on a non-root PATH).
+pub fn nginx_binary() -> Option<std::path::PathBuf> {
+    which("nginx").or_else(|| {
+        let sbin = std::path::PathBuf::from("/usr/sbin/nginx");
+        sbin.is_file().then_some(sbin)
+    })
+}
