@@ -30,6 +30,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How long closing database connections may take at exit.
 pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
+/// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
+/// connection, the query, the write. A refresh takes at most this many timeouts.
+const MAX_CALLS_PER_CYCLE: u32 = 4;
+
 /// How the process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -65,13 +69,13 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     }
     warn_if_outlives_ttl(config.interval, config.ttl_s);
     if let Some(lease) = config.lease
-        && lease < config.timeout * 3
+        && lease <= config.timeout * MAX_CALLS_PER_CYCLE
     {
         warn!(
             lease_s = lease.as_secs_f64(),
             timeout_s = config.timeout.as_secs_f64(),
-            "the lease is shorter than three timeouts: a slow refresh may lose it before \
-             its write (the write is then refused, never misplaced)"
+            "the lease is not longer than a refresh may take (four timeouts): a slow \
+             refresh may lose it before its write (the write is then refused, never misplaced)"
         );
     }
 
@@ -105,7 +109,10 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         });
         once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
-        let metrics = Arc::new(Metrics::new(config.interval, config.timeout * 3));
+        let metrics = Arc::new(Metrics::new(
+            config.interval,
+            config.timeout * MAX_CALLS_PER_CYCLE,
+        ));
         metrics.set_lease_holder(lease.is_none());
         let server = match config.metrics_addr {
             Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
@@ -190,6 +197,11 @@ impl Daemon<'_> {
         let mut lease_error: Option<crate::sink::SinkError> = None;
         let mut standby_logged = false;
         loop {
+            // Renew right before a due refresh, so the cycle starts with a whole lease and
+            // only a confirmed holder runs the SELECT.
+            if Instant::now() >= refresh_due {
+                lease_due = lease_due.min(Instant::now());
+            }
             if let Some(lease) = self.lease.as_mut()
                 && Instant::now() >= lease_due
             {

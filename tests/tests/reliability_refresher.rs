@@ -172,9 +172,9 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
 
     // One SELECT per interval between the two, over a 4 s window.
     let window = Duration::from_secs(4);
+    let started = Instant::now();
     let before = scans(&db, 2);
     let mut writes = Vec::new();
-    let started = Instant::now();
     while started.elapsed() < window {
         if let Some(t) = updated_at(&redis)
             && writes.last() != Some(&t)
@@ -184,9 +184,11 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
         std::thread::sleep(Duration::from_millis(25));
     }
     let selects = scans(&db, 2) - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    let most = (elapsed / INTERVAL).floor() as u64 + 1;
     assert!(
-        (3..=5).contains(&selects),
-        "{selects} SELECTs in 4 s at a 1 s interval (two writers would make ~8)"
+        (3..=most).contains(&selects),
+        "{selects} SELECTs in {elapsed:.2} s at a 1 s interval (two writers would make ~8)"
     );
     for pair in writes.windows(2) {
         assert!(
@@ -251,10 +253,17 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
         "the survivor reports holding the lease"
     );
     // Still one SELECT per interval with one replica.
+    let t = Instant::now();
     let before = scans(&db, 2);
     std::thread::sleep(Duration::from_secs(2));
     let selects = scans(&db, 2) - before;
-    assert!((1..=3).contains(&selects), "{selects} SELECTs in 2 s");
+    let most = (t.elapsed().as_secs_f64() / INTERVAL).floor() as u64 + 1;
+    assert!(
+        (1..=most).contains(&selects),
+        "{selects} SELECTs in {:?}:\n{}",
+        t.elapsed(),
+        b.output()
+    );
 
     // A graceful stop releases the lease (compare-and-delete).
     b.signal("TERM");
