@@ -31,6 +31,10 @@ pub struct Context {
     pub redis_url: String,
     /// `ss_bench_<random>`: the run's own database.
     pub database: String,
+    /// `ss_bench_<random>`: the run's own MySQL user (SELECT on the run's database only), so
+    /// per-user statistics count the targets' statements and nobody else's.
+    pub db_user: String,
+    pub db_password: String,
     /// `bench:<random>:status`: the run's own status key.
     pub status_key: String,
     /// `bench:<random>:interval`: the refresher's live-override key, so a global
@@ -71,14 +75,29 @@ impl Context {
             mysql_url: mysql_url.trim_end_matches('/').to_owned(),
             redis_url,
             database: format!("ss_bench_{id}"),
+            db_user: format!("ss_bench_{id}"),
+            db_password: format!("{:016x}", fastrand::u64(..)),
             status_key: format!("bench:{id}:status"),
             interval_key: format!("bench:{id}:interval"),
         })
     }
 
-    /// The run database's URL.
+    /// The run database's URL, as the run's own user.
     pub fn database_url(&self) -> String {
-        format!("{}/{}", self.mysql_url, self.database)
+        self.url_as_user(&self.database)
+    }
+
+    /// `database` on the run's server, as the run's own user.
+    pub fn url_as_user(&self, database: &str) -> String {
+        let host = self
+            .mysql_url
+            .split_once("://")
+            .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, host)| host))
+            .unwrap_or("127.0.0.1:3306");
+        format!(
+            "mysql://{}:{}@{host}/{database}",
+            self.db_user, self.db_password
+        )
     }
 
     pub fn log(&self, name: &str) -> PathBuf {

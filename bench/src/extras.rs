@@ -74,7 +74,7 @@ pub fn refresh_once(
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
         Ok(Err(format!(
-            "exit {} after {ms:.0} ms: {}",
+            "{} after {ms:.0} ms: {}",
             output.status,
             strip_ansi(last).trim()
         )))
@@ -170,13 +170,21 @@ pub async fn refresher_idle_rss(ctx: &Context) -> anyhow::Result<u64> {
     result
 }
 
+/// What a running refresher costs MySQL per refresh, once its connection is open.
+#[derive(Debug, Clone, Copy)]
+pub struct SteadyState {
+    pub refreshes: u64,
+    pub delta: Counters,
+}
+
 /// Time from an `UPDATE` of RateExp to the new value at the reader's endpoint, with a
-/// refresher on the shortest interval it accepts (tries 1, 2, then 10 s).
+/// refresher on the shortest interval it accepts (tries 1, 2, then 10 s); then, with the
+/// same refresher, the statements per refresh in steady state.
 pub async fn freshness(
     ctx: &Context,
     admin: &mut Admin,
     static_file: &std::path::Path,
-) -> anyhow::Result<(f64, u64)> {
+) -> anyhow::Result<((f64, u64), Option<SteadyState>)> {
     if !ctx.artifacts.refresher.is_file() {
         bail!("status-refresher not built");
     }
@@ -212,17 +220,67 @@ pub async fn freshness(
         .await?;
     let start = Instant::now();
     let bound = Duration::from_secs(interval * 3 + 15);
+    let mut visible = None;
     while start.elapsed() < bound {
         let probe = tokio::task::spawn_blocking(move || get(addr, targets::PATH)).await?;
         if let Ok((200, body)) = probe
             && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
             && json["rates"]["exp"].as_f64() == Some(value)
         {
-            return Ok((start.elapsed().as_secs_f64() * 1e3, interval));
+            visible = Some(start.elapsed().as_secs_f64() * 1e3);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    bail!("the new value did not appear within {bound:?}")
+    let Some(ms) = visible else {
+        bail!("the new value did not appear within {bound:?}");
+    };
+    drop(running);
+    let steady = if interval <= 2 {
+        steady_state(ctx, admin, interval).await.ok()
+    } else {
+        None
+    };
+    Ok(((ms, interval), steady))
+}
+
+/// Counts refreshes (distinct `updated_at` in Redis, polled every 50 ms) and statements over
+/// a window of a few intervals.
+async fn steady_state(
+    ctx: &Context,
+    admin: &mut Admin,
+    interval: u64,
+) -> anyhow::Result<SteadyState> {
+    let mut kv = Kv::connect(&ctx.redis_url).await?;
+    let updated_at = |bytes: Option<Vec<u8>>| {
+        bytes
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|j| j["updated_at"].as_f64())
+    };
+    // Start right after a refresh so the window holds whole refreshes.
+    let first = updated_at(kv.get(&ctx.status_key).await?);
+    let deadline = Instant::now() + Duration::from_secs(interval * 3 + 5);
+    let mut last = first;
+    while last == first && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        last = updated_at(kv.get(&ctx.status_key).await?);
+    }
+    let before = admin.counters().await?;
+    let window = Duration::from_secs(interval * 5);
+    let start = Instant::now();
+    let mut refreshes = 0u64;
+    while start.elapsed() < window {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = updated_at(kv.get(&ctx.status_key).await?);
+        if now != last {
+            refreshes += 1;
+            last = now;
+        }
+    }
+    // Let a refresh that started inside the window finish its statement before reading.
+    let after = admin.counters().await?;
+    let delta = admin.delta(before, after);
+    Ok(SteadyState { refreshes, delta })
 }
 
 /// Native cost of the reader's validation pass over `document`, µs per call.

@@ -94,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
     for database in [ctx.database.clone(), format!("{}_scale", ctx.database)] {
         let _ = admin.drop_database(&database).await;
     }
+    admin.drop_user(&ctx.db_user).await;
     admin.restore().await;
     let report = result?;
     let Some(report) = report else {
@@ -123,7 +124,7 @@ async fn run(
 ) -> anyhow::Result<Option<Report>> {
     let load_before = machine::load_average();
     seed(ctx, admin, kv, notes).await?;
-    admin.watch(&ctx.database);
+    admin.watch(&ctx.database, &ctx.db_user);
     let document = kv
         .get(&ctx.status_key)
         .await?
@@ -197,6 +198,10 @@ async fn run(
         document_bytes: document.len(),
         parse_us: extras::parse_cost_us(&document),
         logic_us: extras::reader_logic_cost_us(&document),
+        table_rows: serde_json::from_slice::<serde_json::Value>(&document)
+            .ok()
+            .and_then(|j| j["_meta"].as_object().map(|m| m.len() as u64))
+            .unwrap_or(0),
         ..Extras::default()
     };
     if !args.no_extras {
@@ -312,6 +317,10 @@ async fn seed(
     kv: &mut Kv,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
+    let scale = format!("{}_scale", ctx.database);
+    admin
+        .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
+        .await?;
     let script = ctx.root.join("xtask/fixtures/demo_constants.sql");
     match std::fs::read_to_string(&script) {
         Ok(sql) => admin.load_script(&ctx.database, &sql).await?,
@@ -414,7 +423,7 @@ async fn measure_extras(
             .map_err(|e| format!("{e:#}")),
     );
     let scale_db = format!("{}_scale", ctx.database);
-    let scale_url = admin.url_for(&scale_db);
+    let scale_url = ctx.url_as_user(&scale_db);
     let scale_key = format!("{}:scale", ctx.status_key);
     let sizes: &[usize] = if args.quick {
         &[40, 1_000]
@@ -455,11 +464,13 @@ async fn measure_extras(
     }
     let _ = admin.drop_database(&scale_db).await;
     eprintln!("bench: end-to-end freshness");
-    extras.freshness = Some(
-        extras::freshness(ctx, admin, static_file)
-            .await
-            .map_err(|e| format!("{e:#}")),
-    );
+    match extras::freshness(ctx, admin, static_file).await {
+        Ok((visible, steady)) => {
+            extras.freshness = Some(Ok(visible));
+            extras.steady = steady;
+        }
+        Err(e) => extras.freshness = Some(Err(format!("{e:#}"))),
+    }
 }
 
 /// Runs the reader host under callgrind (counters zeroed once it is serving),

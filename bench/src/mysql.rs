@@ -24,6 +24,10 @@ pub struct Counters {
     pub com_select: u64,
     /// Rows read from the run's `constants` table (`None`: no per-table statistics).
     pub fixture_rows: Option<u64>,
+    /// Statements (all kinds, then SELECTs) by the run's own database user, which only the
+    /// targets under test use (`None`: no per-user statistics).
+    pub user_statements: Option<u64>,
+    pub user_selects: Option<u64>,
 }
 
 pub struct Admin {
@@ -31,8 +35,8 @@ pub struct Admin {
     /// `Questions` added by one `counters()` call itself.
     overhead: Counters,
     base_url: String,
-    /// The database whose `constants` table is watched.
-    watched: Option<String>,
+    /// The database whose `constants` table is watched, and the user whose statements are.
+    watched: Option<(String, String)>,
     /// `userstat` was off and the harness switched it on (and must switch it back).
     enabled_userstat: bool,
 }
@@ -72,14 +76,48 @@ impl Admin {
         admin.overhead = Counters {
             questions: b.questions.saturating_sub(a.questions),
             com_select: b.com_select.saturating_sub(a.com_select),
-            fixture_rows: None,
+            ..Counters::default()
         };
         Ok(admin)
     }
 
-    /// Counts rows read from `database`.constants from now on.
-    pub fn watch(&mut self, database: &str) {
-        self.watched = Some(database.to_owned());
+    /// Counts rows read from `database`.constants and the statements of `user` from now on.
+    pub fn watch(&mut self, database: &str, user: &str) {
+        self.watched = Some((database.to_owned(), user.to_owned()));
+    }
+
+    /// Creates `user` (password `password`) allowed only to read `databases`: the account
+    /// the targets and the refresher use, so its statistics are theirs alone. Both host
+    /// forms, because TCP connections from 127.0.0.1 may resolve to `localhost`.
+    pub async fn create_user(
+        &mut self,
+        user: &str,
+        password: &str,
+        databases: &[&str],
+    ) -> anyhow::Result<()> {
+        for host in ["localhost", "%"] {
+            self.exec(&format!("DROP USER IF EXISTS '{user}'@'{host}'"))
+                .await?;
+            self.exec(&format!(
+                "CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'"
+            ))
+            .await?;
+            for database in databases {
+                self.exec(&format!(
+                    "GRANT SELECT ON `{database}`.* TO '{user}'@'{host}'"
+                ))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn drop_user(&mut self, user: &str) {
+        for host in ["localhost", "%"] {
+            let _ = self
+                .exec(&format!("DROP USER IF EXISTS '{user}'@'{host}'"))
+                .await;
+        }
     }
 
     /// Switches `userstat` back off if the harness switched it on.
@@ -121,9 +159,9 @@ impl Admin {
                 _ => {}
             }
         }
-        // Always the same number of statements, so the calibration above stays right.
-        let database = self.watched.clone().unwrap_or_default();
-        // The name is the harness's own `ss_bench_<hex>`: nothing to escape.
+        // Always the same number of statements, so the calibration above stays right. The
+        // names are the harness's own (`ss_bench_<hex>`): nothing to escape.
+        let (database, user) = self.watched.clone().unwrap_or_default();
         let rows: Option<u64> = tokio::time::timeout(
             TIMEOUT,
             self.conn.query_first(format!(
@@ -136,7 +174,23 @@ impl Admin {
         .context("TABLE_STATISTICS timed out")?
         .ok()
         .flatten();
-        counters.fixture_rows = rows.filter(|_| self.watched.is_some());
+        let by_user: Option<(u64, u64)> = tokio::time::timeout(
+            TIMEOUT,
+            self.conn.query_first(format!(
+                "SELECT CAST(COALESCE(SUM(SELECT_COMMANDS + UPDATE_COMMANDS + OTHER_COMMANDS), 0) AS UNSIGNED), \
+                 CAST(COALESCE(SUM(SELECT_COMMANDS), 0) AS UNSIGNED) \
+                 FROM information_schema.USER_STATISTICS WHERE USER = '{user}'"
+            )),
+        )
+        .await
+        .context("USER_STATISTICS timed out")?
+        .ok()
+        .flatten();
+        if self.watched.is_some() {
+            counters.fixture_rows = rows;
+            counters.user_statements = by_user.map(|(all, _)| all);
+            counters.user_selects = by_user.map(|(_, selects)| selects);
+        }
         Ok(counters)
     }
 
@@ -156,10 +210,9 @@ impl Admin {
                 .com_select
                 .saturating_sub(before.com_select)
                 .saturating_sub(self.overhead.com_select),
-            fixture_rows: match (before.fixture_rows, after.fixture_rows) {
-                (Some(b), Some(a)) => Some(a.saturating_sub(b)),
-                _ => None,
-            },
+            fixture_rows: sub(before.fixture_rows, after.fixture_rows),
+            user_statements: sub(before.user_statements, after.user_statements),
+            user_selects: sub(before.user_selects, after.user_selects),
         }
     }
 
@@ -213,4 +266,8 @@ impl Admin {
             .context("MySQL statement timed out")??;
         Ok(())
     }
+}
+
+fn sub(before: Option<u64>, after: Option<u64>) -> Option<u64> {
+    Some(after?.saturating_sub(before?))
 }

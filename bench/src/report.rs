@@ -56,6 +56,10 @@ pub struct Extras {
     pub per_refresh: Option<Measured<Counters>>,
     /// (ms from UPDATE to visible, refresh interval s).
     pub freshness: Option<Measured<(f64, u64)>>,
+    /// A running refresher's statements over whole refreshes.
+    pub steady: Option<crate::extras::SteadyState>,
+    /// Rows in the fixture table (one full read per SELECT).
+    pub table_rows: u64,
     /// Lines the host reported about itself (peak linear memory, instantiation).
     pub host_stats: Vec<String>,
     pub peak_linear_memory_bytes: Option<u64>,
@@ -160,14 +164,14 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(
-            "| target | c | req/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU % | MySQL stmts (SELECTs) | fixture rows read | vs baselines (same run) |\n\
-             |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+            "| target | c | req/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU % | MySQL stmts server-wide (SELECTs) | by the run's DB user (SELECTs) | fixture rows read | vs baselines (same run) |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
         );
         for outcome in &self.outcomes {
             if let Some(why) = &outcome.skipped {
                 let _ = writeln!(
                     out,
-                    "| {} | – | – | – | – | – | – | – | – | – | not measured: {} |",
+                    "| {} | – | – | – | – | – | – | – | – | – | – | not measured: {} |",
                     outcome.kind.label(),
                     why.replace('|', "/")
                 );
@@ -176,7 +180,7 @@ impl Report {
             for r in &outcome.rows {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} ({}) | {} | {} |",
+                    "| {} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} ({}) | {} | {} | {} |",
                     outcome.kind.label(),
                     r.concurrency,
                     r.load.rps,
@@ -187,6 +191,10 @@ impl Report {
                     r.cpu_pct,
                     r.mysql.questions,
                     r.mysql.com_select,
+                    match (r.mysql.user_statements, r.mysql.user_selects) {
+                        (Some(all), Some(selects)) => format!("{all} ({selects})"),
+                        _ => "–".into(),
+                    },
                     r.mysql.fixture_rows.map_or("–".into(), |n| n.to_string()),
                     self.ratios(outcome.kind, r)
                 );
@@ -246,11 +254,14 @@ impl Report {
                 .iter()
                 .find(|x| x.kind == Kind::NginxCache)
                 .and_then(|x| x.host.as_ref())
-                .and_then(|h| h["component_requests"].as_u64());
+                .and_then(|h| h["component_requests"].as_u64())
+                // Minus the harness's own readiness probe, sent to the host before nginx
+                // started.
+                .map(|n| n.saturating_sub(1));
             let windows = (up.seconds / up.max_age_s.max(1) as f64).ceil().max(1.0) as u64;
             lines.push(format!(
                 "- reader sees ≤ 1 request per max-age window behind the cache: {} request(s) reached the reader \
-                 (nginx upstream log; the host counted {}) in {:.0} s with max-age {} s ({} window(s)) — {}",
+                 (nginx upstream log; the host counted {} besides the harness's readiness probe) in {:.0} s with max-age {} s ({} window(s)) — {}",
                 up.hits,
                 host_requests.map_or("–".into(), |n| n.to_string()),
                 up.seconds,
@@ -273,36 +284,54 @@ impl Report {
             let total: u64 = reader_path.iter().map(|r| r.mysql.questions).sum();
             let requests: u64 = reader_path.iter().map(|r| r.load.requests).sum();
             let rows: Option<u64> = reader_path.iter().map(|r| r.mysql.fixture_rows).sum();
-            let line = match rows {
-                // Server-wide counters can include other clients of a shared server; the
-                // fixture table's own statistics cannot.
-                Some(rows) if total > 0 => format!(
-                    "- zero MySQL statements from the reader path: {rows} rows read from the run's table during {requests} requests \
-                     ({total} statements server-wide, from other clients of this shared MariaDB when no row was read) — {}",
-                    verdict(rows == 0)
+            let by_user: Option<u64> = reader_path.iter().map(|r| r.mysql.user_statements).sum();
+            let line = match (rows, by_user) {
+                // Server-wide counters include every other client of a shared server; the
+                // run's own table and user cannot.
+                (Some(rows), Some(by_user)) => format!(
+                    "- zero MySQL statements from the reader path: {by_user} statements by the run's DB user, \
+                     {rows} rows read from the run's table during {requests} requests ({total} statements server-wide, \
+                     other clients of this MariaDB) — {}",
+                    verdict(rows == 0 && by_user == 0)
                 ),
-                Some(rows) => format!(
-                    "- zero MySQL statements from the reader path: {total} statements server-wide, {rows} rows read from the run's table during {requests} requests — {}",
-                    verdict(rows == 0)
-                ),
-                None => format!(
+                _ => format!(
                     "- zero MySQL statements from the reader path: {total} statements server-wide during {requests} requests — {}",
                     verdict(total == 0)
                 ),
             };
             lines.push(line);
         }
-        match &self.extras.per_refresh {
-            Some(Ok(c)) => lines.push(format!(
-                "- exactly one SELECT per refresh: {} statement(s), {} SELECT(s) — {}",
+        match (&self.extras.steady, &self.extras.per_refresh) {
+            (Some(s), _) if s.refreshes > 0 => {
+                let per = |n: Option<u64>| n.map(|n| n as f64 / s.refreshes as f64);
+                let statements = per(s.delta.user_statements);
+                let selects = per(s.delta.user_selects);
+                let reads = s
+                    .delta
+                    .fixture_rows
+                    .map(|r| r as f64 / self.extras.table_rows.max(1) as f64 / s.refreshes as f64);
+                let one = |x: Option<f64>| x.is_some_and(|x| (x - 1.0).abs() < 1e-9);
+                let show = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.2}"));
+                lines.push(format!(
+                    "- exactly one SELECT per refresh (running refresher, {} refreshes): {} statements, {} SELECTs by the \
+                     refresher's DB user and {} full reads of the table per refresh — {}",
+                    s.refreshes,
+                    show(statements),
+                    show(selects),
+                    show(reads),
+                    verdict(one(statements) && one(selects) && one(reads))
+                ));
+            }
+            (_, Some(Ok(c))) => lines.push(format!(
+                "- exactly one SELECT per refresh (`--once`): {} statement(s), {} SELECT(s) — {}",
                 c.questions,
                 c.com_select,
                 verdict(c.questions == 1 && c.com_select == 1)
             )),
-            Some(Err(e)) => lines.push(format!(
+            (_, Some(Err(e))) => lines.push(format!(
                 "- exactly one SELECT per refresh: not measured ({e})"
             )),
-            None => {}
+            _ => {}
         }
         match self.extras.reader_wasm_bytes {
             Some(b) => lines.push(format!(
@@ -377,7 +406,8 @@ impl Report {
             "\nserver CPU % = CPU time of the target's own processes (nginx master+workers and, behind the cache, \
              the reader host) over the run, in % of one core; the machine has the load generator on the same cores. \
              MySQL stmts = server-wide `Questions` delta over the run, net of the harness's own `SHOW GLOBAL STATUS`; \
-             in parentheses the `Com_select` delta. fixture rows read = rows read from the run's own `constants` \
+             in parentheses the `Com_select` delta. by the run's DB user = statements (SELECTs) of the run's own MySQL \
+             account (MariaDB `userstat` USER_STATISTICS), which only the targets and the refresher use. fixture rows read = rows read from the run's own `constants` \
              table (MariaDB `userstat` TABLE_STATISTICS), which only the target can touch: the attribution that \
              holds on a shared server.\n",
         );
@@ -451,8 +481,13 @@ impl Report {
             Some(Ok(c)) => {
                 let _ = writeln!(
                     out,
-                    "- statements per refresh: {} (`Questions`), {} SELECT (`Com_select`)",
-                    c.questions, c.com_select
+                    "- statements of one `status-refresher --once` (new process, new connection): {} by its DB user ({} SELECTs; server-wide {} / {}), {} rows read from the {}-row table",
+                    c.user_statements.map_or("–".into(), |n| n.to_string()),
+                    c.user_selects.map_or("–".into(), |n| n.to_string()),
+                    c.questions,
+                    c.com_select,
+                    c.fixture_rows.map_or("–".into(), |r| r.to_string()),
+                    e.table_rows
                 );
             }
             Some(Err(why)) => {
@@ -472,6 +507,20 @@ impl Report {
                 let _ = writeln!(out, "- not measured ({why})");
             }
             None => out.push_str("- not measured in this mode\n"),
+        }
+        if let Some(s) = &e.steady {
+            let _ = writeln!(
+                out,
+                "- the same refresher afterwards: {} refreshes in the window; by its DB user {} statements ({} SELECTs); server-wide {} ({}); {} rows read from the run's table",
+                s.refreshes,
+                s.delta
+                    .user_statements
+                    .map_or("–".into(), |n| n.to_string()),
+                s.delta.user_selects.map_or("–".into(), |n| n.to_string()),
+                s.delta.questions,
+                s.delta.com_select,
+                s.delta.fixture_rows.map_or("–".into(), |r| r.to_string())
+            );
         }
         if !self.notes.is_empty() {
             out.push_str("\n## Notes\n\n");
