@@ -84,8 +84,17 @@ impl RedisOutbound {
             .map_err(|_| Error::TooManyConnections)?;
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
         let started = Instant::now();
-        let connection =
-            tokio::time::timeout(self.timeout, client.get_multiplexed_async_connection()).await;
+        // redis-rs has its own connect (1 s) and response (500 ms) defaults underneath ours;
+        // set both to the configured timeout so that the one bound operators set is the one
+        // that applies, and a slow-but-alive Redis under load is not cut off early.
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let connection = tokio::time::timeout(
+            self.timeout,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await;
         self.stats.redis_time(started.elapsed());
         match connection {
             Ok(Ok(connection)) => {

@@ -28,6 +28,10 @@ pub const MAX_TTL_S: u64 = 365 * 86_400;
 pub const MAX_TIMEOUT_S: f64 = 300.0;
 /// Most connections the refresher keeps to the database: it runs one query at a time.
 const POOL_MAX_CONNECTIONS: usize = 1;
+/// Largest packet the client accepts (see [`with_pool_limits`]).
+const MAX_PACKET_BYTES: usize = 64 * 1024 * 1024;
+/// The server's default `wait_timeout`; the pool uses it to judge an idle connection dead.
+const SERVER_WAIT_TIMEOUT_S: usize = 28_800;
 /// Longest value quoted back in an error message.
 const QUOTE_LIMIT: usize = 64;
 
@@ -504,15 +508,32 @@ fn parse_port(raw: &str) -> Result<u16, ConfigError> {
     }
 }
 
-/// One query per cycle needs one connection. It is kept between cycles (a pooled connection,
-/// as the spec asks), and not reset on return: the refresher changes no session state, so the
-/// reset would be a wasted round-trip.
+/// One query per cycle needs one connection, and it is kept between cycles (a pooled
+/// connection, as the spec asks): the pool's minimum of one stops mysql_async from closing
+/// it as idle, so a steady-state refresh costs exactly one statement, with no handshake or
+/// session set-up queries. A connection the server dropped in the meantime fails that one
+/// cycle, and the backoff retry opens a new one. The connection is not reset on return: the
+/// refresher changes no session state, so a reset would be a wasted round-trip.
+///
+/// `max_allowed_packet` and `wait_timeout` are given, so a new connection does not spend a
+/// query reading them from the server: every refresh, the first included, is exactly one
+/// statement. The packet bound (64 MiB) also caps what one row may make the client buffer.
+///
+/// `prefer_socket` is off: by default mysql_async, having connected over TCP to a local
+/// server, asks for `@@socket` and reconnects through the Unix socket. That costs queries,
+/// and it would take the refresher around anything an operator put on the TCP path (a proxy,
+/// a firewall rule, the fault proxy in the tests).
 fn with_pool_limits(opts: Opts) -> Opts {
-    let constraints = PoolConstraints::new(0, POOL_MAX_CONNECTIONS).unwrap_or_default();
+    let constraints = PoolConstraints::new(1, POOL_MAX_CONNECTIONS).unwrap_or_default();
     let pool = PoolOpts::default()
         .with_constraints(constraints)
         .with_reset_connection(false);
-    OptsBuilder::from_opts(opts).pool_opts(pool).into()
+    OptsBuilder::from_opts(opts)
+        .pool_opts(pool)
+        .max_allowed_packet(Some(MAX_PACKET_BYTES))
+        .wait_timeout(Some(SERVER_WAIT_TIMEOUT_S))
+        .prefer_socket(false)
+        .into()
 }
 
 #[cfg(test)]
