@@ -1,7 +1,7 @@
 //! `cargo xtask test`: everything CI runs, in the order that fails fastest.
 //!
 //! Cheap checks first (fmt, clippy for both targets), then the artifacts the tests exercise
-//! (the release `.wasm` as shipped, the refresher binary), then real services found or started
+//! (the release `.wasm` as shipped, the refresher and reader-host binaries), then real services found or started
 //! exactly as `up` does, then `cargo test --workspace`. The first failure stops the run with a
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
@@ -79,10 +79,14 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         )?;
     }
 
-    step("build: reader .wasm (release) and refresher");
+    step("build: reader .wasm (release), refresher and reader-host");
     let wasm = build::reader_wasm(&ws, &shutdown)?;
-    let refresher =
-        build::native(&ws, &["status-refresher"], &["status-refresher"], &shutdown)?.remove(0);
+    let bins = build::native(
+        &ws,
+        &["status-refresher", "reader-host"],
+        &["status-refresher", "reader-host"],
+        &shutdown,
+    )?;
 
     step("services");
     let services = Services::ensure(
@@ -108,7 +112,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     test.current_dir(ws.root())
         .args(["test", "--workspace"])
         .env("READER_WASM", &wasm)
-        .env("STATUS_REFRESHER_BIN", &refresher)
+        .env("STATUS_REFRESHER_BIN", &bins[0])
+        .env("READER_HOST_BIN", &bins[1])
         .env("SERVER_STATUS_TEST_MYSQL", services.mysql.url.expose())
         .env("SERVER_STATUS_TEST_REDIS", services.redis.url.expose())
         .args(&args.cargo_test_args);
