@@ -5,5 +5,5 @@
 pub mod binaries;
 pub mod db;
 pub mod fault;
-pub mod redis;
 pub mod reader;
+pub mod redis;
