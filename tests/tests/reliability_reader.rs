@@ -1,5 +1,5 @@
 //! Reliability of the public side and of the whole pipeline, against the real services:
-//! least-privilege Redis users (the exact lines of docs/reliability-reader.md, applied as
+//! least-privilege Redis users (the exact lines of README.md's "Least privilege", applied as
 //! written), a Redis restart with both halves running, and a bounded chaos run that kills and
 //! restarts everything while requests flow.
 //!
@@ -38,7 +38,7 @@ const REQUEST_LIMIT: Duration = Duration::from_secs(5);
 
 /// The document whose `ACL SETUSER` lines the tests apply.
 fn acl_doc() -> PathBuf {
-    workspace_root().join("docs/reliability-reader.md")
+    workspace_root().join("README.md")
 }
 
 /// The tokens of the documented `ACL SETUSER <role> ...` line (exactly one must exist).
