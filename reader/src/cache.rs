@@ -1,7 +1,7 @@
 //! HTTP caching metadata: `ETag`, `If-None-Match`, `Cache-Control`, `Last-Modified`.
 //!
-//! Everything here is small on purpose: a word-at-a-time hash instead of a crypto crate, a
-//! 20-line civil-date conversion instead of `chrono`, a hand-rolled `If-None-Match` scanner
+//! Everything here is small on purpose: an entity tag from fields the validation pass already
+//! read instead of a hash over the bytes, a 20-line civil-date conversion instead of `chrono`, a hand-rolled `If-None-Match` scanner
 //! instead of a header crate. The component ships as one `.wasm` with a size budget.
 
 use status_document::Freshness;
@@ -18,45 +18,46 @@ pub const OVERDUE_MAX_AGE_S: u64 = 5;
 /// cache may as well cover a full day of outage.
 pub const STALE_IF_ERROR_S: u64 = 86_400;
 
-/// A strong entity tag for the stored document bytes: `"` + 16 hex digits + `"`.
+/// A strong entity tag for the stored document, derived from what the one validation pass
+/// already read — no second pass over the bytes:
+/// `"<schema_version>-<stored length, hex>-<updated_at as IEEE-754 bits, 16 hex digits>"`,
+/// e.g. `"1-11cf-41da4f3c8e2b1a07"`.
 ///
-/// It depends on the stored bytes only, so every reader replica gives the same tag for the
-/// same document, and a new refresh (which changes `updated_at`) always changes it. The
-/// per-request `_cache` object is response metadata and deliberately not part of it.
-pub fn etag(stored: &[u8]) -> String {
-    format!("\"{:016x}\"", hash64(stored))
+/// Why that is a valid *strong* validator (RFC 9110 §8.8.1: same tag ⇒ same bytes): the
+/// refresher is the only writer, one writer holds the lease at a time, and every write
+/// stamps the document with a new `updated_at` — the wall clock as an `f64`, at sub-µs
+/// resolution, written by `serde_json` in its shortest round-trip form, so the reader parses
+/// back exactly the bits that were written. One `updated_at` therefore names one write, and
+/// one write is one byte string (the primary key and `:last_good` get the same bytes in the
+/// same transaction, and share the tag, as they would under a content hash). The length and
+/// the schema version are there for the cases outside that protocol: a hand-edited value
+/// that kept `updated_at` gets a new tag as soon as its length changes, and a future schema
+/// never collides with this one.
+///
+/// Like the content hash it replaces, it depends on the stored document only, so every
+/// reader replica gives the same tag; the per-request `_cache` object is response metadata
+/// and deliberately not part of it.
+pub fn etag(schema_version: u32, updated_at: f64, stored_len: usize) -> String {
+    let mut tag = String::with_capacity(40);
+    tag.push('"');
+    push_hex(&mut tag, u64::from(schema_version), 1);
+    tag.push('-');
+    push_hex(&mut tag, stored_len as u64, 1);
+    tag.push('-');
+    push_hex(&mut tag, updated_at.to_bits(), 16);
+    tag.push('"');
+    tag
 }
 
-/// A 64-bit hash in the MurmurHash3 style: one multiply-rotate per 8-byte word and a full
-/// avalanche at the end. Fast on the 4–5 KB documents (a few hundred word steps) and with no
-/// dependency; not a cryptographic hash, which an entity tag does not need.
-fn hash64(bytes: &[u8]) -> u64 {
-    const C1: u64 = 0x87c3_7b91_1142_53d5;
-    const C2: u64 = 0x4cf5_ad43_2745_937f;
-    fn mix(k: u64) -> u64 {
-        k.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2)
+/// Appends `value` in lower-case hex, at least `min_digits` wide (zero-padded). Hand-rolled
+/// rather than `format!`: the formatting machinery is a measurable share of a request in wasm.
+fn push_hex(out: &mut String, value: u64, min_digits: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let significant = (64 - value.leading_zeros()).div_ceil(4);
+    let digits = significant.max(min_digits).min(16);
+    for i in (0..digits).rev() {
+        out.push(char::from(DIGITS[((value >> (i * 4)) & 0xf) as usize]));
     }
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        h ^= mix(u64::from_le_bytes(w));
-        h = h.rotate_left(27).wrapping_mul(5).wrapping_add(0x52dc_e729);
-    }
-    let tail = words.remainder();
-    if !tail.is_empty() {
-        let mut w = [0u8; 8];
-        w[..tail.len()].copy_from_slice(tail);
-        h ^= mix(u64::from_le_bytes(w));
-    }
-    h ^= bytes.len() as u64;
-    // fmix64
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// Whether `If-None-Match` (all field lines) matches `etag` under the weak comparison that
@@ -171,15 +172,30 @@ mod tests {
 
     #[test]
     fn etag_is_quoted_deterministic_and_sensitive() {
-        let a = etag(b"{\"a\":1}");
-        assert_eq!(a, etag(b"{\"a\":1}"));
-        assert_eq!(a.len(), 18);
+        let t = 1_764_120_000.123_456_7;
+        let a = etag(1, t, 4559);
+        assert_eq!(a, etag(1, t, 4559));
         assert!(a.starts_with('"') && a.ends_with('"'));
-        assert_ne!(a, etag(b"{\"a\":2}"));
-        assert_ne!(etag(b""), etag(b"\0"));
-        assert_ne!(etag(b"12345678"), etag(b"123456780"));
-        // Pinned: replicas and releases must agree on the tag of the same bytes.
-        assert_eq!(etag(b"{\"schema_version\":1}"), "\"74fb650f10890f77\"");
+        assert!(
+            a[1..a.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'-')
+        );
+        assert_ne!(
+            a,
+            etag(1, f64::from_bits(t.to_bits() + 1), 4559),
+            "one ulp later"
+        );
+        assert_ne!(a, etag(1, t, 4560), "another length");
+        assert_ne!(a, etag(2, t, 4559), "another schema");
+        assert_ne!(etag(1, 0.0, 0), etag(1, -0.0, 0));
+        // Pinned: replicas and releases must agree on the tag of the same document.
+        assert_eq!(etag(1, 1234.5, 0x11cf), "\"1-11cf-40934a0000000000\"");
+        assert_eq!(etag(1, 0.0, 0), "\"1-0-0000000000000000\"");
+        assert_eq!(
+            etag(u32::MAX, f64::NAN, usize::MAX).len(),
+            2 + 8 + 1 + 16 + 1 + 16
+        );
     }
 
     #[test]
@@ -272,9 +288,9 @@ mod tests {
         }
 
         #[test]
-        fn own_tag_always_matches(bytes in proptest::collection::vec(any::<u8>(), 0..256),
+        fn own_tag_always_matches(updated_at in any::<f64>(), len in any::<usize>(),
                                   weak in any::<bool>()) {
-            let tag = etag(&bytes);
+            let tag = etag(1, updated_at, len);
             let sent = if weak { format!("W/{tag}") } else { tag.clone() };
             let line = format!("\"zz\", {sent}");
             prop_assert!(none_match(&[line], &tag));

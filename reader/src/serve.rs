@@ -65,14 +65,19 @@ fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> 
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
-    let (updated_at, interval, ttl) = match validate(&bytes) {
-        Ok(v) => (v.updated_at, v.refresh_interval_s, v.ttl_s),
+    let (schema_version, updated_at, interval, ttl) = match validate(&bytes) {
+        Ok(v) => (
+            v.schema_version,
+            v.updated_at,
+            v.refresh_interval_s,
+            v.ttl_s,
+        ),
         Err(e) => return Response::error(e),
     };
     let f = freshness(updated_at, interval, ttl, now);
     let primary = source == Source::Primary;
 
-    let etag = cache::etag(&bytes);
+    let etag = cache::etag(schema_version, updated_at, bytes.len());
     let mut headers = Vec::with_capacity(8);
     headers.push(("cache-control", cache::cache_control(&f, interval, primary)));
     if let Some(date) = cache::http_date(updated_at) {
@@ -220,6 +225,12 @@ mod tests {
 
     const T0: f64 = 1_700_000_000.0; // Tue, 14 Nov 2023 22:13:20 GMT
 
+    /// The tag the reader must give `stored`.
+    fn etag_of(stored: &[u8]) -> String {
+        let v = status_document::DocumentView::parse(stored).unwrap();
+        cache::etag(v.schema_version, v.updated_at, stored.len())
+    }
+
     fn doc_at(updated_at: f64) -> Vec<u8> {
         let rows = vec![ConstantRow {
             name: "RateExp".into(),
@@ -262,7 +273,7 @@ mod tests {
             r.header("cache-control"),
             Some("public, max-age=499, stale-while-revalidate=600, stale-if-error=86400")
         );
-        assert_eq!(r.header("etag").unwrap(), cache::etag(&stored));
+        assert_eq!(r.header("etag").unwrap(), etag_of(&stored));
         assert_eq!(
             r.header("last-modified"),
             Some("Tue, 14 Nov 2023 22:13:20 GMT")
@@ -316,7 +327,7 @@ mod tests {
     fn conditional_requests() {
         let stored = doc_at(T0);
         let s = MemoryStore::default().with("k", &stored, 900);
-        let etag = cache::etag(&stored);
+        let etag = etag_of(&stored);
         for inm in [
             etag.clone(),
             format!("W/{etag}"),
