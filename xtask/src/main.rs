@@ -5,6 +5,8 @@
 //!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
 //! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
 //!   `cargo test --workspace` against real services.
+//! - `bench`: the issue-5 benchmarks (`bench/`, see docs/performance.md); arguments after
+//!   `bench` go to the runner unchanged, e.g. `cargo xtask bench --quick`.
 //!
 //! A plain Rust binary rather than shell scripts so that it behaves the same on every machine
 //! and can own its children properly: everything `up` starts runs in its own process group and
@@ -22,6 +24,7 @@ mod test;
 mod up;
 mod workspace;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +45,12 @@ enum Command {
     /// Only the services and demo data of `up` (no builds), until Ctrl-C: for running the
     /// refresher or tests by hand against throwaway servers.
     Services(up::ServicesArgs),
+    /// Run the benchmarks and print/save the report (`bench --help` lists the options).
+    Bench {
+        /// Passed through to `cargo run -p bench --profile fast --bin bench --`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +59,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Test(args) => test::run(args),
         Command::Services(args) => up::services_only(args),
+        Command::Bench { args } => bench(args),
     };
     match result {
         Ok(code) => code,
@@ -58,4 +68,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The bench runner builds what it measures itself; this only starts it from the workspace
+/// root with the `fast` profile the host is measured with.
+fn bench(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown::Shutdown::install()?;
+    child::run_step(
+        build::cargo()
+            .current_dir(workspace::Workspace::locate().root())
+            .args([
+                "run",
+                "-p",
+                "bench",
+                "--profile",
+                "fast",
+                "--bin",
+                "bench",
+                "--",
+            ])
+            .args(args),
+        &shutdown,
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
