@@ -7,3 +7,4 @@ pub mod db;
 pub mod fault;
 pub mod reader;
 pub mod redis;
+pub mod wait;

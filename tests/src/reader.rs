@@ -210,6 +210,21 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Reply {
+    try_http_request(addr, method, path, headers, body, REQUEST_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`http_request`] for tests where a transport failure is a result to judge (restarts,
+/// chaos): `Err` says what went wrong, and nothing waits longer than `limit`.
+pub async fn try_http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    limit: Duration,
+) -> Result<Reply, String> {
     let work = async {
         let stream = tokio::net::TcpStream::connect(addr).await?;
         let (mut sender, connection) =
@@ -233,10 +248,12 @@ pub async fn http_request(
             body,
         })
     };
-    match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
-        Ok(Ok(reply)) => reply,
-        Ok(Err(e)) => panic!("{method} {path} failed: {e}"),
-        Err(_) => panic!("{method} {path} took longer than {REQUEST_TIMEOUT:?}"),
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(e)) => Err(format!("{method} {path}: transport error: {e}")),
+        Err(_) => Err(format!(
+            "{method} {path}: no complete answer within {limit:?}"
+        )),
     }
 }
 

@@ -17,13 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use integration_tests::binaries::{Child, refresher_command, run, workspace_root};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
-use integration_tests::reader::{Reply, http_request, listening_addr, reader_host_command};
+use integration_tests::reader::{
+    Reply, http_request, listening_addr, reader_host_command, try_http_request,
+};
 use integration_tests::redis::{TestRedis, server_url};
+use integration_tests::wait::wait_until;
 use redis::{Commands, Connection, RedisError, RedisResult, Value};
 use status_document::{DocumentView, StatusDocument};
 
@@ -516,18 +517,6 @@ fn stored(redis: &TestRedis) -> Option<StatusDocument> {
         .map(|raw| serde_json::from_slice(&raw).expect("stored value is not a document"))
 }
 
-/// Polls `f` every 50 ms until it returns true or `limit` passes.
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    f()
-}
-
 /// The forms a secret could take in output: as is, and percent-encoded.
 fn secret_forms(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_owned(), percent_encode(secret)];
@@ -859,31 +848,7 @@ impl Drop for RedisServer {
 
 /// One GET on a fresh connection, bounded by `limit`; transport failures are `Err`.
 async fn try_get(addr: SocketAddr, path: &str, limit: Duration) -> Result<Reply, String> {
-    let work = async {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
-        let request = http::Request::builder()
-            .method("GET")
-            .uri(path)
-            .header("host", addr.to_string())
-            .body(Full::new(Bytes::new()))?;
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Reply {
-            status,
-            headers,
-            body,
-        })
-    };
-    match tokio::time::timeout(limit, work).await {
-        Ok(Ok(reply)) => Ok(reply),
-        Ok(Err(e)) => Err(format!("GET {path}: transport error: {e}")),
-        Err(_) => Err(format!("GET {path}: no complete answer within {limit:?}")),
-    }
+    try_http_request(addr, "GET", path, &[], Bytes::new(), limit).await
 }
 
 /// What one response was, for the tally; `Err` is a violation of the reader's contract.

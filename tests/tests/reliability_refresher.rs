@@ -16,6 +16,7 @@ use integration_tests::binaries::{Child, refresher_command, run};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::redis::TestRedis;
+use integration_tests::wait::wait_until;
 use status_document::{DocumentView, StatusDocument};
 
 const ONCE_LIMIT: Duration = Duration::from_secs(30);
@@ -81,18 +82,6 @@ fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
     let (code, body) = http_get(addr, "/health");
     let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     (code, json)
-}
-
-/// Polls `f` every 50 ms until it returns true or `limit` passes.
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    f()
 }
 
 fn stored(redis: &TestRedis) -> Option<StatusDocument> {
