@@ -24,9 +24,10 @@ impl Server {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
         // A developer shell's RUST_BACKTRACE=1 makes every `anyhow`/wasmtime error capture
-        // a backtrace — in wasmtime 48 that is one per request (a store drop builds an
-        // error), ~12 % of the host's instructions. Production runs without it; so do the
-        // servers under test. Panics still print backtraces.
+        // a backtrace. reader-host builds no error on the happy path any more (it used to,
+        // on every store drop: +14 % instructions), but error paths and the baselines
+        // should not be measured with a debugging aid on either. Panics still print
+        // backtraces.
         command.env("RUST_LIB_BACKTRACE", "0");
         let child = command
             .stdin(Stdio::null())

@@ -218,6 +218,14 @@ impl Report {
                     db.load.rps,
                     verdict(x >= 5.0)
                 ));
+                lines.push(format!(
+                    "  - context, not a verdict: the issue set 5× against today's site, a Python/pymysql \
+                     endpoint at 100–200 ms per request (at most 250–500 req/s at c=50); the baseline \
+                     measured here is native Rust (hyper + mysql_async) on a local 42-row table: \
+                     {:.0} req/s, p50 {} ms",
+                    db.load.rps,
+                    fmt_ms(db.load.p50_ms)
+                ));
                 let p = r.load.p99_ms / db.load.p99_ms;
                 lines.push(format!(
                     "- reader p99 ≤ 1/5 of direct-DB p99 at c=50: {} ms vs {} ms = {p:.2}× — {}",
