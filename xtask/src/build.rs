@@ -86,20 +86,16 @@ pub fn reader_wasm(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
     Ok(wasm)
 }
 
-/// `cargo build -p <package>...` (dev profile); returns the paths of the named binaries.
-pub fn native(
-    ws: &Workspace,
-    packages: &[&str],
-    binaries: &[&str],
-    shutdown: &Shutdown,
-) -> Result<Vec<PathBuf>> {
+/// `cargo build -p <package>...` (dev profile); returns the paths of the packages' binaries,
+/// in order (each package's binary has the package's name).
+pub fn native(ws: &Workspace, packages: &[&str], shutdown: &Shutdown) -> Result<Vec<PathBuf>> {
     let mut cmd = cargo();
     cmd.current_dir(ws.root()).arg("build");
     for package in packages {
         cmd.args(["-p", package]);
     }
     run_step(&mut cmd, shutdown)?;
-    binaries
+    packages
         .iter()
         .map(|name| {
             let path = ws.debug_bin(name);

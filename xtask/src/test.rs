@@ -81,12 +81,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 
     step("build: reader .wasm (release), refresher and reader-host");
     let wasm = build::reader_wasm(&ws, &shutdown)?;
-    let bins = build::native(
-        &ws,
-        &["status-refresher", "reader-host"],
-        &["status-refresher", "reader-host"],
-        &shutdown,
-    )?;
+    let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
 
     step("services");
     let services = Services::ensure(

@@ -133,16 +133,11 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     let spin = if args.no_spin { None } else { on_path("spin") };
     let (refresher_bin, server) = match spin {
         Some(spin) => {
-            let bins = build::native(&ws, &["status-refresher"], &["status-refresher"], &shutdown)?;
+            let bins = build::native(&ws, &["status-refresher"], &shutdown)?;
             (bins[0].clone(), Server::Spin(spin))
         }
         None => {
-            let bins = build::native(
-                &ws,
-                &["status-refresher", "reader-host"],
-                &["status-refresher", "reader-host"],
-                &shutdown,
-            )?;
+            let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
             (bins[0].clone(), Server::Host(bins[1].clone()))
         }
     };
