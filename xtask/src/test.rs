@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::build::{self, cargo};
 use crate::child::run_step;
-use crate::services::{Origin, Services, Wanted};
+use crate::services::{Services, Wanted};
 use crate::shutdown::Shutdown;
 use crate::workspace::{WASM_TARGET, Workspace};
 
@@ -93,14 +93,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         )?,
         &shutdown,
     )?;
-    for (what, endpoint) in [("MariaDB", &services.mysql), ("Redis", &services.redis)] {
-        let origin = match endpoint.origin {
-            Origin::Configured(var) => format!("from {var}"),
-            Origin::Local => "already running".into(),
-            Origin::Throwaway => "throwaway".into(),
-        };
-        println!("xtask: {what}: {} ({origin})", endpoint.url);
-    }
+    services.report();
 
     step("cargo test --workspace");
     let mut test = cargo();

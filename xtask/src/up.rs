@@ -18,7 +18,7 @@ use crate::child::{Managed, Output, POLL, STOP_GRACE, describe_status};
 use crate::demo::{self, DEMO_DATABASE, Seeded};
 use crate::endpoint::ServiceUrl;
 use crate::http;
-use crate::services::{Endpoint, Origin, Services, Wanted, on_path};
+use crate::services::{Services, Wanted, on_path};
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
 
@@ -66,8 +66,7 @@ pub fn services_only(args: ServicesArgs) -> Result<ExitCode> {
         Wanted::from_env("DATABASE_URL", "REDIS_URL", args.throwaway)?,
         &shutdown,
     )?;
-    report_service("MariaDB", &services.mysql);
-    report_service("Redis", &services.redis);
+    services.report();
     let database = prepare_database(&services, args.no_demo)?;
     println!();
     println!(
@@ -152,8 +151,7 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
         Wanted::from_env("DATABASE_URL", "REDIS_URL", args.throwaway)?,
         &shutdown,
     )?;
-    report_service("MariaDB", &services.mysql);
-    report_service("Redis", &services.redis);
+    services.report();
 
     // 3. Demo data, only where there is none.
     let database = prepare_database(&services, args.no_demo)?;
@@ -266,20 +264,6 @@ fn reader_redis_variables(url: &ServiceUrl) -> Vec<(&'static str, String)> {
         vars.push(("SPIN_VARIABLE_REDIS_PASSWORD", password));
     }
     vars
-}
-
-fn report_service(what: &str, endpoint: &Endpoint) {
-    let origin = match endpoint.origin {
-        Origin::Configured(var) => format!("from {var}"),
-        Origin::Local => "already running".to_owned(),
-        Origin::Throwaway => "throwaway, removed on exit".to_owned(),
-    };
-    let detail = if endpoint.detail.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", endpoint.detail)
-    };
-    println!("xtask: {what}: {} ({origin}{detail})", endpoint.url);
 }
 
 /// Polls `GET /server/status` until it answers 200. Returns `None` when it is still not ready

@@ -107,6 +107,24 @@ pub struct Services {
 }
 
 impl Services {
+    /// One line per service: its URL (password masked), where it came from, and what it said
+    /// about itself.
+    pub fn report(&self) {
+        for (what, endpoint) in [("MariaDB", &self.mysql), ("Redis", &self.redis)] {
+            let origin = match endpoint.origin {
+                Origin::Configured(var) => format!("from {var}"),
+                Origin::Local => "already running".to_owned(),
+                Origin::Throwaway => "throwaway, removed on exit".to_owned(),
+            };
+            let detail = if endpoint.detail.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", endpoint.detail)
+            };
+            println!("xtask: {what}: {} ({origin}{detail})", endpoint.url);
+        }
+    }
+
     pub fn ensure(ws: &Workspace, wanted: Wanted, shutdown: &Shutdown) -> Result<Services> {
         let (mysql_var, redis_var) = (wanted.mysql_var, wanted.redis_var);
         sweep_stale_runs(&ws.xtask_dir());
