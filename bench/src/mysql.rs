@@ -219,13 +219,7 @@ impl Admin {
     /// Creates `database` with a `constants` table holding `rows` (dropping an old one of
     /// the same name: the name is the harness's own, `ss_bench_<random>`).
     pub async fn create_fixture(&mut self, database: &str, rows: &[Row]) -> anyhow::Result<()> {
-        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
-            .await?;
-        self.exec(&format!(
-            "CREATE DATABASE `{database}` DEFAULT CHARSET utf8mb4"
-        ))
-        .await?;
-        self.exec(&format!("USE `{database}`")).await?;
+        self.recreate_database(database).await?;
         self.exec(CREATE_TABLE).await?;
         for statement in insert_statements(rows, 1000) {
             self.exec(&statement).await?;
@@ -236,13 +230,7 @@ impl Admin {
     /// Creates `database` and runs `script` in it: `;`-terminated statements, `--` comments
     /// (the format of xtask/fixtures/demo_constants.sql).
     pub async fn load_script(&mut self, database: &str, script: &str) -> anyhow::Result<()> {
-        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
-            .await?;
-        self.exec(&format!(
-            "CREATE DATABASE `{database}` DEFAULT CHARSET utf8mb4"
-        ))
-        .await?;
-        self.exec(&format!("USE `{database}`")).await?;
+        self.recreate_database(database).await?;
         let body: String = script
             .lines()
             .filter(|l| !l.trim_start().starts_with("--"))
@@ -252,6 +240,17 @@ impl Admin {
             self.exec(statement.trim_end_matches(';')).await?;
         }
         Ok(())
+    }
+
+    /// Drops `database` if it exists, creates it empty and makes it the session's default.
+    async fn recreate_database(&mut self, database: &str) -> anyhow::Result<()> {
+        self.exec(&format!("DROP DATABASE IF EXISTS `{database}`"))
+            .await?;
+        self.exec(&format!(
+            "CREATE DATABASE `{database}` DEFAULT CHARSET utf8mb4"
+        ))
+        .await?;
+        self.exec(&format!("USE `{database}`")).await
     }
 
     pub async fn drop_database(&mut self, database: &str) -> anyhow::Result<()> {
