@@ -205,7 +205,9 @@ impl Lease {
     }
 }
 
-fn millis(d: Duration) -> u64 {
+/// `d` in whole milliseconds for `PX`/`PEXPIRE`, never 0 (`SET ... PX 0` is an error and
+/// `PEXPIRE 0` deletes the key).
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 

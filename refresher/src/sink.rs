@@ -24,7 +24,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use status_document::keys::last_good_key;
 use tokio::time::timeout;
 
-use crate::lease::WriteGuard;
+use crate::lease::{WriteGuard, millis};
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
 /// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
@@ -146,11 +146,7 @@ impl Sink {
                 .arg(&guard.token)
                 .arg(json)
                 .arg(ttl_s)
-                .arg(
-                    u64::try_from(guard.lease.as_millis())
-                        .unwrap_or(u64::MAX)
-                        .max(1),
-                )
+                .arg(millis(guard.lease))
                 .arg(if guard.allow_unheld { "1" } else { "0" });
             let written: i64 = self
                 .bounded("guarded write", call.invoke_async(&mut conn))
