@@ -109,10 +109,6 @@ impl Lease {
         &self.token
     }
 
-    pub fn duration(&self) -> Duration {
-        self.duration
-    }
-
     /// How often the holder renews.
     pub fn renew_every(&self) -> Duration {
         self.duration / 3

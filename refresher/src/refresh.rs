@@ -1,6 +1,6 @@
 //! One refresh cycle: read the interval override, read the table, build the document, write
-//! it. Each cycle returns a typed result and updates [`State`], which is what scheduling (and
-//! later health and metrics) is decided from.
+//! it. Each cycle returns a typed result and updates [`State`], which is what scheduling and
+//! the health and metrics are decided from.
 //!
 //! A failed cycle writes nothing: the previous document and its `:last_good` copy stay as they
 //! were. That is the whole error-handling policy, and it is why the write comes last and is
@@ -97,10 +97,6 @@ impl Refresher {
 
     pub fn state(&self) -> &State {
         &self.state
-    }
-
-    pub fn sink(&self) -> &Sink {
-        &self.sink
     }
 
     /// Runs one cycle, logs its one result line, and updates the state. With a `guard` the
