@@ -61,13 +61,7 @@ pub struct ServicesArgs {
 pub fn services_only(args: ServicesArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
-    let mut services = Services::ensure(
-        &ws,
-        Wanted::from_env("DATABASE_URL", "REDIS_URL", args.throwaway)?,
-        &shutdown,
-    )?;
-    services.report();
-    let database = prepare_database(&services, args.no_demo)?;
+    let (mut services, database) = services_and_data(&ws, args.throwaway, args.no_demo, &shutdown)?;
     println!();
     println!(
         "  export DATABASE_URL='{}'",
@@ -87,6 +81,24 @@ pub fn services_only(args: ServicesArgs) -> Result<ExitCode> {
     services.stop();
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Steps 2 and 3 of `up` (shared with `services`): MariaDB and Redis from DATABASE_URL /
+/// REDIS_URL, the local ones or throwaway ones, reported; then the database to serve.
+fn services_and_data(
+    ws: &Workspace,
+    throwaway: bool,
+    no_demo: bool,
+    shutdown: &Shutdown,
+) -> Result<(Services, String)> {
+    let services = Services::ensure(
+        ws,
+        Wanted::from_env("DATABASE_URL", "REDIS_URL", throwaway)?,
+        shutdown,
+    )?;
+    services.report();
+    let database = prepare_database(&services, no_demo)?;
+    Ok((services, database))
 }
 
 /// The database to serve (from the MySQL URL's path, else the demo one), seeded from the
@@ -145,16 +157,9 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
         bail!("{} is missing", manifest.display());
     }
 
-    // 2. Services (dropping `services` stops throwaway ones and removes their data).
-    let mut services = Services::ensure(
-        &ws,
-        Wanted::from_env("DATABASE_URL", "REDIS_URL", args.throwaway)?,
-        &shutdown,
-    )?;
-    services.report();
-
-    // 3. Demo data, only where there is none.
-    let database = prepare_database(&services, args.no_demo)?;
+    // 2. Services (dropping `services` stops throwaway ones and removes their data), and
+    // 3. demo data, only where there is none.
+    let (mut services, database) = services_and_data(&ws, args.throwaway, args.no_demo, &shutdown)?;
     if shutdown.requested() {
         return Ok(ExitCode::SUCCESS);
     }
