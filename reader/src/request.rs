@@ -44,6 +44,11 @@ impl RequestHead {
         }
     }
 
+    /// Whether the answer must go without a body (RFC 9110 §9.3.2), whatever its status.
+    pub fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
     /// Total bytes of the header values the reader inspects.
     pub fn header_bytes(&self) -> usize {
         self.if_none_match

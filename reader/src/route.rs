@@ -35,8 +35,9 @@ impl Route {
 /// What to do with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dispatch {
-    /// `GET` (or `HEAD`, answered like `GET` without a body).
-    Serve { route: Route, head: bool },
+    /// `GET` or `HEAD`: both are answered alike; [`crate::serve::handle`] drops the body of
+    /// every answer to a `HEAD` ([`RequestHead::is_head`]), whatever its status.
+    Serve { route: Route },
     /// `OPTIONS` on an endpoint: CORS preflight / capability answer, 204.
     Preflight,
     /// Any other method on an endpoint: 405 with `Allow`.
@@ -61,8 +62,7 @@ pub fn dispatch(req: &RequestHead) -> Dispatch {
         return Dispatch::NotFound;
     };
     match req.method.as_str() {
-        "GET" => Dispatch::Serve { route, head: false },
-        "HEAD" => Dispatch::Serve { route, head: true },
+        "GET" | "HEAD" => Dispatch::Serve { route },
         "OPTIONS" => Dispatch::Preflight,
         _ => Dispatch::MethodNotAllowed,
     }
@@ -78,13 +78,16 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        let serve = |route, head| Dispatch::Serve { route, head };
-        assert_eq!(d("GET", "/server/status"), serve(Route::Status, false));
-        assert_eq!(d("HEAD", "/server/status"), serve(Route::Status, true));
-        assert_eq!(d("GET", "/server/status?v=2"), serve(Route::Status, false));
-        assert_eq!(d("GET", "/server/status/debug"), serve(Route::Debug, false));
-        assert_eq!(d("GET", "/health"), serve(Route::Health, false));
-        assert_eq!(d("HEAD", "/health"), serve(Route::Health, true));
+        let serve = |route| Dispatch::Serve { route };
+        assert_eq!(d("GET", "/server/status"), serve(Route::Status));
+        assert_eq!(d("HEAD", "/server/status"), serve(Route::Status));
+        assert_eq!(d("GET", "/server/status?v=2"), serve(Route::Status));
+        assert_eq!(d("GET", "/server/status/debug"), serve(Route::Debug));
+        assert_eq!(d("GET", "/health"), serve(Route::Health));
+        assert_eq!(d("HEAD", "/health"), serve(Route::Health));
+        assert!(RequestHead::new("HEAD", "/health").is_head());
+        assert!(!RequestHead::new("GET", "/health").is_head());
+        assert!(!RequestHead::new("head", "/health").is_head());
     }
 
     #[test]
