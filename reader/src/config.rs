@@ -3,7 +3,6 @@
 use status_document::keys::DEFAULT_STATUS_KEY;
 
 use crate::cors::Cors;
-use crate::store::connection_address;
 
 /// Component variable names (declared in `spin.toml`).
 pub mod var {
@@ -43,6 +42,47 @@ impl Config {
     }
 }
 
+/// The address the component connects to: `redis_address` with the optional
+/// `redis_user`/`redis_password` inserted as URL userinfo (percent-encoded).
+///
+/// Credentials are separate variables because `redis_address` is also the manifest's
+/// `allowed_outbound_hosts` entry, and Spin's allow-list parser does not strip userinfo: a
+/// `redis://user:pass@host` entry would allow no host at all (and print the password in
+/// its errors). When neither credential is set the address is used as given.
+pub fn connection_address(address: &str, user: &str, password: &str) -> String {
+    if user.is_empty() && password.is_empty() {
+        return address.to_owned();
+    }
+    let Some(scheme_end) = address.find("://").map(|i| i + 3) else {
+        return address.to_owned();
+    };
+    let mut out = String::with_capacity(address.len() + user.len() + password.len() + 8);
+    out.push_str(&address[..scheme_end]);
+    percent_encode_into(user, &mut out);
+    if !password.is_empty() {
+        out.push(':');
+        percent_encode_into(password, &mut out);
+    }
+    out.push('@');
+    out.push_str(&address[scheme_end..]);
+    out
+}
+
+/// Encodes everything but RFC 3986 unreserved characters, which is always valid in
+/// userinfo and is decoded again by the Redis client.
+fn percent_encode_into(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +113,21 @@ mod tests {
         );
         assert_eq!(c.status_key, "test:x:status");
         assert_eq!(c.cors, Cors::Any);
+    }
+
+    #[test]
+    fn credentials_go_into_userinfo() {
+        let a = "redis://127.0.0.1:6379";
+        assert_eq!(connection_address(a, "", ""), a);
+        assert_eq!(
+            connection_address(a, "status-reader", "p@ss:w/rd"),
+            "redis://status-reader:p%40ss%3Aw%2Frd@127.0.0.1:6379"
+        );
+        assert_eq!(
+            connection_address(a, "", "pw"),
+            "redis://:pw@127.0.0.1:6379"
+        );
+        assert_eq!(connection_address(a, "u", ""), "redis://u@127.0.0.1:6379");
+        assert_eq!(connection_address("nonsense", "u", "p"), "nonsense");
     }
 }
