@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Opts, Pool, Row, Value};
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value};
 use status_document::{ConstantRow, RowValue};
 use tokio::time::timeout;
 
@@ -19,6 +19,13 @@ pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
 /// Most rows read before giving up. The document builder refuses an oversized document
 /// anyway; this bound only keeps memory finite when the table is absurd.
 pub const MAX_ROWS: usize = 1_000_000;
+
+/// Most connections the refresher keeps to the database: it runs one query at a time.
+const POOL_MAX_CONNECTIONS: usize = 1;
+/// Largest packet the client accepts (see [`with_pool_limits`]).
+const MAX_PACKET_BYTES: usize = 64 * 1024 * 1024;
+/// The server's default `wait_timeout`; the pool uses it to judge an idle connection dead.
+const SERVER_WAIT_TIMEOUT_S: usize = 28_800;
 
 /// MySQL's "table doesn't exist".
 const ER_NO_SUCH_TABLE: u16 = 1146;
@@ -56,10 +63,11 @@ pub struct Source {
 }
 
 impl Source {
-    /// Creates the pool; no connection is opened until the first read.
+    /// Creates the pool, tuned by [`with_pool_limits`]; no connection is opened until the
+    /// first read.
     pub fn new(opts: Opts, timeout: Duration) -> Source {
         Source {
-            pool: Pool::new(opts),
+            pool: Pool::new(with_pool_limits(opts)),
             timeout,
         }
     }
@@ -97,6 +105,34 @@ impl Source {
             tracing::debug!(error = %e, "closing the database pool");
         }
     }
+}
+
+/// One query per cycle needs one connection, and it is kept between cycles (a pooled
+/// connection, as the spec asks): the pool's minimum of one stops mysql_async from closing
+/// it as idle, so a steady-state refresh costs exactly one statement, with no handshake or
+/// session set-up queries. A connection the server dropped in the meantime fails that one
+/// cycle, and the backoff retry opens a new one. The connection is not reset on return: the
+/// refresher changes no session state, so a reset would be a wasted round-trip.
+///
+/// `max_allowed_packet` and `wait_timeout` are given, so a new connection does not spend a
+/// query reading them from the server: every refresh, the first included, is exactly one
+/// statement. The packet bound (64 MiB) also caps what one row may make the client buffer.
+///
+/// `prefer_socket` is off: by default mysql_async, having connected over TCP to a local
+/// server, asks for `@@socket` and reconnects through the Unix socket. That costs queries,
+/// and it would take the refresher around anything an operator put on the TCP path (a proxy,
+/// a firewall rule, the fault proxy in the tests).
+pub fn with_pool_limits(opts: Opts) -> Opts {
+    let constraints = PoolConstraints::new(1, POOL_MAX_CONNECTIONS).unwrap_or_default();
+    let pool = PoolOpts::default()
+        .with_constraints(constraints)
+        .with_reset_connection(false);
+    OptsBuilder::from_opts(opts)
+        .pool_opts(pool)
+        .max_allowed_packet(Some(MAX_PACKET_BYTES))
+        .wait_timeout(Some(SERVER_WAIT_TIMEOUT_S))
+        .prefer_socket(false)
+        .into()
 }
 
 fn missing_table(e: mysql_async::Error) -> SourceError {
@@ -166,6 +202,15 @@ fn row_value(value: Value) -> RowValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_kept_connection_and_no_socket_detour() {
+        let opts = with_pool_limits(Opts::from_url("mysql://u@h:3306/game").unwrap());
+        assert_eq!(opts.pool_opts().constraints().max(), 1);
+        assert_eq!(opts.pool_opts().constraints().min(), 1);
+        assert!(!opts.prefer_socket());
+        assert_eq!(opts.db_name(), Some("game"));
+    }
 
     #[test]
     fn values_map_to_row_values() {

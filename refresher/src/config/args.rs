@@ -1,0 +1,152 @@
+//! The command line and environment, as clap reads them: raw strings, no validation (that
+//! is [`super::Config::from_args`]'s job, so errors can name the variable and hide secrets).
+//!
+//! Each option's `env` is the name existing deployments already set; its long flag is
+//! derived by clap from the field name. [`flag_for`] reads that pairing back out of clap
+//! rather than keeping a copy that could drift.
+
+use clap::{CommandFactory, Parser};
+use status_document::keys::{DEFAULT_STATUS_KEY, INTERVAL_OVERRIDE_KEY};
+
+/// Keeps the `constants` table of a MySQL/MariaDB database mirrored into one JSON document
+/// in Redis (schema v1), for the public status reader.
+///
+/// Every option can be set by the environment variable shown; the flag wins over the
+/// variable. Prefer the environment for secrets: command lines are visible to other users.
+#[derive(Debug, Parser)]
+#[command(name = "status-refresher", version, about, long_about = None, args_override_self = true)]
+pub struct Args {
+    /// Redis URL; credentials allowed (redis://user:password@host:port/db).
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/0",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub redis_url: String,
+
+    /// Database as one URL (mysql://user:password@host:port/database). Overrides DB_*.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Database host (when DATABASE_URL is not set).
+    #[arg(long, env = "DB_HOST", value_name = "HOST")]
+    pub db_host: Option<String>,
+
+    /// Database port.
+    #[arg(long, env = "DB_PORT", default_value = "3306", value_name = "PORT")]
+    pub db_port: String,
+
+    /// Database user (when DATABASE_URL is not set).
+    #[arg(long, env = "DB_USER", value_name = "USER")]
+    pub db_user: Option<String>,
+
+    /// Database password (when DATABASE_URL is not set); empty means none.
+    #[arg(
+        long,
+        env = "DB_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub db_password: Option<String>,
+
+    /// Database (schema) holding the `constants` table (when DATABASE_URL is not set).
+    #[arg(long, env = "DB_NAME", value_name = "NAME")]
+    pub db_name: Option<String>,
+
+    /// Seconds between refreshes; the Redis key STATUS_INTERVAL_KEY overrides it live.
+    #[arg(
+        long,
+        env = "STATUS_UPDATE_INTERVAL",
+        default_value = "600",
+        value_name = "SECONDS"
+    )]
+    pub status_update_interval: String,
+
+    /// Seconds the document lives in Redis (its `:last_good` copy never expires).
+    #[arg(
+        long,
+        env = "STATUS_CACHE_TTL",
+        default_value = "900",
+        value_name = "SECONDS"
+    )]
+    pub status_cache_ttl: String,
+
+    /// Redis key of the status document.
+    #[arg(long, env = "STATUS_KEY", default_value = DEFAULT_STATUS_KEY, value_name = "KEY")]
+    pub status_key: String,
+
+    /// Redis key read every cycle for a live interval override (10..=86400 seconds).
+    #[arg(
+        long,
+        env = "STATUS_INTERVAL_KEY",
+        default_value = INTERVAL_OVERRIDE_KEY,
+        value_name = "KEY"
+    )]
+    pub status_interval_key: String,
+
+    /// Which descriptions go into `_meta`: `all`, `mapped`, or a comma-separated list of names.
+    #[arg(
+        long,
+        env = "STATUS_META",
+        default_value = "all",
+        value_name = "POLICY"
+    )]
+    pub status_meta: String,
+
+    /// Overrides of the constant feeding each field, e.g. `rates.exp=ExpRate,server_status=Online`.
+    #[arg(
+        long,
+        env = "STATUS_MAPPING",
+        default_value = "",
+        value_name = "FIELD=NAME,..."
+    )]
+    pub status_mapping: String,
+
+    /// Timeout in seconds for every database and Redis call (fractions allowed).
+    #[arg(
+        long,
+        env = "STATUS_TIMEOUT",
+        default_value = "5",
+        value_name = "SECONDS"
+    )]
+    pub status_timeout: String,
+
+    /// Writer lease in seconds, for running two or more replicas: only the holder of the
+    /// Redis lease `<STATUS_KEY>:lock` reads the database and writes. 0 turns it off
+    /// (a single replica). Fractions allowed.
+    #[arg(
+        long,
+        env = "STATUS_LEASE",
+        default_value = "30",
+        value_name = "SECONDS"
+    )]
+    pub status_lease: String,
+
+    /// Address of the internal /health and /metrics listener (IP:PORT, port 0 picks one);
+    /// empty turns it off. Two replicas on one host need two addresses.
+    #[arg(
+        long,
+        env = "STATUS_METRICS_ADDR",
+        default_value = "127.0.0.1:9464",
+        value_name = "ADDR"
+    )]
+    pub status_metrics_addr: String,
+
+    /// Refresh once and exit: 0 on success, 1 on failure (for cron and tests).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// The flag that sets the same option as `variable` (`"STATUS_TIMEOUT"` ->
+/// `"status-timeout"`), looked up in clap's own definition of [`Args`]; `"?"` for a name
+/// that is no option's variable.
+pub fn flag_for(variable: &str) -> String {
+    Args::command()
+        .get_arguments()
+        .find(|arg| arg.get_env().is_some_and(|env| env == variable))
+        .and_then(|arg| arg.get_long())
+        .unwrap_or("?")
+        .to_owned()
+}
