@@ -24,7 +24,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use status_document::keys::lock_key;
 
-use crate::sink::{SinkError, bounded};
+use crate::redis_call::{RedisCallError, bounded};
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
 const EXTEND: &str = r"
@@ -141,7 +141,7 @@ impl Lease {
 
     /// Renews the lease if we hold it, else tries to acquire it. A Redis failure leaves what
     /// we know unchanged: if we held the lease, we still do until it would have run out.
-    pub async fn ensure(&mut self) -> Result<LeaseState, SinkError> {
+    pub async fn ensure(&mut self) -> Result<LeaseState, RedisCallError> {
         let started = Instant::now();
         let lease_ms = millis(self.duration);
         let mut conn = self.manager.clone();
@@ -188,7 +188,7 @@ impl Lease {
 
     /// Gives the lease up if we hold it (at shutdown), so the other replica need not wait
     /// for it to expire.
-    pub async fn release(&mut self) -> Result<bool, SinkError> {
+    pub async fn release(&mut self) -> Result<bool, RedisCallError> {
         if self.held_until.take().is_none() {
             return Ok(false);
         }

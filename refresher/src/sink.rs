@@ -22,9 +22,9 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use status_document::keys::last_good_key;
-use tokio::time::timeout;
 
 use crate::lease::{WriteGuard, millis};
+use crate::redis_call::{RedisCallError, bounded};
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
 /// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
@@ -43,17 +43,6 @@ return 1
 
 /// Reconnection attempts the manager makes per failed call; our own backoff does the rest.
 const MANAGER_RETRIES: usize = 2;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    #[error("redis {step} timed out after {after:?}")]
-    Timeout { step: &'static str, after: Duration },
-    #[error("redis {step} failed: {error}")]
-    Redis {
-        step: &'static str,
-        error: redis::RedisError,
-    },
-}
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +106,7 @@ impl Sink {
     }
 
     /// The raw value of the interval override key, if set.
-    pub async fn interval_override(&self) -> Result<Option<String>, SinkError> {
+    pub async fn interval_override(&self) -> Result<Option<String>, RedisCallError> {
         let mut conn = self.manager.clone();
         let mut get = redis::cmd("GET");
         get.arg(&self.keys.interval);
@@ -137,7 +126,7 @@ impl Sink {
         json: &[u8],
         ttl_s: u64,
         guard: Option<&WriteGuard>,
-    ) -> Result<Published, SinkError> {
+    ) -> Result<Published, RedisCallError> {
         let mut conn = self.manager.clone();
         if let Some(guard) = guard {
             let mut call = self.guarded_write.key(&self.keys.status);
@@ -179,20 +168,7 @@ impl Sink {
         &self,
         step: &'static str,
         call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, SinkError> {
+    ) -> Result<T, RedisCallError> {
         bounded(self.timeout, step, call).await
-    }
-}
-
-/// Runs one Redis call with a timeout, naming the step in the error.
-pub async fn bounded<T>(
-    limit: Duration,
-    step: &'static str,
-    call: impl Future<Output = redis::RedisResult<T>>,
-) -> Result<T, SinkError> {
-    match timeout(limit, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(error)) => Err(SinkError::Redis { step, error }),
-        Err(_) => Err(SinkError::Timeout { step, after: limit }),
     }
 }
