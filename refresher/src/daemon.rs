@@ -17,7 +17,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
 use crate::listener;
-use crate::metrics::{Metrics, Outcome};
+use crate::metrics::Metrics;
 use crate::redact::RedactedUrl;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::shutdown::Shutdown;
@@ -98,7 +98,19 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         meta: config.meta.clone(),
         ttl_s: config.ttl_s,
     };
-    let mut refresher = Refresher::new(source, sink, settings, config.interval);
+    // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
+    // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
+    let metrics = Arc::new(Metrics::new(
+        config.interval,
+        config.timeout * MAX_CALLS_PER_CYCLE,
+    ));
+    let mut refresher = Refresher::new(
+        source,
+        sink,
+        settings,
+        config.interval,
+        Arc::clone(&metrics),
+    );
 
     let exit = if config.once {
         // `--once` never holds the lease (it is gone before a lease would matter); it
@@ -109,10 +121,6 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         });
         once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
-        let metrics = Arc::new(Metrics::new(
-            config.interval,
-            config.timeout * MAX_CALLS_PER_CYCLE,
-        ));
         metrics.set_lease_holder(lease.is_none());
         let server = match config.metrics_addr {
             Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
@@ -194,7 +202,7 @@ impl Daemon<'_> {
         let mut refresh_due = Instant::now();
         let mut lease_due = Instant::now();
         // The last lease error, while it keeps us from knowing whether we hold the lease.
-        let mut lease_error: Option<crate::sink::SinkError> = None;
+        let mut lease_error: Option<crate::redis_call::RedisCallError> = None;
         let mut standby_logged = false;
         loop {
             // Renew right before a due refresh, so the cycle starts with a whole lease and
@@ -258,37 +266,24 @@ impl Daemon<'_> {
                             return;
                         }
                     };
-                    let duration = started.elapsed();
-                    match result {
-                        Ok(_) => {
-                            if let Some(lease) = self.lease.as_mut() {
-                                // The guarded write extended the lease.
-                                lease.extended_at(started.into_std());
-                            }
-                            self.metrics.record(Outcome::Ok { duration });
+                    // The refresher has recorded the outcome; only the lease is ours to update.
+                    match (result, self.lease.as_mut()) {
+                        // The guarded write extended the lease.
+                        (Ok(_), Some(lease)) => lease.extended_at(started.into_std()),
+                        (Err(RefreshError::NotLeaseHolder), Some(lease)) => {
+                            lease.lost();
+                            lease_due = Instant::now();
                         }
-                        Err(RefreshError::NotLeaseHolder) => {
-                            if let Some(lease) = self.lease.as_mut() {
-                                lease.lost();
-                                lease_due = Instant::now();
-                            }
-                            self.metrics.record(Outcome::SkippedNotLeader);
-                        }
-                        Err(_) => self.metrics.record(Outcome::Error { duration }),
+                        _ => {}
                     }
                 } else if let Some(e) = lease_error.take() {
                     // Redis is unreachable: we can neither write nor know who may.
                     self.refresher.fail(RefreshError::Lease(e));
-                    self.metrics.record(Outcome::Error {
-                        duration: Duration::ZERO,
-                    });
                 } else {
                     self.refresher.skip();
-                    self.metrics.record(Outcome::SkippedNotLeader);
                 }
-                self.metrics.set_interval(self.refresher.state().interval);
                 let delay = self.refresher.next_delay();
-                if self.refresher.state().consecutive_failures > 0 {
+                if self.metrics.consecutive_failures() > 0 {
                     info!(
                         retry_in_ms = delay.as_millis() as u64,
                         "retrying with backoff"

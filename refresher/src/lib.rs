@@ -5,15 +5,18 @@
 //! [`refresh`] cycle at a time, scheduled by [`daemon`] with the delays from [`schedule`].
 //! The binary (`main.rs`) only parses [`config`], sets up logging and the runtime.
 //!
-//! Reliability pieces: [`lease`] lets two replicas share the job with one writer, and
-//! [`metrics`] and [`listener`] serve `/health` and `/metrics`.
+//! Reliability pieces: [`lease`] lets two replicas share the job with one writer (its calls
+//! and the sink's all go through [`redis_call::bounded`]), and [`metrics`], the one record
+//! of outcomes, is what [`listener`] serves as `/health` and `/metrics`.
 
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod lease;
 pub mod listener;
 pub mod metrics;
 pub mod redact;
+pub mod redis_call;
 pub mod refresh;
 pub mod schedule;
 pub mod shutdown;

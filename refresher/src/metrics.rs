@@ -1,13 +1,17 @@
 //! What the refresher knows about its own health, for the `/health` probe and the
 //! Prometheus `/metrics` page (served by [`crate::listener`]).
 //!
-//! The daemon records every outcome here; the listener only reads. The exposition format is
+//! This is the one record of how refreshing goes: the [`crate::refresh::Refresher`] records
+//! every outcome here and reads its failure count back for the backoff, the daemon adds
+//! what it learns about the lease, and the listener only reads. The exposition format is
 //! written by hand: five metric families do not justify a metrics crate, and the format is
 //! plain text (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::clock::unix_now;
 
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
 /// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts
@@ -21,8 +25,9 @@ pub enum Outcome {
     Ok { duration: Duration },
     /// The refresh ran (or could not start) and failed; nothing was written.
     Error { duration: Duration },
-    /// Another replica holds the lease; this one did not read or write.
-    SkippedNotLeader,
+    /// Another replica holds the lease; this one did not read or write. (Exposed as
+    /// `result="skipped_not_leader"`, the label dashboards and alerts already match on.)
+    SkippedNotHolder,
 }
 
 /// The `/health` verdict.
@@ -112,7 +117,7 @@ impl Metrics {
                 m.observe(duration);
                 m.consecutive_failures = m.consecutive_failures.saturating_add(1);
             }
-            Outcome::SkippedNotLeader => {
+            Outcome::SkippedNotHolder => {
                 m.skipped += 1;
                 m.last_good = Some(Instant::now());
                 m.consecutive_failures = 0;
@@ -125,6 +130,12 @@ impl Metrics {
         let mut m = self.lock();
         m.last_good = Some(Instant::now());
         m.consecutive_failures = 0;
+    }
+
+    /// Failed refreshes since the last success (or confirmed standby): what `/health`
+    /// reports and what the backoff grows with.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.lock().consecutive_failures
     }
 
     pub fn set_lease_holder(&self, holder: bool) {
@@ -246,12 +257,6 @@ impl Inner {
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +280,7 @@ mod tests {
         assert_eq!((status, status.http_code()), (Status::Error, 503));
         assert!(body.starts_with("{\"status\":\"error\""), "{body}");
         serde_check(&body);
-        m.record(Outcome::SkippedNotLeader);
+        m.record(Outcome::SkippedNotHolder);
         assert_eq!(m.health().0, Status::Ok, "a standby is healthy");
     }
 
@@ -297,7 +302,7 @@ mod tests {
         m.record(Outcome::Error {
             duration: Duration::from_millis(700),
         });
-        m.record(Outcome::SkippedNotLeader);
+        m.record(Outcome::SkippedNotHolder);
         m.set_lease_holder(true);
         let text = m.render();
         for line in [

@@ -1,19 +1,23 @@
 //! One refresh cycle: read the interval override, read the table, build the document, write
-//! it. Each cycle returns a typed result and updates [`State`], which is what scheduling and
-//! the health and metrics are decided from.
+//! it. Each cycle returns a typed result and records its outcome in [`Metrics`], the one
+//! record that the backoff, `/health` and `/metrics` are all decided from.
 //!
 //! A failed cycle writes nothing: the previous document and its `:last_good` copy stay as they
 //! were. That is the whole error-handling policy, and it is why the write comes last and is
 //! a single transaction.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, build};
 use tracing::{info, warn};
 
+use crate::clock::unix_now;
 use crate::lease::WriteGuard;
+use crate::metrics::{Metrics, Outcome};
+use crate::redis_call::RedisCallError;
 use crate::schedule::{Backoff, parse_override};
-use crate::sink::{Published, Sink, SinkError};
+use crate::sink::{Published, Sink};
 use crate::source::{Source, SourceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +27,12 @@ pub enum RefreshError {
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error(transparent)]
-    Sink(#[from] SinkError),
+    Sink(#[from] RedisCallError),
     /// Another replica holds the lease (or ours ran out before the write): nothing written.
     #[error("another replica holds the lease; nothing was written")]
     NotLeaseHolder,
     #[error("cannot check the lease: {0}")]
-    Lease(SinkError),
+    Lease(RedisCallError),
 }
 
 /// What a successful cycle wrote.
@@ -41,18 +45,6 @@ pub struct Refreshed {
     pub rows: usize,
     pub bytes: usize,
     pub warnings: usize,
-}
-
-/// What the refresher knows about itself between cycles.
-#[derive(Debug, Clone)]
-pub struct State {
-    /// The interval in force: the configured one, or a valid live override.
-    pub interval: Duration,
-    pub last_success: Option<SystemTime>,
-    pub last_attempt: Option<SystemTime>,
-    pub consecutive_failures: u32,
-    /// The last override value that was ignored, so it is warned about once, not every cycle.
-    ignored_override: Option<String>,
 }
 
 /// How documents are built, apart from the interval (which may change live).
@@ -68,8 +60,13 @@ pub struct Refresher {
     sink: Sink,
     settings: DocumentSettings,
     configured_interval: Duration,
+    /// The interval in force: the configured one, or a valid live override.
+    interval: Duration,
+    /// The last override value that was ignored, so it is warned about once, not every cycle.
+    ignored_override: Option<String>,
     backoff: Backoff,
-    state: State,
+    /// Where every outcome goes; the failure count the backoff uses is read back from it.
+    metrics: Arc<Metrics>,
 }
 
 impl Refresher {
@@ -78,39 +75,37 @@ impl Refresher {
         sink: Sink,
         settings: DocumentSettings,
         interval: Duration,
+        metrics: Arc<Metrics>,
     ) -> Refresher {
+        metrics.set_interval(interval);
         Refresher {
             source,
             sink,
             settings,
             configured_interval: interval,
+            interval,
+            ignored_override: None,
             backoff: Backoff::default(),
-            state: State {
-                interval,
-                last_success: None,
-                last_attempt: None,
-                consecutive_failures: 0,
-                ignored_override: None,
-            },
+            metrics,
         }
     }
 
-    pub fn state(&self) -> &State {
-        &self.state
+    /// The interval in force.
+    pub fn interval(&self) -> Duration {
+        self.interval
     }
 
-    /// Runs one cycle, logs its one result line, and updates the state. With a `guard` the
+    /// Runs one cycle, logs its one result line, and records its outcome. With a `guard` the
     /// write happens only if the lease allows it (see [`crate::lease`]); a refused write is
     /// [`RefreshError::NotLeaseHolder`], logged as a warning and not counted as a failure.
     pub async fn refresh(&mut self, guard: Option<&WriteGuard>) -> Result<Refreshed, RefreshError> {
         let started = Instant::now();
-        self.state.last_attempt = Some(SystemTime::now());
         let result = self.cycle(started, guard).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
+        let duration = started.elapsed();
+        let duration_ms = duration.as_millis() as u64;
         match &result {
             Ok(r) => {
-                self.state.last_success = self.state.last_attempt;
-                self.state.consecutive_failures = 0;
+                self.metrics.record(Outcome::Ok { duration });
                 info!(
                     result = "ok",
                     duration_ms,
@@ -119,18 +114,22 @@ impl Refresher {
                     rows = r.rows,
                     bytes = r.bytes,
                     row_warnings = r.warnings,
-                    interval_s = self.state.interval.as_secs(),
+                    interval_s = self.interval.as_secs(),
                     "refreshed {}",
                     self.sink.keys().status
                 );
             }
             Err(RefreshError::NotLeaseHolder) => {
+                self.metrics.record(Outcome::SkippedNotHolder);
                 warn!(
                     result = "not_lease_holder",
                     duration_ms, "another replica holds the lease; nothing was written"
                 );
             }
-            Err(e) => self.note_failure(duration_ms, e),
+            Err(e) => {
+                self.metrics.record(Outcome::Error { duration });
+                self.log_failure(duration_ms, e);
+            }
         }
         result
     }
@@ -138,22 +137,23 @@ impl Refresher {
     /// Records a failure that happened outside a cycle (the lease could not be checked when
     /// a refresh was due), so health, backoff and logs treat it like a failed refresh.
     pub fn fail(&mut self, error: RefreshError) {
-        self.state.last_attempt = Some(SystemTime::now());
-        self.note_failure(0, &error);
+        self.metrics.record(Outcome::Error {
+            duration: Duration::ZERO,
+        });
+        self.log_failure(0, &error);
     }
 
     /// Records that a refresh was due but another replica holds the lease: nothing to do,
     /// and nothing wrong.
     pub fn skip(&mut self) {
-        self.state.consecutive_failures = 0;
+        self.metrics.record(Outcome::SkippedNotHolder);
     }
 
-    fn note_failure(&mut self, duration_ms: u64, e: &RefreshError) {
-        self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+    fn log_failure(&self, duration_ms: u64, e: &RefreshError) {
         tracing::error!(
             result = "error",
             duration_ms,
-            consecutive_failures = self.state.consecutive_failures,
+            consecutive_failures = self.metrics.consecutive_failures(),
             error = %e,
             "refresh failed; the previous document is kept"
         );
@@ -161,9 +161,9 @@ impl Refresher {
 
     /// How long to wait before the next cycle, given the last result.
     pub fn next_delay(&mut self) -> Duration {
-        match self.state.consecutive_failures {
-            0 => self.state.interval,
-            n => self.backoff.delay(n, self.state.interval),
+        match self.metrics.consecutive_failures() {
+            0 => self.interval,
+            n => self.backoff.delay(n, self.interval),
         }
     }
 
@@ -186,7 +186,7 @@ impl Refresher {
         let options = BuildOptions {
             mapping: self.settings.mapping.clone(),
             meta: self.settings.meta.clone(),
-            refresh_interval_s: self.state.interval.as_secs(),
+            refresh_interval_s: self.interval.as_secs(),
             ttl_s: self.settings.ttl_s,
         };
         let built = build(&read.rows, &options, updated_at)?;
@@ -218,16 +218,16 @@ impl Refresher {
             Ok(None) => self.configured_interval,
             Ok(Some(raw)) => match parse_override(&raw) {
                 Ok(interval) => {
-                    self.state.ignored_override = None;
+                    self.ignored_override = None;
                     interval
                 }
                 Err(e) => {
-                    if self.state.ignored_override.as_deref() != Some(raw.as_str()) {
+                    if self.ignored_override.as_deref() != Some(raw.as_str()) {
                         warn!(
                             key = %self.sink.keys().interval,
                             "interval override ignored: {e}"
                         );
-                        self.state.ignored_override = Some(raw);
+                        self.ignored_override = Some(raw);
                     }
                     self.configured_interval
                 }
@@ -237,13 +237,14 @@ impl Refresher {
                 return;
             }
         };
-        if wanted != self.state.interval {
+        if wanted != self.interval {
             info!(
-                from_s = self.state.interval.as_secs(),
+                from_s = self.interval.as_secs(),
                 to_s = wanted.as_secs(),
                 "refresh interval changed"
             );
-            self.state.interval = wanted;
+            self.interval = wanted;
+            self.metrics.set_interval(wanted);
             warn_if_outlives_ttl(wanted, self.settings.ttl_s);
         }
     }
@@ -260,10 +261,4 @@ pub fn warn_if_outlives_ttl(interval: Duration, ttl_s: u64) {
              and readers will serve the last-good copy, marked stale"
         );
     }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
