@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use crate::mapping::{Field, Mapping, MetaPolicy};
+use crate::notice::{Notice, StateSettings};
 use crate::schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION, StatusDocument};
 pub use crate::value::RowValue;
 use crate::value::ValueError;
@@ -30,6 +31,8 @@ pub struct BuildOptions {
     pub meta: MetaPolicy,
     pub refresh_interval_s: u64,
     pub ttl_s: u64,
+    /// `state`, `message` and `maintenance_until`.
+    pub state: StateSettings,
 }
 
 impl Default for BuildOptions {
@@ -39,6 +42,7 @@ impl Default for BuildOptions {
             meta: MetaPolicy::All,
             refresh_interval_s: 600,
             ttl_s: 900,
+            state: StateSettings::default(),
         }
     }
 }
@@ -59,6 +63,19 @@ pub enum RowWarning {
     LongDescription { name: String, chars: usize },
     #[error("a row with an empty name was skipped")]
     EmptyName,
+    #[error("constant {name:?} = {value} is not in STATUS_STATES ({states}); state is unknown")]
+    UnmappedStatus {
+        name: String,
+        value: f64,
+        states: String,
+    },
+    #[error(
+        "message constant {name:?} cut from {chars} to {} characters",
+        crate::notice::MAX_MESSAGE_CHARS
+    )]
+    LongMessage { name: String, chars: usize },
+    #[error("maintenance-until constant {name:?} skipped: {reason}")]
+    UnusableMaintenanceUntil { name: String, reason: ValueError },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -93,6 +110,7 @@ pub fn build(
     let mut warnings = Vec::new();
     let mut values: [Option<f64>; 7] = [None; 7];
     let mut meta = BTreeMap::new();
+    let mut notice = Notice::default();
 
     for row in rows {
         if row.name.is_empty() {
@@ -120,6 +138,7 @@ pub fn build(
         if !first {
             continue;
         }
+        notice.observe(row, &options.state, &mut warnings);
         if let Some(field) = options.mapping.field_for(&row.name) {
             match row.value.to_number() {
                 Ok(n) => values[field as usize] = Some(n),
@@ -141,9 +160,23 @@ pub fn build(
             field.default_value()
         }
     };
+    // The state is judged from the value actually read, not from the default that stands
+    // in for a missing one: a missing ServerStatus is `unknown`, never `online`.
+    let status_read = values[Field::ServerStatus as usize];
+    let state = options.state.states.state_for(status_read);
+    if let Some(value) = status_read.filter(|v| options.state.states.lookup(*v).is_none()) {
+        warnings.push(RowWarning::UnmappedStatus {
+            name: options.mapping.constant(Field::ServerStatus).to_owned(),
+            value,
+            states: options.state.states.to_string(),
+        });
+    }
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
         server_status: value(Field::ServerStatus, &mut defaulted),
+        state,
+        message: notice.message,
+        maintenance_until: notice.maintenance_until,
         rates: Rates {
             exp: value(Field::RateExp, &mut defaulted),
             pvp: value(Field::RatePvp, &mut defaulted),

@@ -1,6 +1,9 @@
 //! Freshness math: everything a reader needs is in the document itself, so judging it costs
 //! no second Redis call.
 
+use crate::keys::Source;
+use crate::state::State;
+
 /// How old a document is, judged against the interval and TTL written into it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Freshness {
@@ -37,6 +40,25 @@ pub fn freshness(updated_at: f64, refresh_interval_s: u64, ttl_s: u64, now: f64)
         fresh: age_seconds <= interval,
         expired: age_seconds > ttl_s as f64,
         seconds_until_due,
+    }
+}
+
+/// The state the reader vouches for (`_cache.state`): the document's own `state` while the
+/// document comes from the primary key and is within its TTL; [`State::Unknown`] once it is
+/// past the TTL or served from the last-good copy.
+///
+/// Why: the most common failure of public status pages is a server shown online after it went
+/// down, because the checker itself stopped. A last-good copy or an expired document says
+/// what the state *was* (the reader keeps it visible as `last_known_state`), not what it is.
+/// An overdue but unexpired primary document is still vouched for: the refresher is late,
+/// the TTL is the operator's statement of how long a document may be believed. Every
+/// endpoint that shows a state (document, debug, health, simple, badge, widget) calls this
+/// one function, so they cannot disagree.
+pub fn vouched_state(document_state: State, freshness: &Freshness, source: Source) -> State {
+    if source == Source::Primary && !freshness.expired {
+        document_state
+    } else {
+        State::Unknown
     }
 }
 
@@ -86,6 +108,52 @@ mod tests {
             prop_assert!(f.age_seconds >= 0.0);
             prop_assert!(f.seconds_until_due <= i);
             prop_assert_eq!(f.fresh, f.age_seconds <= i as f64);
+        }
+    }
+
+    fn any_state() -> impl Strategy<Value = State> {
+        proptest::sample::select(State::ALL.to_vec())
+    }
+
+    #[test]
+    fn vouched_state_table() {
+        let fresh = freshness(1000.0, 600, 900, 1100.0);
+        let overdue = freshness(1000.0, 600, 900, 1700.0);
+        let expired = freshness(1000.0, 600, 900, 1900.5);
+        for state in State::ALL {
+            assert_eq!(vouched_state(state, &fresh, Source::Primary), state);
+            assert_eq!(vouched_state(state, &overdue, Source::Primary), state);
+            assert_eq!(
+                vouched_state(state, &expired, Source::Primary),
+                State::Unknown
+            );
+            for f in [fresh, overdue, expired] {
+                assert_eq!(vouched_state(state, &f, Source::LastGood), State::Unknown);
+            }
+        }
+    }
+
+    proptest! {
+        /// The freshness x state x source table: a document past its TTL, or from the
+        /// last-good copy, is never vouched for as anything but unknown — in particular
+        /// never online — and within the TTL from the primary the document's word stands.
+        #[test]
+        fn never_vouches_for_an_expired_or_last_good_document(
+            updated_at in -1e10f64..1e10, now in -1e10f64..1e10,
+            interval in 0u64..100_000, ttl in 0u64..100_000,
+            state in any_state(), primary in any::<bool>(),
+        ) {
+            let f = freshness(updated_at, interval, ttl, now);
+            let source = if primary { Source::Primary } else { Source::LastGood };
+            let vouched = vouched_state(state, &f, source);
+            if f.expired || !primary {
+                prop_assert_eq!(vouched, State::Unknown);
+            } else {
+                prop_assert_eq!(vouched, state);
+            }
+            if vouched == State::Online {
+                prop_assert!(primary && f.age_seconds <= ttl as f64);
+            }
         }
     }
 }

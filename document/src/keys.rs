@@ -1,5 +1,7 @@
 //! Redis key names shared by the refresher and the reader.
 
+use std::borrow::Cow;
+
 /// Default key of the status document.
 pub const DEFAULT_STATUS_KEY: &str = "server:status";
 
@@ -16,6 +18,33 @@ pub fn last_good_key(status_key: &str) -> String {
     format!("{status_key}:last_good")
 }
 
+/// Which key a served document was read from. It decides how much the reader can vouch
+/// for (see [`vouched_state`](crate::freshness::vouched_state)): the primary key exists
+/// only while the refresher keeps it alive, the last-good copy outlives every outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Primary,
+    LastGood,
+}
+
+impl Source {
+    /// The spelling in `_cache.source` and the debug endpoint.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Primary => "primary",
+            Source::LastGood => "last_good",
+        }
+    }
+
+    /// The Redis key this source reads, given the configured status key.
+    pub fn key(self, status_key: &str) -> Cow<'_, str> {
+        match self {
+            Source::Primary => Cow::Borrowed(status_key),
+            Source::LastGood => Cow::Owned(last_good_key(status_key)),
+        }
+    }
+}
+
 /// The lease that lets only one of several refresher replicas write.
 pub fn lock_key(status_key: &str) -> String {
     format!("{status_key}:lock")
@@ -29,5 +58,8 @@ mod tests {
     fn derived_keys() {
         assert_eq!(last_good_key("server:status"), "server:status:last_good");
         assert_eq!(lock_key("a"), "a:lock");
+        assert_eq!(Source::Primary.key("a"), "a");
+        assert_eq!(Source::LastGood.key("a"), "a:last_good");
+        assert_eq!(Source::LastGood.as_str(), "last_good");
     }
 }

@@ -8,12 +8,17 @@ pub mod build;
 pub mod freshness;
 pub mod keys;
 pub mod mapping;
+pub mod notice;
 pub mod schema;
+pub mod state;
 pub mod value;
 pub mod view;
 
 pub use build::{BuildError, BuildOptions, Built, ConstantRow, RowValue, RowWarning, build};
-pub use freshness::{Freshness, freshness};
+pub use freshness::{Freshness, freshness, vouched_state};
+pub use keys::Source;
 pub use mapping::{Field, Mapping, MappingError, MetaPolicy};
+pub use notice::{MAX_MESSAGE_CHARS, StateSettings};
 pub use schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION, StatusDocument};
+pub use state::{State, StateMapping, StateMappingError};
 pub use view::{DocumentView, ViewError};

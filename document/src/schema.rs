@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::state::State;
+
 /// The version written into every document. A reader refuses any other value rather than
 /// guessing at a shape it does not know.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -18,10 +20,26 @@ pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// Field names are the ones the website already reads; `defaulted`, `refresh_interval_s`,
 /// `ttl_s` and `schema_version` were added so that a reader can judge a document from the
 /// document alone.
+///
+/// `state`, `message` and `maintenance_until` were added later, within schema version 1:
+/// they are additive, so a client that does not know them is unaffected, and a reader still
+/// accepts a document written before them (`state` then reads as `unknown`, the two others
+/// as absent). That is why they did not need a version bump.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusDocument {
     pub schema_version: u32,
+    /// The raw `ServerStatus` value (default 1.0 when it is missing — see `state`).
     pub server_status: f64,
+    /// What `server_status` means, through the operator's `STATUS_STATES` mapping;
+    /// `unknown` when the constant is missing, unusable or not in the mapping.
+    #[serde(default)]
+    pub state: State,
+    /// The operator's text for visitors (e.g. a maintenance notice), bounded; plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Unix time (seconds) at which maintenance is planned to end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_until: Option<f64>,
     pub rates: Rates,
     pub client_status: f64,
     /// Unix time (seconds, fractional) at which the database was read.

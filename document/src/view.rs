@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION};
+use crate::state::State;
 
 /// Why stored bytes are not a servable document. Each maps to its own error code.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -31,6 +32,13 @@ pub enum ViewError {
 pub struct DocumentView<'a> {
     pub schema_version: u32,
     pub server_status: f64,
+    /// Absent in documents written before `state` existed: those read as `unknown`.
+    #[serde(default)]
+    pub state: State,
+    #[serde(borrow, default)]
+    pub message: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub maintenance_until: Option<f64>,
     pub rates: Rates,
     pub client_status: f64,
     pub updated_at: f64,
@@ -139,6 +147,42 @@ mod tests {
         assert_eq!(v.updated_at, 100.0);
         assert_eq!((v.refresh_interval_s, v.ttl_s), (600, 900));
         assert_eq!(v.defaulted.len(), 6);
+        assert_eq!(v.state, State::Unknown, "no ServerStatus row");
+        assert_eq!((v.message.as_deref(), v.maintenance_until), (None, None));
+    }
+
+    #[test]
+    fn typed_state_fields() {
+        let mut doc: serde_json::Value = serde_json::from_slice(&stored()).unwrap();
+        doc["state"] = "maintenance".into();
+        doc["message"] = "До 18:00 \"x\"".into();
+        doc["maintenance_until"] = 1_764_170_000.5.into();
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let v = DocumentView::parse(&bytes).unwrap();
+        assert_eq!(v.state, State::Maintenance);
+        assert_eq!(v.message.as_deref(), Some("До 18:00 \"x\""));
+        assert_eq!(v.maintenance_until, Some(1_764_170_000.5));
+
+        // A document from before `state` existed is served, and reads as unknown.
+        doc.as_object_mut().unwrap().remove("state");
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert_eq!(DocumentView::parse(&bytes).unwrap().state, State::Unknown);
+
+        for (field, bad) in [
+            ("state", serde_json::json!("degraded")),
+            ("state", serde_json::json!(1)),
+            ("message", serde_json::json!(5)),
+            ("maintenance_until", serde_json::json!("soon")),
+        ] {
+            let mut d = doc.clone();
+            d[field] = bad;
+            let bytes = serde_json::to_vec(&d).unwrap();
+            let got = DocumentView::parse(&bytes);
+            assert!(
+                matches!(got, Err(ViewError::WrongShape(_))),
+                "{field}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,37 +5,15 @@
 //! served (wrong type, corrupt) is reported as such rather than papered over with the
 //! last-good copy: that is a bug in whatever wrote it, and the operator must see it.
 
-use std::borrow::Cow;
-
 use status_document::keys::last_good_key;
 use status_document::{DocumentView, ViewError};
 
 use crate::error::ServeError;
 use crate::store::Store;
 
-/// Which key the served bytes came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Primary,
-    LastGood,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Primary => "primary",
-            Source::LastGood => "last_good",
-        }
-    }
-
-    /// The Redis key this source reads, given the configured status key.
-    pub fn key(self, status_key: &str) -> Cow<'_, str> {
-        match self {
-            Source::Primary => Cow::Borrowed(status_key),
-            Source::LastGood => Cow::Owned(last_good_key(status_key)),
-        }
-    }
-}
+/// Which key the served bytes came from (defined with the key names in the document crate,
+/// because the vouched state depends on it).
+pub use status_document::Source;
 
 /// Stored bytes and where they came from (not yet validated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,11 +86,5 @@ mod tests {
         assert_eq!(fetch(&s, "k"), Err(ServeError::RedisUnavailable));
         let s = MemoryStore::default().failing("k:last_good", StoreError::Unavailable);
         assert_eq!(fetch(&s, "k"), Err(ServeError::RedisUnavailable));
-    }
-
-    #[test]
-    fn source_keys() {
-        assert_eq!(Source::Primary.key("a"), "a");
-        assert_eq!(Source::LastGood.key("a"), "a:last_good");
     }
 }

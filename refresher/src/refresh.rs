@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, build};
+use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, StateSettings, build};
 use tracing::{info, warn};
 
 use crate::clock::unix_now;
@@ -41,6 +41,7 @@ pub struct Refreshed {
     pub duration: Duration,
     pub updated_at: f64,
     pub server_status: f64,
+    pub state: status_document::State,
     pub rate_exp: f64,
     pub rows: usize,
     pub bytes: usize,
@@ -53,6 +54,8 @@ pub struct DocumentSettings {
     pub mapping: Mapping,
     pub meta: MetaPolicy,
     pub ttl_s: u64,
+    /// `STATUS_STATES` and the message / maintenance-until constants.
+    pub state: StateSettings,
 }
 
 pub struct Refresher {
@@ -110,6 +113,7 @@ impl Refresher {
                     result = "ok",
                     duration_ms,
                     server_status = r.server_status,
+                    state = %r.state,
                     rates.exp = r.rate_exp,
                     rows = r.rows,
                     bytes = r.bytes,
@@ -188,6 +192,7 @@ impl Refresher {
             meta: self.settings.meta.clone(),
             refresh_interval_s: self.interval.as_secs(),
             ttl_s: self.settings.ttl_s,
+            state: self.settings.state.clone(),
         };
         let built = build(&read.rows, &options, updated_at)?;
         for w in &built.warnings {
@@ -204,6 +209,7 @@ impl Refresher {
             duration: started.elapsed(),
             updated_at,
             server_status: built.document.server_status,
+            state: built.document.state,
             rate_exp: built.document.rates.exp,
             rows: read.rows.len(),
             bytes: built.json.len(),
