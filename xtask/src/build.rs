@@ -31,26 +31,32 @@ pub fn cargo() -> Command {
 
 /// Adds the wasm target through rustup when the toolchain lacks it.
 pub fn ensure_wasm_target(shutdown: &Shutdown) -> Result<()> {
-    if wasm_target_installed()? {
+    ensure_target(WASM_TARGET, shutdown)
+}
+
+/// Adds a compilation target (the reader's wasm target, the image's musl target) through
+/// rustup when the toolchain lacks it.
+pub fn ensure_target(target: &str, shutdown: &Shutdown) -> Result<()> {
+    if target_installed(target)? {
         return Ok(());
     }
-    println!("xtask: the {WASM_TARGET} target is missing; adding it with rustup");
+    println!("xtask: the {target} target is missing; adding it with rustup");
     let mut rustup = Command::new("rustup");
-    rustup.args(["target", "add", WASM_TARGET]);
+    rustup.args(["target", "add", target]);
     run_step(&mut rustup, shutdown).with_context(|| {
         format!(
-            "could not add the {WASM_TARGET} target. With rustup run `rustup target add \
-             {WASM_TARGET}`; without rustup install your toolchain's rust-std for {WASM_TARGET}"
+            "could not add the {target} target. With rustup run `rustup target add \
+             {target}`; without rustup install your toolchain's rust-std for {target}"
         )
     })?;
-    if !wasm_target_installed()? {
-        bail!("rustup added {WASM_TARGET}, but this toolchain still does not have it");
+    if !target_installed(target)? {
+        bail!("rustup added {target}, but this toolchain still does not have it");
     }
     Ok(())
 }
 
 /// Looks in the active toolchain's sysroot, which works with or without rustup.
-fn wasm_target_installed() -> Result<bool> {
+fn target_installed(target: &str) -> Result<bool> {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let out = Command::new(rustc)
         .args(["--print", "sysroot"])
@@ -62,28 +68,33 @@ fn wasm_target_installed() -> Result<bool> {
     let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     Ok(sysroot
         .join("lib/rustlib")
-        .join(WASM_TARGET)
+        .join(target)
         .join("lib")
         .is_dir())
 }
 
 /// `cargo build --release --target wasm32-wasip2 -p status-reader`.
 pub fn reader_wasm(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
+    release_for_target(ws, WASM_TARGET, "status-reader", ws.reader_wasm(), shutdown)
+}
+
+/// `cargo build --release --target <target> -p <package>` (the shipped profile); returns
+/// `artifact`, the file that build must have produced.
+pub fn release_for_target(
+    ws: &Workspace,
+    target: &str,
+    package: &str,
+    artifact: PathBuf,
+    shutdown: &Shutdown,
+) -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.current_dir(ws.root()).args([
-        "build",
-        "--release",
-        "--target",
-        WASM_TARGET,
-        "-p",
-        "status-reader",
-    ]);
+    cmd.current_dir(ws.root())
+        .args(["build", "--release", "--target", target, "-p", package]);
     run_step(&mut cmd, shutdown)?;
-    let wasm = ws.reader_wasm();
-    if !wasm.is_file() {
-        bail!("the build succeeded but {} is missing", wasm.display());
+    if !artifact.is_file() {
+        bail!("the build succeeded but {} is missing", artifact.display());
     }
-    Ok(wasm)
+    Ok(artifact)
 }
 
 /// `cargo build -p <package>...` (dev profile); returns the paths of the packages' binaries,

@@ -5,6 +5,8 @@
 //!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
 //! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
 //!   `cargo test --workspace` against real services.
+//! - `image`: the refresher's container image (`deploy/container/Containerfile`) from the
+//!   static musl binary, tagged `localhost/status-refresher:dev`, with podman.
 //! - `bench`: the issue-5 benchmarks (`bench/`, see docs/performance.md); arguments after
 //!   `bench` go to the runner unchanged, e.g. `cargo xtask bench --quick`.
 //!
@@ -18,6 +20,8 @@ mod child;
 mod demo;
 mod endpoint;
 mod http;
+mod image;
+mod manifest_checks;
 mod services;
 mod shutdown;
 mod test;
@@ -45,6 +49,8 @@ enum Command {
     /// Only the services and demo data of `up` (no builds), until Ctrl-C: for running the
     /// refresher or tests by hand against throwaway servers.
     Services(up::ServicesArgs),
+    /// Build the refresher's container image (static musl binary, FROM scratch) with podman.
+    Image(image::ImageArgs),
     /// Run the benchmarks and print/save the report (`bench --help` lists the options).
     Bench {
         /// Passed through to `cargo run -p bench --profile fast --bin bench --`.
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Test(args) => test::run(args),
         Command::Services(args) => up::services_only(args),
+        Command::Image(args) => image::run(args),
         Command::Bench { args } => bench(args),
     };
     match result {

@@ -56,6 +56,11 @@ impl Workspace {
         self.target.join("debug").join(name)
     }
 
+    /// A native binary of the workspace built with the release profile for `target`.
+    pub fn release_bin(&self, target: &str, name: &str) -> PathBuf {
+        self.target.join(target).join("release").join(name)
+    }
+
     /// Parent of the per-run directories holding throwaway service data.
     pub fn xtask_dir(&self) -> PathBuf {
         self.target.join("xtask")
