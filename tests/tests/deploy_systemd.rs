@@ -1,0 +1,177 @@
+//! `deploy/systemd/`: the unit passes `systemd-analyze verify`, its `systemd-analyze security`
+//! exposure level is at most 2.0 and is the number README states, and the env-file example
+//! sets only variables README documents.
+//!
+//! `verify` needs the unit's `ExecStart` to exist and the units it orders itself after, so it
+//! runs against a throwaway root (`--root`) holding the real refresher binary at
+//! `/usr/local/bin/status-refresher`, a copy of this machine's unit directory and the unit:
+//! nothing is installed on the machine. `verify` reports problems such as unknown keys as
+//! warnings and still exits 0, so any output at all fails the check — and a deliberately
+//! misspelt copy proves that such output is caught.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use integration_tests::binaries::{refresher_bin, workspace_root};
+
+const UNIT: &str = "status-refresher.service";
+
+/// The exposure level the issue allows ("OK" or better).
+const MAX_EXPOSURE: f64 = 2.0;
+
+fn unit_path() -> PathBuf {
+    workspace_root().join("deploy/systemd").join(UNIT)
+}
+
+/// `true` when `systemd-analyze` runs here; otherwise prints why the test skips.
+fn systemd_analyze_available() -> bool {
+    let ok = Command::new("systemd-analyze")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "skipped: systemd-analyze is not installed (Debian package `systemd`; .ci/run \
+             installs it)"
+        );
+    }
+    ok
+}
+
+/// The machine's unit directory (`/usr/lib/systemd/system` or, on older layouts,
+/// `/lib/systemd/system`).
+fn system_unit_dir() -> &'static Path {
+    ["/usr/lib/systemd/system", "/lib/systemd/system"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.join("sysinit.target").exists())
+        .expect("no systemd unit directory with sysinit.target")
+}
+
+/// A throwaway root for `systemd-analyze verify --root`, removed on drop.
+struct VerifyRoot(PathBuf);
+
+impl VerifyRoot {
+    fn new(unit_text: &str) -> VerifyRoot {
+        let root = std::env::temp_dir().join(format!("ss_t_systemd_{:016x}", fastrand::u64(..)));
+        let units = root.join("usr/lib/systemd");
+        fs::create_dir_all(&units).expect("create the root");
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(system_unit_dir())
+            .arg(units.join("system"))
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "copying the unit directory failed");
+        let bin = root.join("usr/local/bin");
+        fs::create_dir_all(&bin).expect("create usr/local/bin");
+        fs::copy(refresher_bin(), bin.join("status-refresher")).expect("copy the refresher");
+        let etc = root.join("etc/systemd/system");
+        fs::create_dir_all(&etc).expect("create etc/systemd/system");
+        fs::write(etc.join(UNIT), unit_text).expect("write the unit");
+        VerifyRoot(root)
+    }
+
+    /// `systemd-analyze verify`: (exit code, everything it printed).
+    fn verify(&self) -> (Option<i32>, String) {
+        let out = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(format!("--root={}", self.0.display()))
+            .arg(UNIT)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run systemd-analyze verify");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    }
+}
+
+impl Drop for VerifyRoot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn unit_passes_systemd_analyze_verify_with_no_warnings() {
+    if !systemd_analyze_available() {
+        return;
+    }
+    let unit = fs::read_to_string(unit_path()).expect("read the unit");
+    let (code, output) = VerifyRoot::new(&unit).verify();
+    assert_eq!(code, Some(0), "systemd-analyze verify failed:\n{output}");
+    assert_eq!(output.trim(), "", "systemd-analyze verify warned");
+
+    // The same check on a copy with one key misspelt must complain, or it proves nothing.
+    let broken = unit.replacen("Restart=always", "Restrat=always", 1);
+    assert_ne!(broken, unit, "the unit has no Restart=always line");
+    let (_, output) = VerifyRoot::new(&broken).verify();
+    assert!(
+        output.contains("Restrat"),
+        "verify did not notice an unknown key: {output:?}"
+    );
+}
+
+#[test]
+fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
+    if !systemd_analyze_available() {
+        return;
+    }
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(unit_path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run systemd-analyze security");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mark = format!("Overall exposure level for {UNIT}: ");
+    let level = text
+        .lines()
+        .find_map(|l| l.split_once(&mark).map(|(_, rest)| rest))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposure level in the output:\n{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let score: f64 = level.parse().expect("a numeric exposure level");
+    eprintln!("systemd-analyze security: {UNIT} exposure {level}");
+    assert!(
+        score <= MAX_EXPOSURE,
+        "exposure {score} is over {MAX_EXPOSURE}:\n{text}"
+    );
+    let readme = fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let stated = format!("exposure level is **{level}**");
+    assert!(
+        readme.contains(&stated),
+        "README.md must state the measured score as `{stated}`"
+    );
+}
+
+#[test]
+fn env_example_sets_only_documented_refresher_variables() {
+    let example = fs::read_to_string(workspace_root().join("deploy/systemd/refresher.env.example"))
+        .expect("read refresher.env.example");
+    let readme = fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let names: Vec<&str> = example
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once('=').map_or(l, |(name, _)| name))
+        .collect();
+    assert!(names.contains(&"DATABASE_URL") && names.contains(&"REDIS_URL"));
+    for name in names {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is set in refresher.env.example but not in README's refresher table"
+        );
+    }
+}
