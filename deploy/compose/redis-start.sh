@@ -1,0 +1,19 @@
+#!/bin/sh
+# Starts Redis for deploy/compose.yaml with the two ACL users of README "Least privilege" and
+# the default user switched off. The passwords come from the environment (READER_REDIS_PASSWORD,
+# REFRESHER_REDIS_PASSWORD) into an ACL file only Redis can read, so they never appear on a
+# command line. Extra arguments go to redis-server (the tests add --port and --dir).
+#
+# The two `user` lines are README's `ACL SETUSER` lines with the passwords filled in; the
+# tests (tests/tests/deploy_compose.rs) check that they stay the same and that they work.
+set -eu
+: "${READER_REDIS_PASSWORD:?set READER_REDIS_PASSWORD}"
+: "${REFRESHER_REDIS_PASSWORD:?set REFRESHER_REDIS_PASSWORD}"
+acl_dir=${REDIS_ACL_DIR:-/tmp}
+umask 077
+cat > "$acl_dir/users.acl" <<ACL
+user default off
+user status-reader reset on >$READER_REDIS_PASSWORD -@all +get +ttl %R~server:status %R~server:status:last_good
+user status-refresher reset on >$REFRESHER_REDIS_PASSWORD -@all +get +set +pttl +pexpire +del +evalsha +script|load +multi +exec ~server:status ~server:status:last_good ~server:status:lock %R~config:status_interval
+ACL
+exec redis-server --aclfile "$acl_dir/users.acl" --save "" --appendonly no "$@"
