@@ -1,8 +1,9 @@
 //! `cargo xtask test`: everything CI runs, in the order that fails fastest.
 //!
-//! Cheap checks first (fmt, clippy for both targets), then the artifacts the tests exercise
-//! (the release `.wasm` as shipped, the refresher and reader-host binaries), then real services found or started
-//! exactly as `up` does, then `cargo test --workspace`. The first failure stops the run with a
+//! Cheap checks first (fmt, clippy for both targets, the deploy manifests), then the artifacts
+//! the tests exercise (the release `.wasm` as shipped, the refresher and reader-host binaries,
+//! the refresher's container image), then real services found or started exactly as `up`
+//! does, then `cargo test --workspace`. The first failure stops the run with a
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
 use std::ffi::OsString;
@@ -13,6 +14,8 @@ use anyhow::Result;
 
 use crate::build::{self, cargo};
 use crate::child::run_step;
+use crate::image::{self, IMAGE_TAG};
+use crate::manifest_checks;
 use crate::services::{Services, Wanted};
 use crate::shutdown::Shutdown;
 use crate::workspace::{WASM_TARGET, Workspace};
@@ -79,9 +82,21 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         )?;
     }
 
+    step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
+    manifest_checks::run(&ws, &shutdown)?;
+
     step("build: reader .wasm (release), refresher and reader-host");
     let wasm = build::reader_wasm(&ws, &shutdown)?;
     let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
+
+    step("build: refresher container image (static musl release binary, podman)");
+    let image = match image::podman_missing() {
+        None => Some(image::build(&ws, IMAGE_TAG, &shutdown)?),
+        Some(reason) => {
+            println!("xtask: skipping the container image and its tests: {reason}");
+            None
+        }
+    };
 
     step("services");
     let services = Services::ensure(
@@ -105,6 +120,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .env("SERVER_STATUS_TEST_MYSQL", services.mysql.url.expose())
         .env("SERVER_STATUS_TEST_REDIS", services.redis.url.expose())
         .args(&args.cargo_test_args);
+    if let Some(image) = &image {
+        test.env("STATUS_REFRESHER_IMAGE", &image.tag)
+            .env("CONTAINERS_CONF", &image.containers_conf);
+    }
     let result = run_step(&mut test, &shutdown);
     drop(services);
     if shutdown.requested() {
