@@ -12,7 +12,8 @@ deploy/kubernetes/ (every resource listed by kustomization.yaml):
   - every Secret reference (secretKeyRef, secretRef, secret volumes, imagePullSecrets,
     loadFromSecret) names a Secret, and a key, defined in the kustomization;
   - every PodDisruptionBudget/NetworkPolicy selector selects a workload of the kustomization;
-  - SpinApp variables are spin.toml variables; refresher env names are README's.
+  - SpinApp variables are spin.toml variables; refresher env names are README's;
+  - a SpinApp's key-value stores are deploy/spin/runtime-config.toml's (names, types, options);
 deploy/compose.yaml: the service names, ports and environment variables are exactly README's
 compose table; reader SPIN_VARIABLE_* are spin.toml variables; mounted files exist.
 
@@ -166,6 +167,7 @@ def check_kubernetes(root, readme, spin_variables, problems):
         problems.add("deploy/kubernetes", f"only {resolved} Secret references found; "
                                           "expected the refresher's two and the reader's one")
     check_selectors(docs, problems)
+    check_runtime_config(root, docs, problems)
     for where, doc in docs:
         if doc.get("kind") == "SpinApp":
             for var in doc["spec"].get("variables", []):
@@ -177,6 +179,40 @@ def check_kubernetes(root, readme, spin_variables, problems):
                     if f"| `{env['name']}` |" not in readme:
                         problems.add(where, f"env {env['name']} is not in README's refresher table")
     return docs
+
+
+def check_runtime_config(root, docs, problems):
+    """A SpinApp's keyValueStores must be deploy/spin/runtime-config.toml's stores: same names,
+    types and option names (SpinKube writes each option as a key of that store's table).
+    Returns whether any SpinApp declares stores (the check is inert otherwise)."""
+    active = False
+    for where, doc in docs:
+        if doc.get("kind") != "SpinApp":
+            continue
+        stores = (doc["spec"].get("runtimeConfig") or {}).get("keyValueStores")
+        if not stores:
+            continue
+        active = True
+        path = root / "deploy/spin/runtime-config.toml"
+        if not path.exists():
+            problems.add(where, "declares keyValueStores, but deploy/spin/runtime-config.toml "
+                                "does not exist")
+            continue
+        wanted = tomllib.loads(path.read_text()).get("key_value_store", {})
+        declared = {store["name"]: store for store in stores}
+        if set(declared) != set(wanted):
+            problems.add(where, f"keyValueStores {sorted(declared)}, runtime-config.toml has "
+                                f"{sorted(wanted)}")
+        for name in set(declared) & set(wanted):
+            store, table = declared[name], wanted[name]
+            if store["type"] != table.get("type"):
+                problems.add(where, f"store {name}: type {store['type']!r}, runtime-config.toml "
+                                    f"says {table.get('type')!r}")
+            options = {o["name"] for o in store.get("options", [])}
+            if options != set(table) - {"type"}:
+                problems.add(where, f"store {name}: options {sorted(options)}, runtime-config"
+                                    f".toml sets {sorted(set(table) - {'type'})}")
+    return active
 
 
 def readme_compose_table(readme):
@@ -290,6 +326,16 @@ def self_tests(root, docs, compose, readme, spin_variables):
         broken["services"]["refresher"]["environment"]["STATUS_INTERVAL"] = "30"
         check_compose(root, broken, readme, spin_variables, problems)
 
+    def break_store_name(problems):
+        broken = copy.deepcopy(docs)
+        for _, doc in broken:
+            for store in (doc.get("spec", {}).get("runtimeConfig") or {}).get(
+                    "keyValueStores", []):
+                store["name"] += "-typo"
+        check_runtime_config(root, broken, problems)
+
+    if check_runtime_config(root, docs, Problems()):
+        ok &= must_reject("key-value runtime config", break_store_name)
     for label, check in [
         ("Secret reference", break_secret_key),
         ("SpinApp schema", break_spinapp_field),
