@@ -5,6 +5,7 @@
 pub mod binaries;
 pub mod db;
 pub mod fault;
+pub mod probe;
 pub mod reader;
 pub mod redis;
 pub mod wait;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use integration_tests::binaries::{Child, refresher_command, run};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
+use integration_tests::probe::{health, http_get, metric, metrics_addr, scans};
 use integration_tests::redis::TestRedis;
 use integration_tests::wait::wait_until;
 use status_document::{DocumentView, StatusDocument};
@@ -34,56 +35,6 @@ fn command(db_url: &str, redis_url: &str, redis: &TestRedis) -> Command {
     cmd
 }
 
-/// The health and metrics address a running refresher logged.
-fn metrics_addr(child: &Child) -> SocketAddr {
-    const MARK: &str = "listening on http://";
-    assert!(
-        child.wait_for_output(MARK, Duration::from_secs(10)),
-        "no listener line:\n{}",
-        child.output()
-    );
-    let out = child.output();
-    let at = out.find(MARK).unwrap() + MARK.len();
-    let addr: String = out[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    addr.parse()
-        .unwrap_or_else(|_| panic!("bad address {addr:?}"))
-}
-
-/// `GET path` over a fresh connection: (status code, body).
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read response");
-    let code = raw
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("not HTTP: {raw:?}"));
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (code, body)
-}
-
-/// One sample's value from a Prometheus exposition (`name{labels}` exactly as written).
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
-}
-
-fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
-    let (code, body) = http_get(addr, "/health");
-    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    (code, json)
-}
-
 fn stored(redis: &TestRedis) -> Option<StatusDocument> {
     redis
         .get(&redis.status_key())
@@ -92,21 +43,6 @@ fn stored(redis: &TestRedis) -> Option<StatusDocument> {
 
 fn updated_at(redis: &TestRedis) -> Option<f64> {
     stored(redis).map(|d| d.updated_at)
-}
-
-/// Full scans of this database's `constants` table so far, from MariaDB's per-table
-/// statistics (`userstat`). Each refresh is one full scan, so scans = SELECTs, counted per
-/// database: parallel tests do not disturb each other.
-fn scans(db: &TestDb, rows: u64) -> u64 {
-    static USERSTAT: OnceLock<()> = OnceLock::new();
-    USERSTAT.get_or_init(|| db.exec("SET GLOBAL userstat = 1"));
-    let read = db.query(&format!(
-        "SELECT COALESCE(SUM(ROWS_READ), 0) FROM information_schema.TABLE_STATISTICS \
-         WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 'constants'",
-        db.name()
-    ));
-    let read: u64 = read[0][0].as_deref().unwrap_or("0").parse().unwrap();
-    read / rows
 }
 
 /// Values of `key=NUMBER` on log lines containing `marker`.
