@@ -16,12 +16,15 @@ use status_document::keys::MAX_INTERVAL_S;
 use status_document::{Mapping, MetaPolicy};
 
 use crate::redact::{MASK, RedactedUrl};
+use crate::watch::Watch;
 
 mod args;
+mod live;
 #[cfg(test)]
 mod tests;
 
-pub use args::{Args, flag_for};
+pub use args::{Args, Command, flag_for};
+pub use live::RefreshNowConfig;
 
 /// Shortest configurable interval. Lower than the live override's minimum
 /// ([`status_document::keys::MIN_INTERVAL_S`]) so tests and local runs can cycle quickly; the
@@ -86,6 +89,10 @@ pub struct Config {
     pub lease: Option<Duration>,
     /// Where /health and /metrics are served; `None` when turned off.
     pub metrics_addr: Option<SocketAddr>,
+    /// The refresh channel; `None` when turned off.
+    pub refresh_channel: Option<String>,
+    pub min_refresh_gap: Duration,
+    pub watch: Watch,
     pub once: bool,
     /// DB_* settings that were ignored because DATABASE_URL was set (for a start-up warning).
     pub ignored: Vec<&'static str>,
@@ -105,6 +112,9 @@ impl fmt::Debug for Config {
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
             .field("metrics_addr", &self.metrics_addr)
+            .field("refresh_channel", &self.refresh_channel)
+            .field("min_refresh_gap", &self.min_refresh_gap)
+            .field("watch", &self.watch)
             .field("once", &self.once)
             .finish()
     }
@@ -137,6 +147,7 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let redis_url = parse_redis_url(&args.redis_url)?;
         let (database, ignored) = parse_database(&args)?;
+        let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
         Ok(Config {
             redis_url,
             database,
@@ -149,6 +160,9 @@ impl Config {
             timeout,
             lease,
             metrics_addr,
+            refresh_channel,
+            min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
+            watch: live::parse_watch(&args.status_watch)?,
             once: args.once,
             ignored,
         })

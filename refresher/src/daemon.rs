@@ -6,6 +6,11 @@
 //! that falls due while another replica holds the lease is skipped: the standby neither
 //! reads the database nor writes. When a standby takes the lease over it refreshes at once,
 //! so the document's age after a holder dies is at most one interval plus one lease.
+//!
+//! A third clock is the nudge (see [`crate::nudge`]): while this replica is the writer it
+//! runs the nudge sources ([`crate::sources`]), and a pending nudge makes a refresh due at
+//! the earliest one `STATUS_MIN_REFRESH_GAP` after the last refresh started. A refresh of
+//! either kind restarts the interval, so a nudged refresh saves the periodic one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +23,17 @@ use crate::config::Config;
 use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
 use crate::listener;
 use crate::metrics::Metrics;
+use crate::nudge::{Coalescer, Trigger};
 use crate::redact::RedactedUrl;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::shutdown::Shutdown;
 use crate::sink::{Keys, Sink};
 use crate::source::Source;
+use crate::sources::{Sources, Watcher};
+use crate::subscription::Subscription;
+use crate::watch::Watch;
+use crate::watch::binlog::BinlogWatch;
+use crate::watch::poll::PollWatch;
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with
 /// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
@@ -60,6 +71,9 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         timeout_s = config.timeout.as_secs_f64(),
         lease_s = config.lease.map_or(0.0, |l| l.as_secs_f64()),
         metrics_addr = config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
+        refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
+        min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
+        watch = %config.watch,
         replica = %token,
         once = config.once,
         "status-refresher starting"
@@ -123,6 +137,9 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
         metrics.set_lease_holder(lease.is_none());
+        let trigger = Trigger::new();
+        let sources = nudge_sources(&config, &trigger)?;
+        metrics.set_sources(sources.view());
         let server = match config.metrics_addr {
             Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
             None => None,
@@ -131,6 +148,9 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
             refresher: &mut refresher,
             lease,
             metrics,
+            trigger,
+            coalescer: Coalescer::new(config.min_refresh_gap),
+            sources,
         };
         daemon.run(&mut shutdown).await;
         if let Some(mut lease) = daemon.lease.take() {
@@ -140,6 +160,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
                 Err(e) => warn!(error = %e, "cannot release the lease; it expires by itself"),
             }
         }
+        daemon.sources.stop();
         if let Some(server) = server {
             server.abort();
         }
@@ -148,6 +169,33 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     refresher.close(CLOSE_WITHIN).await;
     info!("status-refresher stopped");
     Ok(exit)
+}
+
+/// The refresh channel and the change watcher, as configured (none runs yet).
+fn nudge_sources(config: &Config, trigger: &Trigger) -> anyhow::Result<Sources> {
+    let subscription = match &config.refresh_channel {
+        Some(channel) => Some(Subscription {
+            client: crate::sink::client(&config.redis_url)
+                .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?,
+            channel: channel.clone(),
+            timeout: config.timeout,
+        }),
+        None => None,
+    };
+    let opts = config.database.opts.clone();
+    let watcher = match config.watch {
+        Watch::Interval => Watcher::None,
+        Watch::Binlog => Watcher::Binlog(BinlogWatch {
+            opts,
+            timeout: config.timeout,
+        }),
+        Watch::Poll(every) => Watcher::Poll(PollWatch {
+            opts,
+            every,
+            timeout: config.timeout,
+        }),
+    };
+    Ok(Sources::new(trigger, subscription, watcher))
 }
 
 /// Binds the health and metrics listener. A failure is logged, not fatal: the refresher's
@@ -196,6 +244,9 @@ struct Daemon<'a> {
     refresher: &'a mut Refresher,
     lease: Option<Lease>,
     metrics: Arc<Metrics>,
+    trigger: Trigger,
+    coalescer: Coalescer,
+    sources: Sources,
 }
 
 impl Daemon<'_> {
@@ -205,7 +256,17 @@ impl Daemon<'_> {
         // The last lease error, while it keeps us from knowing whether we hold the lease.
         let mut lease_error: Option<crate::redis_call::RedisCallError> = None;
         let mut standby_logged = false;
+        if self.lease.is_none() {
+            self.sources.start();
+        }
         loop {
+            // A pending nudge makes a refresh due, one gap after the last one at the earliest.
+            let nudge_due = self
+                .coalescer
+                .due(self.sources.running() && self.trigger.pending(), Instant::now());
+            if let Some(due) = nudge_due {
+                refresh_due = refresh_due.min(due);
+            }
             // Renew right before a due refresh, so the cycle starts with a whole lease and
             // only a confirmed holder runs the SELECT.
             if Instant::now() >= refresh_due {
@@ -246,6 +307,13 @@ impl Daemon<'_> {
                     }
                 }
                 self.metrics.set_lease_holder(lease.held());
+                // The writer runs the nudge sources; a standby (or a replica that can no
+                // longer tell) does not.
+                if lease.held() {
+                    self.sources.start();
+                } else {
+                    self.sources.stop();
+                }
             }
 
             if Instant::now() >= refresh_due {
@@ -253,6 +321,10 @@ impl Daemon<'_> {
                 if holder {
                     let guard = self.lease.as_ref().map(Lease::guard);
                     let started = Instant::now();
+                    // This refresh answers every nudge so far; one arriving from now on earns
+                    // one more.
+                    self.trigger.answer();
+                    self.coalescer.started(started);
                     let cycle = self.refresher.refresh(guard.as_ref());
                     tokio::pin!(cycle);
                     let result = tokio::select! {
@@ -274,6 +346,7 @@ impl Daemon<'_> {
                         (Err(RefreshError::NotLeaseHolder), Some(lease)) => {
                             lease.lost();
                             lease_due = Instant::now();
+                            self.sources.stop();
                         }
                         _ => {}
                     }
@@ -282,6 +355,11 @@ impl Daemon<'_> {
                     self.refresher.fail(RefreshError::Lease(e));
                 } else {
                     self.refresher.skip();
+                }
+                if !self.sources.running() {
+                    // A standby does not act on nudges (none should arrive: it is not
+                    // subscribed, but one may be left from before it lost the lease).
+                    self.trigger.discard();
                 }
                 let delay = self.refresher.next_delay();
                 if self.metrics.consecutive_failures() > 0 {
@@ -300,8 +378,10 @@ impl Daemon<'_> {
                 Some(_) => refresh_due.min(lease_due),
                 None => refresh_due,
             };
+            let listening = self.sources.running();
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
+                () = self.trigger.arrived(), if listening => {}
                 signal = shutdown.recv() => {
                     info!(signal, "stopping");
                     return;

@@ -8,6 +8,10 @@
 //! Reliability pieces: [`lease`] lets two replicas share the job with one writer (its calls
 //! and the sink's all go through [`redis_call::bounded`]), and [`metrics`], the one record
 //! of outcomes, is what [`listener`] serves as `/health` and `/metrics`.
+//!
+//! Live changes: [`nudge`] turns requests for an early refresh into at most one refresh per
+//! `STATUS_MIN_REFRESH_GAP`; they come from the Redis channel ([`subscription`]) and, when
+//! `STATUS_WATCH` asks for it, from the binary log or a change probe ([`watch`]).
 
 pub mod clock;
 pub mod config;
@@ -15,10 +19,15 @@ pub mod daemon;
 pub mod lease;
 pub mod listener;
 pub mod metrics;
+pub mod nudge;
 pub mod redact;
 pub mod redis_call;
 pub mod refresh;
+pub mod refresh_now;
 pub mod schedule;
 pub mod shutdown;
 pub mod sink;
 pub mod source;
+pub mod sources;
+pub mod subscription;
+pub mod watch;

@@ -4,15 +4,25 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use status_refresher::config::{Args, Config};
+use status_refresher::config::{Args, Command, Config, RefreshNowConfig};
 use status_refresher::daemon::{self, Exit};
+use status_refresher::refresh_now::{self, Outcome, RefreshNow};
 use tracing_subscriber::EnvFilter;
 
 /// Exit code for unusable configuration; clap uses the same for its usage errors.
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::RefreshNow { wait, wait_timeout }) = args.command.take() {
+        return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
+            Ok(config) => refresh_now_main(config),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        };
+    }
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(e) => {
@@ -28,23 +38,65 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    // One thread is plenty for one query and one Redis write per interval, and keeps the
-    // resident set small.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(daemon::run(config)) {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::Failure) => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One thread is plenty for one query and one Redis write per interval, and keeps the
+/// resident set small.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+/// `refresh-now`: prints what happened on stdout, errors on stderr; exit 0 when the nudge
+/// was heard (and, with `--wait`, the document moved), 1 otherwise.
+fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let client = match status_refresher::sink::client(&config.redis_url) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: cannot use REDIS_URL: {:?} error", e.kind());
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let request = RefreshNow {
+        client,
+        status_key: config.status_key,
+        channel: config.channel,
+        timeout: config.timeout,
+        wait: config.wait,
+    };
+    match runtime.block_on(refresh_now::run(&request)) {
+        Ok(Outcome::Published { receivers }) => {
+            println!("published on {} ({receivers} refresher(s) heard it)", request.channel);
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Refreshed { line }) => {
+            println!("refreshed: {line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
 
+use crate::sources::SourcesView;
+
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
 /// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts
 /// when not.
@@ -83,6 +85,8 @@ pub struct Metrics {
     /// Slack on top of one interval before the last success counts as stale: a refresh
     /// under way may take a few timeouts.
     grace: Duration,
+    /// The nudge sources' states (the refresh channel, the change watcher), once known.
+    sources: std::sync::OnceLock<SourcesView>,
 }
 
 impl Metrics {
@@ -93,7 +97,13 @@ impl Metrics {
                 ..Inner::default()
             }),
             grace,
+            sources: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Shows the nudge sources in `/health` and `/metrics` from now on (set once).
+    pub fn set_sources(&self, view: SourcesView) {
+        let _ = self.sources.set(view);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -161,9 +171,14 @@ impl Metrics {
         let last_success = m
             .last_success_unix
             .map_or_else(|| "null".to_owned(), |t| format!("{t:.3}"));
+        let sources = self
+            .sources
+            .get()
+            .map(SourcesView::health_fields)
+            .unwrap_or_default();
         let body = format!(
             "{{\"status\":\"{}\",\"last_success\":{last_success},\"consecutive_failures\":{},\
-             \"lease_holder\":{},\"interval_s\":{}}}\n",
+             \"lease_holder\":{},\"interval_s\":{}{sources}}}\n",
             status.as_str(),
             m.consecutive_failures,
             m.lease_holder,
@@ -241,6 +256,9 @@ impl Metrics {
              status_refresher_interval_seconds {}",
             m.interval.as_secs()
         );
+        if let Some(sources) = self.sources.get() {
+            sources.render(&mut out);
+        }
         out
     }
 }

@@ -81,7 +81,7 @@ impl Sink {
     /// called inside the Tokio runtime. Fails only on a URL that does not parse, which the
     /// configuration has already ruled out.
     pub fn new(url: &str, timeout: Duration, keys: Keys) -> Result<Sink, redis::RedisError> {
-        let client = redis::Client::open(url)?;
+        let client = client(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -171,4 +171,10 @@ impl Sink {
     ) -> Result<T, RedisCallError> {
         bounded(self.timeout, step, call).await
     }
+}
+
+/// The Redis client for `url`: the one place connection settings are made, shared by the
+/// pooled connection (document, lease) and the refresh channel's subscription.
+pub fn client(url: &str) -> Result<redis::Client, redis::RedisError> {
+    redis::Client::open(url)
 }

@@ -134,9 +134,55 @@ pub struct Args {
     )]
     pub status_metrics_addr: String,
 
+    /// Redis channel whose messages ask the lease holder for a refresh; empty means
+    /// `<STATUS_KEY>:refresh`, `off` turns it off.
+    #[arg(
+        long,
+        env = "STATUS_REFRESH_CHANNEL",
+        default_value = "",
+        value_name = "CHANNEL"
+    )]
+    pub status_refresh_channel: String,
+
+    /// Least seconds between two refreshes, whatever asks for them (nudges coalesce).
+    #[arg(
+        long,
+        env = "STATUS_MIN_REFRESH_GAP",
+        default_value = "2",
+        value_name = "SECONDS"
+    )]
+    pub status_min_refresh_gap: String,
+
+    /// Refresh on change too: `interval` (no), `binlog` (follow the binary log), or
+    /// `poll:<seconds>` (a cheap change probe).
+    #[arg(
+        long,
+        env = "STATUS_WATCH",
+        default_value = "interval",
+        value_name = "MODE"
+    )]
+    pub status_watch: String,
+
     /// Refresh once and exit: 0 on success, 1 on failure (for cron and tests).
     #[arg(long)]
     pub once: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands (the daemon is the default).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Ask the running refresher for a refresh now (publishes on the refresh channel).
+    RefreshNow {
+        /// Wait until the document's `updated_at` moves and print the new values.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds `--wait` waits at most.
+        #[arg(long, default_value = "10", value_name = "SECONDS")]
+        wait_timeout: String,
+    },
 }
 
 /// The flag that sets the same option as `variable` (`"STATUS_TIMEOUT"` ->

@@ -1,0 +1,125 @@
+//! The live-change settings (issue 13): the refresh channel, the gap between refreshes, the
+//! change watcher, and what `refresh-now` needs.
+
+use std::time::Duration;
+
+use super::{Args, ConfigError, parse_key, parse_redis_url, parse_timeout, quote};
+use crate::subscription::default_channel;
+use crate::watch::Watch;
+
+/// Shortest `STATUS_MIN_REFRESH_GAP`: the gap is what bounds the database's load under a
+/// flood of nudges, so it cannot be turned off.
+pub const MIN_GAP_S: f64 = 0.1;
+/// Longest `STATUS_MIN_REFRESH_GAP`: an hour (longer defeats refreshing on demand).
+pub const MAX_GAP_S: f64 = 3600.0;
+/// Longest `refresh-now --wait-timeout`.
+pub const MAX_WAIT_S: f64 = 600.0;
+
+/// `STATUS_REFRESH_CHANNEL`: empty means `<STATUS_KEY>:refresh`, `off` turns it off.
+pub(super) fn parse_channel(raw: &str, status_key: &str) -> Result<Option<String>, ConfigError> {
+    match raw.trim() {
+        "" => Ok(Some(default_channel(status_key))),
+        "off" => Ok(None),
+        _ => parse_key("STATUS_REFRESH_CHANNEL", raw).map(Some),
+    }
+}
+
+/// `STATUS_MIN_REFRESH_GAP`: seconds, fractions allowed.
+pub(super) fn parse_gap(raw: &str) -> Result<Duration, ConfigError> {
+    let seconds: f64 = raw.trim().parse().unwrap_or(f64::NAN);
+    if !(MIN_GAP_S..=MAX_GAP_S).contains(&seconds) {
+        return Err(ConfigError::new(
+            "STATUS_MIN_REFRESH_GAP",
+            format!(
+                "expected seconds from {MIN_GAP_S} to {MAX_GAP_S}, got {}",
+                quote(raw)
+            ),
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `STATUS_WATCH`: `interval`, `binlog` or `poll:<seconds>`.
+pub(super) fn parse_watch(raw: &str) -> Result<Watch, ConfigError> {
+    raw.parse::<Watch>()
+        .map_err(|e| ConfigError::new("STATUS_WATCH", e.to_string()))
+}
+
+/// What `refresh-now` needs: Redis, the keys, and its own timeouts (no database).
+#[derive(Clone)]
+pub struct RefreshNowConfig {
+    /// Raw URL (may hold a password): print only through [`crate::redact::RedactedUrl`].
+    pub redis_url: String,
+    pub status_key: String,
+    pub channel: String,
+    pub timeout: Duration,
+    /// With `--wait`: how long to wait for the document to move.
+    pub wait: Option<Duration>,
+}
+
+impl RefreshNowConfig {
+    pub fn from_args(
+        args: &Args,
+        wait: bool,
+        wait_timeout: &str,
+    ) -> Result<RefreshNowConfig, ConfigError> {
+        let status_key = parse_key("STATUS_KEY", &args.status_key)?;
+        let channel = parse_channel(&args.status_refresh_channel, &status_key)?.ok_or_else(|| {
+            ConfigError::new(
+                "STATUS_REFRESH_CHANNEL",
+                "is off, so no refresher listens for refresh-now",
+            )
+        })?;
+        let seconds: f64 = wait_timeout.trim().parse().unwrap_or(f64::NAN);
+        if !(seconds > 0.0 && seconds <= MAX_WAIT_S) {
+            return Err(ConfigError {
+                variable: "--wait-timeout",
+                flag: "wait-timeout".into(),
+                reason: format!(
+                    "expected seconds greater than 0 and at most {MAX_WAIT_S}, got {}",
+                    quote(wait_timeout)
+                ),
+            });
+        }
+        Ok(RefreshNowConfig {
+            redis_url: parse_redis_url(&args.redis_url)?,
+            status_key,
+            channel,
+            timeout: parse_timeout(&args.status_timeout)?,
+            wait: wait.then(|| Duration::from_secs_f64(seconds)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_defaults_to_the_status_key_and_can_be_turned_off() {
+        assert_eq!(
+            parse_channel("", "eu:status").unwrap().as_deref(),
+            Some("eu:status:refresh")
+        );
+        assert_eq!(parse_channel("off", "k").unwrap(), None);
+        assert_eq!(
+            parse_channel("ops:nudge", "k").unwrap().as_deref(),
+            Some("ops:nudge")
+        );
+        assert_eq!(
+            parse_channel("a b", "k").unwrap_err().variable,
+            "STATUS_REFRESH_CHANNEL"
+        );
+    }
+
+    #[test]
+    fn gap_and_watch_bounds() {
+        assert_eq!(parse_gap("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_gap("0.5").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "0.05", "3601", "x", "NaN", ""] {
+            assert_eq!(parse_gap(bad).unwrap_err().variable, "STATUS_MIN_REFRESH_GAP");
+        }
+        assert_eq!(parse_watch("binlog").unwrap(), Watch::Binlog);
+        assert_eq!(parse_watch("poll:0").unwrap_err().variable, "STATUS_WATCH");
+    }
+}
