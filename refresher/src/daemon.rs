@@ -261,9 +261,10 @@ impl Daemon<'_> {
         }
         loop {
             // A pending nudge makes a refresh due, one gap after the last one at the earliest.
-            let nudge_due = self
-                .coalescer
-                .due(self.sources.running() && self.trigger.pending(), Instant::now());
+            let nudge_due = self.coalescer.due(
+                self.sources.running() && self.trigger.pending(),
+                Instant::now(),
+            );
             if let Some(due) = nudge_due {
                 refresh_due = refresh_due.min(due);
             }

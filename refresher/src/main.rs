@@ -88,7 +88,10 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
     };
     match runtime.block_on(refresh_now::run(&request)) {
         Ok(Outcome::Published { receivers }) => {
-            println!("published on {} ({receivers} refresher(s) heard it)", request.channel);
+            println!(
+                "published on {} ({receivers} refresher(s) heard it)",
+                request.channel
+            );
             ExitCode::SUCCESS
         }
         Ok(Outcome::Refreshed { line }) => {

@@ -212,7 +212,10 @@ mod tests {
         assert_eq!(trigger.received(), 1000);
         let other = trigger.nudger();
         other.nudge();
-        assert_eq!((nudger.sent(), other.sent(), trigger.received()), (1000, 1, 1001));
+        assert_eq!(
+            (nudger.sent(), other.sent(), trigger.received()),
+            (1000, 1, 1001)
+        );
         trigger.answer(); // the refresh starts
         assert!(!trigger.pending(), "one refresh answers the whole burst");
         nudger.nudge(); // during the refresh

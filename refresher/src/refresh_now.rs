@@ -80,7 +80,8 @@ async fn updated_at(
     key: &str,
     limit: Duration,
 ) -> Result<Option<(f64, String)>, RefreshNowError> {
-    let raw: Option<Vec<u8>> = call(limit, "GET", redis::cmd("GET").arg(key).query_async(conn)).await?;
+    let raw: Option<Vec<u8>> =
+        call(limit, "GET", redis::cmd("GET").arg(key).query_async(conn)).await?;
     Ok(raw.and_then(|bytes| {
         let view = DocumentView::parse(&bytes).ok()?;
         Some((view.updated_at, describe(&view)))

@@ -91,16 +91,21 @@ mod tests {
         assert_eq!("".parse(), Ok(Watch::Interval));
         assert_eq!("interval".parse(), Ok(Watch::Interval));
         assert_eq!(" binlog ".parse(), Ok(Watch::Binlog));
-        assert_eq!(
-            "poll:5".parse(),
-            Ok(Watch::Poll(Duration::from_secs(5)))
-        );
+        assert_eq!("poll:5".parse(), Ok(Watch::Poll(Duration::from_secs(5))));
         assert_eq!(
             "poll:2.5".parse(),
             Ok(Watch::Poll(Duration::from_millis(2500)))
         );
         assert_eq!(Watch::Poll(Duration::from_secs(5)).to_string(), "poll:5");
-        for bad in ["poll", "poll:", "poll:0.5", "poll:x", "poll:90000", "BINLOG", "inotify"] {
+        for bad in [
+            "poll",
+            "poll:",
+            "poll:0.5",
+            "poll:x",
+            "poll:90000",
+            "BINLOG",
+            "inotify",
+        ] {
             assert!(bad.parse::<Watch>().is_err(), "{bad}");
         }
     }

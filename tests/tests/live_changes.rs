@@ -145,7 +145,10 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     let flood = start.elapsed();
-    assert!(flood < Duration::from_millis(1500), "the flood took {flood:?}");
+    assert!(
+        flood < Duration::from_millis(1500),
+        "the flood took {flood:?}"
+    );
     // The last refresh the flood earns runs one gap after the first.
     assert!(
         wait_until(GAP + WITHIN, || exp(&redis) == Some(3.0)),
@@ -166,7 +169,10 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
         metric(&text, "status_refresher_nudges_total{source=\"channel\"}"),
         1001.0
     );
-    assert_eq!(metric(&text, "status_refresher_source_up{source=\"channel\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "status_refresher_source_up{source=\"channel\"}"),
+        1.0
+    );
 }
 
 #[test]
@@ -231,7 +237,11 @@ fn refresh_now_waits_for_the_new_document_and_prints_it() {
     assert!(status.success(), "{out}\n{}", child.output());
     assert!(out.contains("rates.exp=7.5"), "{out}");
     // The start-up refresh was moments ago: the nudge waits out the gap at most.
-    assert!(started.elapsed() < GAP + WITHIN * 2, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < GAP + WITHIN * 2,
+        "{:?}",
+        started.elapsed()
+    );
     drop(child);
 
     // Nobody listening: a clear error and exit 1.
@@ -260,7 +270,11 @@ fn poll_watch_refreshes_on_a_change_only() {
     // documents written rather than scans).
     let first = document(&redis).unwrap().updated_at;
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(document(&redis).unwrap().updated_at, first, "refreshed without a change");
+    assert_eq!(
+        document(&redis).unwrap().updated_at,
+        first,
+        "refreshed without a change"
+    );
     set_exp(&db, 9.0);
     let changed = Instant::now();
     assert!(
@@ -269,8 +283,15 @@ fn poll_watch_refreshes_on_a_change_only() {
         child.output()
     );
     // At most one probe period plus a refresh.
-    assert!(changed.elapsed() < Duration::from_millis(1500), "{:?}", changed.elapsed());
+    assert!(
+        changed.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        changed.elapsed()
+    );
     let addr = metrics_addr(&child);
     let (_, body) = health(addr);
-    assert_eq!((&body["watch"], &body["watch_state"]), (&"poll".into(), &"up".into()));
+    assert_eq!(
+        (&body["watch"], &body["watch_state"]),
+        (&"poll".into(), &"up".into())
+    );
 }

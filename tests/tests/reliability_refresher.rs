@@ -6,10 +6,7 @@
 //! Every test has its own database, Redis keys, MySQL users and ports, cleans up after
 //! itself, and bounds every wait. See docs/reliability.md for what each test proves.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::{Child, refresher_command, run};

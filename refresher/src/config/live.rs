@@ -64,12 +64,13 @@ impl RefreshNowConfig {
         wait_timeout: &str,
     ) -> Result<RefreshNowConfig, ConfigError> {
         let status_key = parse_key("STATUS_KEY", &args.status_key)?;
-        let channel = parse_channel(&args.status_refresh_channel, &status_key)?.ok_or_else(|| {
-            ConfigError::new(
-                "STATUS_REFRESH_CHANNEL",
-                "is off, so no refresher listens for refresh-now",
-            )
-        })?;
+        let channel =
+            parse_channel(&args.status_refresh_channel, &status_key)?.ok_or_else(|| {
+                ConfigError::new(
+                    "STATUS_REFRESH_CHANNEL",
+                    "is off, so no refresher listens for refresh-now",
+                )
+            })?;
         let seconds: f64 = wait_timeout.trim().parse().unwrap_or(f64::NAN);
         if !(seconds > 0.0 && seconds <= MAX_WAIT_S) {
             return Err(ConfigError {
@@ -117,7 +118,10 @@ mod tests {
         assert_eq!(parse_gap("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_gap("0.5").unwrap(), Duration::from_millis(500));
         for bad in ["0", "0.05", "3601", "x", "NaN", ""] {
-            assert_eq!(parse_gap(bad).unwrap_err().variable, "STATUS_MIN_REFRESH_GAP");
+            assert_eq!(
+                parse_gap(bad).unwrap_err().variable,
+                "STATUS_MIN_REFRESH_GAP"
+            );
         }
         assert_eq!(parse_watch("binlog").unwrap(), Watch::Binlog);
         assert_eq!(parse_watch("poll:0").unwrap_err().variable, "STATUS_WATCH");

@@ -36,7 +36,7 @@ use futures_util::StreamExt;
 use mysql_async::binlog::EventType;
 use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent, TableMapEvent};
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStreamRequest, Conn, Opts};
+use mysql_async::{BinlogStreamRequest, Conn, Opts, Row};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tracing::{error, info, warn};
@@ -57,6 +57,8 @@ const MAX_TABLE_IDS: usize = 4096;
 /// The table watched.
 pub const TABLE: &str = "constants";
 
+/// The header flag of events the server made up for the stream (not in the file).
+const LOG_EVENT_ARTIFICIAL_F: u16 = 0x20;
 /// MySQL's "access denied; you need ... privilege".
 const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 /// "Could not find first log file name in binary log index file" and relatives.
@@ -201,14 +203,27 @@ pub async fn check(conn: &mut Conn, limit: Duration) -> Result<Position, CheckEr
     if !gaps.is_empty() {
         return Err(CheckError::Unusable(gaps));
     }
-    let status = timeout(limit, conn.query_first::<(String, u64), _>("SHOW MASTER STATUS"))
+    // Four columns (file, position, do/ignore filters): read as a row, not as a tuple,
+    // which would have to match the column count.
+    let status = timeout(limit, conn.query_first::<Row, _>("SHOW MASTER STATUS"))
         .await
-        .map_err(|_| CheckError::Unreachable(format!("SHOW MASTER STATUS timed out after {limit:?}")))?;
+        .map_err(|_| {
+            CheckError::Unreachable(format!("SHOW MASTER STATUS timed out after {limit:?}"))
+        })?;
     match status {
-        Ok(Some((file, pos))) => Ok(Position { file, pos }),
+        Ok(Some(mut row)) => {
+            let file: Option<String> = row.take_opt(0).and_then(Result::ok);
+            let pos: Option<u64> = row.take_opt(1).and_then(Result::ok);
+            match (file, pos) {
+                (Some(file), Some(pos)) => Ok(Position { file, pos }),
+                _ => Err(CheckError::Unreachable(
+                    "SHOW MASTER STATUS returned no file and position".into(),
+                )),
+            }
+        }
         Ok(None) => Err(CheckError::Unusable(vec![Missing::LogBin])),
         Err(mysql_async::Error::Server(e)) if e.code == ER_SPECIFIC_ACCESS_DENIED => {
-            // A grant through a role or a wildcard host that SHOW GRANTS did not spell out.
+            // SHOW GRANTS read as if the privilege were there, yet the server refused.
             gaps.push(Missing::Privilege {
                 name: "REPLICATION CLIENT",
                 user: quote_user(&facts.user),
@@ -220,10 +235,15 @@ pub async fn check(conn: &mut Conn, limit: Duration) -> Result<Position, CheckEr
 }
 
 async fn read_facts(conn: &mut Conn) -> Result<ServerFacts, mysql_async::Error> {
-    let (log_bin, binlog_format, user): (String, String, String) = conn
+    let (log_bin, binlog_format, user): (Option<String>, Option<String>, Option<String>) = conn
         .query_first("SELECT @@global.log_bin, @@global.binlog_format, CURRENT_USER()")
         .await?
         .unwrap_or_default();
+    let (log_bin, binlog_format, user) = (
+        log_bin.unwrap_or_default(),
+        binlog_format.unwrap_or_default(),
+        user.unwrap_or_default(),
+    );
     let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
     Ok(ServerFacts {
         log_bin: matches!(log_bin.as_str(), "1" | "ON"),
@@ -236,16 +256,30 @@ async fn read_facts(conn: &mut Conn) -> Result<ServerFacts, mysql_async::Error> 
 /// One event, reduced to what the watcher decides on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    /// The stream continues in `file` at `pos` (sent at the start of every stream, and when
-    /// the server starts a new file).
-    Rotate { file: String, pos: u64 },
-    TableMap { id: u64, schema: String, table: String },
-    Rows { table_id: u64 },
+    /// The stream continues in `file` at `pos` (the server started a new file).
+    Rotate {
+        file: String,
+        pos: u64,
+    },
+    TableMap {
+        id: u64,
+        schema: String,
+        table: String,
+    },
+    Rows {
+        table_id: u64,
+    },
     /// A transaction's commit (`XID`), ending at `end`.
-    Commit { end: u64 },
+    Commit {
+        end: u64,
+    },
     /// A statement: `BEGIN`, `COMMIT` (non-transactional tables), DDL, or statement-logged
     /// DML.
-    Query { schema: String, query: String, end: u64 },
+    Query {
+        schema: String,
+        query: String,
+        end: u64,
+    },
     /// Anything else (format description, heartbeat, GTID, ...).
     Other,
 }
@@ -258,6 +292,13 @@ pub fn classify(event: &Event) -> Seen {
     let raw = header.event_type_raw();
     let is = |t: EventType| raw == t as u8;
     if is(EventType::ROTATE_EVENT) {
+        // The artificial rotate that opens every stream only repeats the file asked for. It
+        // also arrives before the format description, so the event reader cannot know to
+        // strip its checksum, which then trails the file name: trust only real rotates.
+        let artificial = end == 0 || header.flags_raw() & LOG_EVENT_ARTIFICIAL_F != 0;
+        if artificial {
+            return Seen::Other;
+        }
         return match event.read_event::<RotateEvent<'_>>() {
             Ok(r) => Seen::Rotate {
                 file: r.name().into_owned(),
@@ -372,8 +413,8 @@ impl Follower {
                     return false;
                 }
                 self.advance(end);
-                let names_table = schema == self.schema
-                    && statement.to_ascii_lowercase().contains(TABLE);
+                let names_table =
+                    schema == self.schema && statement.to_ascii_lowercase().contains(TABLE);
                 std::mem::take(&mut self.dirty) || names_table
             }
             Seen::Other => false,
@@ -600,11 +641,7 @@ mod tests {
         for grant in ok {
             assert_eq!(missing(&facts(true, "ROW", &[grant])), [], "{grant}");
         }
-        let only_slave = facts(
-            true,
-            "row",
-            &["GRANT REPLICATION SLAVE ON *.* TO `u`@`%`"],
-        );
+        let only_slave = facts(true, "row", &["GRANT REPLICATION SLAVE ON *.* TO `u`@`%`"]);
         assert!(matches!(
             missing(&only_slave).as_slice(),
             [Missing::Privilege {

@@ -99,7 +99,10 @@ async fn poll(
         if !announced {
             announced = true;
             *failures = 0;
-            info!(every_s = watch.every.as_secs_f64(), "probing `constants` for changes");
+            info!(
+                every_s = watch.every.as_secs_f64(),
+                "probing `constants` for changes"
+            );
             state.send_replace(SourceState::Up);
         }
         if changed(*last, now) {
