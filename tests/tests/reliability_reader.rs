@@ -106,6 +106,8 @@ impl AclUser {
                     "documented password should be a placeholder: {token}"
                 );
                 format!(">{password}")
+            } else if let Some(channel) = token.strip_prefix('&') {
+                format!("&{}", test_key(redis, channel))
             } else if let Some(tilde) = token.find('~') {
                 let (permission, pattern) = (&token[..tilde], &token[tilde + 1..]);
                 format!("{permission}~{}", test_key(redis, pattern))
@@ -183,8 +185,9 @@ impl Drop for AclUser {
     }
 }
 
-/// Maps a documented key pattern to this test's key: `server:status[...]` and
-/// `config:status_interval` are the only keys the lines may name.
+/// Maps a documented key or channel pattern to this test's: `server:status[...]` (the
+/// document's keys and its refresh channel) and `config:status_interval` are the only names
+/// the lines may use.
 fn test_key(redis: &TestRedis, pattern: &str) -> String {
     if let Some(rest) = pattern.strip_prefix("server:status") {
         format!("{}{rest}", redis.status_key())
@@ -655,6 +658,26 @@ async fn whole_flow_runs_under_the_acl_users() {
         "the interval override was not read:\n{}",
         daemon.output()
     );
+    // The daemon subscribes to the refresh channel; the publisher user's `refresh-now
+    // --wait` is heard (one subscriber) and sees the document move.
+    let publisher_pw = format!("Pb-{:016x}", fastrand::u64(..));
+    let publisher = AclUser::create(&redis, "status-publisher", &publisher_pw);
+    let mut cmd = refresher_command();
+    cmd.env("REDIS_URL", publisher.url())
+        .env("STATUS_KEY", redis.status_key())
+        .args(["refresh-now", "--wait"]);
+    let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
+    assert!(status.success(), "{out}\n{}", daemon.output());
+    assert!(out.contains("refreshed: updated_at="), "{out}");
+    assert_no_secret(&out, &publisher_pw, "refresh-now output");
+    let other_channel = format!("{}:other", redis.status_key());
+    assert_dry_run_denied(&publisher, &["PUBLISH", &other_channel, "x"]);
+    assert_dry_run_denied(&publisher, &["SET", &redis.status_key(), "x"]);
+    assert_dry_run_denied(
+        &publisher,
+        &["SUBSCRIBE", &format!("{}:refresh", redis.status_key())],
+    );
+    assert_eq!(publisher.acl_log(), Vec::<BTreeMap<_, _>>::new());
     daemon.signal("TERM");
     let status = tokio::task::block_in_place(|| daemon.wait(Duration::from_secs(10)));
     assert!(status.success(), "{status:?}\n{}", daemon.output());
