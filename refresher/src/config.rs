@@ -199,15 +199,28 @@ fn parse_u64(
 }
 
 fn parse_timeout(raw: &str) -> Result<Duration, ConfigError> {
+    parse_seconds(
+        "STATUS_TIMEOUT",
+        raw,
+        // `!(a && b)` rather than `!a || !b` so that NaN is rejected too.
+        |s| s > 0.0 && s <= MAX_TIMEOUT_S,
+        &format!("seconds greater than 0 and at most {MAX_TIMEOUT_S}"),
+    )
+}
+
+/// Seconds (fractions allowed) for which `ok` holds (NaN never does); otherwise an error
+/// saying what was `expected` and quoting what came.
+fn parse_seconds(
+    variable: &'static str,
+    raw: &str,
+    ok: impl Fn(f64) -> bool,
+    expected: &str,
+) -> Result<Duration, ConfigError> {
     let seconds: f64 = raw.trim().parse().unwrap_or(f64::NAN);
-    // `!(a && b)` rather than `!a || !b` so that NaN is rejected too.
-    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_S) {
+    if seconds.is_nan() || !ok(seconds) {
         return Err(ConfigError::new(
-            "STATUS_TIMEOUT",
-            format!(
-                "expected seconds greater than 0 and at most {MAX_TIMEOUT_S}, got {}",
-                quote(raw)
-            ),
+            variable,
+            format!("expected {expected}, got {}", quote(raw)),
         ));
     }
     Ok(Duration::from_secs_f64(seconds))

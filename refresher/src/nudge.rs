@@ -21,8 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
+use tracing::warn;
+
+use crate::schedule::Backoff;
 
 /// The state of one nudge source (the refresh channel, or a change watcher), for `/health`
 /// and `/metrics`.
@@ -71,6 +74,45 @@ impl SourceState {
             SourceState::Unavailable { reason } => Some(reason),
             _ => None,
         }
+    }
+}
+
+/// The retry rhythm of a source that lost its connection: the refresher's jittered backoff,
+/// capped, reset by a success. One shape for the subscription and both watchers, so they
+/// report and retry alike.
+#[derive(Debug)]
+pub struct Reconnect {
+    backoff: Backoff,
+    failures: u32,
+    cap: Duration,
+}
+
+impl Reconnect {
+    pub fn new(cap: Duration) -> Reconnect {
+        Reconnect {
+            backoff: Backoff::default(),
+            failures: 0,
+            cap,
+        }
+    }
+
+    /// The source works again: the next loss starts the backoff afresh.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Reports a loss (a warning naming `what`, and [`SourceState::Down`]) and waits before
+    /// the next attempt.
+    pub async fn lost(&mut self, what: &str, error: String, state: &watch::Sender<SourceState>) {
+        self.failures = self.failures.saturating_add(1);
+        let retry_in = self.backoff.delay(self.failures, self.cap);
+        warn!(
+            error = %error,
+            retry_in_ms = retry_in.as_millis() as u64,
+            "{what} lost; retrying (periodic refreshes go on)"
+        );
+        state.send_replace(SourceState::Down { error });
+        tokio::time::sleep(retry_in).await;
     }
 }
 

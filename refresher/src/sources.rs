@@ -265,21 +265,14 @@ mod tests {
             fields.contains("\"channel_error\":\"the \\\"connection\\\" closed\""),
             "{fields}"
         );
-        let mut text = String::new();
-        view.render(&mut text);
-        assert!(
-            text.lines()
-                .any(|l| l == "status_refresher_source_up{source=\"channel\"} 0"),
-            "{text}"
-        );
+        let rendered = |line: &str| {
+            let mut text = String::new();
+            view.render(&mut text);
+            assert!(text.lines().any(|l| l == line), "no {line}:\n{text}");
+        };
+        rendered("status_refresher_source_up{source=\"channel\"} 0");
         sources.channel.nudger.nudge();
-        let mut text = String::new();
-        view.render(&mut text);
-        assert!(
-            text.lines()
-                .any(|l| l == "status_refresher_nudges_total{source=\"channel\"} 1"),
-            "{text}"
-        );
+        rendered("status_refresher_nudges_total{source=\"channel\"} 1");
     }
 
     #[test]

@@ -20,10 +20,9 @@ use futures_util::StreamExt;
 use redis::Value;
 use tokio::sync::watch;
 use tokio::time::timeout;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::nudge::{Nudger, SourceState};
-use crate::schedule::Backoff;
+use crate::nudge::{Nudger, Reconnect, SourceState};
 
 /// How often an idle subscription checks that Redis still answers.
 pub const PING_EVERY: Duration = Duration::from_secs(5);
@@ -76,23 +75,12 @@ fn redis_error(e: &redis::RedisError) -> Lost {
 /// Keeps the subscription up until the task is aborted, nudging on every message and
 /// reporting its state.
 pub async fn run(sub: Subscription, nudger: Nudger, state: watch::Sender<SourceState>) {
-    let mut backoff = Backoff::default();
-    let mut failures = 0u32;
+    let mut reconnect = Reconnect::new(RESUBSCRIBE_CAP);
     loop {
         state.send_replace(SourceState::Connecting);
-        let error = subscribed(&sub, &nudger, &state, &mut failures).await;
-        failures = failures.saturating_add(1);
-        let retry_in = backoff.delay(failures, RESUBSCRIBE_CAP);
-        warn!(
-            channel = %sub.channel,
-            error = %error,
-            retry_in_ms = retry_in.as_millis() as u64,
-            "refresh channel subscription lost; nudges wait for it (periodic refreshes go on)"
-        );
-        state.send_replace(SourceState::Down {
-            error: error.to_string(),
-        });
-        tokio::time::sleep(retry_in).await;
+        let error = subscribed(&sub, &nudger, &state, &mut reconnect).await;
+        let what = format!("subscription to the refresh channel {}", sub.channel);
+        reconnect.lost(&what, error.to_string(), &state).await;
     }
 }
 
@@ -101,7 +89,7 @@ async fn subscribed(
     sub: &Subscription,
     nudger: &Nudger,
     state: &watch::Sender<SourceState>,
-    failures: &mut u32,
+    reconnect: &mut Reconnect,
 ) -> Lost {
     let pubsub = match timeout(sub.timeout, sub.client.get_async_pubsub()).await {
         Err(_) => return Lost::ConnectTimeout(sub.timeout),
@@ -114,7 +102,7 @@ async fn subscribed(
         Ok(Err(e)) => return redis_error(&e),
         Ok(Ok(())) => {}
     }
-    *failures = 0;
+    reconnect.succeeded();
     info!(channel = %sub.channel, "subscribed to the refresh channel");
     state.send_replace(SourceState::Up);
     let mut ping = tokio::time::interval(PING_EVERY);

@@ -11,6 +11,7 @@
 //! `SELECT`s are counted from MariaDB's per-table statistics of the test's own database
 //! (see `integration_tests::probe::scans`), so parallel tests do not disturb the counts.
 
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,13 @@ fn daemon(db: &TestDb, redis: &TestRedis) -> Command {
         .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
         .env("STATUS_TIMEOUT", "1");
     cmd
+}
+
+const NUDGES: &str = "status_refresher_nudges_total{source=\"channel\"}";
+
+/// One sample from the refresher's `/metrics`.
+fn sample(addr: SocketAddr, series: &str) -> f64 {
+    metric(&http_get(addr, "/metrics").1, series)
 }
 
 fn channel(redis: &TestRedis) -> String {
@@ -164,13 +172,9 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
         "{selects} SELECTs for 1,000 nudges:\n{}",
         child.output()
     );
-    let text = http_get(addr, "/metrics").1;
+    assert_eq!(sample(addr, NUDGES), 1001.0);
     assert_eq!(
-        metric(&text, "status_refresher_nudges_total{source=\"channel\"}"),
-        1001.0
-    );
-    assert_eq!(
-        metric(&text, "status_refresher_source_up{source=\"channel\"}"),
+        sample(addr, "status_refresher_source_up{source=\"channel\"}"),
         1.0
     );
 }
@@ -199,13 +203,9 @@ fn a_standby_ignores_nudges_and_the_new_holder_subscribes_after_a_takeover() {
     assert_eq!(selects, 1, "one SELECT, by the holder");
     let (_, body) = health(b_addr);
     assert_eq!(body["channel"], "standby", "{body}");
-    let text = http_get(b_addr, "/metrics").1;
+    assert_eq!(sample(b_addr, NUDGES), 0.0);
     assert_eq!(
-        metric(&text, "status_refresher_nudges_total{source=\"channel\"}"),
-        0.0
-    );
-    assert_eq!(
-        metric(&text, "status_refresher_refresh_total{result=\"ok\"}"),
+        sample(b_addr, "status_refresher_refresh_total{result=\"ok\"}"),
         0.0
     );
 

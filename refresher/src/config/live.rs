@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Args, ConfigError, parse_key, parse_redis_url, parse_timeout, quote};
+use super::{Args, ConfigError, parse_key, parse_redis_url, parse_seconds, parse_timeout};
 use crate::subscription::default_channel;
 use crate::watch::Watch;
 
@@ -26,17 +26,12 @@ pub(super) fn parse_channel(raw: &str, status_key: &str) -> Result<Option<String
 
 /// `STATUS_MIN_REFRESH_GAP`: seconds, fractions allowed.
 pub(super) fn parse_gap(raw: &str) -> Result<Duration, ConfigError> {
-    let seconds: f64 = raw.trim().parse().unwrap_or(f64::NAN);
-    if !(MIN_GAP_S..=MAX_GAP_S).contains(&seconds) {
-        return Err(ConfigError::new(
-            "STATUS_MIN_REFRESH_GAP",
-            format!(
-                "expected seconds from {MIN_GAP_S} to {MAX_GAP_S}, got {}",
-                quote(raw)
-            ),
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    parse_seconds(
+        "STATUS_MIN_REFRESH_GAP",
+        raw,
+        |s| (MIN_GAP_S..=MAX_GAP_S).contains(&s),
+        &format!("seconds from {MIN_GAP_S} to {MAX_GAP_S}"),
+    )
 }
 
 /// `STATUS_WATCH`: `interval`, `binlog` or `poll:<seconds>`.
@@ -71,23 +66,23 @@ impl RefreshNowConfig {
                     "is off, so no refresher listens for refresh-now",
                 )
             })?;
-        let seconds: f64 = wait_timeout.trim().parse().unwrap_or(f64::NAN);
-        if !(seconds > 0.0 && seconds <= MAX_WAIT_S) {
-            return Err(ConfigError {
-                variable: "--wait-timeout",
-                flag: "wait-timeout".into(),
-                reason: format!(
-                    "expected seconds greater than 0 and at most {MAX_WAIT_S}, got {}",
-                    quote(wait_timeout)
-                ),
-            });
-        }
+        // Not an environment variable: the error names the flag alone.
+        let wait_for = parse_seconds(
+            "--wait-timeout",
+            wait_timeout,
+            |s| s > 0.0 && s <= MAX_WAIT_S,
+            &format!("seconds greater than 0 and at most {MAX_WAIT_S}"),
+        )
+        .map_err(|e| ConfigError {
+            flag: "wait-timeout".into(),
+            ..e
+        })?;
         Ok(RefreshNowConfig {
             redis_url: parse_redis_url(&args.redis_url)?,
             status_key,
             channel,
             timeout: parse_timeout(&args.status_timeout)?,
-            wait: wait.then(|| Duration::from_secs_f64(seconds)),
+            wait: wait.then_some(wait_for),
         })
     }
 }

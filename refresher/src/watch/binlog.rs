@@ -41,8 +41,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tracing::{error, info, warn};
 
-use crate::nudge::{Nudger, SourceState};
-use crate::schedule::Backoff;
+use crate::nudge::{Nudger, Reconnect, SourceState};
 
 /// How often the server sends a heartbeat on an idle stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -455,8 +454,7 @@ enum Ended {
 /// user unusable (then it reports [`SourceState::Unavailable`] and returns).
 pub async fn run(watch: BinlogWatch, nudger: Nudger, state: watch::Sender<SourceState>) {
     let schema = watch.opts.db_name().unwrap_or_default().to_owned();
-    let mut backoff = Backoff::default();
-    let mut failures = 0u32;
+    let mut reconnect = Reconnect::new(RECONNECT_CAP);
     let mut follower: Option<Follower> = None;
     loop {
         state.send_replace(SourceState::Connecting);
@@ -479,7 +477,7 @@ pub async fn run(watch: BinlogWatch, nudger: Nudger, state: watch::Sender<Source
                     Ok(position) => {
                         let f = follower.get_or_insert_with(|| Follower::new(&schema, position));
                         f.restart();
-                        stream(conn, f, &nudger, &state, &mut failures).await
+                        stream(conn, f, &nudger, &state, &mut reconnect).await
                     }
                 }
             }
@@ -489,17 +487,9 @@ pub async fn run(watch: BinlogWatch, nudger: Nudger, state: watch::Sender<Source
             follower = None;
             nudger.nudge();
         }
-        failures = failures.saturating_add(1);
-        let retry_in = backoff.delay(failures, RECONNECT_CAP);
-        warn!(
-            error = %ended,
-            retry_in_ms = retry_in.as_millis() as u64,
-            "binlog stream lost; reconnecting (periodic refreshes go on)"
-        );
-        state.send_replace(SourceState::Down {
-            error: ended.to_string(),
-        });
-        tokio::time::sleep(retry_in).await;
+        reconnect
+            .lost("binlog stream", ended.to_string(), &state)
+            .await;
     }
 }
 
@@ -517,7 +507,7 @@ async fn stream(
     follower: &mut Follower,
     nudger: &Nudger,
     state: &watch::Sender<SourceState>,
-    failures: &mut u32,
+    reconnect: &mut Reconnect,
 ) -> Ended {
     let heartbeat_ns = HEARTBEAT.as_nanos();
     if let Err(e) = conn
@@ -568,7 +558,7 @@ async fn stream(
         };
         if !announced {
             announced = true;
-            *failures = 0;
+            reconnect.succeeded();
             info!(from = %follower.position, "following the binary log");
             state.send_replace(SourceState::Up);
         }

@@ -20,10 +20,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Row};
 use tokio::sync::watch;
 use tokio::time::timeout;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
-use crate::nudge::{Nudger, SourceState};
-use crate::schedule::Backoff;
+use crate::nudge::{Nudger, Reconnect, SourceState};
 
 /// The probe.
 pub const PROBE: &str = "CHECKSUM TABLE constants";
@@ -55,25 +54,17 @@ pub fn changed(before: Option<Checksum>, now: Checksum) -> bool {
 
 /// Probes every `every` until the task is aborted, nudging on each change.
 pub async fn run(watch: PollWatch, nudger: Nudger, state: watch::Sender<SourceState>) {
-    let mut backoff = Backoff::default();
-    let mut failures = 0u32;
+    // Retry at most one period apart: a probe that cannot run is a probe missed.
+    let mut reconnect = Reconnect::new(watch.every.max(Duration::from_secs(1)));
     let mut last: Option<Checksum> = None;
     loop {
         state.send_replace(SourceState::Connecting);
         let error = match timeout(watch.timeout, Conn::new(watch.opts.clone())).await {
             Err(_) => format!("connecting timed out after {:?}", watch.timeout),
             Ok(Err(e)) => e.to_string(),
-            Ok(Ok(conn)) => poll(conn, &watch, &nudger, &state, &mut failures, &mut last).await,
+            Ok(Ok(conn)) => poll(conn, &watch, &nudger, &state, &mut reconnect, &mut last).await,
         };
-        failures = failures.saturating_add(1);
-        let retry_in = backoff.delay(failures, watch.every.max(Duration::from_secs(1)));
-        warn!(
-            error = %error,
-            retry_in_ms = retry_in.as_millis() as u64,
-            "change probe failed; retrying (periodic refreshes go on)"
-        );
-        state.send_replace(SourceState::Down { error });
-        tokio::time::sleep(retry_in).await;
+        reconnect.lost("change probe", error, &state).await;
     }
 }
 
@@ -83,7 +74,7 @@ async fn poll(
     watch: &PollWatch,
     nudger: &Nudger,
     state: &watch::Sender<SourceState>,
-    failures: &mut u32,
+    reconnect: &mut Reconnect,
     last: &mut Option<Checksum>,
 ) -> String {
     let mut announced = false;
@@ -98,7 +89,7 @@ async fn poll(
         };
         if !announced {
             announced = true;
-            *failures = 0;
+            reconnect.succeeded();
             info!(
                 every_s = watch.every.as_secs_f64(),
                 "probing `constants` for changes"
