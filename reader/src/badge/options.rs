@@ -1,0 +1,199 @@
+//! The badge's query options: `label`, `style`, `lang` and `show`.
+//!
+//! Anything a badge URL can carry is checked here, before any text reaches the SVG. A value
+//! that cannot be drawn honestly is refused with a 400, never "cleaned up": control
+//! characters (invisible, and not even legal XML), Unicode bidi controls (they can make
+//! `online` appear in a label that says something else) and labels too long to be a label.
+//! Unknown parameters are ignored, so cache-busters such as `?v=2` keep working.
+
+use super::svg::Style;
+use super::words::{Lang, RateName};
+use crate::query::{pairs, query_of};
+
+/// Longest label, in characters. shields allows more, but a status badge label is a name.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// The options of one badge request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadgeOptions {
+    /// `None`: the language's default label ("server" / "сервер").
+    pub label: Option<String>,
+    pub style: Style,
+    pub lang: Lang,
+    /// Rates appended to the message, in the order asked, without repeats.
+    pub show: Vec<RateName>,
+}
+
+/// Why the options were refused; each names the parameter at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionError {
+    Query,
+    LabelTooLong,
+    LabelCharacters,
+    Style,
+    Lang,
+    Show,
+}
+
+impl OptionError {
+    /// A fixed sentence for the 400 body (never echoes the request).
+    pub fn message(self) -> &'static str {
+        match self {
+            OptionError::Query => "the query string is not valid percent-encoded UTF-8",
+            OptionError::LabelTooLong => "label is longer than 64 characters",
+            OptionError::LabelCharacters => {
+                "label contains control or bidirectional-override characters"
+            }
+            OptionError::Style => "style must be flat, flat-square or for-the-badge",
+            OptionError::Lang => "lang must be en or ru",
+            OptionError::Show => {
+                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob"
+            }
+        }
+    }
+}
+
+impl BadgeOptions {
+    /// Parses the options from a request target (`/server/status/badge.svg?label=…`).
+    pub fn from_target(target: &str) -> Result<BadgeOptions, OptionError> {
+        let mut options = BadgeOptions {
+            label: None,
+            style: Style::Flat,
+            lang: Lang::En,
+            show: Vec::new(),
+        };
+        for (name, value) in pairs(query_of(target)).map_err(|_| OptionError::Query)? {
+            match name.as_str() {
+                "label" => options.label = Some(checked_label(value)?),
+                "style" => options.style = Style::parse(&value).ok_or(OptionError::Style)?,
+                "lang" => options.lang = Lang::parse(&value).ok_or(OptionError::Lang)?,
+                "show" => {
+                    for item in value.split(',').filter(|s| !s.is_empty()) {
+                        let rate = RateName::parse(item).ok_or(OptionError::Show)?;
+                        if !options.show.contains(&rate) {
+                            options.show.push(rate);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+
+    /// The label to draw.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.lang.default_label())
+    }
+}
+
+fn checked_label(label: String) -> Result<String, OptionError> {
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err(OptionError::LabelTooLong);
+    }
+    if label.chars().any(forbidden) {
+        return Err(OptionError::LabelCharacters);
+    }
+    Ok(label)
+}
+
+/// Characters a label may not contain: controls (C0, DEL, C1), the bidi embedding,
+/// override and isolate controls, line/paragraph separators, and the XML non-characters.
+fn forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+                | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Result<BadgeOptions, OptionError> {
+        BadgeOptions::from_target(&format!("/server/status/badge.svg{q}"))
+    }
+
+    #[test]
+    fn defaults() {
+        let o = parse("").unwrap();
+        assert_eq!(
+            (o.style, o.lang, o.label()),
+            (Style::Flat, Lang::En, "server")
+        );
+        assert!(o.show.is_empty());
+        assert_eq!(parse("?lang=ru").unwrap().label(), "сервер");
+        assert_eq!(parse("?v=2&utm_source=x").unwrap(), parse("").unwrap());
+    }
+
+    #[test]
+    fn every_option() {
+        let o = parse("?label=My+Realm&style=for-the-badge&lang=ru&show=exp,pvp&show=exp,skill")
+            .unwrap();
+        assert_eq!(o.label(), "My Realm");
+        assert_eq!(o.style, Style::ForTheBadge);
+        assert_eq!(o.lang, Lang::Ru);
+        assert_eq!(o.show, [RateName::Exp, RateName::Pvp, RateName::Skill]);
+        assert_eq!(
+            parse("?label=").unwrap().label(),
+            "",
+            "empty label: message only"
+        );
+        assert_eq!(
+            parse("?style=flat-square").unwrap().style,
+            Style::FlatSquare
+        );
+    }
+
+    #[test]
+    fn hostile_labels() {
+        // Markup is allowed (it is escaped when drawn), and so is right-to-left text.
+        assert_eq!(
+            parse("?label=%3Cscript%3Ealert(1)%3C/script%3E")
+                .unwrap()
+                .label(),
+            "<script>alert(1)</script>"
+        );
+        assert_eq!(parse("?label=%D7%A9%D7%A8%D7%AA").unwrap().label(), "שרת");
+        let at_limit = "a".repeat(MAX_LABEL_CHARS);
+        assert!(parse(&format!("?label={at_limit}")).is_ok());
+        assert_eq!(
+            parse(&format!("?label={at_limit}a")),
+            Err(OptionError::LabelTooLong)
+        );
+        for bad in [
+            "%00",
+            "%0A",
+            "%7F",
+            "%C2%85",
+            "%E2%80%AE",
+            "%E2%81%A6",
+            "%E2%80%8F",
+        ] {
+            assert_eq!(
+                parse(&format!("?label=x{bad}")),
+                Err(OptionError::LabelCharacters),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse("?label=%ZZ"), Err(OptionError::Query));
+    }
+
+    #[test]
+    fn the_length_in_the_message_is_the_limit() {
+        assert!(
+            OptionError::LabelTooLong
+                .message()
+                .contains(&MAX_LABEL_CHARS.to_string())
+        );
+    }
+
+    #[test]
+    fn bad_values() {
+        assert_eq!(parse("?style=plastic"), Err(OptionError::Style));
+        assert_eq!(parse("?lang=de"), Err(OptionError::Lang));
+        assert_eq!(parse("?show=exp,gold"), Err(OptionError::Show));
+    }
+}

@@ -1,0 +1,135 @@
+//! What the badge and `shields.json` say, in English and Russian.
+//!
+//! The site is Russian, so `ru` is a first-class language rather than a translation of the
+//! English badge: its own default label and state words. Rates keep the document's field
+//! names in the query (`show=exp`) and get a short, translated prefix in the message.
+
+use status_document::Rates;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+
+    pub fn default_label(self) -> &'static str {
+        match self {
+            Lang::En => "server",
+            Lang::Ru => "сервер",
+        }
+    }
+}
+
+/// A rate the badge can show, named as in the document's `rates` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateName {
+    Exp,
+    Pvp,
+    Pve,
+    Skill,
+    ColorMob,
+}
+
+impl RateName {
+    pub fn parse(s: &str) -> Option<RateName> {
+        match s {
+            "exp" => Some(RateName::Exp),
+            "pvp" => Some(RateName::Pvp),
+            "pve" => Some(RateName::Pve),
+            "skill" => Some(RateName::Skill),
+            "color_mob" => Some(RateName::ColorMob),
+            _ => None,
+        }
+    }
+
+    fn value(self, rates: &Rates) -> f64 {
+        match self {
+            RateName::Exp => rates.exp,
+            RateName::Pvp => rates.pvp,
+            RateName::Pve => rates.pve,
+            RateName::Skill => rates.skill,
+            RateName::ColorMob => rates.color_mob,
+        }
+    }
+
+    fn word(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (RateName::Exp, Lang::En) => "EXP",
+            (RateName::Exp, Lang::Ru) => "Опыт",
+            (RateName::Pvp, _) => "PvP",
+            (RateName::Pve, _) => "PvE",
+            (RateName::Skill, Lang::En) => "Skill",
+            (RateName::Skill, Lang::Ru) => "Навыки",
+            (RateName::ColorMob, Lang::En) => "Mobs",
+            (RateName::ColorMob, Lang::Ru) => "Мобы",
+        }
+    }
+
+    /// `EXP ×7.5`.
+    pub fn phrase(self, rates: &Rates, lang: Lang) -> String {
+        format!("{} ×{}", self.word(lang), number(self.value(rates)))
+    }
+}
+
+/// A rate as people write it: `7.5`, `3`, `0.25`; at most two decimals, no trailing zeros,
+/// and no runaway digits for absurd values (documents are validated, not trusted to be
+/// sane). Integer formatting only: float formatting would add tens of KB to the `.wasm`.
+pub fn number(v: f64) -> String {
+    const LIMIT: f64 = 1e9;
+    if !v.is_finite() || v.abs() >= LIMIT {
+        return if v < 0.0 { "-∞" } else { "∞" }.to_owned();
+    }
+    let hundredths = (v * 100.0).round() as i64;
+    let (sign, h) = if hundredths < 0 {
+        ("-", -hundredths)
+    } else {
+        ("", hundredths)
+    };
+    let (whole, frac) = (h / 100, h % 100);
+    match frac {
+        0 => format!("{sign}{whole}"),
+        f if f % 10 == 0 => format!("{sign}{whole}.{}", f / 10),
+        f => format!("{sign}{whole}.{f:02}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(7.5), "7.5");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(1.0 / 3.0), "0.33");
+        assert_eq!(number(-0.001), "0");
+        assert_eq!(number(-1.25), "-1.25");
+        assert_eq!(number(0.05), "0.05");
+        assert_eq!(number(1e300), "∞");
+        assert_eq!(number(100.0), "100");
+    }
+
+    #[test]
+    fn phrases() {
+        let rates = Rates {
+            exp: 7.5,
+            pvp: 2.0,
+            pve: 1.0,
+            color_mob: 1.0,
+            skill: 1.5,
+        };
+        assert_eq!(RateName::Exp.phrase(&rates, Lang::En), "EXP ×7.5");
+        assert_eq!(RateName::Exp.phrase(&rates, Lang::Ru), "Опыт ×7.5");
+        assert_eq!(RateName::Skill.phrase(&rates, Lang::Ru), "Навыки ×1.5");
+    }
+}
