@@ -112,15 +112,22 @@ fn members_match(mut s: &[u8], ours: &[u8]) -> bool {
 /// * `public`, and no `s-maxage`: `s-maxage` would forbid shared caches to serve stale
 ///   (RFC 9111 §5.2.2.10), defeating both extensions above.
 pub fn cache_control(freshness: &Freshness, refresh_interval_s: u64, primary: bool) -> String {
-    let max_age = if primary && freshness.seconds_until_due > 0 {
-        freshness.seconds_until_due
-    } else {
-        OVERDUE_MAX_AGE_S
-    };
+    let max_age = max_age(freshness, primary);
     format!(
         "public, max-age={max_age}, stale-while-revalidate={refresh_interval_s}, \
          stale-if-error={STALE_IF_ERROR_S}"
     )
+}
+
+/// The `max-age` of [`cache_control`]: seconds until the next refresh is due, or
+/// [`OVERDUE_MAX_AGE_S`] once due or when serving the last-known-good copy. `shields.json`
+/// reports it as `cacheSeconds`.
+pub fn max_age(freshness: &Freshness, primary: bool) -> u64 {
+    if primary && freshness.seconds_until_due > 0 {
+        freshness.seconds_until_due
+    } else {
+        OVERDUE_MAX_AGE_S
+    }
 }
 
 /// Unix seconds as an IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use status_document::ViewError;
 
+use crate::badge::options::OptionError;
 use crate::store::StoreError;
 
 /// A failure that ends a request with a JSON error response.
@@ -27,6 +28,8 @@ pub enum ServeError {
     /// The status key holds a non-string Redis type.
     WrongType,
     NotFound,
+    /// A badge query option that cannot be drawn (see `badge::options`).
+    InvalidOption(OptionError),
     MethodNotAllowed,
     UriTooLong,
     HeadersTooLarge,
@@ -42,6 +45,7 @@ impl ServeError {
             | ServeError::DocumentTooLarge
             | ServeError::WrongType => 502,
             ServeError::NotFound => 404,
+            ServeError::InvalidOption(_) => 400,
             ServeError::MethodNotAllowed => 405,
             ServeError::UriTooLong => 414,
             ServeError::HeadersTooLarge => 431,
@@ -59,6 +63,7 @@ impl ServeError {
             ServeError::DocumentTooLarge => "document_too_large",
             ServeError::WrongType => "wrong_type",
             ServeError::NotFound => "not_found",
+            ServeError::InvalidOption(_) => "invalid_option",
             ServeError::MethodNotAllowed => "method_not_allowed",
             ServeError::UriTooLong => "uri_too_long",
             ServeError::HeadersTooLarge => "headers_too_large",
@@ -77,6 +82,7 @@ impl ServeError {
             ServeError::DocumentTooLarge => "the stored status is larger than allowed",
             ServeError::WrongType => "the status key holds a value of the wrong type",
             ServeError::NotFound => "no such endpoint",
+            ServeError::InvalidOption(e) => e.message(),
             ServeError::MethodNotAllowed => "method not allowed",
             ServeError::UriTooLong => "request target too long",
             ServeError::HeadersTooLarge => "request header fields too large",

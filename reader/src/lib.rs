@@ -9,13 +9,18 @@
 //! * [`fetch`]: one `GET` of the status key, the `:last_good` copy only when it is missing;
 //! * [`cache`]: `ETag`, `If-None-Match`, `Cache-Control`, `Last-Modified`;
 //! * [`respond`] and [`serve`]: status codes, headers and bodies;
-//! * [`error`]: the error codes and their fixed, detail-free messages.
+//! * [`error`]: the error codes and their fixed, detail-free messages;
+//! * [`badge`] and [`embed`]: what the website shows players (badge, `shields.json`, the
+//!   `<server-status>` widget and its demo page).
 
+pub mod badge;
 pub mod cache;
 pub mod config;
 pub mod cors;
+pub mod embed;
 pub mod error;
 pub mod fetch;
+pub mod query;
 pub mod request;
 pub mod respond;
 pub mod route;

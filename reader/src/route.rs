@@ -17,6 +17,14 @@ pub enum Route {
     Debug,
     /// `/health`: ok/stale/error for monitors and load balancers.
     Health,
+    /// `/server/status/badge.svg`: the state as a shields-style SVG badge.
+    Badge,
+    /// `/server/status/shields.json`: the state in shields.io's endpoint schema.
+    Shields,
+    /// `/server/status/widget.js`: the `<server-status>` Web Component.
+    WidgetJs,
+    /// `/server/status/widget`: a demo page with the snippet to copy.
+    WidgetPage,
 }
 
 impl Route {
@@ -27,6 +35,10 @@ impl Route {
             "/server/status" => Some(Route::Status),
             "/server/status/debug" => Some(Route::Debug),
             "/health" => Some(Route::Health),
+            "/server/status/badge.svg" => Some(Route::Badge),
+            "/server/status/shields.json" => Some(Route::Shields),
+            "/server/status/widget.js" => Some(Route::WidgetJs),
+            "/server/status/widget" => Some(Route::WidgetPage),
             _ => None,
         }
     }
@@ -88,6 +100,11 @@ mod tests {
         assert!(RequestHead::new("HEAD", "/health").is_head());
         assert!(!RequestHead::new("GET", "/health").is_head());
         assert!(!RequestHead::new("head", "/health").is_head());
+        let badge = "/server/status/badge.svg?style=flat&label=x";
+        assert_eq!(d("GET", badge), serve(Route::Badge));
+        assert_eq!(d("GET", "/server/status/shields.json"), serve(Route::Shields));
+        assert_eq!(d("GET", "/server/status/widget.js"), serve(Route::WidgetJs));
+        assert_eq!(d("HEAD", "/server/status/widget"), serve(Route::WidgetPage));
     }
 
     #[test]

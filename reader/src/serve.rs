@@ -7,8 +7,10 @@
 use serde::Serialize;
 use status_document::freshness;
 
+use crate::badge::{self, endpoint::Kind};
 use crate::cache;
 use crate::config::Config;
+use crate::embed::{self, Asset};
 use crate::error::ServeError;
 use crate::fetch::{Fetched, Source, fetch, validate};
 use crate::request::RequestHead;
@@ -23,6 +25,10 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
             Route::Status => status(req, config, store, now),
             Route::Debug => debug(config, store, now),
             Route::Health => health(config, store, now),
+            Route::Badge => badge::endpoint::serve(req, config, store, now, Kind::Svg),
+            Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields),
+            Route::WidgetJs => embed::serve(req, Asset::WidgetJs),
+            Route::WidgetPage => embed::serve(req, Asset::DemoPage),
         },
         Dispatch::Preflight => {
             let mut r = Response {
