@@ -1,0 +1,242 @@
+// <server-status src="https://example.org/server/status" lang="ru"></server-status>
+// Dependency-free Web Component of server-status (see README "Put it on the website").
+(() => {
+  "use strict";
+  const T = {
+    en: {
+      online: "Online", offline: "Offline", maintenance: "Maintenance", unknown: "Unknown",
+      loading: "Loading server status…", rates: "Rates",
+      exp: "EXP", pvp: "PvP", pve: "PvE", skill: "Skill", color_mob: "Mobs",
+      now: "Updated just now", ago: d => `Updated ${d} ago`,
+      minute: "minute", hour: "hour", day: "day",
+      until: d => `until ${d}`,
+      stale: (age, last) => `Stale data: not refreshed for ${age}, so the server state is unknown` +
+        (last ? ` (last reported: ${last}).` : "."),
+      failed: why => `Could not refresh (${why}); showing the last data received.`,
+      none: why => `Server status is unavailable (${why}).`,
+      network: "network error", timeout: "timed out",
+    },
+    ru: {
+      online: "Онлайн", offline: "Офлайн", maintenance: "Техработы", unknown: "Неизвестно",
+      loading: "Загрузка статуса сервера…", rates: "Рейты",
+      exp: "Опыт", pvp: "PvP", pve: "PvE", skill: "Навыки", color_mob: "Мобы",
+      now: "Обновлено только что", ago: d => `Обновлено ${d} назад`,
+      minute: ["минуту", "минуты", "минут"], hour: ["час", "часа", "часов"], day: ["день", "дня", "дней"],
+      until: d => `до ${d}`,
+      stale: (age, last) => `Данные устарели: статус не обновлялся ${age}, состояние сервера неизвестно` +
+        (last ? ` (последнее известное: ${last}).` : "."),
+      failed: why => `Не удалось обновить (${why}); показаны последние полученные данные.`,
+      none: why => `Статус сервера недоступен (${why}).`,
+      network: "ошибка сети", timeout: "превышено время ожидания",
+    },
+  };
+  // Russian plural form index: 1 минуту, 2 минуты, 5 минут, 11 минут, 21 минуту.
+  const plural = n => n % 10 === 1 && n % 100 !== 11 ? 0
+    : n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14) ? 1 : 2;
+  const STATES = ["online", "offline", "maintenance", "unknown"];
+  const RATES = ["exp", "pvp", "pve", "skill", "color_mob"];
+  const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 10000;
+
+  const CSS = `
+:host{display:inline-block;box-sizing:border-box;min-width:15em;max-width:100%;
+ font:var(--server-status-font,14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
+ color:var(--server-status-color,#1f2328);background:var(--server-status-background,#fff);
+ border:1px solid var(--server-status-border,#d0d7de);border-radius:var(--server-status-radius,8px);
+ padding:var(--server-status-padding,.7em 1em)}
+:host([hidden]){display:none}
+.head{display:flex;align-items:center;gap:.5em;font-weight:600;font-size:1.15em}
+.dot{width:.7em;height:.7em;border-radius:50%;background:var(--c);flex:none}
+[data-state=online]{--c:var(--server-status-online,#1a7f37)}
+[data-state=offline]{--c:var(--server-status-offline,#cf222e)}
+[data-state=maintenance]{--c:var(--server-status-maintenance,#bf8700)}
+[data-state=unknown]{--c:var(--server-status-unknown,#8c959f)}
+.rates{display:flex;flex-wrap:wrap;gap:.2em .9em;margin:.35em 0 0;padding:0;list-style:none}
+.rates b{font-weight:600}
+.updated{margin-top:.35em;color:var(--server-status-muted,#656d76);font-size:.9em}
+.stale{margin-top:.35em;color:var(--server-status-warning,#9a6700)}
+.error{margin-top:.35em;color:var(--server-status-error,#cf222e)}
+.message:empty,[hidden]{display:none}`;
+
+  class ServerStatus extends HTMLElement {
+    static get observedAttributes() { return ["src", "lang"]; }
+
+    constructor() {
+      super();
+      const root = this.attachShadow({ mode: "open" });
+      const el = (tag, cls, parent) => {
+        const e = document.createElement(tag);
+        if (cls) e.className = cls;
+        (parent || this._box).append(e);
+        return e;
+      };
+      const style = document.createElement("style");
+      style.textContent = CSS;
+      this._box = document.createElement("div");
+      this._box.className = "box";
+      this._box.setAttribute("part", "box");
+      root.append(style, this._box);
+      // Changes to the state, the notices and the error are announced; the age line,
+      // which changes every minute, is not.
+      const live = el("div", "live");
+      live.setAttribute("aria-live", "polite");
+      const head = el("div", "head", live);
+      el("span", "dot", head).setAttribute("aria-hidden", "true");
+      this._state = el("span", "state", head);
+      this._message = el("div", "message", live);
+      this._rates = el("ul", "rates");
+      this._updated = el("div", "updated");
+      this._stale = el("div", "stale", live);
+      this._error = el("div", "error", live);
+      for (const k of ["state", "message", "rates", "updated", "stale", "error"]) {
+        this["_" + k].setAttribute("part", k);
+      }
+      this._data = null;   // last good document
+      this._etag = null;
+      this._at = 0;        // performance.now() when _data's age was _age seconds
+      this._age = 0;
+      this._failure = null;
+      this._timer = 0;
+      this._dueAt = 0;
+    }
+
+    connectedCallback() {
+      this._ticker = setInterval(() => this._render(), 30000);
+      this._onVisible = () => {
+        if (!document.hidden && this._dueAt && performance.now() >= this._dueAt) this._load();
+      };
+      document.addEventListener("visibilitychange", this._onVisible);
+      this._render();
+      this._load();
+    }
+
+    disconnectedCallback() {
+      clearInterval(this._ticker);
+      clearTimeout(this._timer);
+      document.removeEventListener("visibilitychange", this._onVisible);
+      if (this._abort) this._abort.abort();
+    }
+
+    attributeChangedCallback(name, old, value) {
+      if (!this.isConnected || old === value) return;
+      if (name === "src") {
+        this._data = this._etag = null;
+        this._load();
+      } else {
+        this._render();
+      }
+    }
+
+    get _t() { return T[(this.getAttribute("lang") || "en").slice(0, 2).toLowerCase()] || T.en; }
+
+    async _load() {
+      clearTimeout(this._timer);
+      const src = this.getAttribute("src");
+      if (!src) return;
+      if (this._abort) this._abort.abort();
+      const abort = this._abort = new AbortController();
+      const timeout = setTimeout(() => abort.abort(), TIMEOUT_MS);
+      let delay;
+      try {
+        const headers = this._etag ? { "If-None-Match": this._etag } : {};
+        // no-store: the browser cache must not answer for us, so a 304 reaches this code
+        // and the If-None-Match above is the only conditional request.
+        const r = await fetch(src, { headers, cache: "no-store", credentials: "omit", signal: abort.signal });
+        if (r.status === 304 && this._data) {
+          this._failure = null;
+        } else if (r.ok) {
+          const doc = await r.json();
+          if (!doc || typeof doc !== "object" || !doc.rates) throw new Error("not a status document");
+          this._data = doc;
+          this._etag = r.headers.get("ETag");
+          this._age = Number(doc._cache && doc._cache.age_seconds) || 0;
+          this._at = performance.now();
+          this._failure = null;
+        } else {
+          let code = "";
+          try { code = (await r.json()).error || ""; } catch (_) { /* not JSON */ }
+          this._failure = `HTTP ${r.status}${code ? " " + code : ""}`;
+          delay = Number(r.headers.get("Retry-After"));
+        }
+        if (!this._failure) {
+          const m = /(?:^|,)\s*max-age=(\d+)/.exec(r.headers.get("Cache-Control") || "");
+          delay = m ? Number(m[1]) : MIN_DELAY_S;
+          this._backoff = 0;
+        }
+      } catch (e) {
+        this._failure = abort.signal.aborted ? "timeout" : "network";
+      } finally {
+        clearTimeout(timeout);
+      }
+      if (this._failure) {
+        // Back off while failing: 5 s, 10 s, 20 s ... 10 min, or the server's Retry-After.
+        this._backoff = Math.min((this._backoff || 2.5) * 2, 600);
+        delay = Math.max(delay || 0, this._backoff);
+      }
+      this._render();
+      delay = Math.min(Math.max(delay || 0, MIN_DELAY_S), MAX_DELAY_S) * 1000;
+      this._dueAt = performance.now() + delay;
+      this._timer = setTimeout(() => { if (!document.hidden) this._load(); }, delay);
+    }
+
+    // Age of the shown data in seconds, counting from when it was received.
+    _ageNow() { return this._age + (performance.now() - this._at) / 1000; }
+
+    _duration(s) {
+      const t = this._t;
+      const [n, unit] = s < 3600 ? [Math.max(1, Math.floor(s / 60)), t.minute]
+        : s < 86400 ? [Math.floor(s / 3600), t.hour] : [Math.floor(s / 86400), t.day];
+      const u = Array.isArray(unit) ? unit[plural(n)] : unit + (n === 1 ? "" : "s");
+      return `${n} ${u}`;
+    }
+
+    _render() {
+      const t = this._t, d = this._data;
+      const why = this._failure && (t[this._failure] || this._failure);
+      if (!d) {
+        this._box.dataset.state = "unknown";
+        this._state.textContent = this._failure ? t.unknown : t.loading;
+        this._error.textContent = this._failure ? t.none(why) : "";
+        this._error.hidden = !this._failure;
+        this._stale.hidden = true;
+        this._rates.replaceChildren();
+        this._updated.textContent = this._message.textContent = "";
+        return;
+      }
+      const c = d._cache || {};
+      const age = this._ageNow();
+      // The reader vouches for a state only within the TTL; past it the state is unknown,
+      // also when the age grew here while refreshes failed.
+      const expired = c.stale === true || age > (Number(d.ttl_s) || Infinity);
+      const reported = STATES.includes(c.state) ? c.state : STATES.includes(d.state) ? d.state : "unknown";
+      const last = STATES.includes(c.last_known_state) ? c.last_known_state : reported;
+      const state = expired ? "unknown" : reported;
+      this._box.dataset.state = state;
+      this._state.textContent = t[state];
+      let message = expired || typeof d.message !== "string" ? "" : d.message;
+      if (!expired && state === "maintenance" && d.maintenance_until) {
+        const until = new Date(typeof d.maintenance_until === "number" ? d.maintenance_until * 1000 : d.maintenance_until);
+        if (!isNaN(until)) {
+          message += (message ? " " : "") + t.until(until.toLocaleString(this.getAttribute("lang") || "en",
+            { dateStyle: "short", timeStyle: "short" }));
+        }
+      }
+      this._message.textContent = message;
+      const items = RATES.filter(k => typeof d.rates[k] === "number").map(k => {
+        const li = document.createElement("li");
+        const b = document.createElement("b");
+        b.textContent = t[k];
+        li.append(b, ` ×${Math.round(d.rates[k] * 100) / 100}`);
+        return li;
+      });
+      this._rates.setAttribute("aria-label", t.rates);
+      this._rates.replaceChildren(...items);
+      this._updated.textContent = age < 60 ? t.now : t.ago(this._duration(age));
+      this._stale.hidden = !expired;
+      this._stale.textContent = expired ? t.stale(this._duration(age), last !== "unknown" ? t[last] : "") : "";
+      this._error.hidden = !this._failure;
+      this._error.textContent = this._failure ? t.failed(why) : "";
+    }
+  }
+
+  if (!customElements.get("server-status")) customElements.define("server-status", ServerStatus);
+})();
