@@ -15,6 +15,7 @@
 //! is stopped (and its throwaway data removed) on Ctrl-C, SIGTERM, an error, or a crash of
 //! `up` itself.
 
+mod browser;
 mod build;
 mod child;
 mod demo;

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::browser;
 use crate::build::{self, cargo};
 use crate::child::run_step;
 use crate::image::{self, IMAGE_TAG};
@@ -98,6 +99,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     };
 
+    step("browser test tools (chromium, node, playwright-core)");
+    let browser = browser::ensure(&ws, &shutdown)?;
+
     step("services");
     let services = Services::ensure(
         &ws,
@@ -119,6 +123,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .env("READER_HOST_BIN", &bins[1])
         .env("SERVER_STATUS_TEST_MYSQL", services.mysql.url.expose())
         .env("SERVER_STATUS_TEST_REDIS", services.redis.url.expose())
+        .env("CHROMIUM", &browser.chromium)
+        .env("BROWSER_NODE_MODULES", &browser.node_modules)
+        .env("SERVER_STATUS_BROWSER_TESTS", "required")
         .args(&args.cargo_test_args);
     if let Some(image) = &image {
         test.env("STATUS_REFRESHER_IMAGE", &image.tag)

@@ -65,4 +65,9 @@ impl Workspace {
     pub fn xtask_dir(&self) -> PathBuf {
         self.target.join("xtask")
     }
+
+    /// Where the browser tests' npm packages are installed, and their screenshots written.
+    pub fn browser_dir(&self) -> PathBuf {
+        self.target.join("browser")
+    }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-pub use install::on_path;
+pub use install::{Program, on_path, require};
 
 use crate::child::{Managed, POLL, STOP_GRACE, describe_status, log_tail};
 use crate::endpoint::ServiceUrl;

@@ -1,0 +1,233 @@
+//! The badge and the `<server-status>` widget in a real browser: Debian's Chromium, driven
+//! by `playwright-core` (tests/browser/run.cjs), against the real `.wasm` in reader-host
+//! over real Redis.
+//!
+//! One reader per situation (each with its own status key): a fresh online document, an
+//! offline one, maintenance, one past its TTL, one whose Redis is taken away mid-test
+//! (through a fault proxy), and one due for refresh within seconds (revalidation). The
+//! script asserts what the widget renders, the badge's layout in every state and style,
+//! and hostile labels; it writes screenshots to `target/browser/`.
+//!
+//! Needs `chromium` and `node`, and playwright-core installed into `target/browser` (all
+//! done by `cargo xtask test`, which also sets `SERVER_STATUS_BROWSER_TESTS=required` so a
+//! missing tool fails there instead of skipping).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use integration_tests::binaries::workspace_root;
+use integration_tests::fault::{FaultProxy, Mode};
+use integration_tests::reader::{ReaderConfig, ReaderServer};
+use integration_tests::redis::TestRedis;
+use serde_json::{Value, json};
+use status_document::{BuildOptions, ConstantRow, RowValue, build};
+
+/// Bound on the whole browser script.
+const SCRIPT_LIMIT: Duration = Duration::from_secs(180);
+
+/// Where the tools are, or why they are not there.
+struct Tools {
+    chromium: PathBuf,
+    node_modules: PathBuf,
+}
+
+fn tools() -> Result<Tools, String> {
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.is_file() {
+        return Err(format!(
+            "{} not found (apt-get install chromium)",
+            chromium.display()
+        ));
+    }
+    let node_modules = std::env::var_os("BROWSER_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/browser/node_modules"));
+    if !node_modules.join("playwright-core/package.json").is_file() {
+        return Err(format!(
+            "playwright-core is not installed in {} (cargo xtask test installs it)",
+            node_modules.display()
+        ));
+    }
+    match Command::new("node").arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        _ => return Err("node is not on PATH (apt-get install nodejs)".into()),
+    }
+    Ok(Tools {
+        chromium,
+        node_modules,
+    })
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock before 1970")
+        .as_secs_f64()
+}
+
+/// A document as the refresher writes it, with `state` and age chosen by the test.
+fn document(state: &str, age_s: f64) -> Vec<u8> {
+    let row = |name: &str, value: f64| ConstantRow {
+        name: name.into(),
+        value: RowValue::Float(value),
+        description: Some(name.into()),
+    };
+    let rows = vec![
+        row("ServerStatus", if state == "offline" { 0.0 } else { 1.0 }),
+        row("RateExp", 7.5),
+        row("RatePvp", 2.0),
+        row("RatePve", 1.0),
+        row("RateColorMob", 3.0),
+        row("RateSkill", 1.5),
+    ];
+    let built = build(&rows, &BuildOptions::default(), now() - age_s).expect("document builds");
+    let mut doc: Value = serde_json::from_slice(&built.json).expect("document is JSON");
+    doc["state"] = state.into();
+    if state == "maintenance" {
+        doc["message"] = "Обновление до 2.0".into();
+    }
+    serde_json::to_vec(&doc).expect("serialises")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_and_widget_in_chromium() {
+    let tools = match tools() {
+        Ok(t) => t,
+        Err(why) if std::env::var("SERVER_STATUS_BROWSER_TESTS").as_deref() == Ok("required") => {
+            panic!("browser tests are required here but cannot run: {why}")
+        }
+        Err(why) => {
+            println!("SKIPPED browser tests: {why}");
+            return;
+        }
+    };
+    let redis = TestRedis::new();
+    let url = redis.url();
+    // name -> (document, Redis TTL of the primary key)
+    let situations = [
+        ("online", document("online", 125.0), 900),
+        ("offline", document("offline", 30.0), 900),
+        ("maintenance", document("maintenance", 30.0), 900),
+        // Past its 900 s TTL but still in Redis (a refresher that kept the key alive
+        // without a new document): served, vouched for by no one.
+        ("expired", document("online", 960.0), 3600),
+        ("down", document("online", 597.0), 900),
+        // Due in 2 s: the widget's second request comes after max-age.
+        ("reval", document("online", 598.0), 900),
+    ];
+    let proxy = FaultProxy::for_url(&url);
+    let mut readers = Vec::new();
+    for (name, doc, ttl) in &situations {
+        let key = redis.key(&format!("{name}:server:status"));
+        redis.set_ex(&key, doc, *ttl);
+        let redis_url = if *name == "down" {
+            proxy.rewrite_url(&url)
+        } else {
+            url.clone()
+        };
+        let reader = ReaderServer::start(ReaderConfig::new(&redis_url, &key)).await;
+        readers.push((*name, reader));
+    }
+    let base = |name: &str| {
+        let (_, r) = readers.iter().find(|(n, _)| *n == name).expect("reader");
+        format!("http://127.0.0.1:{}", r.addr().port())
+    };
+    let out = workspace_root().join("target/browser");
+    std::fs::create_dir_all(&out).expect("cannot create target/browser");
+    let config = json!({
+        "chromium": tools.chromium,
+        "node_modules": tools.node_modules,
+        "out": out,
+        "rates": {"exp": 7.5, "pvp": 2},
+        "readers": Value::Object(situations.iter().map(|(n, _, _)| (n.to_string(), base(n).into())).collect()),
+        "badge_readers": [
+            ["online", base("online")], ["offline", base("offline")],
+            ["maintenance", base("maintenance")], ["unknown", base("expired")],
+        ],
+    });
+    let config_path = out.join(format!("config-{:016x}.json", fastrand::u64(..)));
+    std::fs::write(
+        &config_path,
+        serde_json::to_vec_pretty(&config).expect("config"),
+    )
+    .expect("cannot write the browser config");
+
+    let script = workspace_root().join("tests/browser/run.cjs");
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || {
+        run_script(&script, &config_path, |step| match step {
+            "redis-down" => {
+                proxy.set_mode(Mode::Refuse);
+                true
+            }
+            _ => false,
+        })
+        .map(|ok| (ok, config_path))
+    })
+    .await
+    .expect("browser driver panicked");
+    let (ok, config_path) = result.unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(config_path);
+    println!(
+        "browser script took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(readers);
+    assert!(ok, "the browser checks failed (see the output above)");
+}
+
+/// Runs the node script, echoing its output, answering its `STEP` lines with `on_step`.
+/// Returns whether it exited successfully; `Err` if it could not run or overran.
+fn run_script(
+    script: &std::path::Path,
+    config: &std::path::Path,
+    mut on_step: impl FnMut(&str) -> bool,
+) -> Result<bool, String> {
+    let mut child = Command::new("node")
+        .arg(script)
+        .arg(config)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start node: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + SCRIPT_LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                println!("{line}");
+                if let Some(step) = line.strip_prefix("STEP ") {
+                    let answer = if on_step(step) { "OK" } else { "UNKNOWN" };
+                    let _ = writeln!(stdin, "{answer} {step}");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the browser script did not finish within {SCRIPT_LIMIT:?}"
+                ));
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for node: {e}"))?;
+    Ok(status.success())
+}
