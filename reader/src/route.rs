@@ -102,7 +102,10 @@ mod tests {
         assert!(!RequestHead::new("head", "/health").is_head());
         let badge = "/server/status/badge.svg?style=flat&label=x";
         assert_eq!(d("GET", badge), serve(Route::Badge));
-        assert_eq!(d("GET", "/server/status/shields.json"), serve(Route::Shields));
+        assert_eq!(
+            d("GET", "/server/status/shields.json"),
+            serve(Route::Shields)
+        );
         assert_eq!(d("GET", "/server/status/widget.js"), serve(Route::WidgetJs));
         assert_eq!(d("HEAD", "/server/status/widget"), serve(Route::WidgetPage));
     }

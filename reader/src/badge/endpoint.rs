@@ -44,7 +44,7 @@ pub fn serve<S: Store>(
         let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
         let primary = fetched.source == Source::Primary;
         Ok(Judged {
-            state: vouched_state(view.state, &f, primary),
+            state: vouched_state(view.state, &f, fetched.source),
             rates: view.rates,
             cache_control: cache::cache_control(&f, view.refresh_interval_s, primary),
             max_age: cache::max_age(&f, primary),
