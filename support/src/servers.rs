@@ -1,0 +1,607 @@
+//! Throwaway `redis-server` and `mariadbd` instances: their own free port on 127.0.0.1,
+//! their own directory, nothing persisted, stopped (by pid) when dropped.
+//!
+//! Both starters take extra server arguments after the defaults (the servers let a later
+//! option override an earlier one) and a configuration file, so one starter serves the plain
+//! cache, a TLS Redis (`--tls-port`, `--tls-cert-file`, ...), a replica (`--replicaof`), a
+//! Sentinel (a config file plus `--sentinel`), a TLS MariaDB (`--ssl-cert`, ...) or one with
+//! a row binlog (`--log-bin`, `--binlog-format=ROW`). A server is ready when its port
+//! accepts connections — true of every one of those modes, TLS included; callers that need
+//! more (a `PING` with credentials, a replica's sync) check it themselves.
+
+use std::ffi::{OsStr, OsString};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::net::free_port;
+use crate::process::{Child, Launch, Output, describe_status, log_tail};
+
+/// Something that can cut a start-up wait short (xtask's Ctrl-C flag); `&|| false` if none.
+pub type Interrupted<'a> = &'a dyn Fn() -> bool;
+
+/// How long each wait for a port may take by default.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `redis-server` to start: defaults `--bind 127.0.0.1 --save "" --appendonly no
+/// --daemonize no --protected-mode yes --dir <dir>`, on a free port.
+#[derive(Debug, Clone)]
+pub struct Redis {
+    bin: PathBuf,
+    dir: PathBuf,
+    config_file: Option<PathBuf>,
+    args: Vec<OsString>,
+    port: Option<u16>,
+    timeout: Duration,
+    supervised: bool,
+    temporary: bool,
+}
+
+impl Redis {
+    /// [`Redis::new`] in a fresh directory under the system's temp directory, removed again
+    /// when the [`Server`] is dropped (what a test wants).
+    pub fn in_temp_dir() -> Redis {
+        Redis {
+            temporary: true,
+            ..Redis::new(temp_dir("redis"))
+        }
+    }
+
+    /// `redis-server` from `PATH`, with its files (log, anything it writes) in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Redis {
+        Redis {
+            bin: PathBuf::from("redis-server"),
+            dir: dir.into(),
+            temporary: false,
+            config_file: None,
+            args: Vec::new(),
+            port: None,
+            timeout: Duration::from_secs(20),
+            supervised: false,
+        }
+    }
+
+    /// The server binary to run.
+    pub fn bin(mut self, bin: impl Into<PathBuf>) -> Self {
+        self.bin = bin.into();
+        self
+    }
+
+    /// A configuration file, given first on the command line (`redis-server <file> ...`),
+    /// as Sentinel requires (it rewrites the file, so give it a copy in `dir`).
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// One more argument after the defaults, e.g. `--sentinel` or `--replicaof`.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// More arguments after the defaults, e.g. `["--tls-port", "6390", ...]`.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// The plain (`--port`) port; a free one by default.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// How long start-up may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Run it as xtask runs its services: in its own process group and with
+    /// `PR_SET_PDEATHSIG` (see [`Launch::die_with_parent`]: start it from a thread that lives
+    /// as long as the tool).
+    pub fn supervised(mut self) -> Self {
+        self.supervised = true;
+        self
+    }
+
+    /// Starts it and waits until its port accepts connections.
+    pub fn start(self) -> Result<Server> {
+        self.start_interruptible(&|| false)
+    }
+
+    /// [`Redis::start`], giving up early when `interrupted` says so.
+    pub fn start_interruptible(self, interrupted: Interrupted<'_>) -> Result<Server> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let port = match self.port {
+            Some(port) => port,
+            None => free_port().context("finding a free local port")?,
+        };
+        let mut cmd = Command::new(&self.bin);
+        if let Some(file) = &self.config_file {
+            cmd.arg(file);
+        }
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no", "--protected-mode", "yes", "--dir"])
+            .arg(&self.dir)
+            .args(&self.args);
+        let log = self.dir.join("redis.log");
+        let launch = Launching {
+            name: "redis",
+            port,
+            log,
+            timeout: self.timeout,
+            supervised: self.supervised,
+        };
+        Server::launch(launch, cmd, self.dir, self.temporary, interrupted)
+    }
+}
+
+/// A `mariadbd` to start, on a fresh data directory initialised with `mariadb-install-db`:
+/// `root` with an empty password on 127.0.0.1, utf8mb4, tuned for speed over durability.
+#[derive(Debug, Clone)]
+pub struct MariaDb {
+    server: PathBuf,
+    install_db: PathBuf,
+    dir: PathBuf,
+    defaults_file: Option<PathBuf>,
+    args: Vec<OsString>,
+    as_root: bool,
+    timeout: Duration,
+    supervised: bool,
+    temporary: bool,
+}
+
+/// Longest Unix socket path the kernel accepts is 107 bytes; stay below it.
+const MAX_SOCKET_PATH: usize = 100;
+
+impl MariaDb {
+    /// [`MariaDb::new`] in a fresh directory under the system's temp directory, removed again
+    /// when the [`Server`] is dropped (what a test wants).
+    pub fn in_temp_dir() -> MariaDb {
+        MariaDb {
+            temporary: true,
+            ..MariaDb::new(temp_dir("mariadb"))
+        }
+    }
+
+    /// `mariadbd` and `mariadb-install-db` from `PATH`, everything under `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> MariaDb {
+        MariaDb {
+            server: PathBuf::from("mariadbd"),
+            install_db: PathBuf::from("mariadb-install-db"),
+            dir: dir.into(),
+            temporary: false,
+            defaults_file: None,
+            args: Vec::new(),
+            // SAFETY: geteuid(2) has no preconditions and cannot fail.
+            as_root: unsafe { libc::geteuid() } == 0,
+            timeout: DEFAULT_START_TIMEOUT,
+            supervised: false,
+        }
+    }
+
+    /// The server and installer binaries to run.
+    pub fn bins(mut self, server: impl Into<PathBuf>, install_db: impl Into<PathBuf>) -> Self {
+        self.server = server.into();
+        self.install_db = install_db.into();
+        self
+    }
+
+    /// An option file read instead of none at all (`--defaults-file`, which must come first;
+    /// without it the server runs `--no-defaults`, so the system's my.cnf never leaks in).
+    pub fn defaults_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.defaults_file = Some(path.into());
+        self
+    }
+
+    /// One more server argument after the defaults, e.g. `--log-bin`.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// More server arguments after the defaults, e.g. `["--ssl-cert=...", "--ssl-key=..."]`.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// How long each of initialising and starting may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Run it as xtask runs its services: in its own process group and with
+    /// `PR_SET_PDEATHSIG` (see [`Launch::die_with_parent`]: start it from a thread that lives
+    /// as long as the tool).
+    pub fn supervised(mut self) -> Self {
+        self.supervised = true;
+        self
+    }
+
+    /// Initialises the data directory, starts the server and waits until its port accepts
+    /// connections.
+    pub fn start(self) -> Result<Server> {
+        self.start_interruptible(&|| false)
+    }
+
+    /// [`MariaDb::start`], giving up early when `interrupted` says so.
+    pub fn start_interruptible(self, interrupted: Interrupted<'_>) -> Result<Server> {
+        let datadir = self.dir.join("data");
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let log = self.dir.join("mariadb.log");
+        let first = match &self.defaults_file {
+            Some(file) => format!("--defaults-file={}", file.display()),
+            None => "--no-defaults".to_owned(),
+        };
+
+        let mut init = Command::new(&self.install_db);
+        init.arg(&first)
+            .arg(format!("--datadir={}", datadir.display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if self.as_root {
+            init.arg("--user=root");
+        }
+        let mut init = launcher("mariadb-install-db", &log, self.supervised).spawn(&mut init)?;
+        wait_exit(&mut init, &log, self.timeout, interrupted)?;
+
+        let port = free_port().context("finding a free local port")?;
+        let mut cmd = Command::new(&self.server);
+        cmd.arg(&first)
+            .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", socket_path(&self.dir).display()))
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.join("mariadbd.pid").display()
+            ))
+            .args([
+                "--skip-name-resolve",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=2",
+                "--max-connections=500",
+            ]);
+        if self.as_root {
+            // mariadbd refuses to run as root unless told so explicitly.
+            cmd.arg("--user=root");
+        }
+        cmd.args(&self.args);
+        let launch = Launching {
+            name: "mariadb",
+            port,
+            log,
+            timeout: self.timeout,
+            supervised: self.supervised,
+        };
+        Server::launch(launch, cmd, self.dir, self.temporary, interrupted)
+    }
+}
+
+/// The socket goes next to the data directory unless that path is too long for a Unix socket
+/// (a deep checkout), in which case it goes to the temp directory under a per-run name.
+fn socket_path(dir: &Path) -> PathBuf {
+    let beside = dir.join("mariadbd.sock");
+    if beside.as_os_str().len() <= MAX_SOCKET_PATH {
+        beside
+    } else {
+        temp_dir("mariadbd").with_extension("sock")
+    }
+}
+
+/// How a server process is started (and started again).
+struct Launching {
+    name: &'static str,
+    port: u16,
+    log: PathBuf,
+    timeout: Duration,
+    supervised: bool,
+}
+
+fn launcher<'a>(name: &str, log: &'a Path, supervised: bool) -> Launch<'a> {
+    let launch = Launch::new(name)
+        .output(Output::File(log))
+        .drop_grace(Duration::from_secs(5));
+    if supervised {
+        launch.own_group().die_with_parent()
+    } else {
+        launch
+    }
+}
+
+/// A running throwaway server. Dropping it stops the process (SIGTERM, 5 s, SIGKILL); its
+/// directory is the caller's to keep or remove, unless it was made by `in_temp_dir`.
+pub struct Server {
+    launch: Launching,
+    child: Option<Child>,
+    dir: PathBuf,
+    /// Remove `dir` on drop (made by `in_temp_dir`).
+    temporary: bool,
+    /// How to start it again, for [`Server::restart`].
+    command: (OsString, Vec<OsString>),
+}
+
+impl Server {
+    fn launch(
+        launch: Launching,
+        cmd: Command,
+        dir: PathBuf,
+        temporary: bool,
+        interrupted: Interrupted<'_>,
+    ) -> Result<Server> {
+        let command = (
+            cmd.get_program().to_owned(),
+            cmd.get_args().map(OsStr::to_owned).collect(),
+        );
+        let mut server = Server {
+            launch,
+            child: None,
+            dir,
+            temporary,
+            command,
+        };
+        server.spawn(interrupted)?;
+        Ok(server)
+    }
+
+    fn spawn(&mut self, interrupted: Interrupted<'_>) -> Result<()> {
+        let mut cmd = Command::new(&self.command.0);
+        cmd.args(&self.command.1);
+        let l = &self.launch;
+        let mut child = launcher(l.name, &l.log, l.supervised).spawn(&mut cmd)?;
+        wait_listening(&mut child, self.addr(), &l.log, l.timeout, interrupted)?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// `redis` or `mariadb`.
+    pub fn name(&self) -> &str {
+        self.launch.name
+    }
+
+    pub fn port(&self) -> u16 {
+        self.launch.port
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.launch.port))
+    }
+
+    /// `redis://127.0.0.1:<port>` or `mysql://root@127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        match self.launch.name {
+            "redis" => format!("redis://127.0.0.1:{}", self.launch.port),
+            _ => format!("mysql://root@127.0.0.1:{}", self.launch.port),
+        }
+    }
+
+    /// The server's directory (data, log, pid file).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The server's log file.
+    pub fn log(&self) -> &Path {
+        &self.launch.log
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::pid)
+    }
+
+    /// The process, while it runs.
+    pub fn child(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
+    /// Whether the process was started and has not been killed or stopped (it may still have
+    /// exited on its own: see [`Child::exited`]).
+    pub fn is_up(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill();
+        }
+    }
+
+    /// SIGTERM, up to `grace`, then SIGKILL.
+    pub fn stop(&mut self, grace: Duration) {
+        if let Some(mut child) = self.child.take() {
+            child.stop(grace);
+        }
+    }
+
+    /// Kills the process and starts it again with the same command on the same port (a
+    /// crashed cache-only Redis comes back empty).
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        self.spawn(&|| false)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A directory name under the temp directory that no other run uses: pid plus a port the
+/// kernel just handed out (unique among live sockets).
+fn temp_dir(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "dev-support-{what}-{}-{}",
+        std::process::id(),
+        free_port().unwrap_or(0)
+    ))
+}
+
+/// Waits until `addr` accepts connections, the process exits, time runs out or we are
+/// interrupted; the log's tail goes into any error.
+fn wait_listening(
+    child: &mut Child,
+    addr: SocketAddr,
+    log: &Path,
+    timeout: Duration,
+    interrupted: Interrupted<'_>,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if interrupted() {
+            bail!("interrupted while starting {}", child.name());
+        }
+        if let Some(status) = child.exited() {
+            bail!(
+                "{} exited during start-up ({}). Last lines of {}:\n{}",
+                child.name(),
+                describe_status(status),
+                log.display(),
+                log_tail(log, 15)
+            );
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            bail!(
+                "{} was not listening on {addr} within {}s. Last lines of {}:\n{}",
+                child.name(),
+                timeout.as_secs(),
+                log.display(),
+                log_tail(log, 15)
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for a one-shot helper (`mariadb-install-db`) to finish successfully.
+pub fn wait_exit(
+    child: &mut Child,
+    log: &Path,
+    timeout: Duration,
+    interrupted: Interrupted<'_>,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if interrupted() {
+            bail!("interrupted while running {}", child.name());
+        }
+        if let Some(status) = child.exited() {
+            if status.success() {
+                return Ok(());
+            }
+            bail!(
+                "{} failed ({}). Last lines of {}:\n{}",
+                child.name(),
+                describe_status(status),
+                log.display(),
+                log_tail(log, 15)
+            );
+        }
+        if started.elapsed() > timeout {
+            bail!(
+                "{} did not finish within {}s",
+                child.name(),
+                timeout.as_secs()
+            );
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn have(bin: &str) -> bool {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn redis_starts_restarts_and_takes_extra_arguments() {
+        if !have("redis-server") {
+            eprintln!("skipped: no redis-server on PATH");
+            return;
+        }
+        let mut server = Redis::in_temp_dir()
+            .args(["--maxmemory", "10mb"])
+            .start()
+            .unwrap();
+        assert!(server.is_up());
+        let port = server.port();
+        assert_eq!(server.url(), format!("redis://127.0.0.1:{port}"));
+        let (_, args) = &server.command;
+        let tail: Vec<_> = args.iter().rev().take(2).collect();
+        assert_eq!(tail, [OsStr::new("10mb"), OsStr::new("--maxmemory")]);
+        server.restart().unwrap();
+        assert_eq!(server.port(), port);
+        assert!(TcpStream::connect(server.addr()).is_ok());
+        server.kill();
+        assert!(!server.is_up());
+        let dir = server.dir().to_owned();
+        assert!(dir.exists());
+        drop(server);
+        assert!(!dir.exists(), "a temporary directory is removed");
+    }
+
+    #[test]
+    fn mariadb_starts_on_a_fresh_datadir_with_extra_arguments() {
+        if !have("mariadbd") || !have("mariadb-install-db") {
+            eprintln!("skipped: no mariadbd/mariadb-install-db on PATH");
+            return;
+        }
+        let mut server = MariaDb::in_temp_dir()
+            .args(["--log-bin=binlog", "--binlog-format=ROW", "--server-id=7"])
+            .start()
+            .unwrap();
+        assert!(TcpStream::connect(server.addr()).is_ok());
+        assert!(server.url().starts_with("mysql://root@127.0.0.1:"));
+        // The extra arguments reached the server: it writes a binlog into its datadir.
+        let binlog = server.dir().join("data").join("binlog.index");
+        assert!(binlog.exists(), "{}", log_tail(server.log(), 20));
+        server.stop(Duration::from_secs(10));
+        assert!(!server.is_up());
+    }
+
+    #[test]
+    fn a_server_that_exits_reports_its_log() {
+        if !have("redis-server") {
+            eprintln!("skipped: no redis-server on PATH");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("dev-support-bad-{}", free_port().unwrap()));
+        let err = Redis::new(&dir)
+            .arg("--no-such-option")
+            .start()
+            .err()
+            .expect("a bad option stops redis-server");
+        let text = format!("{err:#}");
+        assert!(text.contains("exited during start-up"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,20 @@
+//! Where the workspace is, for tools that run from any directory.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root: the parent of this crate's directory (`support/`), as an absolute
+/// path (cargo sets `CARGO_MANIFEST_DIR` absolute).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_holds_the_workspace_manifest() {
+        let root = super::workspace_root();
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"), "{}", root.display());
+    }
+}
