@@ -105,11 +105,7 @@ impl Context {
     }
 }
 
-/// The workspace root: this crate's parent directory.
-pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
+pub use dev_support::workspace::workspace_root;
 
 /// Builds what the run needs, one cargo invocation per artifact so a crate that does not
 /// build (yet) costs only its own targets. Returns a note per failure.

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use crate::context::Context;
 use crate::kv::Kv;
 use crate::mysql::{Admin, Counters};
-use crate::process::{Server, get, run_bounded};
+use crate::process::{self, get, run_bounded};
 use crate::targets::{self, Kind};
 
 /// The refresher with the run's settings; `interval_s` and `meta` vary per measurement.
@@ -146,7 +146,7 @@ pub async fn refresher_idle_rss(ctx: &Context) -> anyhow::Result<u64> {
     }
     let key = format!("{}:rss", ctx.status_key);
     let mut kv = Kv::connect(&ctx.redis_url).await?;
-    let mut server = Server::spawn(
+    let mut server = process::spawn(
         "refresher-rss",
         refresher(ctx, &ctx.database_url(), &key, 600, "all"),
         &ctx.log("refresher-rss"),
@@ -191,7 +191,7 @@ pub async fn freshness(
     let mut chosen = None;
     for interval in [1u64, 2, 10] {
         let name = format!("refresher-fresh-{interval}");
-        let mut server = Server::spawn(
+        let mut server = process::spawn(
             &name,
             refresher(ctx, &ctx.database_url(), &ctx.status_key, interval, "all"),
             &ctx.log(&name),

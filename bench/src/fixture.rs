@@ -7,13 +7,11 @@
 /// One row: name, value as stored (text), description.
 pub type Row = (String, String, String);
 
-/// Schema of the fixture table; the types the game's table uses (value as text, so numbers,
-/// decimals and words all appear as they do in production).
-pub const CREATE_TABLE: &str = "CREATE TABLE constants (\
-    Name VARCHAR(64) NOT NULL, \
-    Value VARCHAR(255) NULL, \
-    Description TEXT NULL\
-    ) DEFAULT CHARSET=utf8mb4";
+/// Schema of the fixture table: the game's own shape (value as text, so numbers, decimals
+/// and words all appear as they do in production), from the one definition in dev-support.
+pub fn create_table() -> String {
+    dev_support::constants::Columns::default().create_table()
+}
 
 const MAPPED: [(&str, &str, &str); 7] = [
     (

@@ -505,9 +505,8 @@ fn profile(ctx: &Context, requests: u32, control_component: bool) -> anyhow::Res
         .arg("--variable")
         .arg(format!("status_key={}", ctx.status_key))
         .env("RUST_LOG", "warn");
-    let mut server =
-        bench::process::Server::spawn("callgrind-host", command, &ctx.log("callgrind-host"))?;
-    server.wait_ready(addr, targets::PATH, Some(200), Duration::from_secs(600))?;
+    let mut server = bench::process::spawn("callgrind-host", command, &ctx.log("callgrind-host"))?;
+    server.wait_http(addr, targets::PATH, Some(200), Duration::from_secs(600))?;
     let control = |arg: &str| {
         std::process::Command::new("callgrind_control")
             .arg(arg)

@@ -13,7 +13,7 @@ use anyhow::Context;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 
-use crate::fixture::{CREATE_TABLE, Row, insert_statements};
+use crate::fixture::{Row, create_table, insert_statements};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -220,7 +220,7 @@ impl Admin {
     /// the same name: the name is the harness's own, `ss_bench_<random>`).
     pub async fn create_fixture(&mut self, database: &str, rows: &[Row]) -> anyhow::Result<()> {
         self.recreate_database(database).await?;
-        self.exec(CREATE_TABLE).await?;
+        self.exec(&create_table()).await?;
         for statement in insert_statements(rows, 1000) {
             self.exec(&statement).await?;
         }

@@ -10,7 +10,7 @@ use anyhow::bail;
 use crate::context::Context;
 use crate::load::which;
 use crate::nginx::{self, Rendered};
-use crate::process::{Server, free_port};
+use crate::process::{self, Server, free_port};
 
 /// The path every target is measured on.
 pub const PATH: &str = "/server/status";
@@ -137,8 +137,8 @@ fn reader_host(
         .arg("--stats")
         .arg("0")
         .env("RUST_LOG", "warn");
-    let mut server = Server::spawn(name, command, &ctx.log(name))?;
-    server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+    let mut server = process::spawn(name, command, &ctx.log(name))?;
+    server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
     Ok(server)
 }
 
@@ -166,8 +166,8 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
             if kind == Kind::DirectPooled {
                 command.arg("--pooled");
             }
-            let mut server = Server::spawn(kind.key(), command, &ctx.log(kind.key()))?;
-            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            let mut server = process::spawn(kind.key(), command, &ctx.log(kind.key()))?;
+            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
             Ok(plain(
                 server,
                 "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
@@ -206,8 +206,8 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 .arg(addr.to_string())
                 .env("SPIN_VARIABLE_REDIS_ADDRESS", &ctx.redis_url)
                 .env("SPIN_VARIABLE_STATUS_KEY", &ctx.status_key);
-            let mut server = Server::spawn(kind.key(), command, &ctx.log(kind.key()))?;
-            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            let mut server = process::spawn(kind.key(), command, &ctx.log(kind.key()))?;
+            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
             Ok(plain(server, "spin up"))
         }
         Kind::NginxCache => {
@@ -228,12 +228,12 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 reader_addr,
                 addr,
             )?;
-            let mut server = Server::spawn(
+            let mut server = process::spawn(
                 "nginx-cache",
                 rendered.command(&nginx_bin)?,
                 &ctx.log("nginx-cache"),
             )?;
-            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
             Ok(Running {
                 url,
                 detail: "deploy/nginx/server-status.conf".into(),
@@ -245,12 +245,12 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
             if let Some(nginx_bin) = nginx_binary() {
                 let rendered =
                     nginx::render_static(&ctx.run_dir.join("nginx-static"), static_file, addr)?;
-                let mut server = Server::spawn(
+                let mut server = process::spawn(
                     "nginx-static",
                     rendered.command(&nginx_bin)?,
                     &ctx.log("nginx-static"),
                 )?;
-                server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+                server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
                 return Ok(plain(server, "nginx static file"));
             }
             let bin = &ctx.artifacts.static_server;
@@ -263,8 +263,8 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 .arg(addr.to_string())
                 .arg("--file")
                 .arg(static_file);
-            let mut server = Server::spawn("static-server", command, &ctx.log("static-server"))?;
-            server.wait_ready(addr, PATH, Some(200), START_TIMEOUT)?;
+            let mut server = process::spawn("static-server", command, &ctx.log("static-server"))?;
+            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
             Ok(plain(server, "static-server (nginx absent)"))
         }
     }

@@ -6,20 +6,16 @@
 //! messages rather than guessed. CI can pre-build and point `STATUS_REFRESHER_BIN` at the
 //! binary instead.
 //!
-//! [`Child`] runs a binary with its output captured and kills it when dropped, so a failing
-//! test never leaves a process behind. Every wait is bounded.
+//! [`Child`] (dev-support's guard) runs a binary with its output captured and kills it when
+//! dropped, so a failing test never leaves a process behind. Every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-/// The workspace root (the parent of this crate).
-pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().unwrap_or(here).to_path_buf()
-}
+pub use dev_support::process::{Child, Signal};
+pub use dev_support::workspace::workspace_root;
 
 /// One artifact reported by `cargo build --message-format=json`.
 #[derive(Debug, Clone)]
@@ -115,136 +111,6 @@ pub fn refresher_command() -> Command {
     }
     cmd.stdin(Stdio::null());
     cmd
-}
-
-/// A running child process whose stdout and stderr are collected (interleaved, by line) and
-/// which is killed when dropped.
-pub struct Child {
-    child: std::process::Child,
-    output: Arc<Mutex<String>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Child {
-    /// Spawns `cmd` with both output streams captured.
-    pub fn spawn(mut cmd: Command) -> Child {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        let mut readers = Vec::new();
-        let streams: [Option<Box<dyn Read + Send>>; 2] = [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ];
-        for stream in streams.into_iter().flatten() {
-            let output = Arc::clone(&output);
-            readers.push(std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                let mut line = Vec::new();
-                // Bounded per line (lines are log lines), unbounded in count: the process
-                // lives only as long as its test.
-                while reader
-                    .read_until(b'\n', &mut line)
-                    .map(|n| n > 0)
-                    .unwrap_or(false)
-                {
-                    let text = String::from_utf8_lossy(&line);
-                    if let Ok(mut out) = output.lock() {
-                        out.push_str(&text);
-                        if !text.ends_with('\n') {
-                            out.push('\n');
-                        }
-                    }
-                    line.clear();
-                }
-            }));
-        }
-        Child {
-            child,
-            output,
-            readers,
-        }
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Everything the process has written so far.
-    pub fn output(&self) -> String {
-        self.output.lock().map(|o| o.clone()).unwrap_or_default()
-    }
-
-    /// Waits up to `limit` for the process to exit. Once it has, its output is complete.
-    pub fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                for reader in self.readers.drain(..) {
-                    let _ = reader.join();
-                }
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits up to `limit` for the process to exit, panicking with its output if it does not.
-    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        match self.wait_timeout(limit) {
-            Some(status) => status,
-            None => panic!(
-                "process {} still running after {limit:?}; output:\n{}",
-                self.id(),
-                self.output()
-            ),
-        }
-    }
-
-    /// Polls the output until it contains `needle` (true) or `limit` passes (false).
-    pub fn wait_for_output(&self, needle: &str, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if self.output().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.output().contains(needle)
-    }
-
-    /// Sends a signal by name (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) with `kill(1)`.
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.id().to_string())
-            .status()
-            .expect("cannot run kill");
-        assert!(status.success(), "kill -{name} {} failed", self.id());
-    }
-
-    /// Kills the process (SIGKILL) and reaps it.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Runs `cmd` to completion (at most `limit`) and returns its status and combined output.

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use dev_support::constants::Columns;
 pub use mysql_async::Value as SqlValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
@@ -171,13 +172,13 @@ impl TestDb {
     /// in utf8mb4, with `value_type` as given (`DOUBLE`, `INT`, `DECIMAL(10,2)`,
     /// `VARCHAR(64)`, ...).
     pub fn create_constants(&self, value_type: &str) {
-        self.exec(&format!(
-            "CREATE TABLE constants (\
-                 Name VARCHAR(64) NOT NULL, \
-                 Value {value_type} NULL, \
-                 Description TEXT NULL\
-             ) CHARACTER SET utf8mb4"
-        ));
+        self.create_table(Columns::value(value_type));
+    }
+
+    /// Creates `constants` with other column types (a latin1 description, a case-sensitive
+    /// name, ...), from the one definition in dev-support.
+    pub fn create_table(&self, columns: Columns<'_>) {
+        self.exec(&columns.create_table());
     }
 
     /// Inserts rows into `constants` (prepared statements: values keep their types).

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use integration_tests::binaries::{Child, refresher_bin, refresher_command};
+use integration_tests::binaries::{Child, Signal, refresher_bin, refresher_command};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::reader::{
@@ -684,7 +684,7 @@ async fn stopped_refresher_serves_last_good_then_recovers() {
     let first = first_document(&reader, &mut child).await;
     assert_fresh_primary(&first);
 
-    child.signal("TERM");
+    child.signal(Signal::Term).expect("kill");
     let exit = child.wait(STOP_WITHIN);
     assert_eq!(exit.code(), Some(0), "{}", child.output());
     let stopped = Instant::now();

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use integration_tests::binaries::Child;
+use integration_tests::binaries::{Child, Signal};
 use integration_tests::reader::{
     ReaderConfig, ReaderServer, Reply, http_request, listening_addr, reader_host_command,
 };
@@ -658,7 +658,7 @@ async fn binary_takes_spin_variables_from_env_and_flags_and_stops_on_sigint() {
         Some("https://flag.example")
     );
 
-    child.signal("INT");
+    child.signal(Signal::Int).expect("kill");
     let status = child.wait(Duration::from_secs(15));
     assert!(status.success(), "exit {status:?}:\n{}", child.output());
     let output = child.output();

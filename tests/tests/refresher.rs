@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, refresher_command, run};
+use integration_tests::binaries::{Child, Signal, refresher_command, run};
 use integration_tests::db::{SqlValue, TestDb, constant};
 use integration_tests::redis::TestRedis;
 use status_document::StatusDocument;
@@ -345,7 +345,7 @@ fn unreachable_database_keeps_the_previous_document() {
     );
     assert!(output.contains("retrying with backoff"), "{output}");
     assert_eq!(redis.get(&redis.status_key()), Some(before));
-    child.signal("TERM");
+    child.signal(Signal::Term).expect("kill");
     assert_eq!(child.wait(Duration::from_secs(5)).code(), Some(0));
 }
 
@@ -526,7 +526,7 @@ fn passwords_never_appear_in_output() {
 #[test]
 fn signals_stop_the_daemon_within_5s_with_exit_0() {
     let db = TestDb::with_constants("DOUBLE", &[constant("ServerStatus", 1.0, None)]);
-    for signal in ["TERM", "INT"] {
+    for (signal, name) in [(Signal::Term, "TERM"), (Signal::Int, "INT")] {
         let redis = TestRedis::new();
         let mut child = Child::spawn(command(&db, &redis));
         assert!(
@@ -535,9 +535,9 @@ fn signals_stop_the_daemon_within_5s_with_exit_0() {
             child.output()
         );
         let sent = Instant::now();
-        child.signal(signal);
+        child.signal(signal).expect("kill");
         let status = child.wait(Duration::from_secs(5));
-        assert_eq!(status.code(), Some(0), "SIG{signal}: {}", child.output());
+        assert_eq!(status.code(), Some(0), "SIG{name}: {}", child.output());
         assert!(sent.elapsed() < Duration::from_secs(5));
         assert!(child.output().contains("stopping"), "{}", child.output());
         // The start line carries the effective configuration.

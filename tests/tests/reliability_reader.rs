@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use integration_tests::binaries::{Child, refresher_command, run, workspace_root};
+use dev_support::servers::{self, Server};
+use integration_tests::binaries::{Child, Signal, refresher_command, run, workspace_root};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::reader::{
@@ -678,7 +679,7 @@ async fn whole_flow_runs_under_the_acl_users() {
         &["SUBSCRIBE", &format!("{}:refresh", redis.status_key())],
     );
     assert_eq!(publisher.acl_log(), Vec::<BTreeMap<_, _>>::new());
-    daemon.signal("TERM");
+    daemon.signal(Signal::Term).expect("kill");
     let status = tokio::task::block_in_place(|| daemon.wait(Duration::from_secs(10)));
     assert!(status.success(), "{status:?}\n{}", daemon.output());
     assert!(
@@ -720,7 +721,7 @@ async fn whole_flow_runs_under_the_acl_users() {
     let debug = http_request(addr, "GET", "/server/status/debug", &[], Bytes::new()).await;
     assert_eq!(debug.json()["ttl"], -1, "{:?}", debug.body);
     let mut host = host;
-    host.signal("INT");
+    host.signal(Signal::Int).expect("kill");
     tokio::task::block_in_place(|| host.wait(Duration::from_secs(10)));
     assert_no_secret(&host.output(), &reader_pw, "reader-host output");
 
@@ -741,7 +742,7 @@ async fn whole_flow_runs_under_the_acl_users() {
         !log.is_empty() && log.iter().all(|e| e["reason"] == "auth"),
         "{log:?}"
     );
-    wrong.signal("INT");
+    wrong.signal(Signal::Int).expect("kill");
     tokio::task::block_in_place(|| wrong.wait(Duration::from_secs(10)));
     let out = wrong.output();
     assert!(
@@ -756,112 +757,48 @@ async fn whole_flow_runs_under_the_acl_users() {
 // A throwaway redis-server
 // ---------------------------------------------------------------------------------------
 
-/// A `redis-server` without persistence on a free port, killed on drop. `restart` brings it
-/// back on the same port, empty, as a crashed cache-only Redis comes back.
-struct RedisServer {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-fn redis_server_bin() -> String {
-    std::env::var("REDIS_SERVER_BIN")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "redis-server".to_owned())
-}
+/// A `redis-server` without persistence on a free port (dev-support's throwaway starter,
+/// `REDIS_SERVER_BIN` or `redis-server` from `PATH`), stopped and its directory removed on
+/// drop. `restart` brings it back on the same port, empty, as a crashed cache-only Redis
+/// comes back.
+struct RedisServer(Server);
 
 impl RedisServer {
     fn start() -> RedisServer {
-        let dir = std::env::temp_dir().join(format!("ss-redis-{:016x}", fastrand::u64(..)));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        for _ in 0..5 {
-            let port = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                l.local_addr().unwrap().port()
-            };
-            let mut server = RedisServer {
-                port,
-                dir: dir.clone(),
-                child: None,
-            };
-            if server.launch() {
-                return server;
-            }
-        }
-        panic!("could not start {}", redis_server_bin());
-    }
-
-    /// Starts the process and waits (bounded) until it answers PING.
-    fn launch(&mut self) -> bool {
-        let mut cmd = Command::new(redis_server_bin());
-        cmd.args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--protected-mode", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&self.dir);
-        let mut child = Child::spawn(cmd);
-        let up = wait_until(Duration::from_secs(5), || {
-            self.ping() || child.wait_timeout(Duration::ZERO).is_some()
-        }) && self.ping();
-        if up {
-            self.child = Some(child);
-        } else {
-            child.kill();
-            eprintln!(
-                "redis-server on {} did not start:\n{}",
-                self.port,
-                child.output()
-            );
-        }
-        up
-    }
-
-    fn ping(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.url()) else {
-            return false;
-        };
-        let Ok(mut c) = client.get_connection_with_timeout(Duration::from_millis(200)) else {
-            return false;
-        };
-        let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
-        redis::cmd("PING").query::<String>(&mut c).is_ok()
+        let bin = std::env::var("REDIS_SERVER_BIN")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "redis-server".to_owned());
+        let server = servers::Redis::in_temp_dir()
+            .bin(&bin)
+            .args(["--protected-mode", "no"])
+            .start()
+            .unwrap_or_else(|e| panic!("could not start {bin}: {e:#}"));
+        RedisServer(server)
     }
 
     fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
     fn is_up(&self) -> bool {
-        self.child.is_some()
+        self.0.is_up()
     }
 
     /// SIGKILL, as a crash.
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill();
-        }
+        self.0.kill();
     }
 
     fn restart(&mut self) {
-        self.kill();
-        assert!(
-            self.launch(),
-            "redis-server did not come back on {}",
-            self.port
-        );
+        if let Err(e) = self.0.restart() {
+            panic!("redis-server did not come back on {}: {e:#}", self.0.port());
+        }
     }
 
     fn get(&self, key: &str) -> Option<Vec<u8>> {
         let client = redis::Client::open(self.url()).ok()?;
         timed(&client).get(key).ok()?
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -1011,13 +948,13 @@ async fn redis_restart_with_both_halves_running() {
         assert_eq!(reply.header("retry-after"), Some("5"));
         assert!(took < Duration::from_millis(500), "{took:?}");
     }
-    refresher.signal("STOP");
+    refresher.signal(Signal::Stop).expect("kill");
     let restarted_at = unix_now();
     tokio::task::block_in_place(|| redis.restart());
     let reply = try_get(addr, "/server/status", REQUEST_LIMIT)
         .await
         .unwrap();
-    refresher.signal("CONT");
+    refresher.signal(Signal::Cont).expect("kill");
     assert_eq!(reply.status, 503, "{:?}", reply.body);
     assert_eq!(
         reply.json()["error"],
@@ -1234,7 +1171,7 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
                             faults.refresher_sigkill += 1;
                         }
                         Some(mut child) => {
-                            child.signal("TERM");
+                            child.signal(Signal::Term).expect("kill");
                             event("refresher SIGTERM");
                             let status = child.wait(Duration::from_secs(8));
                             // A TERM that lands before the handlers are installed kills it.

@@ -9,8 +9,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, refresher_command, run};
-use integration_tests::db::{self, TestDb, constant};
+use integration_tests::binaries::{Child, Signal, refresher_command, run};
+use integration_tests::db::{self, Columns, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::probe::{health, http_get, metric, metrics_addr, scans};
 use integration_tests::redis::TestRedis;
@@ -188,7 +188,7 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     );
 
     // A graceful stop releases the lease (compare-and-delete).
-    b.signal("TERM");
+    b.signal(Signal::Term).expect("kill");
     assert_eq!(b.wait(Duration::from_secs(5)).code(), Some(0));
     assert!(b.output().contains("lease released"), "{}", b.output());
     assert!(
@@ -320,7 +320,7 @@ fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
     assert!(metric(&m, "status_refresher_refresh_total{result=\"error\"}") >= 3.0);
 
     // Heal: the next retry succeeds without a restart.
-    let pid = child.id();
+    let pid = child.pid();
     proxy.set_mode(Mode::Pass);
     assert!(
         wait_until(Duration::from_secs(10), || redis.get(&redis.status_key())
@@ -328,7 +328,7 @@ fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
         "no recovery:\n{}",
         child.output()
     );
-    assert_eq!(child.id(), pid);
+    assert_eq!(child.pid(), pid);
     let (code, h) = health(addr);
     assert_eq!((code, &h["status"]), (200, &serde_json::json!("ok")), "{h}");
     assert_eq!(h["consecutive_failures"], 0);
@@ -402,10 +402,7 @@ fn database_and_redis_restarts_are_survived_without_a_restart() {
 fn sigkill_mid_write_leaves_the_old_or_the_new_document_never_a_partial_one() {
     // ~200 KiB documents (the bound is 256 KiB), so the write takes long enough to be hit.
     let db = TestDb::new();
-    db.exec(
-        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
-         Description TEXT NULL) CHARACTER SET utf8mb4",
-    );
+    db.create_constants("DOUBLE");
     db.exec(
         "INSERT INTO constants SELECT CONCAT('Filler', seq), seq, REPEAT('описание ', 10) \
          FROM seq_1_to_1100",
@@ -560,10 +557,10 @@ fn hundred_thousand_constants_are_refused_whole_or_published_mapped() {
 #[test]
 fn huge_description_and_control_characters() {
     let db = TestDb::new();
-    db.exec(
-        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
-         Description MEDIUMTEXT NULL) CHARACTER SET utf8mb4",
-    );
+    db.create_table(Columns {
+        description: "MEDIUMTEXT",
+        ..Columns::value("DOUBLE")
+    });
     db.exec("INSERT INTO constants VALUES ('Big', 1, REPEAT('x', 1048576))");
     db.exec(
         "INSERT INTO constants VALUES \
@@ -595,10 +592,10 @@ fn huge_description_and_control_characters() {
 #[test]
 fn latin1_and_invalid_utf8_descriptions() {
     let db = TestDb::new();
-    db.exec(
-        "CREATE TABLE constants (Name VARCHAR(64) NOT NULL, Value DOUBLE NULL, \
-         Description VARCHAR(255) CHARACTER SET latin1 NULL) CHARACTER SET utf8mb4",
-    );
+    db.create_table(Columns {
+        description: "VARCHAR(255) CHARACTER SET latin1",
+        ..Columns::value("DOUBLE")
+    });
     // Raw latin1 bytes: "café" and bytes that are not UTF-8 on their own.
     db.exec("INSERT INTO constants VALUES ('RateExp', 2, UNHEX('636166E9'))");
     db.exec("INSERT INTO constants VALUES ('Odd', 1, UNHEX('FF80E9'))");
@@ -629,10 +626,10 @@ fn latin1_and_invalid_utf8_descriptions() {
 #[test]
 fn duplicate_names_differing_only_by_case() {
     let db = TestDb::new();
-    db.exec(
-        "CREATE TABLE constants (Name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL, \
-         Value DOUBLE NULL, Description TEXT NULL) CHARACTER SET utf8mb4",
-    );
+    db.create_table(Columns {
+        name: "VARCHAR(64) COLLATE utf8mb4_bin",
+        ..Columns::value("DOUBLE")
+    });
     db.exec(
         "INSERT INTO constants VALUES ('RateExp', 2, 'first'), ('rateexp', 3, 'lower'), \
          ('RATEEXP', 4, 'upper'), ('RateExp', 5, 'again')",

@@ -20,7 +20,6 @@ mod build;
 mod child;
 mod demo;
 mod endpoint;
-mod http;
 mod image;
 mod manifest_checks;
 mod services;

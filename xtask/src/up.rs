@@ -12,12 +12,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use dev_support::http;
 
 use crate::build;
-use crate::child::{Managed, Output, POLL, STOP_GRACE, describe_status};
+use crate::child::{self, Managed, Output, POLL, STOP_GRACE, describe_status};
 use crate::demo::{self, DEMO_DATABASE, Seeded};
 use crate::endpoint::ServiceUrl;
-use crate::http;
 use crate::services::{Services, Wanted, on_path};
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
@@ -173,7 +173,7 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
         .env("DATABASE_URL", database_url.expose())
         .env("REDIS_URL", services.redis.url.expose())
         .env("STATUS_UPDATE_INTERVAL", &interval);
-    let mut refresher = Managed::spawn("refresher", &mut refresher_cmd, Output::Prefixed)?;
+    let mut refresher = child::spawn("refresher", &mut refresher_cmd, Output::Prefixed)?;
 
     // 5. The reader, on the address we checked is free.
     check_listen_free(args.listen)?;
@@ -204,7 +204,7 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
         Server::Spin(_) => "spin",
         Server::Host(_) => "reader-host",
     };
-    let mut reader = Managed::spawn(reader_name, &mut reader_cmd, Output::Prefixed)?;
+    let mut reader = child::spawn(reader_name, &mut reader_cmd, Output::Prefixed)?;
 
     // 6. Ready when the whole chain answers.
     let outcome = wait_for_document(
@@ -286,8 +286,8 @@ fn wait_for_document(
         }
         check_children(children, services)?;
         let last = match http::get(addr, "/server/status", Duration::from_secs(2)) {
-            Ok(resp) if resp.status == 200 => return Ok(Some(resp.body)),
-            Ok(resp) => format!("HTTP {}: {}", resp.status, first_line(&resp.body)),
+            Ok(resp) if resp.status == 200 => return Ok(Some(resp.text())),
+            Ok(resp) => format!("HTTP {}: {}", resp.status, first_line(&resp.text())),
             Err(err) => format!("{err}"),
         };
         if started.elapsed() > READY_TIMEOUT {

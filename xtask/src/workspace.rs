@@ -16,11 +16,10 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The workspace this xtask belongs to (the parent of `xtask/`), honouring
+    /// The workspace this xtask belongs to, honouring
     /// `CARGO_TARGET_DIR` like cargo does.
     pub fn locate() -> Workspace {
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf();
+        let root = dev_support::workspace::workspace_root();
         let target = match env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => {
                 let dir = PathBuf::from(dir);

@@ -13,16 +13,16 @@ pub mod probe;
 mod redis;
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use dev_support::servers::Server;
 
 pub use install::{Program, on_path, require};
 
-use crate::child::{Managed, POLL, STOP_GRACE, describe_status, log_tail};
+use crate::child::{STOP_GRACE, describe_status, log_tail};
 use crate::endpoint::ServiceUrl;
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
@@ -94,7 +94,7 @@ pub struct Endpoint {
 
 /// A server process xtask started, and the URL to reach it.
 pub struct Instance {
-    process: Managed,
+    server: Server,
     url: ServiceUrl,
 }
 
@@ -186,7 +186,7 @@ impl Services {
         println!(
             "xtask: throwaway {what} ready at {} (pid {}, data in {})",
             instance.url,
-            instance.process.pid(),
+            instance.server.pid().unwrap_or(0),
             self.run_dir.display()
         );
         let endpoint = Endpoint {
@@ -201,17 +201,17 @@ impl Services {
     /// The first throwaway instance that has exited, with its status (for `up`'s watch loop).
     pub fn exited(&mut self) -> Option<String> {
         self.instances.iter_mut().find_map(|i| {
-            i.process
-                .exited()
-                .map(|status| format!("{} exited ({})", i.process.name(), describe_status(status)))
+            let name = i.server.name().to_owned();
+            let status = i.server.child()?.exited()?;
+            Some(format!("{name} exited ({})", describe_status(status)))
         })
     }
 
     /// Stops the throwaway instances (newest first) and removes their data.
     pub fn stop(&mut self) {
         while let Some(mut instance) = self.instances.pop() {
-            println!("xtask: stopping throwaway {}", instance.process.name());
-            instance.process.stop(STOP_GRACE);
+            println!("xtask: stopping throwaway {}", instance.server.name());
+            instance.server.stop(STOP_GRACE);
         }
         if self.run_dir.exists()
             && let Err(err) = fs::remove_dir_all(&self.run_dir)
@@ -270,30 +270,25 @@ fn use_configured(
     }
 }
 
-/// A port the kernel just handed out as free. Another process could take it before the server
-/// binds it; the server then fails to start and says so, which is rare enough.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free local port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Waits until `probe` says ready, the process exits, time runs out, or we are asked to stop.
+/// Waits until `probe` says ready (the server already listens: this is the login or `PING`),
+/// the process exits, time runs out, or we are asked to stop.
 fn wait_ready(
-    process: &mut Managed,
-    log: &Path,
+    server: &mut Server,
     timeout: Duration,
     shutdown: &Shutdown,
     mut probe: impl FnMut() -> Probe,
 ) -> Result<String> {
     let started = Instant::now();
+    let log = server.log().to_owned();
+    let log = log.as_path();
     loop {
         if shutdown.requested() {
-            bail!("interrupted while starting {}", process.name());
+            bail!("interrupted while starting {}", server.name());
         }
-        if let Some(status) = process.exited() {
+        if let Some(status) = server.child().and_then(|c| c.exited()) {
             bail!(
                 "{} exited during start-up ({}). Last lines of {}:\n{}",
-                process.name(),
+                server.name(),
                 describe_status(status),
                 log.display(),
                 log_tail(log, 15)
@@ -307,48 +302,13 @@ fn wait_ready(
         if started.elapsed() > timeout {
             return Err(last.context(format!(
                 "{} was not ready within {}s. Last lines of {}:\n{}",
-                process.name(),
+                server.name(),
                 timeout.as_secs(),
                 log.display(),
                 log_tail(log, 15)
             )));
         }
         thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Waits for a one-shot helper (e.g. `mariadb-install-db`) to finish successfully.
-fn wait_exit(
-    process: &mut Managed,
-    log: &Path,
-    timeout: Duration,
-    shutdown: &Shutdown,
-) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        if shutdown.requested() {
-            bail!("interrupted while running {}", process.name());
-        }
-        if let Some(status) = process.exited() {
-            if status.success() {
-                return Ok(());
-            }
-            bail!(
-                "{} failed ({}). Last lines of {}:\n{}",
-                process.name(),
-                describe_status(status),
-                log.display(),
-                log_tail(log, 15)
-            );
-        }
-        if started.elapsed() > timeout {
-            bail!(
-                "{} did not finish within {}s",
-                process.name(),
-                timeout.as_secs()
-            );
-        }
-        thread::sleep(POLL);
     }
 }
 

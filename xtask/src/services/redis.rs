@@ -1,14 +1,14 @@
-//! A throwaway Redis: its own port and directory under `target/`, nothing persisted.
+//! A throwaway Redis: its own port and directory under `target/`, nothing persisted
+//! (started by `dev_support::servers::Redis`).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use dev_support::servers;
 
 use super::install::{self, Program};
-use super::{Instance, free_port, probe, wait_ready};
-use crate::child::{Managed, Output};
+use super::{Instance, probe, wait_ready};
 use crate::endpoint::ServiceUrl;
 use crate::shutdown::Shutdown;
 
@@ -21,19 +21,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn start(dir: &Path, alternative: &str, shutdown: &Shutdown) -> Result<Instance> {
     let bin = install::require(&PROGRAM, alternative, shutdown)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let port = free_port()?;
-    let log = dir.join("redis.log");
-    let mut cmd = Command::new(&bin);
-    cmd.arg("--port")
-        .arg(port.to_string())
-        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--daemonize", "no", "--protected-mode", "yes", "--dir"])
-        .arg(dir);
-    let mut process = Managed::spawn("redis", &mut cmd, Output::File(&log))?;
-    let url = ServiceUrl::parse(&format!("redis://127.0.0.1:{port}"))?;
-    wait_ready(&mut process, &log, START_TIMEOUT, shutdown, || {
-        probe::redis(&url)
-    })?;
-    Ok(Instance { process, url })
+    let mut server = servers::Redis::new(dir)
+        .bin(bin)
+        .timeout(START_TIMEOUT)
+        .supervised()
+        .start_interruptible(&|| shutdown.requested())?;
+    let url = ServiceUrl::parse(&server.url())?;
+    wait_ready(&mut server, START_TIMEOUT, shutdown, || probe::redis(&url))?;
+    Ok(Instance { server, url })
 }
