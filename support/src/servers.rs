@@ -27,11 +27,25 @@ pub type Interrupted<'a> = &'a dyn Fn() -> bool;
 /// How long each wait for a port may take by default.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A `redis-server` to start: defaults `--bind 127.0.0.1 --save "" --appendonly no
-/// --daemonize no --protected-mode yes --dir <dir>`, on a free port.
+/// Which server a [`Throwaway`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Redis,
+    MariaDb,
+}
+
+/// A throwaway server to start.
+///
+/// - [`Throwaway::redis`]: `redis-server --port <free> --bind 127.0.0.1 --save ""
+///   --appendonly no --daemonize no --protected-mode yes --dir <dir>`.
+/// - [`Throwaway::mariadb`]: `mariadbd` on a data directory freshly initialised by
+///   `mariadb-install-db`: `root` with an empty password on 127.0.0.1, utf8mb4, tuned for
+///   speed over durability.
 #[derive(Debug, Clone)]
-pub struct Redis {
+pub struct Throwaway {
+    kind: Kind,
     bin: PathBuf,
+    install_db: PathBuf,
     dir: PathBuf,
     config_file: Option<PathBuf>,
     args: Vec<OsString>,
@@ -41,27 +55,49 @@ pub struct Redis {
     temporary: bool,
 }
 
-impl Redis {
-    /// [`Redis::new`] in a fresh directory under the system's temp directory, removed again
-    /// when the [`Server`] is dropped (what a test wants).
-    pub fn in_temp_dir() -> Redis {
-        Redis {
+/// Longest Unix socket path the kernel accepts is 107 bytes; stay below it.
+const MAX_SOCKET_PATH: usize = 100;
+
+impl Throwaway {
+    /// `redis-server` from `PATH`, with its files (log, anything it writes) in `dir`.
+    pub fn redis(dir: impl Into<PathBuf>) -> Throwaway {
+        Throwaway::new(Kind::Redis, "redis-server", dir.into())
+    }
+
+    /// `mariadbd` and `mariadb-install-db` from `PATH`, everything under `dir`.
+    pub fn mariadb(dir: impl Into<PathBuf>) -> Throwaway {
+        Throwaway::new(Kind::MariaDb, "mariadbd", dir.into())
+    }
+
+    /// [`Throwaway::redis`] in a fresh directory under the system's temp directory, removed
+    /// again when the [`Server`] is dropped (what a test wants).
+    pub fn redis_in_temp_dir() -> Throwaway {
+        Throwaway {
             temporary: true,
-            ..Redis::new(temp_dir("redis"))
+            ..Throwaway::redis(temp_dir("redis"))
         }
     }
 
-    /// `redis-server` from `PATH`, with its files (log, anything it writes) in `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Redis {
-        Redis {
-            bin: PathBuf::from("redis-server"),
-            dir: dir.into(),
-            temporary: false,
+    /// [`Throwaway::mariadb`] in a temporary directory, as [`Throwaway::redis_in_temp_dir`].
+    pub fn mariadb_in_temp_dir() -> Throwaway {
+        Throwaway {
+            temporary: true,
+            ..Throwaway::mariadb(temp_dir("mariadb"))
+        }
+    }
+
+    fn new(kind: Kind, bin: &str, dir: PathBuf) -> Throwaway {
+        Throwaway {
+            kind,
+            bin: PathBuf::from(bin),
+            install_db: PathBuf::from("mariadb-install-db"),
+            dir,
             config_file: None,
             args: Vec::new(),
             port: None,
-            timeout: Duration::from_secs(20),
+            timeout: DEFAULT_START_TIMEOUT,
             supervised: false,
+            temporary: false,
         }
     }
 
@@ -71,33 +107,42 @@ impl Redis {
         self
     }
 
-    /// A configuration file, given first on the command line (`redis-server <file> ...`),
-    /// as Sentinel requires (it rewrites the file, so give it a copy in `dir`).
+    /// MariaDB's data directory initialiser (`mariadb-install-db`).
+    pub fn install_db(mut self, bin: impl Into<PathBuf>) -> Self {
+        self.install_db = bin.into();
+        self
+    }
+
+    /// The server's configuration file. Redis: given first (`redis-server <file> ...`), as
+    /// Sentinel requires (it rewrites the file, so give it a copy in `dir`). MariaDB:
+    /// `--defaults-file=<file>`, which must come first; without one it runs `--no-defaults`,
+    /// so the system's my.cnf never leaks in.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file = Some(path.into());
         self
     }
 
-    /// One more argument after the defaults, e.g. `--sentinel` or `--replicaof`.
+    /// One more server argument after the defaults, e.g. `--sentinel`, `--log-bin`.
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
-    /// More arguments after the defaults, e.g. `["--tls-port", "6390", ...]`.
+    /// More server arguments after the defaults, e.g. `["--tls-port", "6390", ...]` or
+    /// `["--ssl-cert=...", "--ssl-key=..."]`.
     pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Self {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
-    /// The plain (`--port`) port; a free one by default.
+    /// The plain TCP port (`--port`); a free one by default.
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
     }
 
-    /// How long start-up may take.
+    /// How long each of initialising (MariaDB) and starting may take.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -111,12 +156,13 @@ impl Redis {
         self
     }
 
-    /// Starts it and waits until its port accepts connections.
+    /// Starts it (after initialising MariaDB's data directory) and waits until its port
+    /// accepts connections.
     pub fn start(self) -> Result<Server> {
         self.start_interruptible(&|| false)
     }
 
-    /// [`Redis::start`], giving up early when `interrupted` says so.
+    /// [`Throwaway::start`], giving up early when `interrupted` says so.
     pub fn start_interruptible(self, interrupted: Interrupted<'_>) -> Result<Server> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
@@ -124,6 +170,29 @@ impl Redis {
             Some(port) => port,
             None => free_port().context("finding a free local port")?,
         };
+        let (name, log, cmd) = match self.kind {
+            Kind::Redis => (
+                "redis",
+                self.dir.join("redis.log"),
+                self.redis_command(port),
+            ),
+            Kind::MariaDb => {
+                let log = self.dir.join("mariadb.log");
+                self.install_mariadb(&log, interrupted)?;
+                ("mariadb", log, self.mariadb_command(port))
+            }
+        };
+        let launch = Launching {
+            name,
+            port,
+            log,
+            timeout: self.timeout,
+            supervised: self.supervised,
+        };
+        Server::launch(launch, cmd, self.dir, self.temporary, interrupted)
+    }
+
+    fn redis_command(&self, port: u16) -> Command {
         let mut cmd = Command::new(&self.bin);
         if let Some(file) = &self.config_file {
             cmd.arg(file);
@@ -134,134 +203,33 @@ impl Redis {
             .args(["--daemonize", "no", "--protected-mode", "yes", "--dir"])
             .arg(&self.dir)
             .args(&self.args);
-        let log = self.dir.join("redis.log");
-        let launch = Launching {
-            name: "redis",
-            port,
-            log,
-            timeout: self.timeout,
-            supervised: self.supervised,
-        };
-        Server::launch(launch, cmd, self.dir, self.temporary, interrupted)
-    }
-}
-
-/// A `mariadbd` to start, on a fresh data directory initialised with `mariadb-install-db`:
-/// `root` with an empty password on 127.0.0.1, utf8mb4, tuned for speed over durability.
-#[derive(Debug, Clone)]
-pub struct MariaDb {
-    server: PathBuf,
-    install_db: PathBuf,
-    dir: PathBuf,
-    defaults_file: Option<PathBuf>,
-    args: Vec<OsString>,
-    as_root: bool,
-    timeout: Duration,
-    supervised: bool,
-    temporary: bool,
-}
-
-/// Longest Unix socket path the kernel accepts is 107 bytes; stay below it.
-const MAX_SOCKET_PATH: usize = 100;
-
-impl MariaDb {
-    /// [`MariaDb::new`] in a fresh directory under the system's temp directory, removed again
-    /// when the [`Server`] is dropped (what a test wants).
-    pub fn in_temp_dir() -> MariaDb {
-        MariaDb {
-            temporary: true,
-            ..MariaDb::new(temp_dir("mariadb"))
-        }
+        cmd
     }
 
-    /// `mariadbd` and `mariadb-install-db` from `PATH`, everything under `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> MariaDb {
-        MariaDb {
-            server: PathBuf::from("mariadbd"),
-            install_db: PathBuf::from("mariadb-install-db"),
-            dir: dir.into(),
-            temporary: false,
-            defaults_file: None,
-            args: Vec::new(),
-            // SAFETY: geteuid(2) has no preconditions and cannot fail.
-            as_root: unsafe { libc::geteuid() } == 0,
-            timeout: DEFAULT_START_TIMEOUT,
-            supervised: false,
-        }
-    }
-
-    /// The server and installer binaries to run.
-    pub fn bins(mut self, server: impl Into<PathBuf>, install_db: impl Into<PathBuf>) -> Self {
-        self.server = server.into();
-        self.install_db = install_db.into();
-        self
-    }
-
-    /// An option file read instead of none at all (`--defaults-file`, which must come first;
-    /// without it the server runs `--no-defaults`, so the system's my.cnf never leaks in).
-    pub fn defaults_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.defaults_file = Some(path.into());
-        self
-    }
-
-    /// One more server argument after the defaults, e.g. `--log-bin`.
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
-        self.args.push(arg.as_ref().to_owned());
-        self
-    }
-
-    /// More server arguments after the defaults, e.g. `["--ssl-cert=...", "--ssl-key=..."]`.
-    pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Self {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
-        self
-    }
-
-    /// How long each of initialising and starting may take.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Run it as xtask runs its services: in its own process group and with
-    /// `PR_SET_PDEATHSIG` (see [`Launch::die_with_parent`]: start it from a thread that lives
-    /// as long as the tool).
-    pub fn supervised(mut self) -> Self {
-        self.supervised = true;
-        self
-    }
-
-    /// Initialises the data directory, starts the server and waits until its port accepts
-    /// connections.
-    pub fn start(self) -> Result<Server> {
-        self.start_interruptible(&|| false)
-    }
-
-    /// [`MariaDb::start`], giving up early when `interrupted` says so.
-    pub fn start_interruptible(self, interrupted: Interrupted<'_>) -> Result<Server> {
-        let datadir = self.dir.join("data");
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
-        let log = self.dir.join("mariadb.log");
-        let first = match &self.defaults_file {
+    /// `--defaults-file=...` or `--no-defaults`: MariaDB's first argument.
+    fn mariadb_defaults(&self) -> String {
+        match &self.config_file {
             Some(file) => format!("--defaults-file={}", file.display()),
             None => "--no-defaults".to_owned(),
-        };
+        }
+    }
 
+    fn install_mariadb(&self, log: &Path, interrupted: Interrupted<'_>) -> Result<()> {
         let mut init = Command::new(&self.install_db);
-        init.arg(&first)
-            .arg(format!("--datadir={}", datadir.display()))
+        init.arg(self.mariadb_defaults())
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
-        if self.as_root {
+        if is_root() {
             init.arg("--user=root");
         }
-        let mut init = launcher("mariadb-install-db", &log, self.supervised).spawn(&mut init)?;
-        wait_exit(&mut init, &log, self.timeout, interrupted)?;
+        let mut init = launcher("mariadb-install-db", log, self.supervised).spawn(&mut init)?;
+        wait_exit(&mut init, log, self.timeout, interrupted)
+    }
 
-        let port = free_port().context("finding a free local port")?;
-        let mut cmd = Command::new(&self.server);
-        cmd.arg(&first)
-            .arg(format!("--datadir={}", datadir.display()))
+    fn mariadb_command(&self, port: u16) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg(self.mariadb_defaults())
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
             .arg(format!("--port={port}"))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", socket_path(&self.dir).display()))
@@ -277,20 +245,18 @@ impl MariaDb {
                 "--innodb-flush-log-at-trx-commit=2",
                 "--max-connections=500",
             ]);
-        if self.as_root {
+        if is_root() {
             // mariadbd refuses to run as root unless told so explicitly.
             cmd.arg("--user=root");
         }
         cmd.args(&self.args);
-        let launch = Launching {
-            name: "mariadb",
-            port,
-            log,
-            timeout: self.timeout,
-            supervised: self.supervised,
-        };
-        Server::launch(launch, cmd, self.dir, self.temporary, interrupted)
+        cmd
     }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// The socket goes next to the data directory unless that path is too long for a Unix socket
@@ -466,10 +432,59 @@ fn wait_listening(
     timeout: Duration,
     interrupted: Interrupted<'_>,
 ) -> Result<()> {
+    let listening = |_: &mut Child| -> Result<bool> {
+        Ok(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok())
+    };
+    wait(
+        child,
+        log,
+        timeout,
+        interrupted,
+        listening,
+        "was not listening",
+    )
+}
+
+/// Waits for a one-shot helper (`mariadb-install-db`) to finish successfully.
+pub fn wait_exit(
+    child: &mut Child,
+    log: &Path,
+    timeout: Duration,
+    interrupted: Interrupted<'_>,
+) -> Result<()> {
+    let finished = |child: &mut Child| -> Result<bool> {
+        match child.exited() {
+            Some(status) if status.success() => Ok(true),
+            Some(status) => bail!(
+                "{} failed ({}). Last lines of {}:\n{}",
+                child.name(),
+                describe_status(status),
+                log.display(),
+                log_tail(log, 15)
+            ),
+            None => Ok(false),
+        }
+    };
+    wait(child, log, timeout, interrupted, finished, "did not finish")
+}
+
+/// Polls `done` until it says so, failing when we are interrupted, when the child exits
+/// without `done` having seen it, or after `timeout` (`late` says what did not happen).
+fn wait(
+    child: &mut Child,
+    log: &Path,
+    timeout: Duration,
+    interrupted: Interrupted<'_>,
+    mut done: impl FnMut(&mut Child) -> Result<bool>,
+    late: &str,
+) -> Result<()> {
     let started = Instant::now();
     loop {
         if interrupted() {
             bail!("interrupted while starting {}", child.name());
+        }
+        if done(child)? {
+            return Ok(());
         }
         if let Some(status) = child.exited() {
             bail!(
@@ -480,12 +495,9 @@ fn wait_listening(
                 log_tail(log, 15)
             );
         }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
         if started.elapsed() > timeout {
             bail!(
-                "{} was not listening on {addr} within {}s. Last lines of {}:\n{}",
+                "{} {late} within {}s. Last lines of {}:\n{}",
                 child.name(),
                 timeout.as_secs(),
                 log.display(),
@@ -493,41 +505,6 @@ fn wait_listening(
             );
         }
         thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for a one-shot helper (`mariadb-install-db`) to finish successfully.
-pub fn wait_exit(
-    child: &mut Child,
-    log: &Path,
-    timeout: Duration,
-    interrupted: Interrupted<'_>,
-) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        if interrupted() {
-            bail!("interrupted while running {}", child.name());
-        }
-        if let Some(status) = child.exited() {
-            if status.success() {
-                return Ok(());
-            }
-            bail!(
-                "{} failed ({}). Last lines of {}:\n{}",
-                child.name(),
-                describe_status(status),
-                log.display(),
-                log_tail(log, 15)
-            );
-        }
-        if started.elapsed() > timeout {
-            bail!(
-                "{} did not finish within {}s",
-                child.name(),
-                timeout.as_secs()
-            );
-        }
-        thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -548,7 +525,7 @@ mod tests {
             eprintln!("skipped: no redis-server on PATH");
             return;
         }
-        let mut server = Redis::in_temp_dir()
+        let mut server = Throwaway::redis_in_temp_dir()
             .args(["--maxmemory", "10mb"])
             .start()
             .unwrap();
@@ -575,7 +552,7 @@ mod tests {
             eprintln!("skipped: no mariadbd/mariadb-install-db on PATH");
             return;
         }
-        let mut server = MariaDb::in_temp_dir()
+        let mut server = Throwaway::mariadb_in_temp_dir()
             .args(["--log-bin=binlog", "--binlog-format=ROW", "--server-id=7"])
             .start()
             .unwrap();
@@ -595,7 +572,7 @@ mod tests {
             return;
         }
         let dir = std::env::temp_dir().join(format!("dev-support-bad-{}", free_port().unwrap()));
-        let err = Redis::new(&dir)
+        let err = Throwaway::redis(&dir)
             .arg("--no-such-option")
             .start()
             .err()

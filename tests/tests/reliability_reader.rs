@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use dev_support::servers::{self, Server};
+use dev_support::servers::{Server, Throwaway};
 use integration_tests::binaries::{Child, Signal, refresher_command, run, workspace_root};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
@@ -769,7 +769,7 @@ impl RedisServer {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "redis-server".to_owned());
-        let server = servers::Redis::in_temp_dir()
+        let server = Throwaway::redis_in_temp_dir()
             .bin(&bin)
             .args(["--protected-mode", "no"])
             .start()

@@ -6,11 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use dev_support::servers;
+use dev_support::servers::Throwaway;
 
 use super::install::{self, Program};
-use super::{Instance, probe, wait_ready};
-use crate::endpoint::ServiceUrl;
+use super::{Instance, probe, start_throwaway};
 use crate::shutdown::Shutdown;
 
 const SERVER: Program = Program {
@@ -30,12 +29,8 @@ pub fn start(dir: &Path, alternative: &str, shutdown: &Shutdown) -> Result<Insta
     let server_bin = install::require(&SERVER, alternative, shutdown)?;
     let install_db = install::require(&INSTALL_DB, alternative, shutdown)?;
     println!("xtask: initialising a throwaway MariaDB data directory (takes a few seconds)");
-    let mut server = servers::MariaDb::new(dir)
-        .bins(server_bin, install_db)
-        .timeout(START_TIMEOUT)
-        .supervised()
-        .start_interruptible(&|| shutdown.requested())?;
-    let url = ServiceUrl::parse(&server.url())?;
-    wait_ready(&mut server, START_TIMEOUT, shutdown, || probe::mysql(&url))?;
-    Ok(Instance { server, url })
+    let spec = Throwaway::mariadb(dir)
+        .bin(server_bin)
+        .install_db(install_db);
+    start_throwaway(spec, START_TIMEOUT, shutdown, probe::mysql)
 }

@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use dev_support::servers::Server;
+use dev_support::servers::{Server, Throwaway};
 
 pub use install::{Program, on_path, require};
 
@@ -268,6 +268,23 @@ fn use_configured(
         Probe::Absent => bail!("{var} ({url}): nothing is listening there"),
         Probe::Unusable(err) => Err(err.context(format!("{var} ({url}) is not usable"))),
     }
+}
+
+/// Starts a throwaway server supervised (own process group, dies with xtask), then waits for
+/// `probe` (a login or `PING`) to pass.
+fn start_throwaway(
+    spec: Throwaway,
+    timeout: Duration,
+    shutdown: &Shutdown,
+    probe: fn(&ServiceUrl) -> Probe,
+) -> Result<Instance> {
+    let mut server = spec
+        .timeout(timeout)
+        .supervised()
+        .start_interruptible(&|| shutdown.requested())?;
+    let url = ServiceUrl::parse(&server.url())?;
+    wait_ready(&mut server, timeout, shutdown, || probe(&url))?;
+    Ok(Instance { server, url })
 }
 
 /// Waits until `probe` says ready (the server already listens: this is the login or `PING`),

@@ -5,11 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use dev_support::servers;
+use dev_support::servers::Throwaway;
 
 use super::install::{self, Program};
-use super::{Instance, probe, wait_ready};
-use crate::endpoint::ServiceUrl;
+use super::{Instance, probe, start_throwaway};
 use crate::shutdown::Shutdown;
 
 const PROGRAM: Program = Program {
@@ -21,12 +20,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn start(dir: &Path, alternative: &str, shutdown: &Shutdown) -> Result<Instance> {
     let bin = install::require(&PROGRAM, alternative, shutdown)?;
-    let mut server = servers::Redis::new(dir)
-        .bin(bin)
-        .timeout(START_TIMEOUT)
-        .supervised()
-        .start_interruptible(&|| shutdown.requested())?;
-    let url = ServiceUrl::parse(&server.url())?;
-    wait_ready(&mut server, START_TIMEOUT, shutdown, || probe::redis(&url))?;
-    Ok(Instance { server, url })
+    let spec = Throwaway::redis(dir).bin(bin);
+    start_throwaway(spec, START_TIMEOUT, shutdown, probe::redis)
 }
