@@ -10,16 +10,15 @@
 //! more (a `PING` with credentials, a replica's sync) check it themselves.
 
 use std::ffi::{OsStr, OsString};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::net::free_port;
-use crate::process::{Child, Launch, Output, describe_status, log_tail};
+use crate::process::{Child, Launch, Output};
 
 /// Something that can cut a start-up wait short (xtask's Ctrl-C flag); `&|| false` if none.
 pub type Interrupted<'a> = &'a dyn Fn() -> bool;
@@ -423,162 +422,10 @@ fn temp_dir(what: &str) -> PathBuf {
     ))
 }
 
-/// Waits until `addr` accepts connections, the process exits, time runs out or we are
-/// interrupted; the log's tail goes into any error.
-fn wait_listening(
-    child: &mut Child,
-    addr: SocketAddr,
-    log: &Path,
-    timeout: Duration,
-    interrupted: Interrupted<'_>,
-) -> Result<()> {
-    let listening = |_: &mut Child| -> Result<bool> {
-        Ok(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok())
-    };
-    wait(
-        child,
-        log,
-        timeout,
-        interrupted,
-        listening,
-        "was not listening",
-    )
-}
+mod wait;
 
-/// Waits for a one-shot helper (`mariadb-install-db`) to finish successfully.
-pub fn wait_exit(
-    child: &mut Child,
-    log: &Path,
-    timeout: Duration,
-    interrupted: Interrupted<'_>,
-) -> Result<()> {
-    let finished = |child: &mut Child| -> Result<bool> {
-        match child.exited() {
-            Some(status) if status.success() => Ok(true),
-            Some(status) => bail!(
-                "{} failed ({}). Last lines of {}:\n{}",
-                child.name(),
-                describe_status(status),
-                log.display(),
-                log_tail(log, 15)
-            ),
-            None => Ok(false),
-        }
-    };
-    wait(child, log, timeout, interrupted, finished, "did not finish")
-}
-
-/// Polls `done` until it says so, failing when we are interrupted, when the child exits
-/// without `done` having seen it, or after `timeout` (`late` says what did not happen).
-fn wait(
-    child: &mut Child,
-    log: &Path,
-    timeout: Duration,
-    interrupted: Interrupted<'_>,
-    mut done: impl FnMut(&mut Child) -> Result<bool>,
-    late: &str,
-) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        if interrupted() {
-            bail!("interrupted while starting {}", child.name());
-        }
-        if done(child)? {
-            return Ok(());
-        }
-        if let Some(status) = child.exited() {
-            bail!(
-                "{} exited during start-up ({}). Last lines of {}:\n{}",
-                child.name(),
-                describe_status(status),
-                log.display(),
-                log_tail(log, 15)
-            );
-        }
-        if started.elapsed() > timeout {
-            bail!(
-                "{} {late} within {}s. Last lines of {}:\n{}",
-                child.name(),
-                timeout.as_secs(),
-                log.display(),
-                log_tail(log, 15)
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use wait::wait_exit;
+use wait::wait_listening;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn have(bin: &str) -> bool {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {bin}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
-    #[test]
-    fn redis_starts_restarts_and_takes_extra_arguments() {
-        if !have("redis-server") {
-            eprintln!("skipped: no redis-server on PATH");
-            return;
-        }
-        let mut server = Throwaway::redis_in_temp_dir()
-            .args(["--maxmemory", "10mb"])
-            .start()
-            .unwrap();
-        assert!(server.is_up());
-        let port = server.port();
-        assert_eq!(server.url(), format!("redis://127.0.0.1:{port}"));
-        let (_, args) = &server.command;
-        let tail: Vec<_> = args.iter().rev().take(2).collect();
-        assert_eq!(tail, [OsStr::new("10mb"), OsStr::new("--maxmemory")]);
-        server.restart().unwrap();
-        assert_eq!(server.port(), port);
-        assert!(TcpStream::connect(server.addr()).is_ok());
-        server.kill();
-        assert!(!server.is_up());
-        let dir = server.dir().to_owned();
-        assert!(dir.exists());
-        drop(server);
-        assert!(!dir.exists(), "a temporary directory is removed");
-    }
-
-    #[test]
-    fn mariadb_starts_on_a_fresh_datadir_with_extra_arguments() {
-        if !have("mariadbd") || !have("mariadb-install-db") {
-            eprintln!("skipped: no mariadbd/mariadb-install-db on PATH");
-            return;
-        }
-        let mut server = Throwaway::mariadb_in_temp_dir()
-            .args(["--log-bin=binlog", "--binlog-format=ROW", "--server-id=7"])
-            .start()
-            .unwrap();
-        assert!(TcpStream::connect(server.addr()).is_ok());
-        assert!(server.url().starts_with("mysql://root@127.0.0.1:"));
-        // The extra arguments reached the server: it writes a binlog into its datadir.
-        let binlog = server.dir().join("data").join("binlog.index");
-        assert!(binlog.exists(), "{}", log_tail(server.log(), 20));
-        server.stop(Duration::from_secs(10));
-        assert!(!server.is_up());
-    }
-
-    #[test]
-    fn a_server_that_exits_reports_its_log() {
-        if !have("redis-server") {
-            eprintln!("skipped: no redis-server on PATH");
-            return;
-        }
-        let dir = std::env::temp_dir().join(format!("dev-support-bad-{}", free_port().unwrap()));
-        let err = Throwaway::redis(&dir)
-            .arg("--no-such-option")
-            .start()
-            .err()
-            .expect("a bad option stops redis-server");
-        let text = format!("{err:#}");
-        assert!(text.contains("exited during start-up"), "{text}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;
