@@ -8,7 +8,7 @@
 //! Bench code only: nothing here is shipped.
 
 pub mod context;
-pub mod extras;
+pub mod costs_and_freshness;
 pub mod fixture;
 pub mod kv;
 pub mod load;

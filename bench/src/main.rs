@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 use bench::context::{self, Context};
-use bench::extras;
+use bench::costs_and_freshness;
 use bench::kv::Kv;
 use bench::load::{self, Generator};
 use bench::machine;
@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let result = run(&args, &ctx, &generator, &mut admin, &mut kv, &mut notes).await;
 
     // Clean up whatever happened: the run's keys and databases only.
-    let mut keys = extras::refresher_keys(&ctx.status_key);
+    let mut keys = costs_and_freshness::refresher_keys(&ctx.status_key);
     keys.push(ctx.interval_key.clone());
     let _ = kv.del(&keys).await;
     for database in [ctx.database.clone(), format!("{}_scale", ctx.database)] {
@@ -196,8 +196,8 @@ async fn run(
         reader_wasm_bytes: file_size(&ctx.artifacts.reader_wasm),
         control_wasm_bytes: file_size(&ctx.artifacts.control_wasm),
         document_bytes: document.len(),
-        parse_us: extras::parse_cost_us(&document),
-        logic_us: extras::reader_logic_cost_us(&document),
+        parse_us: costs_and_freshness::parse_cost_us(&document),
+        logic_us: costs_and_freshness::reader_logic_cost_us(&document),
         table_rows: serde_json::from_slice::<serde_json::Value>(&document)
             .ok()
             .and_then(|j| j["_meta"].as_object().map(|m| m.len() as u64))
@@ -333,7 +333,7 @@ async fn seed(
                 .await?;
         }
     }
-    match extras::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
+    match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
         Ok(Ok(_)) => return Ok(()),
         Ok(Err(why)) => notes.push(format!(
             "status-refresher --once failed ({why}); key written by the harness"
@@ -413,12 +413,12 @@ async fn measure_extras(
 ) {
     eprintln!("bench: refresher");
     extras.refresher_rss_kib = Some(
-        extras::refresher_idle_rss(ctx)
+        costs_and_freshness::refresher_idle_rss(ctx)
             .await
             .map_err(|e| format!("{e:#}")),
     );
     extras.per_refresh = Some(
-        extras::statements_per_refresh(ctx, admin)
+        costs_and_freshness::statements_per_refresh(ctx, admin)
             .await
             .map_err(|e| format!("{e:#}")),
     );
@@ -448,7 +448,7 @@ async fn measure_extras(
         };
         for meta in metas {
             let label = format!("{n} constants, STATUS_META={meta}");
-            let result = extras::time_refresh(
+            let result = costs_and_freshness::time_refresh(
                 ctx,
                 &scale_url,
                 &scale_key,
@@ -460,11 +460,13 @@ async fn measure_extras(
     }
     let mut kv = Kv::connect(&ctx.redis_url).await.ok();
     if let Some(kv) = kv.as_mut() {
-        let _ = kv.del(&extras::refresher_keys(&scale_key)).await;
+        let _ = kv
+            .del(&costs_and_freshness::refresher_keys(&scale_key))
+            .await;
     }
     let _ = admin.drop_database(&scale_db).await;
     eprintln!("bench: end-to-end freshness");
-    match extras::freshness(ctx, admin, static_file).await {
+    match costs_and_freshness::freshness(ctx, admin, static_file).await {
         Ok((visible, steady)) => {
             extras.freshness = Some(Ok(visible));
             extras.steady = steady;

@@ -57,7 +57,7 @@ pub struct Extras {
     /// (ms from UPDATE to visible, refresh interval s).
     pub freshness: Option<Measured<(f64, u64)>>,
     /// A running refresher's statements over whole refreshes.
-    pub steady: Option<crate::extras::SteadyState>,
+    pub steady: Option<crate::costs_and_freshness::SteadyState>,
     /// Rows in the fixture table (one full read per SELECT).
     pub table_rows: u64,
     /// Lines the host reported about itself (peak linear memory, instantiation).

@@ -1,4 +1,4 @@
-//! The measurements beside the load table: the refresher (RSS, refresh time, statements),
+//! What the bench measures beside the load table: the refresher's costs (RSS, refresh time, statements),
 //! end-to-end freshness, and the reader's JSON validation cost.
 
 use std::process::Command;
