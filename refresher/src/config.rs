@@ -13,18 +13,20 @@ use std::time::Duration;
 
 use mysql_async::{Opts, OptsBuilder};
 use status_document::keys::MAX_INTERVAL_S;
-use status_document::{Mapping, MetaPolicy};
+use status_document::{Mapping, MetaPolicy, StateSettings};
 
 use crate::redact::{MASK, RedactedUrl};
 use crate::watch::Watch;
 
 mod args;
 mod live;
+mod states;
 #[cfg(test)]
 mod tests;
 
 pub use args::{Args, Command, flag_for};
 pub use live::RefreshNowConfig;
+pub use states::MAX_CONSTANT_NAME_CHARS;
 
 /// Shortest configurable interval. Lower than the live override's minimum
 /// ([`status_document::keys::MIN_INTERVAL_S`]) so tests and local runs can cycle quickly; the
@@ -84,6 +86,8 @@ pub struct Config {
     pub interval_key: String,
     pub meta: MetaPolicy,
     pub mapping: Mapping,
+    /// `STATUS_STATES` and the message / maintenance-until constants.
+    pub state: StateSettings,
     pub timeout: Duration,
     /// The writer lease's length; `None` when turned off (STATUS_LEASE=0).
     pub lease: Option<Duration>,
@@ -109,6 +113,7 @@ impl fmt::Debug for Config {
             .field("interval_key", &self.interval_key)
             .field("meta", &self.meta)
             .field("mapping", &self.mapping.to_string())
+            .field("state", &self.state)
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
             .field("metrics_addr", &self.metrics_addr)
@@ -145,6 +150,7 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_META", e))?;
         let mapping = Mapping::with_overrides(&args.status_mapping)
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
+        let state = states::parse_state_settings(&args)?;
         let redis_url = parse_redis_url(&args.redis_url)?;
         let (database, ignored) = parse_database(&args)?;
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
@@ -157,6 +163,7 @@ impl Config {
             interval_key,
             meta,
             mapping,
+            state,
             timeout,
             lease,
             metrics_addr,

@@ -111,7 +111,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         mapping: config.mapping.clone(),
         meta: config.meta.clone(),
         ttl_s: config.ttl_s,
-        state: status_document::StateSettings::default(),
+        state: config.state.clone(),
     };
     // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
     // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).

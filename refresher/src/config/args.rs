@@ -104,6 +104,36 @@ pub struct Args {
     )]
     pub status_mapping: String,
 
+    /// Which `ServerStatus` values mean which state (online, offline, maintenance,
+    /// unknown), e.g. `1:online,0:offline,2:maintenance`; any other value is `unknown`.
+    #[arg(
+        long,
+        env = "STATUS_STATES",
+        default_value = "1:online,0:offline",
+        value_name = "VALUE:STATE,..."
+    )]
+    pub status_states: String,
+
+    /// The constant whose Value is published as `message` (a notice for visitors); empty
+    /// publishes none.
+    #[arg(
+        long,
+        env = "STATUS_MESSAGE_CONSTANT",
+        default_value = "",
+        value_name = "NAME"
+    )]
+    pub status_message_constant: String,
+
+    /// The constant whose Value (unix seconds) is published as `maintenance_until`; empty
+    /// publishes none.
+    #[arg(
+        long,
+        env = "STATUS_MAINTENANCE_UNTIL_CONSTANT",
+        default_value = "",
+        value_name = "NAME"
+    )]
+    pub status_maintenance_until_constant: String,
+
     /// Timeout in seconds for every database and Redis call (fractions allowed).
     #[arg(
         long,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use status_document::{Mapping, MetaPolicy};
+use status_document::{Mapping, MetaPolicy, StateSettings};
 
 use super::*;
 
@@ -33,6 +33,12 @@ fn args(extra: &[&str]) -> Result<Args, clap::Error> {
         "30",
         "--status-metrics-addr",
         "127.0.0.1:9464",
+        "--status-states",
+        "1:online,0:offline",
+        "--status-message-constant",
+        "",
+        "--status-maintenance-until-constant",
+        "",
     ];
     argv.extend_from_slice(extra);
     Args::try_parse_from(argv)
@@ -41,6 +47,9 @@ fn args(extra: &[&str]) -> Result<Args, clap::Error> {
 fn config(extra: &[&str]) -> Result<Config, ConfigError> {
     Config::from_args(args(extra).expect("clap accepts strings"))
 }
+
+/// One character longer than a `constants.Name` can be.
+const LONG_NAME: &str = "NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN";
 
 const PARTS: [&str; 6] = ["--db-host", "h", "--db-user", "u", "--db-name", "game"];
 
@@ -138,6 +147,34 @@ fn errors_name_the_variable() {
             &["--status-metrics-addr", "127.0.0.1"],
             "STATUS_METRICS_ADDR",
         ),
+        (&["--status-states", "1:up"], "STATUS_STATES"),
+        (&["--status-states", "on:online"], "STATUS_STATES"),
+        (
+            &["--status-states", "1:online,1.0:offline"],
+            "STATUS_STATES",
+        ),
+        (&["--status-states", "1"], "STATUS_STATES"),
+        (
+            &["--status-message-constant", LONG_NAME],
+            "STATUS_MESSAGE_CONSTANT",
+        ),
+        (
+            &["--status-message-constant", "Mo\ntd"],
+            "STATUS_MESSAGE_CONSTANT",
+        ),
+        (
+            &["--status-maintenance-until-constant", "A\u{7}"],
+            "STATUS_MAINTENANCE_UNTIL_CONSTANT",
+        ),
+        (
+            &[
+                "--status-message-constant",
+                "Maintenance",
+                "--status-maintenance-until-constant",
+                " Maintenance ",
+            ],
+            "STATUS_MAINTENANCE_UNTIL_CONSTANT",
+        ),
     ];
     for (extra, variable) in cases {
         let mut a = PARTS.to_vec();
@@ -209,8 +246,68 @@ fn help_documents_every_variable() {
         "STATUS_TIMEOUT",
         "STATUS_LEASE",
         "STATUS_METRICS_ADDR",
+        "STATUS_STATES",
+        "STATUS_MESSAGE_CONSTANT",
+        "STATUS_MAINTENANCE_UNTIL_CONSTANT",
         "--once",
     ] {
         assert!(help.contains(variable), "--help lacks {variable}");
     }
+}
+
+#[test]
+fn state_settings_default_and_configured() {
+    let c = config(&PARTS).unwrap();
+    assert_eq!(c.state, StateSettings::default());
+    assert_eq!(c.state.states.to_string(), "1:online,0:offline");
+    let mut a = PARTS.to_vec();
+    a.extend([
+        "--status-states",
+        " 1:online, 0:offline ,2:maintenance",
+        "--status-message-constant",
+        " MaintenanceMessage ",
+        "--status-maintenance-until-constant",
+        "MaintenanceUntil",
+    ]);
+    let c = config(&a).unwrap();
+    assert_eq!(
+        c.state.states.to_string(),
+        "1:online,0:offline,2:maintenance"
+    );
+    assert_eq!(
+        c.state.message_constant.as_deref(),
+        Some("MaintenanceMessage")
+    );
+    assert_eq!(
+        c.state.maintenance_until_constant.as_deref(),
+        Some("MaintenanceUntil")
+    );
+    // An empty mapping is allowed: every value is then `unknown`, never `online`.
+    let mut a = PARTS.to_vec();
+    a.extend(["--status-states", ""]);
+    let c = config(&a).unwrap();
+    assert_eq!(
+        c.state.states.state_for(Some(1.0)),
+        status_document::State::Unknown
+    );
+}
+
+#[test]
+fn state_errors_quote_the_value_and_say_why() {
+    let mut a = PARTS.to_vec();
+    a.extend(["--status-states", "1:online,2:up"]);
+    let text = config(&a).unwrap_err().to_string();
+    assert!(
+        text.starts_with("invalid STATUS_STATES (--status-states): "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"up\"") && text.contains("maintenance"),
+        "{text}"
+    );
+    assert!(text.contains("\"1:online,2:up\""), "{text}");
+    let mut a = PARTS.to_vec();
+    a.extend(["--status-message-constant", LONG_NAME]);
+    let text = config(&a).unwrap_err().to_string();
+    assert!(text.contains("at most 64 characters"), "{text}");
 }
