@@ -3,7 +3,8 @@
 //!
 //! All imports are `async` on the host so a Redis round trip yields the tokio thread instead
 //! of blocking it. The `connection` resource is backed by [`crate::redis::RedisConnection`]
-//! in the store's resource table.
+//! in the store's resource table, the key-value `store` by
+//! [`crate::key_value::OpenStore`].
 
 wasmtime::component::bindgen!({
     path: "wit",
@@ -11,7 +12,8 @@ wasmtime::component::bindgen!({
     imports: { default: async },
     with: {
         "fermyon:spin/redis.connection": crate::redis::RedisConnection,
+        "fermyon:spin/key-value.store": crate::key_value::OpenStore,
     },
 });
 
-pub use fermyon::spin::{redis, variables};
+pub use fermyon::spin::{key_value, redis, variables};

@@ -3,9 +3,11 @@
 //!
 //! It implements exactly what the reader imports: WASI p2 (from `wasmtime-wasi`),
 //! `wasi:http` (from `wasmtime-wasi-http`; outgoing requests are denied) and Spin's
-//! `fermyon:spin/redis@2.0.0` and `fermyon:spin/variables@2.0.0` on a real Redis. From the
-//! manifest it honours what matters for behaving like Spin: variables and their
-//! `SPIN_VARIABLE_*` overrides, `allowed_outbound_hosts`, and the HTTP routes.
+//! `fermyon:spin/redis@2.0.0`, `fermyon:spin/key-value@2.0.0` and
+//! `fermyon:spin/variables@2.0.0` on a real Redis. From the manifest it honours what
+//! matters for behaving like Spin: variables and their `SPIN_VARIABLE_*` overrides,
+//! `allowed_outbound_hosts`, `key_value_stores` and the HTTP routes; from a Spin runtime
+//! config (`--runtime-config-file`), key-value stores on Redis.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -18,17 +20,20 @@
 //! ```
 //!
 //! Modules: [`manifest`] (spin.toml), [`variables`] (resolution and the variables
-//! interface), [`outbound`] (the allow-list), [`redis`] (the Redis interface), [`routes`],
+//! interface), [`outbound`] (the allow-list), [`redis`] (the Redis interface),
+//! [`key_value`] (the key-value interface on Redis), [`runtime_config`], [`routes`],
 //! [`runtime`] (engine, pre-instantiation, per-request stores), [`server`] (hyper),
 //! [`limits`] (memory limiter and stats).
 
 pub mod bindings;
+pub mod key_value;
 pub mod limits;
 pub mod manifest;
 pub mod outbound;
 pub mod redis;
 pub mod routes;
 pub mod runtime;
+pub mod runtime_config;
 pub mod server;
 pub mod variables;
 
@@ -42,14 +47,16 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use limits::{Stats, StatsSnapshot};
+pub use limits::{RequestCounters, Stats, StatsSnapshot};
 pub use runtime::RuntimeOptions;
 pub use server::ServerOptions;
 
+use crate::key_value::KeyValueStores;
 use crate::manifest::AppManifest;
 use crate::outbound::AllowedHosts;
 use crate::redis::RedisOutbound;
 use crate::runtime::{Runtime, Shared};
+use crate::runtime_config::RuntimeConfig;
 use crate::server::App;
 use crate::variables::{Overrides, Template};
 
@@ -65,6 +72,8 @@ pub struct HostOptions {
     /// `SPIN_VARIABLE_*` values as (upper-case name, value). `None` reads the process
     /// environment; tests pass `Some(..)` to stay independent of it.
     pub env: Option<HashMap<String, String>>,
+    /// A Spin runtime-config file (`--runtime-config-file`): key-value stores on Redis.
+    pub runtime_config: Option<PathBuf>,
     /// Timeout of each Redis connect and command.
     pub redis_timeout: Duration,
     /// Bound on Redis connections open at once across all requests.
@@ -80,6 +89,7 @@ impl Default for HostOptions {
             component: None,
             variables: Vec::new(),
             env: None,
+            runtime_config: None,
             redis_timeout: redis::DEFAULT_TIMEOUT,
             max_redis_connections: redis::DEFAULT_MAX_CONNECTIONS,
             runtime: RuntimeOptions {
@@ -140,6 +150,16 @@ impl Host {
             options.max_redis_connections,
             stats.clone(),
         );
+        let runtime_config = match &options.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let key_value = KeyValueStores::new(
+            &app.key_value_stores,
+            &runtime_config.redis_stores,
+            options.redis_timeout,
+            stats.clone(),
+        )?;
         let wasm = options.wasm.clone().unwrap_or(app.source.clone());
         let runtime = Runtime::new(
             &wasm,
@@ -148,6 +168,7 @@ impl Host {
                 environment: app.environment.clone().into_iter().collect(),
                 variables: Arc::new(variables),
                 redis: Arc::new(redis),
+                key_value: Arc::new(key_value),
                 stats: stats.clone(),
             },
         )?;

@@ -71,6 +71,21 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// What one request asked the host for: the per-request host-call budget (issue 10) is
+/// held against these. Kept in the request's store (no atomics), added to [`Stats`] when
+/// the store is dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounters {
+    /// `fermyon:spin/variables.get` calls.
+    pub variable_lookups: u64,
+    /// Outbound `connection.open` and key-value `store.open` calls.
+    pub redis_opens: u64,
+    /// Commands sent to Redis on the request's behalf (a key-value open's `PING` included).
+    pub redis_commands: u64,
+    /// Of those, reads of a key (`GET`, `EXISTS`, `KEYS`; `execute` counts as one).
+    pub redis_reads: u64,
+}
+
 /// Host-wide counters, updated lock-free by every request.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -91,6 +106,15 @@ pub struct Stats {
     redis_timeouts: AtomicU64,
     redis_nanos_total: AtomicU64,
     outgoing_http_refused: AtomicU64,
+    requests_finished: AtomicU64,
+    variable_lookups: AtomicU64,
+    variable_lookups_max: AtomicU64,
+    redis_opens: AtomicU64,
+    redis_opens_max: AtomicU64,
+    redis_commands: AtomicU64,
+    redis_commands_max: AtomicU64,
+    redis_reads: AtomicU64,
+    redis_reads_max: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one moment, with the derived per-request means.
@@ -118,6 +142,18 @@ pub struct StatsSnapshot {
     /// so that `handle_mean_us - redis_mean_us` is roughly the guest's own cost.
     pub redis_mean_us: f64,
     pub outgoing_http_refused: u64,
+    /// Requests whose store has been dropped: their counters below are complete.
+    pub requests_finished: u64,
+    /// Totals of [`RequestCounters`] over finished requests, and the largest value any one
+    /// request reached (`*_max`).
+    pub variable_lookups: u64,
+    pub variable_lookups_max: u64,
+    pub redis_opens: u64,
+    pub redis_opens_max: u64,
+    pub redis_commands: u64,
+    pub redis_commands_max: u64,
+    pub redis_reads: u64,
+    pub redis_reads_max: u64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -147,12 +183,38 @@ impl Stats {
     pub(crate) fn handled(&self, took: Duration) {
         add(&self.handle_nanos_total, nanos(took));
     }
-    pub(crate) fn store_finished(&self, limiter: &MemoryLimiter) {
+    pub(crate) fn store_finished(&self, limiter: &MemoryLimiter, counters: &RequestCounters) {
+        let both = |total: &AtomicU64, max: &AtomicU64, n: u64| {
+            add(total, n);
+            max.fetch_max(n, Ordering::Relaxed);
+        };
+        both(
+            &self.variable_lookups,
+            &self.variable_lookups_max,
+            counters.variable_lookups,
+        );
+        both(
+            &self.redis_opens,
+            &self.redis_opens_max,
+            counters.redis_opens,
+        );
+        both(
+            &self.redis_commands,
+            &self.redis_commands_max,
+            counters.redis_commands,
+        );
+        both(
+            &self.redis_reads,
+            &self.redis_reads_max,
+            counters.redis_reads,
+        );
         let peak = limiter.peak_memory_bytes() as u64;
         self.peak_memory_bytes_max
             .fetch_max(peak, Ordering::Relaxed);
         add(&self.peak_memory_bytes_total, peak);
         add(&self.memory_growths_refused, limiter.refused_growths());
+        // Last, so that a reader who sees the request finished sees all of its counters.
+        self.requests_finished.fetch_add(1, Ordering::Release);
     }
     pub(crate) fn redis_opened(&self) {
         add(&self.redis_connections_opened, 1);
@@ -200,6 +262,15 @@ impl Stats {
             redis_timeouts: get(&self.redis_timeouts),
             redis_mean_us: per_request(get(&self.redis_nanos_total)) / 1000.0,
             outgoing_http_refused: get(&self.outgoing_http_refused),
+            requests_finished: self.requests_finished.load(Ordering::Acquire),
+            variable_lookups: get(&self.variable_lookups),
+            variable_lookups_max: get(&self.variable_lookups_max),
+            redis_opens: get(&self.redis_opens),
+            redis_opens_max: get(&self.redis_opens_max),
+            redis_commands: get(&self.redis_commands),
+            redis_commands_max: get(&self.redis_commands_max),
+            redis_reads: get(&self.redis_reads),
+            redis_reads_max: get(&self.redis_reads_max),
         }
     }
 }
@@ -227,10 +298,20 @@ mod tests {
         s.instantiated(Duration::from_micros(300));
         let mut l = MemoryLimiter::new(1 << 30);
         l.memory_growing(0, 2 << 20, None).unwrap();
-        s.store_finished(&l);
+        let counters = RequestCounters {
+            variable_lookups: 2,
+            redis_opens: 1,
+            redis_commands: 2,
+            redis_reads: 1,
+        };
+        s.store_finished(&l, &counters);
+        s.store_finished(&l, &RequestCounters::default());
         let snap = s.snapshot();
         assert_eq!(snap.component_requests, 2);
         assert!((snap.instantiate_mean_us - 200.0).abs() < 1e-6);
         assert_eq!(snap.peak_memory_bytes_max, 2 << 20);
+        assert_eq!(snap.requests_finished, 2);
+        assert_eq!((snap.variable_lookups, snap.variable_lookups_max), (2, 2));
+        assert_eq!((snap.redis_commands, snap.redis_reads_max), (2, 1));
     }
 }

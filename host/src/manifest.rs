@@ -56,6 +56,8 @@ pub struct AppManifest {
     pub component_variables: BTreeMap<String, String>,
     /// `environment`: the component's WASI environment variables.
     pub environment: BTreeMap<String, String>,
+    /// `key_value_stores`: the store labels the component may open.
+    pub key_value_stores: Vec<String>,
     pub routes: Vec<Route>,
 }
 
@@ -111,6 +113,8 @@ struct RawComponent {
     variables: BTreeMap<String, String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
     #[serde(default)]
     files: Vec<toml::Value>,
 }
@@ -197,6 +201,7 @@ impl AppManifest {
             allowed_outbound_hosts: comp.allowed_outbound_hosts.clone(),
             component_variables: comp.variables.clone(),
             environment: comp.environment.clone(),
+            key_value_stores: comp.key_value_stores.clone(),
             routes,
             component_id,
         })

@@ -24,7 +24,8 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::bindings::ReaderImports;
-use crate::limits::{MemoryLimiter, Stats};
+use crate::key_value::KeyValueStores;
+use crate::limits::{MemoryLimiter, RequestCounters, Stats};
 use crate::redis::RedisOutbound;
 use crate::variables::ResolvedVariables;
 
@@ -60,6 +61,7 @@ pub(crate) struct Shared {
     pub(crate) environment: Vec<(String, String)>,
     pub(crate) variables: Arc<ResolvedVariables>,
     pub(crate) redis: Arc<RedisOutbound>,
+    pub(crate) key_value: Arc<KeyValueStores>,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -70,8 +72,11 @@ pub struct RequestState {
     http: WasiHttpCtx,
     hooks: DenyOutgoingHttp,
     pub(crate) redis: Arc<RedisOutbound>,
+    pub(crate) key_value: Arc<KeyValueStores>,
     pub(crate) variables: Arc<ResolvedVariables>,
     pub(crate) limiter: MemoryLimiter,
+    /// What this request asked the host for (the host-call budget).
+    pub(crate) counters: RequestCounters,
 }
 
 impl WasiView for RequestState {
@@ -170,7 +175,7 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context(
                 "the component imports something this host does not provide \
-             (reader-host implements WASI p2, wasi:http and fermyon:spin/{redis,variables}@2.0.0)",
+             (reader-host implements WASI p2, wasi:http and fermyon:spin/{redis,key-value,variables}@2.0.0)",
             )?;
         let pre = ProxyPre::new(instance_pre)
             .map_err(anyhow::Error::from)
@@ -217,8 +222,10 @@ impl Runtime {
                 stats: self.shared.stats.clone(),
             },
             redis: self.shared.redis.clone(),
+            key_value: self.shared.key_value.clone(),
             variables: self.shared.variables.clone(),
             limiter: MemoryLimiter::new(self.options.max_memory_bytes),
+            counters: RequestCounters::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -277,7 +284,7 @@ impl Runtime {
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await;
-            task_stats.store_finished(&store.data().limiter);
+            task_stats.store_finished(&store.data().limiter, &store.data().counters);
             drop(store);
             drop(permit);
             result

@@ -5,8 +5,10 @@
 //! upper-cased), the manifest default. A `required` variable with none of these is a startup
 //! error. Component variables (`[component.<id>.variables]`) are templates over application
 //! variables (`"redis://{{ host }}:6379"`); they are what the component's
-//! `fermyon:spin/variables.get` sees. Everything is resolved once at startup — the values
-//! cannot change while the host runs, exactly as with Spin's static and env providers.
+//! `fermyon:spin/variables.get` sees. Everything is checked and resolved once at startup —
+//! the values cannot change while the host runs, exactly as with Spin's static and env
+//! providers — and, as Spin does, every `get` renders the variable's template again (Spin
+//! caches nothing between calls), so a component that looks up more pays for more.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -161,6 +163,17 @@ pub struct ResolvedVariables {
     pub application: HashMap<String, String>,
     /// What the component's `variables.get` returns.
     pub component: HashMap<String, String>,
+    /// The templates behind `component`, rendered again on every `get`.
+    pub templates: HashMap<String, Template>,
+}
+
+impl ResolvedVariables {
+    /// A component variable, rendered from its template as Spin resolves it per call.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.templates
+            .get(name)
+            .and_then(|t| t.render(&self.application).ok())
+    }
 }
 
 impl std::fmt::Debug for ResolvedVariables {
@@ -209,6 +222,7 @@ pub fn resolve(
         }
     }
     let mut component = HashMap::new();
+    let mut templates = HashMap::new();
     for (name, template) in component_templates {
         validate_name(name)?;
         let template = Template::parse(template)?;
@@ -221,10 +235,12 @@ pub fn resolve(
             }
         }
         component.insert(name.clone(), template.render(&application)?);
+        templates.insert(name.clone(), template);
     }
     Ok(ResolvedVariables {
         application,
         component,
+        templates,
     })
 }
 
@@ -232,13 +248,12 @@ pub fn resolve(
 impl crate::bindings::variables::Host for crate::runtime::RequestState {
     async fn get(&mut self, name: String) -> Result<String, crate::bindings::variables::Error> {
         use crate::bindings::variables::Error;
+        self.counters.variable_lookups += 1;
         if let Err(e) = validate_name(&name) {
             return Err(Error::InvalidName(e.to_string()));
         }
         self.variables
-            .component
             .get(&name)
-            .cloned()
             .ok_or_else(|| Error::Undefined(format!("no variable for {name:?}")))
     }
 }
@@ -278,6 +293,8 @@ mod tests {
         let r = resolve(&decls(), &templates(), &Overrides::default()).unwrap();
         assert_eq!(r.component["redis_address"], "redis://127.0.0.1:6379");
         assert_eq!(r.component["status_key"], "prefix-server:status");
+        assert_eq!(r.get("status_key").as_deref(), Some("prefix-server:status"));
+        assert_eq!(r.get("nope"), None);
     }
 
     #[test]

@@ -1,30 +1,34 @@
-//! The Spin glue, compiled for wasm32 only: variables in, Redis through the [`Store`]
-//! seam, request head in, [`Response`] out. No decision is made here.
+//! The Spin glue, compiled for wasm32 only: variables in (lazily, see [`Config`]), Redis
+//! through the [`Store`] seam — outbound Redis or the key-value store, as `redis_api` says
+//! (`outbound.rs`, `key_value.rs`) — request head in, [`Response`] out. No decision is
+//! made here.
 //!
 //! The handler takes the raw `wasi:http` request rather than `spin_sdk::http::Request`
 //! because the latter buffers the whole request body, unbounded, before the handler runs;
 //! no endpoint reads a body, so this one never touches it.
+
+mod key_value;
+mod outbound;
 
 use std::cell::OnceCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 
-use crate::config::Config;
+use crate::config::{Config, RedisApi};
 use crate::request::{MAX_CONDITIONAL_BYTES, MAX_TARGET_BYTES, RequestHead};
 use crate::respond::Response;
-use crate::store::{Store, StoreError, classify};
+use crate::store::{Store, StoreError};
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     let head = request_head(&request);
     drop(request); // the body is never read
     let config = Config::from_lookup(|name| spin_sdk::variables::get(name).ok());
-    let store = SpinRedis {
-        url: config.redis_url.as_deref(),
-        connection: OnceCell::new(),
+    let store = SpinStore {
+        config: &config,
+        backend: OnceCell::new(),
     };
     let response = crate::serve::handle(&head, &config, &store, unix_now());
     send(response_out, response).await;
@@ -85,53 +89,53 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Spin's Redis connection, opened on first use: OPTIONS, 404 and 405 never connect, and a
-/// request that needs Redis opens exactly one connection.
-struct SpinRedis<'a> {
-    url: Option<&'a str>,
-    connection: OnceCell<Option<Connection>>,
+/// The store `redis_api` names, chosen and opened on first use: OPTIONS, 404, 405 and the
+/// static assets never open one, and a request that reads opens exactly one.
+struct SpinStore<'c, 'l> {
+    config: &'c Config<'l>,
+    backend: OnceCell<Backend>,
 }
 
-impl SpinRedis<'_> {
-    fn connection(&self) -> Result<&Connection, StoreError> {
-        let connection = self.connection.get_or_init(|| {
-            let url = self.url?;
-            Connection::open(url)
-                .map_err(|e| log_redis_error("connect", &e))
-                .ok()
-        });
-        connection.as_ref().ok_or(StoreError::Unavailable)
+enum Backend {
+    Outbound(outbound::Outbound),
+    KeyValue(key_value::KeyValue),
+    /// `redis_api` holds an unknown value (logged once per request).
+    Misconfigured,
+}
+
+impl SpinStore<'_, '_> {
+    fn backend(&self) -> &Backend {
+        self.backend.get_or_init(|| match self.config.redis_api() {
+            Some(RedisApi::Outbound) => {
+                Backend::Outbound(outbound::Outbound::open(self.config.redis_url()))
+            }
+            Some(RedisApi::KeyValue) => Backend::KeyValue(key_value::KeyValue::open()),
+            None => {
+                eprintln!(
+                    "status-reader: redis_api must be `outbound` or `key_value`; \
+                         answering redis_unavailable"
+                );
+                Backend::Misconfigured
+            }
+        })
     }
 }
 
-impl Store for SpinRedis<'_> {
+impl Store for SpinStore<'_, '_> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.connection()?
-            .get(key)
-            .map_err(|e| log_redis_error("GET", &e))
-    }
-
-    fn ttl(&self, key: &str) -> Result<i64, StoreError> {
-        let results = self
-            .connection()?
-            .execute("TTL", &[RedisParameter::Binary(key.as_bytes().to_vec())])
-            .map_err(|e| log_redis_error("TTL", &e))?;
-        match results.first() {
-            Some(RedisResult::Int64(ttl)) => Ok(*ttl),
-            _ => Err(StoreError::Unavailable),
+        match self.backend() {
+            Backend::Outbound(b) => b.get(key),
+            Backend::KeyValue(b) => b.get(key),
+            Backend::Misconfigured => Err(StoreError::Unavailable),
         }
     }
-}
 
-/// Logs a Redis failure (never the address, which may carry credentials) and classifies
-/// it for the response.
-fn log_redis_error(operation: &str, error: &RedisError) -> StoreError {
-    let (type_error, message) = match error {
-        RedisError::InvalidAddress => (false, "invalid or not allowed address"),
-        RedisError::TooManyConnections => (false, "too many connections"),
-        RedisError::TypeError => (true, "value of the wrong type"),
-        RedisError::Other(message) => (false, message.as_str()),
-    };
-    eprintln!("status-reader: redis {operation} failed: {message}");
-    classify(type_error, message)
+    fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        match self.backend() {
+            Backend::Outbound(b) => b.ttl(key).map(Some),
+            // Spin's key-value interface has get/set/delete/exists/get-keys: no TTL.
+            Backend::KeyValue(_) => Ok(None),
+            Backend::Misconfigured => Err(StoreError::Unavailable),
+        }
+    }
 }

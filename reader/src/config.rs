@@ -1,4 +1,23 @@
-//! The component's configuration: Spin variables, resolved once per request.
+//! The component's configuration: Spin variables, each looked up only when a request needs it.
+//!
+//! Under Spin every `spin_sdk::variables::get` is a host call that resolves the variable's
+//! expression again (nothing is cached between calls or requests); five of them per request
+//! cost about a quarter of the reader's throughput under Spin 4.1 (issue 10). So:
+//!
+//! * nothing is read up front: [`Config`] resolves on first use, and a 404/405/414/431 without
+//!   an `Origin` header reads nothing at all;
+//! * the manifest packs related settings into two component variables, so a request costs at
+//!   most two lookups: [`var::SETTINGS`] (`redis_api`, `status_key`, `cors_allow_origin`) for
+//!   every endpoint that reads the document, plus [`var::CONNECTION`] (`redis_address`,
+//!   `redis_user`, `redis_password`) only when the outbound Redis API opens a connection.
+//!   The key-value path never resolves the credentials.
+//!
+//! Operators still set the application variables by their old names (`SPIN_VARIABLE_*`,
+//! `--variable`, SpinKube `variables`); only the component-level names changed. A manifest
+//! without the packed variables (an older `spin.toml`) still works: each setting is then
+//! looked up under its own name, at one host call each.
+
+use std::cell::OnceCell;
 
 use status_document::keys::DEFAULT_STATUS_KEY;
 
@@ -6,6 +25,12 @@ use crate::cors::Cors;
 
 /// Component variable names (declared in `spin.toml`).
 pub mod var {
+    /// Packed: `"<redis_api>\n<status_key>\n<cors_allow_origin>"`.
+    pub const SETTINGS: &str = "reader_settings";
+    /// Packed: `"<redis_address>\n<redis_user>\n<redis_password>"`; a secret.
+    pub const CONNECTION: &str = "redis_connection";
+    // The unpacked names, read only when the packed variable is not defined.
+    pub const REDIS_API: &str = "redis_api";
     pub const REDIS_ADDRESS: &str = "redis_address";
     pub const REDIS_USER: &str = "redis_user";
     pub const REDIS_PASSWORD: &str = "redis_password";
@@ -13,32 +38,154 @@ pub mod var {
     pub const CORS_ALLOW_ORIGIN: &str = "cors_allow_origin";
 }
 
-/// What a request needs from the configuration.
+/// Which Spin API the reader reads Redis through (variable `redis_api`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisApi {
+    /// `fermyon:spin/redis`: works on every Spin host; Spin opens a new connection per
+    /// request.
+    Outbound,
+    /// `fermyon:spin/key-value` (`key_value_stores = ["default"]`), pointed at Redis by a
+    /// runtime config: one shared connection per app, raw keys, no credentials in the
+    /// component. Self-hosted `spin up` and SpinKube only.
+    KeyValue,
+}
+
+impl RedisApi {
+    /// `outbound` (also empty) or `key_value`; anything else is `None`, a configuration
+    /// error the component reports as `redis_unavailable` with a log line.
+    pub fn parse(value: &str) -> Option<RedisApi> {
+        match value.trim() {
+            "" | "outbound" => Some(RedisApi::Outbound),
+            "key_value" => Some(RedisApi::KeyValue),
+            _ => None,
+        }
+    }
+}
+
+/// What every document-reading endpoint needs, resolved together (one lookup).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Where to connect, credentials included. `None` when `redis_address` is unset or
-    /// empty: every Redis-backed endpoint then answers 503 `redis_unavailable`.
-    pub redis_url: Option<String>,
+pub struct Settings {
+    /// `None`: `redis_api` holds an unknown value.
+    pub redis_api: Option<RedisApi>,
     pub status_key: String,
     pub cors: Cors,
 }
 
-impl Config {
-    /// Builds the configuration from a variable lookup (`spin_sdk::variables::get` in the
-    /// component). Unset optional variables fall back: the status key to
-    /// `server:status`, CORS to off, credentials to none.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Config {
-        let non_empty = |name| lookup(name).filter(|v| !v.trim().is_empty());
-        let redis_url = non_empty(var::REDIS_ADDRESS).map(|address| {
-            let user = lookup(var::REDIS_USER).unwrap_or_default();
-            let password = lookup(var::REDIS_PASSWORD).unwrap_or_default();
-            connection_address(address.trim(), &user, &password)
-        });
-        Config {
-            redis_url,
-            status_key: non_empty(var::STATUS_KEY).unwrap_or_else(|| DEFAULT_STATUS_KEY.to_owned()),
-            cors: Cors::parse(&lookup(var::CORS_ALLOW_ORIGIN).unwrap_or_default()),
+impl Settings {
+    /// From the three values; an empty status key falls back to `server:status`.
+    pub fn new(redis_api: &str, status_key: &str, cors: &str) -> Settings {
+        let status_key = status_key.trim();
+        Settings {
+            redis_api: RedisApi::parse(redis_api),
+            status_key: if status_key.is_empty() {
+                DEFAULT_STATUS_KEY.to_owned()
+            } else {
+                status_key.to_owned()
+            },
+            cors: Cors::parse(cors),
         }
+    }
+
+    /// Unpacks [`var::SETTINGS`]. The CORS list comes last so that it may hold anything;
+    /// missing parts take their defaults.
+    pub fn unpack(packed: &str) -> Settings {
+        let mut parts = packed.splitn(3, '\n');
+        let api = parts.next().unwrap_or_default();
+        let key = parts.next().unwrap_or_default();
+        let cors = parts.next().unwrap_or_default();
+        Settings::new(api, key, cors)
+    }
+}
+
+/// A variable lookup: `spin_sdk::variables::get` in the component, a map in tests.
+pub type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// The configuration of one request, resolved lazily.
+pub struct Config<'a> {
+    lookup: Lookup<'a>,
+    settings: OnceCell<Settings>,
+    redis_url: OnceCell<Option<String>>,
+}
+
+impl std::fmt::Debug for Config<'_> {
+    /// Never prints the connection URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("settings", &self.settings.get())
+            .field("redis_url_resolved", &self.redis_url.get().is_some())
+            .finish()
+    }
+}
+
+impl<'a> Config<'a> {
+    /// A configuration that calls `lookup` for a variable the first time it is needed.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + 'a) -> Config<'a> {
+        Config {
+            lookup: Box::new(lookup),
+            settings: OnceCell::new(),
+            redis_url: OnceCell::new(),
+        }
+    }
+
+    /// An already resolved configuration (tests, and hosts that resolve once).
+    pub fn resolved(settings: Settings, redis_url: Option<String>) -> Config<'a> {
+        let c = Config::from_lookup(|_| None);
+        let _ = c.settings.set(settings);
+        let _ = c.redis_url.set(redis_url);
+        c
+    }
+
+    fn settings(&self) -> &Settings {
+        self.settings
+            .get_or_init(|| match (self.lookup)(var::SETTINGS) {
+                Some(packed) => Settings::unpack(&packed),
+                None => {
+                    let get = |name: &str| (self.lookup)(name).unwrap_or_default();
+                    Settings::new(
+                        &get(var::REDIS_API),
+                        &get(var::STATUS_KEY),
+                        &get(var::CORS_ALLOW_ORIGIN),
+                    )
+                }
+            })
+    }
+
+    pub fn redis_api(&self) -> Option<RedisApi> {
+        self.settings().redis_api
+    }
+
+    pub fn status_key(&self) -> &str {
+        &self.settings().status_key
+    }
+
+    pub fn cors(&self) -> &Cors {
+        &self.settings().cors
+    }
+
+    /// Where the outbound API connects, credentials included. `None` when `redis_address`
+    /// is unset or empty: every Redis-backed endpoint then answers 503 `redis_unavailable`.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .get_or_init(|| {
+                let (address, user, password) = match (self.lookup)(var::CONNECTION) {
+                    Some(packed) => {
+                        let mut parts = packed.splitn(3, '\n');
+                        let mut next = || parts.next().unwrap_or_default().to_owned();
+                        (next(), next(), next())
+                    }
+                    None => {
+                        let address = (self.lookup)(var::REDIS_ADDRESS).unwrap_or_default();
+                        if address.trim().is_empty() {
+                            return None;
+                        }
+                        let get = |name: &str| (self.lookup)(name).unwrap_or_default();
+                        (address, get(var::REDIS_USER), get(var::REDIS_PASSWORD))
+                    }
+                };
+                let address = address.trim();
+                (!address.is_empty()).then(|| connection_address(address, &user, &password))
+            })
+            .as_deref()
     }
 }
 
@@ -84,35 +231,117 @@ fn percent_encode_into(s: &str, out: &mut String) {
 }
 
 #[cfg(test)]
+pub(crate) mod counting {
+    //! A lookup over a map that records every name asked for, for budget tests.
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use super::Config;
+
+    /// The names looked up so far.
+    pub type Asked = Rc<RefCell<Vec<String>>>;
+
+    pub fn config(values: &[(&str, &str)]) -> (Config<'static>, Asked) {
+        let map: HashMap<String, String> = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let asked = Asked::default();
+        let log = asked.clone();
+        let c = Config::from_lookup(move |name| {
+            log.borrow_mut().push(name.to_owned());
+            map.get(name).cloned()
+        });
+        (c, asked)
+    }
+}
+
+#[cfg(test)]
 mod tests {
+    use super::counting::config;
     use super::*;
 
     #[test]
-    fn defaults_and_overrides() {
-        let c = Config::from_lookup(|_| None);
-        assert_eq!(c.redis_url, None);
-        assert_eq!(c.status_key, "server:status");
-        assert_eq!(c.cors, Cors::Off);
-
-        let c = Config::from_lookup(|name| {
-            Some(
-                match name {
-                    var::REDIS_ADDRESS => "redis://10.0.0.5:6380",
-                    var::REDIS_USER => "status-reader",
-                    var::REDIS_PASSWORD => "s3cret",
-                    var::STATUS_KEY => "test:x:status",
-                    var::CORS_ALLOW_ORIGIN => "*",
-                    _ => "",
-                }
-                .to_owned(),
-            )
-        });
+    fn packed_settings_cost_one_lookup() {
+        let (c, asked) = config(&[
+            (
+                var::SETTINGS,
+                "key_value\ntest:x:status\nhttps://a https://b",
+            ),
+            (
+                var::CONNECTION,
+                "redis://10.0.0.5:6380\nstatus-reader\np\nw",
+            ),
+        ]);
+        assert!(asked.borrow().is_empty(), "nothing is read up front");
+        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
+        assert_eq!(c.status_key(), "test:x:status");
         assert_eq!(
-            c.redis_url.as_deref(),
+            c.cors(),
+            &Cors::List(vec!["https://a".into(), "https://b".into()])
+        );
+        assert_eq!(*asked.borrow(), [var::SETTINGS]);
+        assert_eq!(
+            c.redis_url(),
+            Some("redis://status-reader:p%0Aw@10.0.0.5:6380"),
+            "the password is the rest, newlines included"
+        );
+        assert_eq!(
+            c.redis_url(),
+            Some("redis://status-reader:p%0Aw@10.0.0.5:6380")
+        );
+        assert_eq!(*asked.borrow(), [var::SETTINGS, var::CONNECTION]);
+    }
+
+    #[test]
+    fn packed_defaults() {
+        let (c, _) = config(&[(var::SETTINGS, "\n\n"), (var::CONNECTION, "\n\n")]);
+        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
+        assert_eq!(c.status_key(), "server:status");
+        assert_eq!(c.cors(), &Cors::Off);
+        assert_eq!(c.redis_url(), None);
+        let (c, _) = config(&[(var::SETTINGS, "kv")]);
+        assert_eq!(
+            c.redis_api(),
+            None,
+            "an unknown API is an error, not a default"
+        );
+        assert_eq!(Settings::unpack("key_value").status_key, "server:status");
+    }
+
+    #[test]
+    fn unpacked_names_still_work() {
+        let (c, asked) = config(&[
+            (var::REDIS_ADDRESS, "redis://10.0.0.5:6380"),
+            (var::REDIS_USER, "status-reader"),
+            (var::REDIS_PASSWORD, "s3cret"),
+            (var::STATUS_KEY, "test:x:status"),
+            (var::CORS_ALLOW_ORIGIN, "*"),
+        ]);
+        assert_eq!(c.status_key(), "test:x:status");
+        assert_eq!(c.cors(), &Cors::Any);
+        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
+        assert_eq!(
+            c.redis_url(),
             Some("redis://status-reader:s3cret@10.0.0.5:6380")
         );
-        assert_eq!(c.status_key, "test:x:status");
-        assert_eq!(c.cors, Cors::Any);
+        assert_eq!(asked.borrow().len(), 2 + 3 + 3, "one call per name");
+
+        let (c, _) = config(&[]);
+        assert_eq!(c.redis_url(), None);
+        assert_eq!(c.status_key(), "server:status");
+        assert_eq!(c.cors(), &Cors::Off);
+    }
+
+    #[test]
+    fn debug_hides_the_url() {
+        let c = Config::resolved(
+            Settings::new("", "k", "*"),
+            Some("redis://u:secret@h".into()),
+        );
+        assert!(!format!("{c:?}").contains("secret"));
     }
 
     #[test]

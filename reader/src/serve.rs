@@ -20,7 +20,8 @@ use crate::store::Store;
 
 /// Answers one request. `now` is unix seconds. Never panics on any request or stored value.
 pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let mut response = match dispatch(req) {
+    let dispatched = dispatch(req);
+    let mut response = match dispatched {
         Dispatch::Serve { route } => match route {
             Route::Status => status(req, config, store, now),
             Route::Debug => debug(config, store, now),
@@ -36,7 +37,7 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
                 headers: vec![("allow", ALLOW.to_owned())],
                 body: Vec::new(),
             };
-            r.headers.extend(config.cors.preflight_headers());
+            r.headers.extend(config.cors().preflight_headers());
             r
         }
         Dispatch::MethodNotAllowed => {
@@ -48,9 +49,11 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
         Dispatch::UriTooLong => Response::error(ServeError::UriTooLong),
         Dispatch::HeadersTooLarge => Response::error(ServeError::HeadersTooLarge),
     };
-    response
-        .headers
-        .extend(config.cors.headers(req.origin.as_deref()));
+    if needs_cors(dispatched, req) {
+        response
+            .headers
+            .extend(config.cors().headers(req.origin.as_deref()));
+    }
     if req.is_head() {
         // A HEAD response never has a body, whatever its status (RFC 9110 §9.3.2): the
         // same status and headers as GET, no body. No Content-Length either: a host that
@@ -64,9 +67,25 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
     response
 }
 
+/// Whether the answer carries CORS headers, which costs the settings lookup when nothing
+/// else needed it. Every endpoint's answer does, whether or not the request has an `Origin`:
+/// they may be stored by a shared cache (nginx, a CDN that ignores `Vary`) and handed to a
+/// browser's cross-origin request later. The 4xx answers of routing are `no-store`, so they
+/// are never handed on: they carry CORS headers only when the request itself is
+/// cross-origin, and without an `Origin` cost no variable lookup at all.
+fn needs_cors(dispatched: Dispatch, req: &RequestHead) -> bool {
+    match dispatched {
+        Dispatch::Serve { .. } | Dispatch::Preflight => true,
+        Dispatch::MethodNotAllowed
+        | Dispatch::NotFound
+        | Dispatch::UriTooLong
+        | Dispatch::HeadersTooLarge => req.origin.is_some(),
+    }
+}
+
 /// `/server/status`: the stored document plus `_cache`, or 304.
 fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let Fetched { bytes, source } = match fetch(store, &config.status_key) {
+    let Fetched { bytes, source } = match fetch(store, config.status_key()) {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -112,6 +131,10 @@ fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> 
     r
 }
 
+/// Why `/server/status/debug` has no `ttl` on the key-value backend.
+pub const TTL_NOT_IN_API: &str =
+    "redis_api=key_value: Spin's key-value API cannot read a key's TTL";
+
 /// `/server/status/debug`: what the reader sees, never cached.
 fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
     #[derive(Serialize)]
@@ -121,8 +144,11 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         source: &'static str,
         updated_at: f64,
         age_seconds: u64,
-        /// Redis `TTL` of `key`: seconds, -1 (no expiry), -2 (gone); null if `TTL` failed.
+        /// Redis `TTL` of `key`: seconds, -1 (no expiry), -2 (gone); null if `TTL` failed
+        /// or the backend cannot read it, and then `ttl_unavailable` says which.
         ttl: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ttl_unavailable: Option<&'static str>,
         is_fresh: bool,
         stale: bool,
         schema_version: u32,
@@ -131,7 +157,7 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         defaulted: &'a [std::borrow::Cow<'a, str>],
     }
 
-    let Fetched { bytes, source } = match fetch(store, &config.status_key) {
+    let Fetched { bytes, source } = match fetch(store, config.status_key()) {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -139,15 +165,21 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         Ok(v) => v,
         Err(e) => return Response::error(e),
     };
-    let key = source.key(&config.status_key);
+    let key = source.key(config.status_key());
     let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
+    let (ttl, ttl_unavailable) = match store.ttl(&key) {
+        Ok(Some(ttl)) => (Some(ttl), None),
+        Ok(None) => (None, Some(TTL_NOT_IN_API)),
+        Err(_) => (None, Some("the TTL command failed")),
+    };
     let body = Debug {
         cached: true,
         key: &key,
         source: source.as_str(),
         updated_at: view.updated_at,
         age_seconds: whole_seconds(f.age_seconds),
-        ttl: store.ttl(&key).ok(),
+        ttl,
+        ttl_unavailable,
         is_fresh: f.fresh,
         stale: source == Source::LastGood || f.expired,
         schema_version: view.schema_version,
@@ -170,7 +202,7 @@ fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'static str>,
     }
-    let judged = fetch(store, &config.status_key).and_then(|Fetched { bytes, source }| {
+    let judged = fetch(store, config.status_key()).and_then(|Fetched { bytes, source }| {
         let v = validate(&bytes)?;
         let f = freshness(v.updated_at, v.refresh_interval_s, v.ttl_s, now);
         Ok((f, source))
@@ -220,3 +252,6 @@ fn whole_seconds(s: f64) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod budget;

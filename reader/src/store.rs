@@ -1,7 +1,8 @@
 //! The reader's one seam to Redis, so the request flow is plain, natively testable Rust.
 //!
-//! In the component the [`Store`] is Spin's `fermyon:spin/redis@2.0.0` connection (see
-//! `component.rs`); in unit tests it is an in-memory map. The real-Redis behaviour is
+//! In the component the [`Store`] is Spin's `fermyon:spin/redis@2.0.0` connection or its
+//! `fermyon:spin/key-value@2.0.0` store on a Redis backend, as the `redis_api` variable says
+//! (see `component/`); in unit tests it is an in-memory map. The real-Redis behaviour is
 //! covered by the wasmtime-hosted integration tests in `tests/`.
 
 /// Why a Redis call failed, in the two kinds the responses distinguish. Details (which can
@@ -19,7 +20,8 @@ pub trait Store {
     /// `GET key`: the value, or `None` when the key does not exist.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// `TTL key`: seconds left; `-1` when the key never expires, `-2` when it does not exist.
-    fn ttl(&self, key: &str) -> Result<i64, StoreError>;
+    /// `Ok(None)` when the backend has no way to ask (Spin's key-value API has no TTL).
+    fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Classifies a Redis failure reported through Spin's error variant. Spin maps the server's
@@ -53,6 +55,8 @@ pub(crate) mod memory {
     pub struct MemoryStore {
         pub slots: HashMap<String, Slot>,
         pub calls: RefCell<Vec<String>>,
+        /// Behave like the key-value backend: no TTL to read.
+        pub no_ttl: bool,
     }
 
     impl MemoryStore {
@@ -79,11 +83,14 @@ pub(crate) mod memory {
                 Some(Slot::Fails(e)) => Err(*e),
             }
         }
-        fn ttl(&self, key: &str) -> Result<i64, StoreError> {
+        fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError> {
             self.calls.borrow_mut().push(format!("TTL {key}"));
+            if self.no_ttl {
+                return Ok(None);
+            }
             match self.slots.get(key) {
-                None => Ok(-2),
-                Some(Slot::Value(_, t)) => Ok(*t),
+                None => Ok(Some(-2)),
+                Some(Slot::Value(_, t)) => Ok(Some(*t)),
                 Some(Slot::Fails(e)) => Err(*e),
             }
         }

@@ -2,6 +2,7 @@
 //! and the real reader `.wasm`. Each fixture isolates itself (own database, own key prefix)
 //! so the tests run in parallel and never touch anything else.
 
+pub mod acl;
 pub mod binaries;
 pub mod db;
 pub mod fault;

@@ -82,6 +82,8 @@ pub struct ReaderConfig {
     /// `[[trigger.http]]` routes removed in a copy of the manifest.
     pub removed_routes: Vec<String>,
     pub redis_timeout: Duration,
+    /// A Spin runtime config (TOML text) passed as `--runtime-config-file`.
+    pub runtime_config: Option<String>,
 }
 
 impl ReaderConfig {
@@ -95,7 +97,18 @@ impl ReaderConfig {
             component_literals: Vec::new(),
             removed_routes: Vec::new(),
             redis_timeout: Duration::from_secs(1),
+            runtime_config: None,
         }
+    }
+
+    /// `redis_api=key_value`, with the `default` store on the Redis at `url` (credentials
+    /// allowed), as `deploy/spin/runtime-config.toml` configures it.
+    pub fn key_value(mut self, url: &str) -> ReaderConfig {
+        self.runtime_config = Some(format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = {}\n",
+            toml::Value::String(url.to_owned())
+        ));
+        self.variable("redis_api", "key_value")
     }
 
     pub fn variable(mut self, name: &str, value: &str) -> ReaderConfig {
@@ -125,6 +138,7 @@ pub struct ReaderServer {
     running: RunningHost,
     /// Holds the derived manifest, if any, for the host's lifetime.
     _dir: Option<TempDir>,
+    _runtime_config: Option<TempDir>,
 }
 
 /// A response, fully read.
@@ -165,10 +179,19 @@ impl ReaderServer {
                 std::fs::write(&path, text).expect("cannot write the derived manifest");
                 (path, Some(dir))
             };
+        let runtime_config_dir = config.runtime_config.as_ref().map(|text| {
+            let dir = TempDir::new();
+            std::fs::write(dir.path().join("runtime-config.toml"), text)
+                .expect("cannot write the runtime config");
+            dir
+        });
         let mut options = HostOptions {
             wasm: Some(wasm.to_owned()),
             variables: config.variables,
             env: Some(HashMap::new()),
+            runtime_config: runtime_config_dir
+                .as_ref()
+                .map(|d| d.path().join("runtime-config.toml")),
             redis_timeout: config.redis_timeout,
             ..HostOptions::default()
         };
@@ -180,7 +203,11 @@ impl ReaderServer {
             .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("cannot start reader-host");
-        ReaderServer { running, _dir: dir }
+        ReaderServer {
+            running,
+            _dir: dir,
+            _runtime_config: runtime_config_dir,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -189,6 +216,19 @@ impl ReaderServer {
 
     pub fn stats(&self) -> StatsSnapshot {
         self.running.stats()
+    }
+
+    /// The statistics once every request so far has finished (its store dropped, so its
+    /// counters are in), waiting up to 5 s: a response can reach the client before that.
+    pub async fn settled_stats(&self) -> StatsSnapshot {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let s = self.running.stats();
+            if s.requests_finished >= s.component_requests || std::time::Instant::now() > deadline {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -436,7 +436,11 @@ fn assert_reader_has_no_database_access() {
         }
     }
     spin_interfaces.sort();
-    assert_eq!(spin_interfaces, ["redis", "variables"], "Spin imports");
+    assert_eq!(
+        spin_interfaces,
+        ["key-value", "redis", "variables"],
+        "Spin imports"
+    );
     for forbidden in [
         &b"wasi:sockets"[..],
         b"wasi:http/outgoing-handler",
@@ -477,7 +481,8 @@ fn assert_reader_has_no_database_access() {
     for name in names {
         let lower = name.to_ascii_lowercase();
         assert!(
-            lower.starts_with("redis_") || ["status_key", "cors_allow_origin"].contains(&name),
+            lower.starts_with("redis_")
+                || ["status_key", "cors_allow_origin", "reader_settings"].contains(&name),
             "reader variable {name} is not a Redis or HTTP setting"
         );
         for db_word in ["db", "mysql", "maria", "database", "sql"] {

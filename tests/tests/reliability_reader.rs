@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use dev_support::servers::{Server, Throwaway};
+use integration_tests::acl::test_name;
 use integration_tests::binaries::{Child, Signal, refresher_command, run, workspace_root};
 use integration_tests::db::{self, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
@@ -108,10 +109,10 @@ impl AclUser {
                 );
                 format!(">{password}")
             } else if let Some(channel) = token.strip_prefix('&') {
-                format!("&{}", test_key(redis, channel))
+                format!("&{}", test_name(redis, channel))
             } else if let Some(tilde) = token.find('~') {
                 let (permission, pattern) = (&token[..tilde], &token[tilde + 1..]);
-                format!("{permission}~{}", test_key(redis, pattern))
+                format!("{permission}~{}", test_name(redis, pattern))
             } else {
                 token.clone()
             };
@@ -183,19 +184,6 @@ impl Drop for AclUser {
         if deleted.is_err() {
             eprintln!("warning: could not delete ACL user {}", self.name);
         }
-    }
-}
-
-/// Maps a documented key or channel pattern to this test's: `server:status[...]` (the
-/// document's keys and its refresh channel) and `config:status_interval` are the only names
-/// the lines may use.
-fn test_key(redis: &TestRedis, pattern: &str) -> String {
-    if let Some(rest) = pattern.strip_prefix("server:status") {
-        format!("{}{rest}", redis.status_key())
-    } else if pattern == "config:status_interval" {
-        redis.interval_key()
-    } else {
-        panic!("the documented ACL names an unexpected key pattern {pattern:?}")
     }
 }
 

@@ -296,7 +296,10 @@ def self_tests(root, docs, compose, readme, spin_variables):
     def break_secret_key(problems):
         broken = copy.deepcopy(docs)
         for _, doc in broken:
-            for var in doc.get("spec", {}).get("variables", []):
+            spec = doc.get("spec", {})
+            stores = (spec.get("runtimeConfig") or {}).get("keyValueStores", [])
+            options = [o for store in stores for o in store.get("options", [])]
+            for var in spec.get("variables", []) + options:
                 if "valueFrom" in var:
                     var["valueFrom"]["secretKeyRef"]["key"] = "no_such_key"
         check_secret_references(broken, problems)

@@ -39,7 +39,7 @@ pub fn serve<S: Store>(
         Ok(o) => o,
         Err(e) => return Response::error(ServeError::InvalidOption(e)),
     };
-    let judged = fetch(store, &config.status_key).and_then(|fetched| {
+    let judged = fetch(store, config.status_key()).and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
         let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
         let primary = fetched.source == Source::Primary;
@@ -137,8 +137,7 @@ fn variant_etag(document_tag: &str, kind: Kind, state: State) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::cors::Cors;
+    use crate::config::{Config, Settings};
     use crate::request::RequestHead;
     use crate::serve::handle;
     use crate::store::StoreError;
@@ -159,12 +158,11 @@ mod tests {
         serde_json::to_vec(&v).unwrap()
     }
 
-    fn config() -> Config {
-        Config {
-            redis_url: Some("redis://127.0.0.1:6379".into()),
-            status_key: "k".into(),
-            cors: Cors::Any,
-        }
+    fn config() -> Config<'static> {
+        Config::resolved(
+            Settings::new("", "k", "*"),
+            Some("redis://127.0.0.1:6379".into()),
+        )
     }
 
     fn get(store: &MemoryStore, target: &str, now: f64) -> crate::Response {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::cors::Cors;
+use crate::config::Settings;
 use crate::store::StoreError;
 use crate::store::memory::MemoryStore;
 use proptest::prelude::*;
@@ -25,12 +25,15 @@ fn doc_at(updated_at: f64) -> Vec<u8> {
         .json
 }
 
-fn config() -> Config {
-    Config {
-        redis_url: Some("redis://127.0.0.1:6379".into()),
-        status_key: "k".into(),
-        cors: Cors::Any,
-    }
+fn config() -> Config<'static> {
+    config_with_cors("*")
+}
+
+fn config_with_cors(cors: &str) -> Config<'static> {
+    Config::resolved(
+        Settings::new("", "k", cors),
+        Some("redis://127.0.0.1:6379".into()),
+    )
 }
 
 fn get(path: &str) -> RequestHead {
@@ -334,15 +337,14 @@ fn options_405_404() {
 #[test]
 fn cors_from_configuration() {
     let s = MemoryStore::default().with("k", &doc_at(T0), 900);
-    let mut c = config();
-    c.cors = Cors::parse("https://site.example");
+    let c = config_with_cors("https://site.example");
     let r = handle(&get("/server/status"), &c, &s, T0);
     assert_eq!(
         r.header("access-control-allow-origin"),
         Some("https://site.example")
     );
     assert_eq!(r.header("vary"), None);
-    c.cors = Cors::parse("");
+    let c = config_with_cors("");
     let r = handle(&get("/server/status"), &c, &s, T0);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
@@ -410,8 +412,7 @@ proptest! {
     ) {
         let req = RequestHead { method, path_with_query: target, if_none_match: inm, origin };
         let store = put(put(MemoryStore::default(), "k", primary), "k:last_good", last_good);
-        let mut c = config();
-        c.cors = Cors::parse(cors);
+        let c = config_with_cors(cors);
         let r = handle(&req, &c, &store, now);
 
         prop_assert!([200, 204, 304, 404, 405, 414, 431, 502, 503].contains(&r.status),

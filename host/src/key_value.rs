@@ -1,0 +1,278 @@
+//! `fermyon:spin/key-value@2.0.0` on Redis, the way Spin 4.1 implements a store with
+//! `type = "redis"` in the runtime config (crates `spin-factor-key-value`,
+//! `spin-key-value-redis`):
+//!
+//! * one connection per store for the whole host, made on the first `open` and shared by
+//!   every request: a multiplexed redis-rs `ConnectionManager`, which reconnects by itself
+//!   after Redis restarts (a call during the outage fails; a later one succeeds);
+//! * `open` of a label the component's `key_value_stores` does not list is `access-denied`;
+//!   every other `open` sends a `PING` and ignores its answer, as Spin's `after_open` does —
+//!   so a least-privilege user without `+ping` still works (its `PING` is refused, not the
+//!   open), and a request costs a `PING` plus its `GET`;
+//! * keys are raw Redis keys (no prefix), so the refresher's `server:status` reads as is;
+//! * errors are `other(<redis error text>)`, a `WRONGTYPE` reply included.
+//!
+//! What Spin does not do and this host adds: the first connect, every command and the wait
+//! for a reconnect are bounded by the host's Redis timeout (default 1 s), reconnects retry
+//! twice rather than six times, and a reply read into the host is bounded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+use wasmtime::component::Resource;
+
+use crate::bindings::key_value::{self as wit, Error};
+use crate::limits::Stats;
+use crate::redis::MAX_REPLY_BYTES;
+use crate::runtime::RequestState;
+
+/// Connect attempts after the first, on the first connect and on every reconnect.
+const RECONNECT_RETRIES: usize = 2;
+
+/// Every store the component may open, with its backend.
+#[derive(Debug)]
+pub struct KeyValueStores {
+    /// The component's `key_value_stores`.
+    allowed: BTreeSet<String>,
+    backends: HashMap<String, Arc<RedisStore>>,
+    stats: Arc<Stats>,
+}
+
+impl KeyValueStores {
+    /// `allowed` from the manifest, `redis` (label → URL) from the runtime config. An
+    /// allowed label without a backend fails at `open` (Spin would use a SQLite file under
+    /// `.spin/`, which holds no document: the reader must not read from it either).
+    pub fn new(
+        allowed: &[String],
+        redis: &BTreeMap<String, String>,
+        timeout: Duration,
+        stats: Arc<Stats>,
+    ) -> anyhow::Result<KeyValueStores> {
+        let mut backends = HashMap::new();
+        for (label, url) in redis {
+            let client = redis::Client::open(url.as_str()).map_err(|e| {
+                anyhow::anyhow!(
+                    "key_value_store.{label}: not a valid Redis URL ({:?})",
+                    e.kind()
+                )
+            })?;
+            backends.insert(
+                label.clone(),
+                Arc::new(RedisStore {
+                    client,
+                    connection: OnceCell::new(),
+                    timeout,
+                    stats: stats.clone(),
+                }),
+            );
+        }
+        for label in allowed {
+            if !backends.contains_key(label) {
+                tracing::info!(
+                    store = label,
+                    "key-value store has no backend (no --runtime-config-file entry); opening it fails"
+                );
+            }
+        }
+        Ok(KeyValueStores {
+            allowed: allowed.iter().cloned().collect(),
+            backends,
+            stats,
+        })
+    }
+}
+
+/// One Redis-backed store: the shared connection, made on first use.
+#[derive(Debug)]
+pub struct RedisStore {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    timeout: Duration,
+    stats: Arc<Stats>,
+}
+
+impl RedisStore {
+    /// The shared connection; the first caller connects (bounded by the timeout), and a
+    /// failed first connect is retried by the next `open`.
+    async fn connection(&self) -> Result<ConnectionManager, Error> {
+        let connect = || async {
+            // Spin keeps redis-rs' default of 6 retries with exponential backoff (about 6 s
+            // of retrying behind a refused connect); two keep a refused or restarting Redis
+            // a quick, truthful error ("Connection refused") within the host's timeout.
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(self.timeout))
+                .set_number_of_retries(RECONNECT_RETRIES);
+            let started = Instant::now();
+            let made = tokio::time::timeout(
+                self.timeout,
+                self.client.get_connection_manager_with_config(config),
+            )
+            .await;
+            self.stats.redis_time(started.elapsed());
+            match made {
+                Ok(Ok(c)) => {
+                    self.stats.redis_opened();
+                    Ok(c)
+                }
+                Ok(Err(e)) => {
+                    self.stats.redis_error();
+                    tracing::warn!(error = %e, "key-value store: redis connect failed");
+                    Err(Error::Other(e.to_string()))
+                }
+                Err(_) => {
+                    self.stats.redis_timeout();
+                    tracing::warn!(timeout = ?self.timeout, "key-value store: redis connect timed out");
+                    Err(Error::Other(format!(
+                        "connect timed out after {} ms",
+                        self.timeout.as_millis()
+                    )))
+                }
+            }
+        };
+        self.connection.get_or_try_init(connect).await.cloned()
+    }
+
+    /// Runs one command on the shared connection, bounded by the timeout.
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        future: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let result = tokio::time::timeout(self.timeout, future).await;
+        self.stats.redis_time(started.elapsed());
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if !e.is_timeout() => {
+                self.stats.redis_error();
+                tracing::debug!(operation, error = %e, "key-value command failed");
+                Err(Error::Other(e.to_string()))
+            }
+            Ok(Err(_)) | Err(_) => {
+                self.stats.redis_timeout();
+                tracing::warn!(operation, timeout = ?self.timeout, "key-value command timed out");
+                Err(Error::Other(format!(
+                    "{operation} timed out after {} ms",
+                    self.timeout.as_millis()
+                )))
+            }
+        }
+    }
+}
+
+/// The host side of a guest's `store` resource: a handle on the shared connection.
+pub struct OpenStore {
+    store: Arc<RedisStore>,
+    connection: ConnectionManager,
+}
+
+fn too_large(size: usize) -> Error {
+    Error::Other(format!(
+        "query result of {size} bytes exceeds the host's limit of {MAX_REPLY_BYTES} bytes"
+    ))
+}
+
+impl RequestState {
+    fn open_store(
+        &self,
+        handle: &Resource<OpenStore>,
+    ) -> Result<(Arc<RedisStore>, ConnectionManager), Error> {
+        self.table
+            .get(handle)
+            .map(|s| (s.store.clone(), s.connection.clone()))
+            .map_err(|_| Error::Other("could not find store for resource".into()))
+    }
+}
+
+impl wit::Host for RequestState {}
+
+impl wit::HostStore for RequestState {
+    async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
+        self.counters.redis_opens += 1;
+        let stores = self.key_value.clone();
+        if !stores.allowed.contains(&label) {
+            stores.stats.redis_refused();
+            tracing::warn!(
+                store = label,
+                "key-value open refused: not in key_value_stores"
+            );
+            return Err(Error::AccessDenied);
+        }
+        let Some(store) = stores.backends.get(&label).cloned() else {
+            return Err(Error::Other(format!(
+                "reader-host has no backend for key-value store {label:?}: pass \
+                 --runtime-config-file with [key_value_store.{label}] type = \"redis\""
+            )));
+        };
+        let connection = store.connection().await?;
+        // Spin's `after_open`: a PING whose failure is ignored (the connection manager
+        // reconnects in the background after an I/O error).
+        self.counters.redis_commands += 1;
+        let mut ping = connection.clone();
+        let _ = store.run("PING", ping.ping::<()>()).await;
+        self.table
+            .push(OpenStore { store, connection })
+            .map_err(|_| Error::StoreTableFull)
+    }
+
+    async fn get(
+        &mut self,
+        handle: Resource<OpenStore>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let (store, mut c) = self.open_store(&handle)?;
+        self.counters.redis_commands += 1;
+        self.counters.redis_reads += 1;
+        let value = store.run("GET", c.get::<_, Option<Vec<u8>>>(&key)).await?;
+        match value {
+            Some(v) if v.len() > MAX_REPLY_BYTES => Err(too_large(v.len())),
+            v => Ok(v),
+        }
+    }
+
+    async fn set(
+        &mut self,
+        handle: Resource<OpenStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), Error> {
+        let (store, mut c) = self.open_store(&handle)?;
+        self.counters.redis_commands += 1;
+        store.run("SET", c.set::<_, _, ()>(&key, &value)).await
+    }
+
+    async fn delete(&mut self, handle: Resource<OpenStore>, key: String) -> Result<(), Error> {
+        let (store, mut c) = self.open_store(&handle)?;
+        self.counters.redis_commands += 1;
+        store.run("DEL", c.del::<_, ()>(&key)).await
+    }
+
+    async fn exists(&mut self, handle: Resource<OpenStore>, key: String) -> Result<bool, Error> {
+        let (store, mut c) = self.open_store(&handle)?;
+        self.counters.redis_commands += 1;
+        self.counters.redis_reads += 1;
+        store.run("EXISTS", c.exists(&key)).await
+    }
+
+    async fn get_keys(&mut self, handle: Resource<OpenStore>) -> Result<Vec<String>, Error> {
+        let (store, mut c) = self.open_store(&handle)?;
+        self.counters.redis_commands += 1;
+        self.counters.redis_reads += 1;
+        let keys: Vec<String> = store.run("KEYS", c.keys("*")).await?;
+        let size: usize = keys.iter().map(String::len).sum();
+        if size > MAX_REPLY_BYTES {
+            return Err(too_large(size));
+        }
+        Ok(keys)
+    }
+
+    async fn drop(&mut self, handle: Resource<OpenStore>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! The per-request budget of variable lookups and store calls, natively: what each endpoint
+//! asks the host for. (`tests/tests/budget.rs` holds the real `.wasm` in `reader-host` to the
+//! same budget through the host's counters.)
+
+use super::handle;
+use crate::config::counting::config;
+use crate::config::var;
+use crate::request::RequestHead;
+use crate::store::memory::MemoryStore;
+use status_document::{BuildOptions, ConstantRow, RowValue, build};
+
+const T0: f64 = 1_700_000_000.0;
+
+fn store() -> MemoryStore {
+    let rows = [ConstantRow {
+        name: "ServerStatus".into(),
+        value: RowValue::Int(1),
+        description: None,
+    }];
+    let doc = build(&rows, &BuildOptions::default(), T0).unwrap().json;
+    MemoryStore::default().with("k", &doc, 900)
+}
+
+/// (lookups, store calls) for one request.
+fn cost(method: &str, target: &str, origin: Option<&str>, key_value: bool) -> (Vec<String>, usize) {
+    let api = if key_value { "key_value" } else { "outbound" };
+    let settings = format!("{api}\nk\n*");
+    let (c, asked) = config(&[
+        (var::SETTINGS, &settings),
+        (var::CONNECTION, "redis://127.0.0.1:6379\n\n"),
+    ]);
+    let mut req = RequestHead::new(method, target);
+    req.origin = origin.map(|o| o.as_bytes().to_vec());
+    let s = store();
+    let r = handle(&req, &c, &s, T0 + 1.0);
+    assert!(r.status < 500, "{method} {target}: {}", r.status);
+    let asked = asked.borrow().clone();
+    (asked, s.calls().len())
+}
+
+#[test]
+fn document_endpoints_cost_the_settings_and_one_get() {
+    for target in [
+        "/server/status",
+        "/health",
+        "/server/status/badge.svg",
+        "/server/status/shields.json",
+    ] {
+        for origin in [None, Some("https://site.example")] {
+            let (asked, calls) = cost("GET", target, origin, false);
+            assert_eq!(asked, [var::SETTINGS], "{target} {origin:?}");
+            assert_eq!(calls, 1, "{target}");
+        }
+    }
+    let (_, calls) = cost("GET", "/server/status/debug", None, false);
+    assert_eq!(calls, 2, "debug: GET and TTL");
+}
+
+#[test]
+fn routing_answers_cost_nothing_without_an_origin() {
+    for (method, target) in [
+        ("GET", "/nope"),
+        ("POST", "/server/status"),
+        ("DELETE", "/health"),
+    ] {
+        assert_eq!(
+            cost(method, target, None, false),
+            (vec![], 0),
+            "{method} {target}"
+        );
+        let (asked, calls) = cost(method, target, Some("https://x"), false);
+        assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+    }
+    let (asked, calls) = cost("OPTIONS", "/server/status", None, false);
+    assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+    let (asked, calls) = cost("GET", "/server/status/widget.js", None, false);
+    assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+}

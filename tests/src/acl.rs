@@ -1,0 +1,103 @@
+//! A Redis ACL user made from README's documented `ACL SETUSER <role> ...` line, with the
+//! user name, password and key names replaced by the test's own; deleted on drop.
+//!
+//! (`tests/tests/reliability_reader.rs` has its own, richer user with dry runs and the ACL
+//! log; it maps key names through [`test_name`] too.)
+
+use redis::Connection;
+
+use crate::binaries::workspace_root;
+use crate::redis::TestRedis;
+
+/// A live ACL user on the test Redis.
+pub struct DocumentedUser {
+    pub name: String,
+    pub password: String,
+    admin: redis::Client,
+}
+
+impl DocumentedUser {
+    /// Applies README's line for `role` (e.g. `status-reader`) under a unique name.
+    pub fn create(redis: &TestRedis, role: &str, password: &str) -> DocumentedUser {
+        let readme = std::fs::read_to_string(workspace_root().join("README.md"))
+            .expect("cannot read README.md");
+        let prefix = format!("ACL SETUSER {role} ");
+        let lines: Vec<&str> = readme.lines().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "README must have exactly one `{prefix}...` line"
+        );
+        let name = format!("ss-{role}-{:012x}", fastrand::u64(..) >> 16);
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER").arg(&name);
+        for token in lines[0].split_whitespace().skip(3) {
+            let token = if token.starts_with('>') {
+                format!(">{password}")
+            } else if let Some(channel) = token.strip_prefix('&') {
+                format!("&{}", test_name(redis, channel))
+            } else if let Some(tilde) = token.find('~') {
+                format!(
+                    "{}~{}",
+                    &token[..tilde],
+                    test_name(redis, &token[tilde + 1..])
+                )
+            } else {
+                token.to_owned()
+            };
+            cmd.arg(token);
+        }
+        let admin = redis::Client::open(redis.url()).expect("test Redis URL");
+        let () = cmd
+            .query(&mut admin_conn(&admin))
+            .unwrap_or_else(|e| panic!("documented {role} line refused: {e}"));
+        DocumentedUser {
+            name,
+            password: password.to_owned(),
+            admin,
+        }
+    }
+
+    /// `redis://<name>:<password>@host:port` for the test server. The name and the
+    /// password must need no percent-encoding (letters, digits, `-`).
+    pub fn url(&self, server_url: &str) -> String {
+        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        assert!(
+            plain(&self.name) && plain(&self.password),
+            "use a plain password here"
+        );
+        let (scheme, host) = server_url.split_once("://").expect("URL with a scheme");
+        let host = host.rsplit('@').next().unwrap_or(host);
+        format!("{scheme}://{}:{}@{host}", self.name, self.password)
+    }
+}
+
+impl Drop for DocumentedUser {
+    fn drop(&mut self) {
+        let deleted: redis::RedisResult<i64> = redis::cmd("ACL")
+            .arg("DELUSER")
+            .arg(&self.name)
+            .query(&mut admin_conn(&self.admin));
+        if deleted.is_err() {
+            eprintln!("warning: could not delete ACL user {}", self.name);
+        }
+    }
+}
+
+fn admin_conn(client: &redis::Client) -> Connection {
+    client
+        .get_connection_with_timeout(std::time::Duration::from_secs(5))
+        .expect("cannot connect to the test Redis")
+}
+
+/// `server:status[...]` and `config:status_interval` (the only names README's ACL lines may
+/// use) mapped to the test's own.
+pub fn test_name(redis: &TestRedis, pattern: &str) -> String {
+    if let Some(rest) = pattern.strip_prefix("server:status") {
+        format!("{}{rest}", redis.status_key())
+    } else if pattern == "config:status_interval" {
+        redis.interval_key()
+    } else {
+        panic!("the documented ACL names an unexpected key pattern {pattern:?}")
+    }
+}

@@ -1,0 +1,214 @@
+//! The per-request host-call budget (issue 10), held against the real `.wasm` in
+//! `reader-host` through its counters (`reader-host --stats`, `RunningHost::stats`): under
+//! Spin every variable lookup is a host call that resolves its expression again, and every
+//! outbound Redis open is a new connection, so what a request asks for is what it costs.
+//!
+//! Each case is one request; the counters are read before and after it (once its store is
+//! dropped) and must match the budget exactly, so a lookup or a Redis call that creeps back
+//! fails here. Both backends: `redis_api=outbound` and `redis_api=key_value`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use integration_tests::reader::{ReaderConfig, ReaderServer};
+use integration_tests::redis::TestRedis;
+use reader_host::StatsSnapshot;
+use status_document::{BuildOptions, ConstantRow, RowValue, build};
+
+fn document() -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let rows = vec![ConstantRow {
+        name: "ServerStatus".into(),
+        value: RowValue::Int(1),
+        description: None,
+    }];
+    build(&rows, &BuildOptions::default(), now).unwrap().json
+}
+
+/// What one request may ask the host for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Budget {
+    lookups: u64,
+    opens: u64,
+    commands: u64,
+    reads: u64,
+}
+
+const fn budget(lookups: u64, opens: u64, commands: u64, reads: u64) -> Budget {
+    Budget {
+        lookups,
+        opens,
+        commands,
+        reads,
+    }
+}
+
+fn spent(before: &StatsSnapshot, after: &StatsSnapshot) -> Budget {
+    Budget {
+        lookups: after.variable_lookups - before.variable_lookups,
+        opens: after.redis_opens - before.redis_opens,
+        commands: after.redis_commands - before.redis_commands,
+        reads: after.redis_reads - before.redis_reads,
+    }
+}
+
+/// (method, path, Origin, expected status, budget).
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    u16,
+    Budget,
+);
+
+/// Nothing but routing: no lookup without an `Origin`, the settings with one.
+const ROUTING: [Case; 6] = [
+    ("GET", "/nope", None, 404, budget(0, 0, 0, 0)),
+    ("POST", "/server/status", None, 405, budget(0, 0, 0, 0)),
+    (
+        "GET",
+        "/nope",
+        Some("https://site.example"),
+        404,
+        budget(1, 0, 0, 0),
+    ),
+    ("OPTIONS", "/server/status", None, 204, budget(1, 0, 0, 0)),
+    (
+        "GET",
+        "/server/status/widget.js",
+        None,
+        200,
+        budget(1, 0, 0, 0),
+    ),
+    (
+        "GET",
+        "/server/status/widget",
+        None,
+        200,
+        budget(1, 0, 0, 0),
+    ),
+];
+
+/// The document endpoints: (path, Origin, outbound budget, key-value budget). Outbound:
+/// the settings plus the connection variable, one open (a new connection) and one `GET`,
+/// `TTL` on top for debug. Key-value: the settings only (no credentials in the component),
+/// one store open, which Spin follows with a `PING`, and one `GET`; no `TTL` to ask for.
+const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 6] = [
+    (
+        "/server/status",
+        None,
+        budget(2, 1, 1, 1),
+        budget(1, 1, 2, 1),
+    ),
+    (
+        "/server/status",
+        Some("https://site.example"),
+        budget(2, 1, 1, 1),
+        budget(1, 1, 2, 1),
+    ),
+    ("/health", None, budget(2, 1, 1, 1), budget(1, 1, 2, 1)),
+    (
+        "/server/status/badge.svg",
+        None,
+        budget(2, 1, 1, 1),
+        budget(1, 1, 2, 1),
+    ),
+    (
+        "/server/status/shields.json",
+        None,
+        budget(2, 1, 1, 1),
+        budget(1, 1, 2, 1),
+    ),
+    (
+        "/server/status/debug",
+        None,
+        budget(2, 1, 2, 2),
+        budget(1, 1, 2, 1),
+    ),
+];
+
+/// [`DOCUMENT`] as cases for one backend.
+fn document_cases(key_value: bool) -> Vec<Case> {
+    DOCUMENT
+        .iter()
+        .map(|&(path, origin, outbound, kv)| {
+            (
+                "GET",
+                path,
+                origin,
+                200,
+                if key_value { kv } else { outbound },
+            )
+        })
+        .collect()
+}
+
+async fn check(reader: &ReaderServer, cases: &[Case], backend: &str) {
+    for &(method, path, origin, status, expected) in cases {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        let before = reader.settled_stats().await;
+        let reply = reader.request(method, path, &headers).await;
+        assert_eq!(reply.status, status, "{backend}: {method} {path}");
+        let after = reader.settled_stats().await;
+        assert_eq!(
+            after.requests_finished,
+            before.requests_finished + 1,
+            "{backend}: {method} {path}: the request did not finish"
+        );
+        assert_eq!(
+            spent(&before, &after),
+            expected,
+            "{backend}: {method} {path} (Origin {origin:?})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_keeps_its_budget_on_the_outbound_api() {
+    let redis = TestRedis::new();
+    redis.set(&redis.status_key(), document());
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
+    check(&reader, &ROUTING, "outbound").await;
+    check(&reader, &document_cases(false), "outbound").await;
+
+    // The happy path in the issue's words: at most one Redis read, at most two lookups.
+    let s = reader.settled_stats().await;
+    assert!(
+        s.redis_reads_max <= 2 && s.variable_lookups_max <= 2,
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_keeps_its_budget_on_the_key_value_api() {
+    let redis = TestRedis::new();
+    redis.set(&redis.status_key(), document());
+    let config = ReaderConfig::new(&redis.url(), &redis.status_key()).key_value(&redis.url());
+    let reader = ReaderServer::start(config).await;
+    check(&reader, &ROUTING, "key_value").await;
+    check(&reader, &document_cases(true), "key_value").await;
+    let s = reader.settled_stats().await;
+    assert_eq!(s.redis_reads_max, 1, "{s:?}");
+    assert_eq!(s.variable_lookups_max, 1, "{s:?}");
+}
+
+/// What the bench's rows depend on: Spin's outbound API connects once per request, its
+/// key-value store once per app.
+#[tokio::test]
+async fn outbound_connects_per_request_key_value_once() {
+    let redis = TestRedis::new();
+    redis.set(&redis.status_key(), document());
+    let outbound = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
+    let kv = ReaderServer::start(
+        ReaderConfig::new(&redis.url(), &redis.status_key()).key_value(&redis.url()),
+    )
+    .await;
+    for _ in 0..20 {
+        assert_eq!(outbound.get("/server/status").await.status, 200);
+        assert_eq!(kv.get("/server/status").await.status, 200);
+    }
+    assert_eq!(outbound.settled_stats().await.redis_connections_opened, 20);
+    assert_eq!(kv.settled_stats().await.redis_connections_opened, 1);
+}
