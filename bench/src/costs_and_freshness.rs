@@ -304,8 +304,8 @@ pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
         fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, status_reader::StoreError> {
             Ok(Some(self.0.to_vec()))
         }
-        fn ttl(&self, _key: &str) -> Result<i64, status_reader::StoreError> {
-            Ok(900)
+        fn ttl(&self, _key: &str) -> Result<Option<i64>, status_reader::StoreError> {
+            Ok(Some(900))
         }
     }
     let config = status_reader::Config::from_lookup(|_| None);

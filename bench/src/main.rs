@@ -33,7 +33,8 @@ struct Args {
     /// Concurrency levels (connections).
     #[arg(long, value_delimiter = ',', default_value = "1,50,500")]
     concurrency: Vec<u32>,
-    /// Only these targets: db-fresh, db-pooled, reader, control, spin, nginx-cache, static.
+    /// Only these targets: db-fresh, db-pooled, reader, control, reader-kv, control-kv, spin,
+    /// nginx-cache, static.
     #[arg(long, value_delimiter = ',')]
     targets: Vec<String>,
     /// MySQL/MariaDB server (no database; the run creates and drops its own).
@@ -152,6 +153,8 @@ async fn run(
         Kind::NginxCache,
         Kind::Reader,
         Kind::Control,
+        Kind::ReaderKv,
+        Kind::ControlKv,
         Kind::Spin,
         Kind::DirectPooled,
         Kind::DirectFresh,

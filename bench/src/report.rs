@@ -7,6 +7,8 @@ use crate::load::LoadResult;
 use crate::mysql::Counters;
 use crate::targets::Kind;
 
+mod backends;
+
 /// One target at one concurrency.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -134,6 +136,7 @@ impl Report {
                     ));
                 }
             }
+            Kind::ReaderKv | Kind::ControlKv => parts.extend(backends::ratios(o, kind, r)),
             Kind::DirectPooled => {
                 if let Some(db) = row(o, Kind::DirectFresh, c)
                     && db.load.rps > 0.0
@@ -246,6 +249,7 @@ impl Report {
             }
             _ => lines.push(missing("reader vs control")),
         }
+        lines.extend(backends::targets(o));
         match (row(o, Kind::NginxCache, c), row(o, Kind::Static, c)) {
             (Some(n), Some(s)) => {
                 let pct = 100.0 * n.load.rps / s.load.rps;
@@ -283,7 +287,12 @@ impl Report {
             .filter(|x| {
                 matches!(
                     x.kind,
-                    Kind::Reader | Kind::Control | Kind::Spin | Kind::NginxCache
+                    Kind::Reader
+                        | Kind::Control
+                        | Kind::ReaderKv
+                        | Kind::ControlKv
+                        | Kind::Spin
+                        | Kind::NginxCache
                 )
             })
             .flat_map(|x| x.rows.iter())
