@@ -57,7 +57,7 @@ pub(super) async fn follow(
     };
     let mut announced = false;
     let mut nudge_at: Option<Instant> = None;
-    loop {
+    let ended = loop {
         let settle = async {
             match nudge_at {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -73,15 +73,15 @@ pub(super) async fn follow(
             }
         };
         let event = match next {
-            Err(_) => return Ended::Silent(SILENCE_LIMIT),
-            Ok(None) => return Ended::Closed,
+            Err(_) => break Ended::Silent(SILENCE_LIMIT),
+            Ok(None) => break Ended::Closed,
             Ok(Some(Err(mysql_async::Error::Server(e))))
                 if e.code == ER_MASTER_FATAL_ERROR_READING_BINLOG =>
             {
                 warn!(position = %start, error = %e.message, "binlog position refused");
-                return Ended::PositionGone(start);
+                break Ended::PositionGone(start);
             }
-            Ok(Some(Err(e))) => return Ended::Failed(e.to_string()),
+            Ok(Some(Err(e))) => break Ended::Failed(e.to_string()),
             Ok(Some(Ok(event))) => event,
         };
         if !announced {
@@ -93,5 +93,11 @@ pub(super) async fn follow(
         if follower.observe(classify(&event)) && nudge_at.is_none() {
             nudge_at = Some(Instant::now() + SETTLE);
         }
+    };
+    // A change seen but not yet nudged (the stream ended within its settle time): the
+    // position is past it, so the next stream will not see it again. Nudge now.
+    if nudge_at.is_some() {
+        nudger.nudge();
     }
+    ended
 }
