@@ -2,12 +2,27 @@
 //! few seconds that nudges only when the table changed.
 //!
 //! The probe is `CHECKSUM TABLE constants`: one statement, answered with one short row,
-//! whatever the table's size, needing only the `SELECT` grant the refresher already has. The
-//! server still reads every row to compute it; what the probe saves is the rest of a
-//! refresh (sending the rows, building the document, writing Redis). The numbers, and the
-//! cheaper candidates that were measured and rejected (`information_schema.TABLES`'
-//! `UPDATE_TIME` has a one-second granularity and is lost at a server restart, so a second
-//! change within the same second goes unseen), are in README "Live changes".
+//! needing only the `SELECT` grant the refresher already has. The server still reads every
+//! row to compute it; what the probe saves is the rest of a refresh (sending the rows,
+//! building the document, writing Redis). Measured on MariaDB 10.11 (the shared 2-core test
+//! VM, load average 2.5, client on the same host), wall time per statement at concurrency 1:
+//!
+//! | statement | 42 rows (the demo table) | 10,000 rows |
+//! |---|--:|--:|
+//! | `CHECKSUM TABLE constants` (the probe) | 0.04 ms | 2.7 ms |
+//! | `SELECT UPDATE_TIME FROM information_schema.TABLES …` | 0.14 ms | 0.13 ms |
+//! | `SELECT COUNT(*), BIT_XOR(CRC32(CONCAT_WS(…)))` | 0.12 ms | 3.2 ms |
+//! | `SELECT Name, Value, Description FROM constants` (a refresh) | 0.16 ms | 6.5 ms |
+//!
+//! (`mariadb-slap -h127.0.0.1 -uroot --create-schema=<db> --no-drop --query="<statement>"
+//! --number-of-queries=2000 --concurrency=1 --iterations=3`, 200 queries for 10,000 rows;
+//! the average run divided by the queries.) `UPDATE_TIME` is cheaper only on big tables and
+//! is rejected anyway: it has a one-second granularity (two `UPDATE`s in the same second
+//! leave the same value, so a probe between them misses the second — checked on 10.11),
+//! and by the servers' manuals InnoDB keeps it in memory only (`NULL` after a restart or
+//! once the table leaves the dictionary cache), and MySQL before 5.7.2 does not maintain it
+//! for InnoDB at all. On a game's `constants` table (tens of rows) the checksum is the
+//! cheapest of the four anyway.
 //!
 //! The first probe after start only records the checksum: the refresh at start-up or
 //! takeover read the table already. The checksum is kept across reconnects, so a change made
