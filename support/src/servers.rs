@@ -26,6 +26,17 @@ pub type Interrupted<'a> = &'a dyn Fn() -> bool;
 /// How long each wait for a port may take by default.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `mariadbd` options for a server whose changes are watched: a row binary log (what the
+/// refresher's `STATUS_WATCH=binlog` follows) and the general log in `mysql.general_log`, so
+/// the tests and the bench count each user's statements exactly. For [`Throwaway::args`].
+pub const WATCHED_MARIADB: [&str; 5] = [
+    "--log-bin=binlog",
+    "--binlog-format=ROW",
+    "--server-id=1",
+    "--general-log=1",
+    "--log-output=TABLE",
+];
+
 /// Which server a [`Throwaway`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

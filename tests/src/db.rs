@@ -104,23 +104,47 @@ pub fn constant(name: &str, value: impl Into<SqlValue>, description: Option<&str
 pub struct TestDb {
     name: String,
     pool: Pool,
+    /// The server's URL without a database, and a pool on it for CREATE/DROP DATABASE.
+    server: String,
+    admin: Pool,
 }
 
 impl TestDb {
     /// Creates `ss_t_<random>` with `utf8mb4` as its character set.
     pub fn new() -> TestDb {
+        TestDb::create(server_url(), admin_pool().clone())
+    }
+
+    /// [`TestDb::new`] on another server (`mysql://root@127.0.0.1:<port>`, no database):
+    /// a throwaway `mariadbd` a test started with its own options.
+    pub fn on(server: &str) -> TestDb {
+        let server = server.trim_end_matches('/').to_owned();
+        let opts = Opts::from_url(&server).expect("not a mysql:// URL");
+        let admin = {
+            let _guard = runtime().enter();
+            Pool::new(with_small_pool(opts, None))
+        };
+        TestDb::create(server, admin)
+    }
+
+    fn create(server: String, admin: Pool) -> TestDb {
         let name = format!("ss_t_{:016x}", fastrand::u64(..));
         let create =
             format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
-        let admin = admin_pool().clone();
-        block_on(async move { admin.get_conn().await?.query_drop(create).await })
+        let conn = admin.clone();
+        block_on(async move { conn.get_conn().await?.query_drop(create).await })
             .expect("cannot create the test database");
-        let opts = Opts::from_url(&server_url()).expect("SERVER_STATUS_TEST_MYSQL is not a URL");
+        let opts = Opts::from_url(&server).expect("not a mysql:// URL");
         let pool = {
             let _guard = runtime().enter();
             Pool::new(with_small_pool(opts, Some(&name)))
         };
-        TestDb { name, pool }
+        TestDb {
+            name,
+            pool,
+            server,
+            admin,
+        }
     }
 
     /// The database's name (`ss_t_...`).
@@ -130,12 +154,12 @@ impl TestDb {
 
     /// `mysql://user[:password]@host:port/ss_t_...`, for `DATABASE_URL`.
     pub fn url(&self) -> String {
-        format!("{}/{}", server_url(), self.name)
+        format!("{}/{}", self.server, self.name)
     }
 
     /// The server's host and port (for DB_HOST/DB_PORT style configuration).
     pub fn host_port(&self) -> (String, u16) {
-        let opts = Opts::from_url(&server_url()).expect("SERVER_STATUS_TEST_MYSQL is not a URL");
+        let opts = Opts::from_url(&self.server).expect("not a mysql:// URL");
         (opts.ip_or_hostname().to_owned(), opts.tcp_port())
     }
 
@@ -222,7 +246,7 @@ impl Default for TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let drop_db = format!("DROP DATABASE IF EXISTS `{}`", self.name);
-        let admin = admin_pool().clone();
+        let admin = self.admin.clone();
         let pool = self.pool.clone();
         let result = try_block_on(async move {
             let _ = pool.disconnect().await;

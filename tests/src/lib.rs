@@ -6,6 +6,7 @@ pub mod acl;
 pub mod binaries;
 pub mod db;
 pub mod fault;
+pub mod live;
 pub mod probe;
 pub mod reader;
 pub mod redis;

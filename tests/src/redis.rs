@@ -25,22 +25,28 @@ pub fn server_url() -> String {
 
 pub struct TestRedis {
     prefix: String,
+    url: String,
     client: ::redis::Client,
 }
 
 impl TestRedis {
     pub fn new() -> TestRedis {
-        let client =
-            ::redis::Client::open(server_url()).expect("SERVER_STATUS_TEST_REDIS is not a URL");
+        TestRedis::on(&server_url())
+    }
+
+    /// [`TestRedis::new`] on another server: a throwaway `redis-server` a test restarts.
+    pub fn on(url: &str) -> TestRedis {
+        let client = ::redis::Client::open(url).expect("not a redis:// URL");
         TestRedis {
             prefix: format!("test:{:016x}:", fastrand::u64(..)),
+            url: url.to_owned(),
             client,
         }
     }
 
     /// The server URL (for `REDIS_URL`).
     pub fn url(&self) -> String {
-        server_url()
+        self.url.clone()
     }
 
     /// `test:<random>:`.

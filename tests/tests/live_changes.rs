@@ -11,98 +11,31 @@
 //! `SELECT`s are counted from MariaDB's per-table statistics of the test's own database
 //! (see `integration_tests::probe::scans`), so parallel tests do not disturb the counts.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::{Child, refresher_command, run};
-use integration_tests::db::{TestDb, constant};
-use integration_tests::probe::{health, http_get, metric, metrics_addr, scans};
+use integration_tests::db::TestDb;
+use integration_tests::live::{
+    self, GAP, WITHIN, channel, document, exp, publish, sample, set_exp, subscribed,
+};
+use integration_tests::probe::{health, metrics_addr, scans};
 use integration_tests::redis::TestRedis;
 use integration_tests::wait::wait_until;
-use status_document::StatusDocument;
 
-/// The bound from a nudge to the new document.
-const WITHIN: Duration = Duration::from_secs(1);
-/// `STATUS_MIN_REFRESH_GAP`'s default: a nudge sooner than this after a refresh waits.
-const GAP: Duration = Duration::from_secs(2);
-const ROWS: u64 = 2;
+const ROWS: u64 = live::ROWS;
 
 fn table() -> TestDb {
-    TestDb::with_constants(
-        "DOUBLE",
-        &[
-            constant("RateExp", 1.0, None),
-            constant("ServerStatus", 1.0, None),
-        ],
-    )
+    let db = TestDb::new();
+    live::seed(&db);
+    db
 }
 
-fn set_exp(db: &TestDb, value: f64) {
-    db.exec(&format!(
-        "UPDATE constants SET Value = {value} WHERE Name = 'RateExp'"
-    ));
-}
-
-/// A daemon with a long interval (so every refresh seen is a nudged one), a free metrics
-/// port and this test's keys; the channel is the default `<STATUS_KEY>:refresh`.
 fn daemon(db: &TestDb, redis: &TestRedis) -> Command {
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", db.url())
-        .env("REDIS_URL", redis.url())
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_UPDATE_INTERVAL", "600")
-        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
-        .env("STATUS_TIMEOUT", "1");
-    cmd
+    live::daemon(&db.url(), redis)
 }
 
 const NUDGES: &str = "status_refresher_nudges_total{source=\"channel\"}";
-
-/// One sample from the refresher's `/metrics`.
-fn sample(addr: SocketAddr, series: &str) -> f64 {
-    metric(&http_get(addr, "/metrics").1, series)
-}
-
-fn channel(redis: &TestRedis) -> String {
-    format!("{}:refresh", redis.status_key())
-}
-
-/// `PUBLISH <channel> now`: how many subscribers heard it.
-fn publish(redis: &TestRedis) -> i64 {
-    redis::cmd("PUBLISH")
-        .arg(channel(redis))
-        .arg("now")
-        .query(&mut redis.conn())
-        .expect("PUBLISH")
-}
-
-fn document(redis: &TestRedis) -> Option<StatusDocument> {
-    redis
-        .get(&redis.status_key())
-        .map(|raw| serde_json::from_slice(&raw).expect("stored value is not a document"))
-}
-
-fn exp(redis: &TestRedis) -> Option<f64> {
-    document(redis).map(|d| d.rates.exp)
-}
-
-/// Starts `cmd` and waits until it is subscribed and has written its first document.
-fn subscribed(cmd: Command, redis: &TestRedis) -> Child {
-    let child = Child::spawn(cmd);
-    assert!(
-        child.wait_for_output("subscribed to the refresh channel", Duration::from_secs(10)),
-        "{}",
-        child.output()
-    );
-    assert!(
-        wait_until(Duration::from_secs(10), || document(redis).is_some()),
-        "{}",
-        child.output()
-    );
-    child
-}
 
 /// Changes RateExp to `value`, nudges, and returns how long until the document showed it,
 /// and the SELECTs that took (counted after the UPDATE, which reads the table too).

@@ -1,0 +1,100 @@
+//! What the live-change tests (issue 13) share: a refresher set up to be nudged, `PUBLISH`
+//! on its refresh channel, the document it stored, and a Prometheus sample from it.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use status_document::StatusDocument;
+
+use crate::binaries::{Child, refresher_command};
+use crate::db::{TestDb, constant};
+use crate::probe::{http_get, metric};
+use crate::redis::TestRedis;
+use crate::wait::wait_until;
+
+/// Rows [`seed`] puts in `constants`.
+pub const ROWS: u64 = 2;
+
+/// `constants` with `RateExp` = 1 and `ServerStatus` = 1 (values `DOUBLE`).
+pub fn seed(db: &TestDb) {
+    db.create_constants("DOUBLE");
+    db.insert_constants(&[
+        constant("RateExp", 1.0, None),
+        constant("ServerStatus", 1.0, None),
+    ]);
+}
+
+/// `UPDATE constants SET Value = <value> WHERE Name = 'RateExp'` (committed on return).
+pub fn set_exp(db: &TestDb, value: f64) {
+    db.exec(&format!(
+        "UPDATE constants SET Value = {value} WHERE Name = 'RateExp'"
+    ));
+}
+
+/// The issue's bound from a nudge (or a commit, when watching) to the new document.
+pub const WITHIN: Duration = Duration::from_secs(1);
+/// `STATUS_MIN_REFRESH_GAP`'s default: a nudge sooner than this after a refresh waits.
+pub const GAP: Duration = Duration::from_secs(2);
+
+/// A daemon on `database_url` with a long interval (so every refresh seen is a nudged one),
+/// a free metrics port and this test's keys; the channel is the default
+/// `<STATUS_KEY>:refresh`.
+pub fn daemon(database_url: &str, redis: &TestRedis) -> Command {
+    let mut cmd = refresher_command();
+    cmd.env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis.url())
+        .env("STATUS_KEY", redis.status_key())
+        .env("STATUS_INTERVAL_KEY", redis.interval_key())
+        .env("STATUS_UPDATE_INTERVAL", "600")
+        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+        .env("STATUS_TIMEOUT", "1");
+    cmd
+}
+
+/// The refresh channel of this test's status key.
+pub fn channel(redis: &TestRedis) -> String {
+    format!("{}:refresh", redis.status_key())
+}
+
+/// `PUBLISH <channel> now`: how many subscribers heard it.
+pub fn publish(redis: &TestRedis) -> i64 {
+    ::redis::cmd("PUBLISH")
+        .arg(channel(redis))
+        .arg("now")
+        .query(&mut redis.conn())
+        .expect("PUBLISH")
+}
+
+/// The document stored under this test's status key.
+pub fn document(redis: &TestRedis) -> Option<StatusDocument> {
+    redis
+        .get(&redis.status_key())
+        .map(|raw| serde_json::from_slice(&raw).expect("stored value is not a document"))
+}
+
+/// `rates.exp` of the stored document.
+pub fn exp(redis: &TestRedis) -> Option<f64> {
+    document(redis).map(|d| d.rates.exp)
+}
+
+/// Starts `cmd` and waits until it is subscribed and has written its first document.
+pub fn subscribed(cmd: Command, redis: &TestRedis) -> Child {
+    let child = Child::spawn(cmd);
+    assert!(
+        child.wait_for_output("subscribed to the refresh channel", Duration::from_secs(15)),
+        "{}",
+        child.output()
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || document(redis).is_some()),
+        "{}",
+        child.output()
+    );
+    child
+}
+
+/// One sample from the refresher's `/metrics`.
+pub fn sample(addr: SocketAddr, series: &str) -> f64 {
+    metric(&http_get(addr, "/metrics").1, series)
+}

@@ -1,0 +1,78 @@
+//! The refresh channel survives a Redis restart (issue 13): a throwaway `redis-server`
+//! is killed under a running refresher and started again on the same port.
+//!
+//! While it is down, `/health` says `"channel":"down"` with the error and `/metrics` says
+//! `status_refresher_source_up{source="channel"} 0`; once it is back the refresher
+//! resubscribes by itself (with backoff) and a `PUBLISH` shows a change within 1 s again.
+
+use std::time::{Duration, Instant};
+
+use dev_support::servers::Throwaway;
+use integration_tests::db::TestDb;
+use integration_tests::live::{self, GAP, WITHIN, exp, publish, sample, set_exp, subscribed};
+use integration_tests::probe::{health, metrics_addr};
+use integration_tests::redis::TestRedis;
+use integration_tests::wait::wait_until;
+
+const CHANNEL_UP: &str = "status_refresher_source_up{source=\"channel\"}";
+
+#[test]
+fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile() {
+    let mut server = Throwaway::redis_in_temp_dir()
+        .start()
+        .unwrap_or_else(|e| panic!("cannot start a throwaway redis-server: {e:#}"));
+    let redis = TestRedis::on(&server.url());
+    let db = TestDb::new();
+    live::seed(&db);
+    let child = subscribed(live::daemon(&db.url(), &redis), &redis);
+    let addr = metrics_addr(&child);
+    assert_eq!(sample(addr, CHANNEL_UP), 1.0);
+
+    server.kill();
+    let lost = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(20), || health(addr).1["channel"]
+            == "down"),
+        "the lost subscription was not reported:\n{}",
+        child.output()
+    );
+    eprintln!("redis killed -> /health channel down: {:?}", lost.elapsed());
+    let (_, body) = health(addr);
+    assert!(
+        body["channel_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert_eq!(sample(addr, CHANNEL_UP), 0.0);
+    // Down for a while: several failed attempts, so the backoff has grown.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(health(addr).1["channel"], "down");
+
+    server
+        .restart()
+        .unwrap_or_else(|e| panic!("redis-server did not come back: {e:#}"));
+    let back = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(30), || health(addr).1["channel"]
+            == "up"),
+        "never resubscribed:\n{}",
+        child.output()
+    );
+    eprintln!("redis back -> resubscribed: {:?}", back.elapsed());
+    assert_eq!(sample(addr, CHANNEL_UP), 1.0);
+
+    // The restarted Redis is empty; a nudge writes the document again, within 1 s.
+    std::thread::sleep(GAP);
+    set_exp(&db, 2.0);
+    let sent = Instant::now();
+    assert_eq!(publish(&redis), 1, "the refresher is subscribed again");
+    assert!(
+        wait_until(Duration::from_secs(10), || exp(&redis) == Some(2.0)),
+        "{}",
+        child.output()
+    );
+    let took = sent.elapsed();
+    eprintln!("after the restart: PUBLISH -> new document {took:?}");
+    assert!(took <= WITHIN, "{took:?}:\n{}", child.output());
+}
