@@ -4,7 +4,7 @@
 //! read instead of a hash over the bytes, a 20-line civil-date conversion instead of `chrono`, a hand-rolled `If-None-Match` scanner
 //! instead of a header crate. The component ships as one `.wasm` with a size budget.
 
-use status_document::Freshness;
+use status_document::{Freshness, State};
 
 /// How long a cache may keep a response that is already due for refresh (or was served from
 /// the last-known-good copy). `max-age=0` would make nginx and most CDNs stop storing the
@@ -47,6 +47,16 @@ pub fn etag(schema_version: u32, updated_at: f64, stored_len: usize) -> String {
     push_hex(&mut tag, updated_at.to_bits(), 16);
     tag.push('"');
     tag
+}
+
+/// The tag of a representation that shows the vouched state rather than the document:
+/// the document's tag plus a letter for the representation and the state, e.g.
+/// `"1-11cf-41da4f3c8e2b1a07-s-online"`. The state is in it because it changes (to
+/// `unknown`) while the document's bytes stay the same, and a cache holding "online" must
+/// not get a 304 for it then.
+pub fn state_etag(document_tag: &str, representation: char, state: State) -> String {
+    let inner = document_tag.trim_matches('"');
+    format!("\"{inner}-{representation}-{}\"", state.as_str())
 }
 
 /// Appends `value` in lower-case hex, at least `min_digits` wide (zero-padded). Hand-rolled

@@ -11,7 +11,8 @@
 //! * [`respond`] and [`serve`]: status codes, headers and bodies;
 //! * [`error`]: the error codes and their fixed, detail-free messages;
 //! * [`badge`] and [`embed`]: what the website shows players (badge, `shields.json`, the
-//!   `<server-status>` widget and its demo page).
+//!   `<server-status>` widget and its demo page) and the contract (`openapi.json`);
+//! * [`simple`]: the vouched state as one word and a status code, for uptime monitors.
 
 pub mod badge;
 pub mod cache;
@@ -25,6 +26,7 @@ pub mod request;
 pub mod respond;
 pub mod route;
 pub mod serve;
+pub mod simple;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use status_document::State;
+
 use crate::error::ServeError;
 use crate::fetch::Source;
 
@@ -54,6 +56,12 @@ pub struct CacheInfo {
     pub fresh: bool,
     pub stale: bool,
     pub source: Source,
+    /// The state the reader vouches for ([`status_document::vouched_state`]): `unknown`
+    /// past the TTL or from the last-good copy, whatever the document says.
+    pub state: State,
+    /// The document's own `state`: what was last known, kept visible when `state` is
+    /// `unknown` so a page can say "was online, now unknown".
+    pub last_known_state: State,
 }
 
 /// Appends `"_cache":{...}` inside the stored document's closing brace, reusing the stored
@@ -71,14 +79,16 @@ pub fn splice_cache(mut stored: Vec<u8>, info: &CacheInfo) -> Option<Vec<u8>> {
     let comma = if stored[before] == b'{' { "" } else { "," };
     stored.truncate(close);
     let mut tail = String::with_capacity(96);
-    // Only booleans, an integer and a fixed word: no escaping needed.
+    // Only booleans, an integer and fixed words: no escaping needed.
     let _ = write!(
         tail,
-        "{comma}\"_cache\":{{\"cached\":true,\"age_seconds\":{},\"fresh\":{},\"stale\":{},\"source\":\"{}\"}}}}",
+        "{comma}\"_cache\":{{\"cached\":true,\"age_seconds\":{},\"fresh\":{},\"stale\":{},\"source\":\"{}\",\"state\":\"{}\",\"last_known_state\":\"{}\"}}}}",
         info.age_seconds,
         info.fresh,
         info.stale,
-        info.source.as_str()
+        info.source.as_str(),
+        info.state.as_str(),
+        info.last_known_state.as_str()
     );
     stored.extend_from_slice(tail.as_bytes());
     Some(stored)
@@ -93,6 +103,8 @@ mod tests {
         fresh: true,
         stale: false,
         source: Source::Primary,
+        state: State::Online,
+        last_known_state: State::Online,
     };
 
     #[test]
@@ -100,7 +112,7 @@ mod tests {
         let out = splice_cache(b"{\"a\":\"}\"}\n".to_vec(), &INFO).unwrap();
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "{\"a\":\"}\",\"_cache\":{\"cached\":true,\"age_seconds\":12,\"fresh\":true,\"stale\":false,\"source\":\"primary\"}}"
+            "{\"a\":\"}\",\"_cache\":{\"cached\":true,\"age_seconds\":12,\"fresh\":true,\"stale\":false,\"source\":\"primary\",\"state\":\"online\",\"last_known_state\":\"online\"}}"
         );
         let out = splice_cache(b" { } ".to_vec(), &INFO).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -25,6 +25,11 @@ pub enum Route {
     WidgetJs,
     /// `/server/status/widget`: a demo page with the snippet to copy.
     WidgetPage,
+    /// `/server/status/simple`: the vouched state as one word, 200 only when online (for
+    /// uptime monitors that read nothing but the status code).
+    Simple,
+    /// `/server/status/openapi.json`: the contract of every endpoint (OpenAPI 3.1).
+    OpenApi,
 }
 
 impl Route {
@@ -39,6 +44,8 @@ impl Route {
             "/server/status/shields.json" => Some(Route::Shields),
             "/server/status/widget.js" => Some(Route::WidgetJs),
             "/server/status/widget" => Some(Route::WidgetPage),
+            "/server/status/simple" => Some(Route::Simple),
+            "/server/status/openapi.json" => Some(Route::OpenApi),
             _ => None,
         }
     }
@@ -108,6 +115,11 @@ mod tests {
         );
         assert_eq!(d("GET", "/server/status/widget.js"), serve(Route::WidgetJs));
         assert_eq!(d("HEAD", "/server/status/widget"), serve(Route::WidgetPage));
+        assert_eq!(d("GET", "/server/status/simple"), serve(Route::Simple));
+        assert_eq!(
+            d("GET", "/server/status/openapi.json"),
+            serve(Route::OpenApi)
+        );
     }
 
     #[test]

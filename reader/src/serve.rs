@@ -5,7 +5,7 @@
 //! fixed clock.
 
 use serde::Serialize;
-use status_document::freshness;
+use status_document::{State, freshness, vouched_state};
 
 use crate::badge::{self, endpoint::Kind};
 use crate::cache;
@@ -16,6 +16,7 @@ use crate::fetch::{Fetched, Source, fetch, validate};
 use crate::request::RequestHead;
 use crate::respond::{CacheInfo, Response, splice_cache};
 use crate::route::{ALLOW, Dispatch, Route, dispatch};
+use crate::simple;
 use crate::store::Store;
 
 /// Answers one request. `now` is unix seconds. Never panics on any request or stored value.
@@ -30,6 +31,8 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
             Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields),
             Route::WidgetJs => embed::serve(req, Asset::WidgetJs),
             Route::WidgetPage => embed::serve(req, Asset::DemoPage),
+            Route::Simple => simple::serve(req, config, store, now),
+            Route::OpenApi => embed::serve(req, Asset::OpenApi),
         },
         Dispatch::Preflight => {
             let mut r = Response {
@@ -89,12 +92,13 @@ fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> 
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
-    let (schema_version, updated_at, interval, ttl) = match validate(&bytes) {
+    let (schema_version, updated_at, interval, ttl, document_state) = match validate(&bytes) {
         Ok(v) => (
             v.schema_version,
             v.updated_at,
             v.refresh_interval_s,
             v.ttl_s,
+            v.state,
         ),
         Err(e) => return Response::error(e),
     };
@@ -122,6 +126,8 @@ fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> 
         fresh: f.fresh,
         stale: !primary || f.expired,
         source,
+        state: vouched_state(document_state, &f, source),
+        last_known_state: document_state,
     };
     let Some(body) = splice_cache(bytes, &info) else {
         return Response::error(ServeError::InvalidDocument);
@@ -151,6 +157,10 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         ttl_unavailable: Option<&'static str>,
         is_fresh: bool,
         stale: bool,
+        /// The state the reader vouches for, as in `_cache.state`.
+        state: State,
+        /// The document's own state, as in `_cache.last_known_state`.
+        last_known_state: State,
         schema_version: u32,
         refresh_interval_s: u64,
         ttl_s: u64,
@@ -182,6 +192,8 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         ttl_unavailable,
         is_fresh: f.fresh,
         stale: source == Source::LastGood || f.expired,
+        state: vouched_state(view.state, &f, source),
+        last_known_state: view.state,
         schema_version: view.schema_version,
         refresh_interval_s: view.refresh_interval_s,
         ttl_s: view.ttl_s,
@@ -199,21 +211,27 @@ fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         age_seconds: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
         source: Option<&'static str>,
+        /// The state the reader vouches for (`unknown` when there is no document to judge).
+        state: State,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last_known_state: Option<State>,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'static str>,
     }
     let judged = fetch(store, config.status_key()).and_then(|Fetched { bytes, source }| {
         let v = validate(&bytes)?;
         let f = freshness(v.updated_at, v.refresh_interval_s, v.ttl_s, now);
-        Ok((f, source))
+        Ok((f, source, v.state))
     });
     let (status, body) = match judged {
-        Ok((f, source)) => {
+        Ok((f, source, document_state)) => {
             let ok = f.fresh && source == Source::Primary;
             let body = Health {
                 status: if ok { "ok" } else { "stale" },
                 age_seconds: Some(whole_seconds(f.age_seconds)),
                 source: Some(source.as_str()),
+                state: vouched_state(document_state, &f, source),
+                last_known_state: Some(document_state),
                 error: None,
             };
             (if ok { 200 } else { 503 }, body)
@@ -223,6 +241,8 @@ fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
                 status: "error",
                 age_seconds: None,
                 source: None,
+                state: State::Unknown,
+                last_known_state: None,
                 error: Some(e.code()),
             };
             (503, body)
@@ -242,7 +262,7 @@ fn no_store(status: u16, body: Result<Vec<u8>, serde_json::Error>) -> Response {
 }
 
 /// Whole seconds, rounded down (ages are never negative after `freshness`).
-fn whole_seconds(s: f64) -> u64 {
+pub(crate) fn whole_seconds(s: f64) -> u64 {
     if s.is_finite() && s > 0.0 {
         s as u64
     } else {
@@ -250,6 +270,8 @@ fn whole_seconds(s: f64) -> u64 {
     }
 }
 
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 mod tests;
 

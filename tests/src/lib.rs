@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod binaries;
+pub mod contract;
 pub mod db;
 pub mod fault;
 pub mod live;

@@ -8,7 +8,10 @@
 //!   (its own `status_key`, the test Redis) and nothing from the process environment.
 //!   Compiled code is cached on disk next to the `.wasm`, so only the first host of a run
 //!   pays for compilation.
-//! * [`ReaderServer::request`] is a small bounded HTTP/1.1 client (hyper).
+//! * [`ReaderServer::request`] is a small bounded HTTP/1.1 client (hyper). Every reply it
+//!   (or [`http_request`] / [`try_http_request`]) reads is checked against
+//!   `reader/openapi.json` ([`crate::contract::check`]); a reply the contract does not
+//!   allow fails the test that got it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +25,7 @@ use hyper_util::rt::TokioIo;
 use reader_host::{Host, HostOptions, RunningHost, StatsSnapshot};
 
 use crate::binaries::{cargo_build, workspace_root};
+use crate::contract;
 
 /// Bound on one test request, connect to last body byte.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -289,7 +293,13 @@ pub async fn try_http_request(
         })
     };
     match tokio::time::timeout(limit, work).await {
-        Ok(Ok(reply)) => Ok(reply),
+        Ok(Ok(reply)) => {
+            if let Err(e) = contract::check(method, path, reply.status, &reply.headers, &reply.body)
+            {
+                panic!("{e}");
+            }
+            Ok(reply)
+        }
         Ok(Err(e)) => Err(format!("{method} {path}: transport error: {e}")),
         Err(_) => Err(format!(
             "{method} {path}: no complete answer within {limit:?}"

@@ -4,7 +4,7 @@
 //!   by `DATABASE_URL`/`REDIS_URL`, or throwaway instances under `target/`), a demo
 //!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
 //! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
-//!   `cargo test --workspace` against real services.
+//!   `cargo test --workspace` against real services, then schemathesis against the reader.
 //! - `image`: the refresher's container image (`deploy/container/Containerfile`) from the
 //!   static musl binary, tagged `localhost/status-refresher:dev`, with podman.
 //! - `bench`: the issue-5 benchmarks (`bench/`, see docs/performance.md); arguments after
@@ -18,6 +18,7 @@
 mod browser;
 mod build;
 mod child;
+mod contract;
 mod demo;
 mod endpoint;
 mod image;

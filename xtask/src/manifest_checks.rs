@@ -27,7 +27,8 @@ pub fn run(ws: &Workspace, shutdown: &Shutdown) -> Result<()> {
 }
 
 /// The venv's interpreter, creating or updating the venv when the requirements changed.
-fn venv_python(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
+/// Also the home of schemathesis (`crate::contract`): one venv, one requirements file.
+pub fn venv_python(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
     let requirements = ws.root().join("xtask/checks/requirements.txt");
     let wanted = fs::read_to_string(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
@@ -64,5 +65,5 @@ fn pip_install(python: &Path, requirements: &Path, shutdown: &Shutdown) -> Resul
         "--requirement",
     ])
     .arg(requirements);
-    run_step(&mut pip, shutdown).context("installing the manifest checkers with pip")
+    run_step(&mut pip, shutdown).context("installing xtask/checks/requirements.txt with pip")
 }

@@ -3,7 +3,7 @@
 //! Cheap checks first (fmt, clippy for both targets, the deploy manifests), then the artifacts
 //! the tests exercise (the release `.wasm` as shipped, the refresher and reader-host binaries,
 //! the refresher's container image), then real services found or started exactly as `up`
-//! does, then `cargo test --workspace`. The first failure stops the run with a
+//! does, then `cargo test --workspace`, then schemathesis against the reader's OpenAPI spec. The first failure stops the run with a
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
 use std::ffi::OsString;
@@ -15,6 +15,7 @@ use anyhow::Result;
 use crate::browser;
 use crate::build::{self, cargo};
 use crate::child::run_step;
+use crate::contract;
 use crate::image::{self, IMAGE_TAG};
 use crate::manifest_checks;
 use crate::services::{Services, Wanted};
@@ -131,7 +132,11 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         test.env("STATUS_REFRESHER_IMAGE", &image.tag)
             .env("CONTAINERS_CONF", &image.containers_conf);
     }
-    let result = run_step(&mut test, &shutdown);
+    let mut result = run_step(&mut test, &shutdown);
+    if result.is_ok() && !shutdown.requested() {
+        step("schemathesis: reader/openapi.json against reader-host");
+        result = contract::run(&ws, &services, &bins[0], &bins[1], &wasm, &shutdown);
+    }
     drop(services);
     if shutdown.requested() {
         return Ok(ExitCode::from(shutdown.exit_status()));

@@ -254,7 +254,7 @@ fn check_listen_free(addr: SocketAddr) -> Result<()> {
 /// `redis://host[:port]` (it doubles as the allow-list entry, which takes neither
 /// credentials nor a path), credentials go in `redis_user`/`redis_password`. The reader always
 /// uses database 0.
-fn reader_redis_variables(url: &ServiceUrl) -> Vec<(&'static str, String)> {
+pub(crate) fn reader_redis_variables(url: &ServiceUrl) -> Vec<(&'static str, String)> {
     if let Some(db) = url.path().filter(|db| *db != "0") {
         eprintln!(
             "xtask: warning: the reader always uses Redis database 0, but REDIS_URL selects \

@@ -123,16 +123,13 @@ fn body(
     }
 }
 
-/// The document's tag plus the representation and the vouched state:
-/// `"1-11cf-41da4f3c8e2b1a07-s-online"`. The state is in it because it changes (to
-/// `unknown`) while the document's bytes stay the same.
+/// The document's tag plus the representation (`s`/`j`) and the vouched state.
 fn variant_etag(document_tag: &str, kind: Kind, state: State) -> String {
-    let inner = document_tag.trim_matches('"');
-    let kind = match kind {
+    let representation = match kind {
         Kind::Svg => 's',
         Kind::Shields => 'j',
     };
-    format!("\"{inner}-{kind}-{}\"", state.as_str())
+    cache::state_etag(document_tag, representation, state)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The website's building blocks that are not the badge: the widget script
-//! (`/server/status/widget.js`) and its demo page (`/server/status/widget`).
+//! (`/server/status/widget.js`), its demo page (`/server/status/widget`), and the contract
+//! a client can be generated from (`/server/status/openapi.json`).
 //!
 //! Both are static files compiled into the component: no Redis read, no variable lookup.
 //! Their `ETag` is a hash of the bytes computed at compile time, so a browser revalidates
@@ -13,6 +14,9 @@ use crate::respond::Response;
 pub const WIDGET_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.min.js"));
 /// The demo page with the snippet to copy.
 pub const DEMO_HTML: &str = include_str!("widget.html");
+/// The served OpenAPI document: `reader/openapi.json` without its whitespace (`build.rs`),
+/// about a third of the readable file — the `.wasm` has a size budget.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 /// Longest widget the reader may ship (the issue's "under ~10 KB"); a unit test holds it.
 pub const MAX_WIDGET_BYTES: usize = 10 * 1024;
@@ -30,6 +34,7 @@ const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self
 pub enum Asset {
     WidgetJs,
     DemoPage,
+    OpenApi,
 }
 
 impl Asset {
@@ -37,6 +42,7 @@ impl Asset {
         match self {
             Asset::WidgetJs => WIDGET_JS,
             Asset::DemoPage => DEMO_HTML,
+            Asset::OpenApi => OPENAPI_JSON,
         }
     }
 
@@ -44,6 +50,7 @@ impl Asset {
         match self {
             Asset::WidgetJs => "text/javascript; charset=utf-8",
             Asset::DemoPage => "text/html; charset=utf-8",
+            Asset::OpenApi => "application/json; charset=utf-8",
         }
     }
 
@@ -51,6 +58,7 @@ impl Asset {
         let hash = match self {
             Asset::WidgetJs => WIDGET_JS_HASH,
             Asset::DemoPage => DEMO_HTML_HASH,
+            Asset::OpenApi => OPENAPI_JSON_HASH,
         };
         format!("\"a-{hash:016x}\"")
     }
@@ -58,6 +66,7 @@ impl Asset {
 
 const WIDGET_JS_HASH: u64 = fnv1a(WIDGET_JS.as_bytes());
 const DEMO_HTML_HASH: u64 = fnv1a(DEMO_HTML.as_bytes());
+const OPENAPI_JSON_HASH: u64 = fnv1a(OPENAPI_JSON.as_bytes());
 
 /// 64-bit FNV-1a: a content hash cheap enough for `const` evaluation. Only a cache
 /// validator, not a security boundary.

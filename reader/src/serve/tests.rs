@@ -75,7 +75,9 @@ fn fresh_document_with_cache_headers() {
     assert_eq!(
         v["_cache"],
         serde_json::json!({"cached": true, "age_seconds": 100, "fresh": true,
-                           "stale": false, "source": "primary"})
+                           "stale": false, "source": "primary", "state": "unknown",
+                           "last_known_state": "unknown"}),
+        "no ServerStatus row: unknown, never online"
     );
     assert_eq!(v["rates"]["exp"], 3.0);
 }

@@ -1,0 +1,318 @@
+//! Issue 11's contract, `reader/openapi.json`: the served copy is the repository's, README's
+//! endpoint table names exactly the spec's paths, every endpoint in every state of the store
+//! answers as the spec says (each reply goes through `integration_tests::contract::check`,
+//! as every reply of every reader test does), and the check itself fails on replies that
+//! depart from the spec.
+
+use std::collections::BTreeSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use integration_tests::binaries::workspace_root;
+use integration_tests::contract;
+use integration_tests::reader::{ReaderConfig, ReaderServer};
+use integration_tests::redis::TestRedis;
+use redis::Commands;
+use serde_json::Value;
+use status_document::{BuildOptions, ConstantRow, RowValue, build};
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A document as the refresher writes it, read at `updated_at`, with `ServerStatus` = `status`.
+fn document(updated_at: f64, status: i64) -> Vec<u8> {
+    let rows = vec![
+        ConstantRow {
+            name: "ServerStatus".into(),
+            value: RowValue::Int(status),
+            description: Some("Сервер включён".into()),
+        },
+        ConstantRow {
+            name: "RateExp".into(),
+            value: RowValue::Bytes(b"3.5".to_vec()),
+            description: Some("Рейт опыта".into()),
+        },
+    ];
+    build(&rows, &BuildOptions::default(), updated_at)
+        .expect("the fixture document builds")
+        .json
+}
+
+fn repository_spec() -> Value {
+    let text = std::fs::read_to_string(workspace_root().join("reader/openapi.json"))
+        .expect("reader/openapi.json");
+    serde_json::from_str(&text).expect("reader/openapi.json is JSON")
+}
+
+#[test]
+fn readme_endpoint_table_names_the_specs_paths() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| Request | Answer |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(
+        table.len() > 2,
+        "README has no `| Request | Answer |` table"
+    );
+    let mut documented = BTreeSet::new();
+    for row in &table[2..] {
+        let first_cell = row.split('|').nth(1).unwrap_or("");
+        // `GET`/`HEAD /server/status` -> /server/status
+        for code in first_cell.split('`').skip(1).step_by(2) {
+            if let Some(path) = code.split_whitespace().find(|w| w.starts_with('/')) {
+                documented.insert(path.to_owned());
+            }
+        }
+    }
+    let spec: BTreeSet<String> = contract::paths().into_iter().collect();
+    assert_eq!(
+        documented, spec,
+        "README's endpoint table and reader/openapi.json name different paths"
+    );
+}
+
+#[test]
+fn spec_is_openapi_3_1_with_an_operation_per_route() {
+    let spec = repository_spec();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1."));
+    let manifest = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
+    let routes: BTreeSet<String> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("route = \""))
+        .map(|r| r.trim_end_matches('"').to_owned())
+        .filter(|r| r != "/...")
+        .collect();
+    let paths: BTreeSet<String> = contract::paths().into_iter().collect();
+    assert_eq!(
+        routes, paths,
+        "spin.toml's routes and the spec's paths differ"
+    );
+    for path in &paths {
+        for method in ["get", "options"] {
+            assert!(
+                spec["paths"][path][method].is_object(),
+                "{path} has no {method}"
+            );
+        }
+    }
+}
+
+#[test]
+fn examples_are_real_responses_that_validate() {
+    let checked = contract::check_examples().unwrap_or_else(|e| panic!("{e}"));
+    assert!(checked >= 10, "only {checked} examples in the spec");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_spec_is_the_repository_file() {
+    let redis = TestRedis::new();
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
+    let reply = reader.get("/server/status/openapi.json").await;
+    assert_eq!(reply.status, 200);
+    // Compared as parsed values: the served copy has no whitespace, and both sides go
+    // through the same parser, so no float is judged by its spelling.
+    assert_eq!(reply.json(), repository_spec());
+    assert!(
+        reply.body.len() * 10
+            < std::fs::metadata(workspace_root().join("reader/openapi.json"))
+                .unwrap()
+                .len() as usize
+                * 7,
+        "the served copy is compacted ({} bytes)",
+        reply.body.len()
+    );
+    let etag = reply.header("etag").unwrap().to_owned();
+    let again = reader
+        .request(
+            "GET",
+            "/server/status/openapi.json",
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!((again.status, again.body.len()), (304, 0));
+}
+
+/// Every request the spec describes (and the 404/405/414/431 it promises for the rest),
+/// against `reader`; each reply is checked against the spec by the fixture.
+async fn exercise(reader: &ReaderServer) -> usize {
+    let mut sent = 0;
+    for path in contract::paths() {
+        for method in ["GET", "HEAD", "OPTIONS", "POST"] {
+            reader.request(method, &path, &[]).await;
+            sent += 1;
+        }
+        let first = reader.get(&path).await;
+        sent += 1;
+        if let Some(etag) = first.header("etag") {
+            let etag = etag.to_owned();
+            reader
+                .request("GET", &path, &[("if-none-match", &etag)])
+                .await;
+            sent += 1;
+        }
+    }
+    for target in [
+        "/server/status/badge.svg?style=flat-square&label=realm&lang=ru&show=exp,pvp",
+        "/server/status/shields.json?style=plastic",
+        "/server/status/badge.svg?label=%E2%80%AEx",
+        "/nope",
+        &format!("/server/status?{}", "a".repeat(3000)),
+    ] {
+        reader.get(target).await;
+        sent += 1;
+    }
+    let huge = format!("\"{}\"", "x".repeat(9000));
+    reader
+        .request("GET", "/server/status", &[("if-none-match", &huge)])
+        .await;
+    sent + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
+    let redis = TestRedis::new();
+    let key = redis.status_key();
+    let last_good = redis.last_good_key();
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &key)).await;
+    let mut conn = redis.conn();
+    let before = contract::counts().0;
+    let mut sent = 0;
+
+    let t = now();
+    // (what, which key: 0 primary / 1 last-good, stored value); `None`: nothing stored.
+    let states: [(&str, usize, Option<Vec<u8>>); 9] = [
+        ("nothing published", 0, None),
+        ("fresh, online", 0, Some(document(t, 1))),
+        ("fresh, offline", 0, Some(document(t, 0))),
+        ("overdue", 0, Some(document(t - 700.0, 1))),
+        ("past the TTL", 0, Some(document(t - 1000.0, 1))),
+        ("last-good only", 1, Some(document(t - 5000.0, 1))),
+        ("not JSON", 0, Some(b"{not json".to_vec())),
+        ("not a document", 0, Some(b"{\"a\":1}".to_vec())),
+        ("schema 9", 0, Some(b"{\"schema_version\":9}".to_vec())),
+    ];
+    for (what, which, value) in &states {
+        let _: () = conn.del(&[&key, &last_good]).unwrap();
+        if let Some(value) = value {
+            let target = if *which == 0 { &key } else { &last_good };
+            let _: () = conn.set(target, value).unwrap();
+        }
+        eprintln!("state: {what}");
+        sent += exercise(&reader).await;
+    }
+    // A Redis value of the wrong type.
+    let _: () = conn.del(&[&key, &last_good]).unwrap();
+    let _: () = conn.rpush(&key, "x").unwrap();
+    sent += exercise(&reader).await;
+    let _: () = conn.del(&key).unwrap();
+
+    // Redis unreachable: a reader pointed at a port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = ReaderServer::start(ReaderConfig::new(
+        &format!("redis://127.0.0.1:{closed}"),
+        &key,
+    ))
+    .await;
+    sent += exercise(&down).await;
+
+    let checked = contract::counts().0 - before;
+    assert!(
+        checked >= sent,
+        "{sent} requests sent, only {checked} replies checked against the spec"
+    );
+}
+
+/// A reply the spec does not allow: method, target, status, headers, body, and a word the
+/// check's complaint must contain.
+type Departure<'a> = (
+    &'a str,
+    &'a str,
+    u16,
+    &'a http::HeaderMap,
+    &'a [u8],
+    &'a str,
+);
+
+#[test]
+fn the_check_fails_replies_that_depart_from_the_spec() {
+    let json = |pairs: &[(&str, &str)]| {
+        let mut h = http::HeaderMap::new();
+        for (n, v) in pairs {
+            h.insert(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    };
+    let no_store = json(&[
+        ("content-type", "application/json; charset=utf-8"),
+        ("cache-control", "no-store"),
+    ]);
+    let ok_health = br#"{"status":"ok","age_seconds":1,"source":"primary","state":"online","last_known_state":"online"}"#;
+    assert_eq!(
+        contract::check("GET", "/health", 200, &no_store, ok_health),
+        Ok(())
+    );
+    let cases: [Departure; 6] = [
+        ("GET", "/health", 418, &no_store, ok_health, "status 418"),
+        (
+            "GET",
+            "/health",
+            200,
+            &no_store,
+            br#"{"status":"fine","state":"online"}"#,
+            "body",
+        ),
+        (
+            "GET",
+            "/health",
+            200,
+            &json(&[("content-type", "application/json")]),
+            ok_health,
+            "Cache-Control missing",
+        ),
+        (
+            "GET",
+            "/health",
+            200,
+            &json(&[("content-type", "text/html"), ("cache-control", "no-store")]),
+            ok_health,
+            "content-type",
+        ),
+        (
+            "GET",
+            "/server/status/simple",
+            200,
+            &json(&[
+                ("content-type", "text/plain; charset=utf-8"),
+                ("cache-control", "no-store"),
+                ("etag", "\"x\""),
+                ("x-content-type-options", "nosniff"),
+            ]),
+            b"offline",
+            "body",
+        ),
+        (
+            "GET",
+            "/server/status",
+            503,
+            &no_store,
+            br#"{"error":"invalid_json","message":"x"}"#,
+            "Retry-After",
+        ),
+    ];
+    for (method, target, status, headers, body, says) in cases {
+        let err = contract::check(method, target, status, headers, body)
+            .expect_err(&format!("{target} {status} {says} passed"));
+        assert!(err.contains(says), "{err}");
+    }
+}
