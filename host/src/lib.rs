@@ -78,6 +78,9 @@ pub struct HostOptions {
     pub redis_timeout: Duration,
     /// Bound on Redis connections open at once across all requests.
     pub max_redis_connections: usize,
+    /// PEM CA bundle trusted for `rediss://` instead of the system store (which honours
+    /// `SSL_CERT_FILE`, as Spin's OpenSSL does).
+    pub redis_ca_cert: Option<PathBuf>,
     pub runtime: RuntimeOptions,
     pub server: ServerOptions,
 }
@@ -92,6 +95,7 @@ impl Default for HostOptions {
             runtime_config: None,
             redis_timeout: redis::DEFAULT_TIMEOUT,
             max_redis_connections: redis::DEFAULT_MAX_CONNECTIONS,
+            redis_ca_cert: None,
             runtime: RuntimeOptions {
                 pooling: true,
                 max_memory_bytes: limits::DEFAULT_MAX_MEMORY_BYTES,
@@ -144,7 +148,7 @@ impl Host {
         );
 
         let stats = Arc::new(Stats::default());
-        let redis = RedisOutbound::new(
+        let mut redis = RedisOutbound::new(
             allowed,
             options.redis_timeout,
             options.max_redis_connections,
@@ -160,6 +164,9 @@ impl Host {
             options.redis_timeout,
             stats.clone(),
         )?;
+        if let Some(ca) = &options.redis_ca_cert {
+            redis = redis.with_ca_cert(redis::read_ca_cert(ca)?);
+        }
         let wasm = options.wasm.clone().unwrap_or(app.source.clone());
         let runtime = Runtime::new(
             &wasm,

@@ -3,7 +3,7 @@
 //! ```text
 //! reader-host --manifest spin.toml --listen 127.0.0.1:3000 \
 //!     [--wasm PATH] [--variable name=value]... [--runtime-config-file FILE] \
-//!     [--redis-timeout-ms 1000] [--stats N]
+//!     [--redis-timeout-ms 1000] [--redis-ca-cert FILE] [--stats N]
 //! ```
 //!
 //! Variables also come from `SPIN_VARIABLE_<NAME>`, as with `spin up`. Ctrl-C (or SIGTERM)
@@ -42,6 +42,9 @@ struct Cli {
     /// Timeout of each Redis connect and command, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     redis_timeout_ms: u64,
+    /// PEM CA bundle to trust for rediss:// (default: the system store, or SSL_CERT_FILE).
+    #[arg(long, value_name = "FILE")]
+    redis_ca_cert: Option<PathBuf>,
     /// Cap on one request's linear memory, in MiB.
     #[arg(long, default_value_t = 64)]
     max_memory_mib: usize,
@@ -97,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         variables,
         runtime_config: cli.runtime_config_file,
         redis_timeout: Duration::from_millis(cli.redis_timeout_ms),
+        redis_ca_cert: cli.redis_ca_cert,
         ..HostOptions::default()
     };
     options.runtime.pooling = !cli.no_pooling;

@@ -9,6 +9,10 @@
 //! * command failures are `other(<redis error text>)` — including a `WRONGTYPE` reply to
 //!   `GET`, exactly as Spin reports it; only `sadd` maps a type error to `type-error`.
 //!
+//! `rediss://` addresses connect over TLS (rustls), checked against the system trust store
+//! (which honours `SSL_CERT_FILE`, as Spin's OpenSSL does) or the `--redis-ca-cert` bundle;
+//! the allow-list must name the `rediss` scheme, as Spin's does.
+//!
 //! What Spin does not do and this host adds: every connect and every command has a timeout
 //! (default 1 s), so a Redis that accepts and then stalls turns into `other("... timed
 //! out ...")` within that bound instead of hanging the request; a host-wide bound on open
@@ -45,6 +49,8 @@ pub struct RedisOutbound {
     timeout: Duration,
     permits: Arc<Semaphore>,
     stats: Arc<Stats>,
+    /// PEM CA bundle trusted for `rediss://` instead of the system store.
+    ca_cert: Option<Vec<u8>>,
 }
 
 impl RedisOutbound {
@@ -59,7 +65,14 @@ impl RedisOutbound {
             timeout,
             permits: Arc::new(Semaphore::new(max_connections)),
             stats,
+            ca_cert: None,
         }
+    }
+
+    /// Trust only these PEM certificates for `rediss://` (`--redis-ca-cert`).
+    pub fn with_ca_cert(mut self, pem: Vec<u8>) -> RedisOutbound {
+        self.ca_cert = Some(pem);
+        self
     }
 
     /// Opens a connection if `address` is allowed.
@@ -82,7 +95,7 @@ impl RedisOutbound {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Error::TooManyConnections)?;
-        let client = client(address).ok_or(Error::InvalidAddress)?;
+        let client = client(address, self.ca_cert.as_deref()).ok_or(Error::InvalidAddress)?;
         let started = Instant::now();
         // redis-rs has its own connect (1 s) and response (500 ms) defaults underneath ours;
         // set both to the configured timeout so that the one bound operators set is the one
@@ -106,7 +119,7 @@ impl RedisOutbound {
             }
             Ok(Err(e)) if !e.is_timeout() => {
                 self.stats.redis_error();
-                tracing::warn!(destination = %url, error = %e, "redis connect failed");
+                tracing::warn!(destination = %url, error = %e, "redis connect failed{}", tls_hint(&e));
                 Err(Error::Other(e.to_string()))
             }
             Ok(Err(_)) | Err(_) => {
@@ -154,13 +167,53 @@ impl RedisOutbound {
     }
 }
 
-/// A client for `address`, connecting exactly as Spin's outbound Redis does
+/// A client for `address` (with the `--redis-ca-cert` bundle for `rediss://`), connecting exactly as Spin's outbound Redis does
 /// (`Client::open(address)` and a multiplexed connection with redis-rs' defaults): the
 /// handshake includes the `CLIENT SETINFO LIB-NAME/LIB-VER` pair redis-rs pipelines onto
 /// every new connection, one round trip per request that Spin pays and so the benchmarks
 /// charge too (Redis < 7.2 answers it with an error, which redis-rs ignores).
-fn client(address: &str) -> Option<redis::Client> {
-    redis::Client::open(address).ok()
+fn client(address: &str, ca_cert: Option<&[u8]>) -> Option<redis::Client> {
+    match ca_cert {
+        Some(ca) if address.starts_with("rediss://") => {
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.to_vec()),
+            };
+            redis::Client::build_with_tls(address, certificates).ok()
+        }
+        _ => redis::Client::open(address).ok(),
+    }
+}
+
+/// Reads `--redis-ca-cert`, refusing a file without a PEM certificate (so a wrong path is a
+/// start-up error, not a failed handshake per request).
+pub fn read_ca_cert(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let pem = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("--redis-ca-cert {}: {e}", path.display()))?;
+    if CertificateDer::pem_slice_iter(&pem).next().is_none() {
+        anyhow::bail!(
+            "--redis-ca-cert {}: no PEM certificate in it",
+            path.display()
+        );
+    }
+    Ok(pem)
+}
+
+/// A pointer for the log when a connect failed in TLS (the reader itself only sees Spin's
+/// `other(...)` text).
+fn tls_hint(e: &redis::RedisError) -> &'static str {
+    let text = e.to_string();
+    if text.contains("UnknownIssuer") {
+        "; TLS: the certificate's CA is not trusted (--redis-ca-cert / SSL_CERT_FILE)"
+    } else if text.contains("NotValidForName") {
+        "; TLS: the certificate does not name the host in redis_address"
+    } else if text.contains("Expired") {
+        "; TLS: the certificate has expired"
+    } else {
+        ""
+    }
 }
 
 /// The host side of a guest's `connection` resource.

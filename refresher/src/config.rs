@@ -23,10 +23,12 @@ mod live;
 mod states;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 pub use args::{Args, Command, flag_for};
 pub use live::RefreshNowConfig;
 pub use states::MAX_CONSTANT_NAME_CHARS;
+pub use tls::{DbTls, RedisTls, SslMode};
 
 /// Shortest configurable interval. Lower than the live override's minimum
 /// ([`status_document::keys::MIN_INTERVAL_S`]) so tests and local runs can cycle quickly; the
@@ -62,7 +64,11 @@ impl ConfigError {
 /// The database to read, with a description that is safe to print.
 #[derive(Clone)]
 pub struct Database {
+    /// With DB_SSL_MODE applied.
     pub opts: Opts,
+    /// `preferred` only: the plaintext options to use when the server offers no TLS.
+    pub plaintext_fallback: Option<Opts>,
+    pub tls: DbTls,
     /// `mysql://user:***@host:port/name`: for logs, never containing the password.
     pub display: String,
 }
@@ -70,7 +76,10 @@ pub struct Database {
 // `Opts` derives `Debug` with the password in it; never let that reach a log.
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Database").field(&self.display).finish()
+        f.debug_tuple("Database")
+            .field(&self.display)
+            .field(&self.tls)
+            .finish()
     }
 }
 
@@ -79,6 +88,8 @@ impl fmt::Debug for Database {
 pub struct Config {
     /// Raw URL (may hold a password): print only through [`RedactedUrl`].
     pub redis_url: String,
+    /// REDIS_CA_CERT, REDIS_CLIENT_CERT, REDIS_CLIENT_KEY (contents never printed).
+    pub redis_tls: RedisTls,
     pub database: Database,
     pub interval: Duration,
     pub ttl_s: u64,
@@ -106,6 +117,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("redis_url", &RedactedUrl(&self.redis_url))
+            .field("redis_tls", &self.redis_tls)
             .field("database", &self.database)
             .field("interval", &self.interval)
             .field("ttl_s", &self.ttl_s)
@@ -152,10 +164,12 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
         let redis_url = parse_redis_url(&args.redis_url)?;
+        let redis_tls = tls::parse_redis_tls(&args, &redis_url)?;
         let (database, ignored) = parse_database(&args)?;
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
         Ok(Config {
             redis_url,
+            redis_tls,
             database,
             interval: Duration::from_secs(interval_s),
             ttl_s,
@@ -312,7 +326,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 /// Builds the database options from DATABASE_URL, or else from the DB_* parts.
 fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigError> {
     let port = parse_port(&args.db_port)?;
-    let (opts, display, ignored) = match non_empty(&args.database_url) {
+    let (opts, display, ignored, url_tls) = match non_empty(&args.database_url) {
         Some(url) => {
             let shown = RedactedUrl(url).to_string();
             if !url.starts_with("mysql://") {
@@ -321,7 +335,8 @@ fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigEr
                     format!("expected mysql://user:password@host:port/database, got \"{shown}\""),
                 ));
             }
-            let opts = Opts::from_url(url).map_err(|e| {
+            let url_tls = tls::split_url_tls(url)?;
+            let opts = Opts::from_url(&url_tls.url).map_err(|e| {
                 ConfigError::new("DATABASE_URL", format!("cannot use \"{shown}\": {e}"))
             })?;
             if opts.db_name().is_none_or(str::is_empty) {
@@ -343,7 +358,7 @@ fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigEr
             .filter(|(_, v)| non_empty(v).is_some())
             .map(|(name, _)| name)
             .collect();
-            (opts, shown, ignored)
+            (opts, shown, ignored, Some(url_tls))
         }
         None => {
             let missing = |variable: &'static str| {
@@ -367,10 +382,18 @@ fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigEr
                 .user(Some(user))
                 .pass(password)
                 .db_name(Some(name));
-            (Opts::from(opts), display, Vec::new())
+            (Opts::from(opts), display, Vec::new(), None)
         }
     };
-    Ok((Database { opts, display }, ignored))
+    let tls = tls::parse_db_tls(args, url_tls.as_ref())?;
+    let (opts, plaintext_fallback) = tls::apply_db_tls(opts, &tls);
+    let database = Database {
+        opts,
+        plaintext_fallback,
+        tls,
+        display,
+    };
+    Ok((database, ignored))
 }
 
 fn parse_port(raw: &str) -> Result<u16, ConfigError> {

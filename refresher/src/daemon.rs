@@ -57,11 +57,14 @@ pub enum Exit {
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut shutdown = Shutdown::install().context("installing signal handlers")?;
+    crate::redis_call::note_tls(&config.redis_url);
     let token = replica_token();
     info!(
         version = env!("CARGO_PKG_VERSION"),
         redis = %RedactedUrl(&config.redis_url),
         database = %config.database.display,
+        db_ssl_mode = %config.database.tls.mode,
+        redis_tls_files = ?config.redis_tls.files,
         interval_s = config.interval.as_secs(),
         ttl_s = config.ttl_s,
         key = %config.status_key,
@@ -93,10 +96,11 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         );
     }
 
-    let source = Source::new(config.database.opts.clone(), config.timeout);
+    let source = Source::new(&config.database, config.timeout);
     let keys = Keys::new(&config.status_key, &config.interval_key);
     // The URL was validated with the same parser; a failure here names no secret either.
-    let sink = Sink::new(&config.redis_url, config.timeout, keys)
+    let sink = crate::sink::client(&config.redis_url, &config.redis_tls)
+        .and_then(|client| Sink::new(client, config.timeout, keys))
         .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
     let lease = config.lease.map(|duration| {
         Lease::new(
@@ -175,7 +179,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
 fn nudge_sources(config: &Config, trigger: &Trigger) -> anyhow::Result<Sources> {
     let subscription = match &config.refresh_channel {
         Some(channel) => Some(Subscription {
-            client: crate::sink::client(&config.redis_url)
+            client: crate::sink::client(&config.redis_url, &config.redis_tls)
                 .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?,
             channel: channel.clone(),
             timeout: config.timeout,
@@ -187,10 +191,12 @@ fn nudge_sources(config: &Config, trigger: &Trigger) -> anyhow::Result<Sources> 
         Watch::Interval => Watcher::None,
         Watch::Binlog => Watcher::Binlog(BinlogWatch {
             opts,
+            fallback: config.database.plaintext_fallback.clone(),
             timeout: config.timeout,
         }),
         Watch::Poll(every) => Watcher::Poll(PollWatch {
             opts,
+            fallback: config.database.plaintext_fallback.clone(),
             every,
             timeout: config.timeout,
         }),

@@ -16,6 +16,7 @@
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod db_tls;
 pub mod lease;
 pub mod listener;
 pub mod metrics;
@@ -30,4 +31,5 @@ pub mod sink;
 pub mod source;
 pub mod sources;
 pub mod subscription;
+pub mod tls;
 pub mod watch;

@@ -23,6 +23,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use status_document::keys::last_good_key;
 
+use crate::config::RedisTls;
 use crate::lease::{WriteGuard, millis};
 use crate::redis_call::{RedisCallError, bounded};
 
@@ -80,8 +81,11 @@ impl Sink {
     /// Prepares the connection without opening it (that happens on first use). Must be
     /// called inside the Tokio runtime. Fails only on a URL that does not parse, which the
     /// configuration has already ruled out.
-    pub fn new(url: &str, timeout: Duration, keys: Keys) -> Result<Sink, redis::RedisError> {
-        let client = client(url)?;
+    pub fn new(
+        client: redis::Client,
+        timeout: Duration,
+        keys: Keys,
+    ) -> Result<Sink, redis::RedisError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -174,7 +178,13 @@ impl Sink {
 }
 
 /// The Redis client for `url`: the one place connection settings are made, shared by the
-/// pooled connection (document, lease) and the refresh channel's subscription.
-pub fn client(url: &str) -> Result<redis::Client, redis::RedisError> {
-    redis::Client::open(url)
+/// pooled connection (document, lease), the refresh channel's subscription and
+/// `refresh-now`. With a CA or a client certificate (`rediss://` only, checked by the
+/// configuration) it is built with them; otherwise a `rediss://` URL trusts the system's
+/// store (`SSL_CERT_FILE` / `/etc/ssl/certs`).
+pub fn client(url: &str, tls: &RedisTls) -> Result<redis::Client, redis::RedisError> {
+    match tls.certificates() {
+        Some(certificates) => redis::Client::build_with_tls(url, certificates),
+        None => redis::Client::open(url),
+    }
 }

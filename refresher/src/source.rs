@@ -13,6 +13,9 @@ use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value
 use status_document::{ConstantRow, RowValue};
 use tokio::time::timeout;
 
+use crate::config::{Database, DbTls};
+use crate::db_tls;
+
 /// The one query the refresher runs.
 pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
 
@@ -38,6 +41,9 @@ pub enum SourceError {
     MissingTable,
     #[error("the `constants` table has more than {MAX_ROWS} rows")]
     TooManyRows,
+    /// A TLS failure, described with the setting to fix ([`crate::db_tls::describe`]).
+    #[error("{0}")]
+    Tls(String),
     #[error("database error: {0}")]
     Mysql(#[from] mysql_async::Error),
 }
@@ -59,27 +65,42 @@ pub struct Rows {
 /// A pooled connection to the database.
 pub struct Source {
     pool: Pool,
+    /// `DB_SSL_MODE=preferred`: the plaintext options, until the server says it has no TLS.
+    fallback: Option<Opts>,
+    tls: DbTls,
     timeout: Duration,
 }
 
 impl Source {
     /// Creates the pool, tuned by [`with_pool_limits`]; no connection is opened until the
     /// first read.
-    pub fn new(opts: Opts, timeout: Duration) -> Source {
+    pub fn new(database: &Database, timeout: Duration) -> Source {
         Source {
-            pool: Pool::new(with_pool_limits(opts)),
+            pool: Pool::new(with_pool_limits(database.opts.clone())),
+            fallback: database.plaintext_fallback.clone(),
+            tls: database.tls.clone(),
             timeout,
         }
     }
 
     /// Reads the whole `constants` table.
-    pub async fn read(&self) -> Result<Rows, SourceError> {
-        let mut conn = timeout(self.timeout, self.pool.get_conn())
-            .await
-            .map_err(|_| SourceError::Timeout {
-                step: "connect",
-                after: self.timeout,
-            })??;
+    pub async fn read(&mut self) -> Result<Rows, SourceError> {
+        let mut conn = match self.connect().await {
+            Err(SourceError::Mysql(e))
+                if db_tls::server_has_no_tls(&e) && self.fallback.is_some() =>
+            {
+                // `preferred` and a server without TLS: plaintext from now on (see db_tls).
+                tracing::warn!(
+                    "the database server offers no TLS; DB_SSL_MODE=preferred continues in \
+                     plaintext (set DB_SSL_MODE=disabled to say so, or required to refuse)"
+                );
+                if let Some(plain) = self.fallback.take() {
+                    self.pool = Pool::new(with_pool_limits(plain));
+                }
+                self.connect().await?
+            }
+            other => other?,
+        };
         let query = async {
             let mut result = conn.query_iter(QUERY).await.map_err(missing_table)?;
             let mut out = Rows::default();
@@ -97,6 +118,23 @@ impl Source {
                 step: "query",
                 after: self.timeout,
             })?
+    }
+
+    async fn connect(&self) -> Result<mysql_async::Conn, SourceError> {
+        match timeout(self.timeout, self.pool.get_conn()).await {
+            Err(_) => Err(SourceError::Timeout {
+                step: "connect",
+                after: self.timeout,
+            }),
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) if self.fallback.is_none() || !db_tls::server_has_no_tls(&e) => {
+                Err(match db_tls::describe(&e, &self.tls) {
+                    Some(text) => SourceError::Tls(text),
+                    None => SourceError::Mysql(e),
+                })
+            }
+            Ok(Err(e)) => Err(SourceError::Mysql(e)),
+        }
     }
 
     /// Closes pooled connections, waiting at most `within`.

@@ -9,10 +9,13 @@
 //! * [`servers`]: throwaway `redis-server` and `mariadbd` instances (own port, own
 //!   directory, nothing persisted) that take extra arguments or a config file, for TLS,
 //!   replicas, Sentinel or a binlog;
+//! * [`certs`]: a throwaway CA and the certificates the TLS tests use (rcgen), and
+//!   [`servers::tls`] the TLS-only Redis and MariaDB that serve them;
 //! * [`constants`]: the one definition of the game's `constants` table that tests and the
 //!   bench create;
 //! * [`workspace`]: where the workspace root is.
 
+pub mod certs;
 pub mod constants;
 pub mod http;
 pub mod net;

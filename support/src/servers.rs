@@ -224,10 +224,19 @@ impl Throwaway {
         }
     }
 
+    /// Each server's own temporary directory (for the initialiser too): two MariaDBs
+    /// initialised at once must not share one.
+    fn mariadb_tmpdir(&self) -> Result<String> {
+        let tmp = self.dir.join("tmp");
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        Ok(format!("--tmpdir={}", tmp.display()))
+    }
+
     fn install_mariadb(&self, log: &Path, interrupted: Interrupted<'_>) -> Result<()> {
         let mut init = Command::new(&self.install_db);
         init.arg(self.mariadb_defaults())
             .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(self.mariadb_tmpdir()?)
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
         if is_root() {
             init.arg("--user=root");
@@ -240,6 +249,7 @@ impl Throwaway {
         let mut cmd = Command::new(&self.bin);
         cmd.arg(self.mariadb_defaults())
             .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--tmpdir={}", self.dir.join("tmp").display()))
             .arg(format!("--port={port}"))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", socket_path(&self.dir).display()))
@@ -433,6 +443,7 @@ fn temp_dir(what: &str) -> PathBuf {
     ))
 }
 
+pub mod tls;
 mod wait;
 
 pub use wait::wait_exit;

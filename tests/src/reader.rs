@@ -88,6 +88,8 @@ pub struct ReaderConfig {
     pub redis_timeout: Duration,
     /// A Spin runtime config (TOML text) passed as `--runtime-config-file`.
     pub runtime_config: Option<String>,
+    /// `--redis-ca-cert`: the CA trusted for `rediss://`.
+    pub redis_ca_cert: Option<PathBuf>,
 }
 
 impl ReaderConfig {
@@ -102,6 +104,7 @@ impl ReaderConfig {
             removed_routes: Vec::new(),
             redis_timeout: Duration::from_secs(1),
             runtime_config: None,
+            redis_ca_cert: None,
         }
     }
 
@@ -128,6 +131,11 @@ impl ReaderConfig {
 
     pub fn without_route(mut self, route: &str) -> ReaderConfig {
         self.removed_routes.push(route.into());
+        self
+    }
+
+    pub fn redis_ca_cert(mut self, ca: &Path) -> ReaderConfig {
+        self.redis_ca_cert = Some(ca.to_owned());
         self
     }
 
@@ -197,6 +205,7 @@ impl ReaderServer {
                 .as_ref()
                 .map(|d| d.path().join("runtime-config.toml")),
             redis_timeout: config.redis_timeout,
+            redis_ca_cert: config.redis_ca_cert,
             ..HostOptions::default()
         };
         options.runtime.max_concurrent_requests = 32;

@@ -26,6 +26,19 @@ pub struct Args {
     )]
     pub redis_url: String,
 
+    /// PEM file of the CA(s) that sign Redis's certificate (rediss:// only); the system trust
+    /// store otherwise.
+    #[arg(long, env = "REDIS_CA_CERT", value_name = "FILE")]
+    pub redis_ca_cert: Option<String>,
+
+    /// PEM client certificate (chain) for mutual TLS with Redis; needs REDIS_CLIENT_KEY.
+    #[arg(long, env = "REDIS_CLIENT_CERT", value_name = "FILE")]
+    pub redis_client_cert: Option<String>,
+
+    /// PEM private key of REDIS_CLIENT_CERT.
+    #[arg(long, env = "REDIS_CLIENT_KEY", value_name = "FILE")]
+    pub redis_client_key: Option<String>,
+
     /// Database as one URL (mysql://user:password@host:port/database). Overrides DB_*.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
@@ -54,6 +67,16 @@ pub struct Args {
     /// Database (schema) holding the `constants` table (when DATABASE_URL is not set).
     #[arg(long, env = "DB_NAME", value_name = "NAME")]
     pub db_name: Option<String>,
+
+    /// TLS to the database: disabled, preferred (the default: TLS if offered, unchecked),
+    /// required, verify_ca or verify_identity. DATABASE_URL may say `?ssl-mode=` instead.
+    #[arg(long, env = "DB_SSL_MODE", value_name = "MODE")]
+    pub db_ssl_mode: Option<String>,
+
+    /// PEM file of the CA(s) that sign the database's certificate (verify_ca and
+    /// verify_identity); the built-in Mozilla roots otherwise.
+    #[arg(long, env = "DB_SSL_CA", value_name = "FILE")]
+    pub db_ssl_ca: Option<String>,
 
     /// Seconds between refreshes; the Redis key STATUS_INTERVAL_KEY overrides it live.
     #[arg(

@@ -45,6 +45,7 @@ pub(super) fn parse_watch(raw: &str) -> Result<Watch, ConfigError> {
 pub struct RefreshNowConfig {
     /// Raw URL (may hold a password): print only through [`crate::redact::RedactedUrl`].
     pub redis_url: String,
+    pub redis_tls: super::RedisTls,
     pub status_key: String,
     pub channel: String,
     pub timeout: Duration,
@@ -77,8 +78,10 @@ impl RefreshNowConfig {
             flag: "wait-timeout".into(),
             ..e
         })?;
+        let redis_url = parse_redis_url(&args.redis_url)?;
         Ok(RefreshNowConfig {
-            redis_url: parse_redis_url(&args.redis_url)?,
+            redis_tls: super::tls::parse_redis_tls(args, &redis_url)?,
+            redis_url,
             status_key,
             channel,
             timeout: parse_timeout(&args.status_timeout)?,

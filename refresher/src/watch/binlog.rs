@@ -70,6 +70,8 @@ pub const TABLE: &str = "constants";
 pub struct BinlogWatch {
     /// The refresher's database options (the same user; no pool is made).
     pub opts: Opts,
+    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::db_tls`]).
+    pub fallback: Option<Opts>,
     /// Bound on connecting and on each check.
     pub timeout: Duration,
 }
@@ -118,7 +120,12 @@ pub async fn run(watch: BinlogWatch, nudger: Nudger, state: watch::Sender<Source
 }
 
 async fn connect(watch: &BinlogWatch) -> Result<Conn, String> {
-    match timeout(watch.timeout, Conn::new(watch.opts.clone())).await {
+    match timeout(
+        watch.timeout,
+        crate::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
+    )
+    .await
+    {
         Err(_) => Err(format!("connecting timed out after {:?}", watch.timeout)),
         Ok(Err(e)) => Err(e.to_string()),
         Ok(Ok(c)) => Ok(c),

@@ -50,6 +50,8 @@ pub type Checksum = Option<i64>;
 #[derive(Debug, Clone)]
 pub struct PollWatch {
     pub opts: Opts,
+    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::db_tls`]).
+    pub fallback: Option<Opts>,
     pub every: Duration,
     /// Bound on connecting and on each probe.
     pub timeout: Duration,
@@ -74,7 +76,12 @@ pub async fn run(watch: PollWatch, nudger: Nudger, state: watch::Sender<SourceSt
     let mut last: Option<Checksum> = None;
     loop {
         state.send_replace(SourceState::Connecting);
-        let error = match timeout(watch.timeout, Conn::new(watch.opts.clone())).await {
+        let error = match timeout(
+            watch.timeout,
+            crate::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
+        )
+        .await
+        {
             Err(_) => format!("connecting timed out after {:?}", watch.timeout),
             Ok(Err(e)) => e.to_string(),
             Ok(Ok(conn)) => poll(conn, &watch, &nudger, &state, &mut reconnect, &mut last).await,
