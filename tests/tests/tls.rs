@@ -14,7 +14,7 @@
 //!
 //! `cargo test -p integration-tests --test tls -- --nocapture` prints each test's time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -286,12 +286,13 @@ fn last_error(output: &str) -> &str {
         .unwrap_or("")
 }
 
-/// One Redis error: a refresher given `env` against a TLS Redis serving `pair`.
+/// One Redis error: a refresher (trusting the test CA if `trust_ca`) against a TLS Redis
+/// serving `pair`.
 fn redis_error(
     pair: impl Fn(&TestPki) -> &Pair,
     auth: ClientAuth,
     redis_url: impl Fn(&dev_support::servers::Server) -> String,
-    env: &[(&str, PathBuf)],
+    trust_ca: bool,
     needles: &[&str],
 ) {
     let started = Instant::now();
@@ -300,8 +301,8 @@ fn redis_error(
     let keys = TestRedis::new();
     let db = plain_db();
     let mut cmd = once(&redis_url(&redis), &keys, &db);
-    for (k, v) in env {
-        cmd.env(k, v);
+    if trust_ca {
+        cmd.env("REDIS_CA_CERT", &pki.ca);
     }
     let out = fails(cmd);
     eprintln!("tls: {}", last_error(&out));
@@ -315,7 +316,7 @@ fn plaintext_client_to_a_tls_port_names_rediss() {
         |p| &p.server,
         ClientAuth::Optional,
         |s| s.url(),
-        &[],
+        false,
         &["REDIS_URL must then be rediss://"],
     );
 }
@@ -341,7 +342,7 @@ fn unknown_ca_names_redis_ca_cert() {
         |p| &p.untrusted,
         ClientAuth::Optional,
         rediss,
-        &[],
+        false,
         &["not signed by a trusted CA", "REDIS_CA_CERT"],
     );
 }
@@ -358,17 +359,7 @@ fn expired_certificate_is_named() {
 
 /// [`redis_error`] with the right CA trusted, so only the certificate itself is wrong.
 fn redis_error_with_ca(pair: impl Fn(&TestPki) -> &Pair, needles: &[&str]) {
-    let started = Instant::now();
-    let pki = Pki::new();
-    let redis = tls::redis(&pki, pair(&pki), ClientAuth::Optional).expect("TLS Redis");
-    let keys = TestRedis::new();
-    let db = plain_db();
-    let mut cmd = once(&rediss(&redis), &keys, &db);
-    cmd.env("REDIS_CA_CERT", &pki.ca);
-    let out = fails(cmd);
-    eprintln!("tls: {}", last_error(&out));
-    says(&out, needles, &pki);
-    timed(needles[0], started);
+    redis_error(pair, ClientAuth::Optional, rediss, true, needles);
 }
 
 #[test]
