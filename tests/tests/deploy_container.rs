@@ -14,10 +14,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
 use integration_tests::binaries::{Child, run};
 use integration_tests::db::{TestDb, constant};
-use integration_tests::reader::try_http_request;
 use integration_tests::redis::TestRedis;
 use integration_tests::wait::wait_until;
 use status_document::StatusDocument;
@@ -169,20 +167,10 @@ fn container_runs_unprivileged_answers_health_and_stops_cleanly_on_sigterm() {
     cmd.env("STATUS_METRICS_ADDR", addr.to_string()).arg(&image);
     let mut child = Child::spawn(cmd);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The refresher's /health, read raw: the reader's contract check (which every
+    // `integration_tests::reader` request goes through) does not apply to the refresher.
     let healthy = wait_until(Duration::from_secs(30), || {
-        runtime
-            .block_on(try_http_request(
-                addr,
-                "GET",
-                "/health",
-                &[],
-                Bytes::new(),
-                Duration::from_secs(2),
-            ))
+        dev_support::http::get(addr, "/health", Duration::from_secs(2))
             .is_ok_and(|reply| reply.status == 200)
     });
     assert!(
