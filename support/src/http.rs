@@ -34,10 +34,10 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Response> 
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n"
-    )?;
+    // One buffer, one write_all: `write!` on a socket may send the request in pieces, and a
+    // strict server reading once would see half a request line.
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.take(MAX_RESPONSE_BYTES).read_to_end(&mut raw)?;
     parse(&raw)
@@ -78,9 +78,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
+            // Read the whole head: TCP may deliver it in more than one segment.
+            let mut head = Vec::new();
             let mut buf = [0u8; 1024];
-            let n = s.read(&mut buf).unwrap();
-            assert!(buf[..n].starts_with(b"GET /health HTTP/1.0\r\n"));
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "client closed before the end of its request head");
+                head.extend_from_slice(&buf[..n]);
+            }
+            assert!(head.starts_with(b"GET /health HTTP/1.0\r\n"));
             s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 .unwrap();
         });
