@@ -36,7 +36,8 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Response> 
     stream.set_write_timeout(Some(timeout))?;
     // One buffer, one write_all: `write!` on a socket may send the request in pieces, and a
     // strict server reading once would see half a request line.
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.take(MAX_RESPONSE_BYTES).read_to_end(&mut raw)?;
