@@ -311,10 +311,7 @@ pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
     let config = status_reader::Config::from_lookup(|_| None);
     let request = status_reader::RequestHead::new("GET", "/server/status");
     let store = Fixed(document);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = crate::unix_now();
     let iterations = 20_000u32;
     let start = Instant::now();
     for _ in 0..iterations {

@@ -4,6 +4,8 @@
 //! Cyrillic descriptions, ~4–5 KB of JSON). `generated(n)` makes bigger ones for the
 //! refresher's scaling runs.
 
+use status_document::{ConstantRow, RowValue};
+
 /// One row: name, value as stored (text), description.
 pub type Row = (String, String, String);
 
@@ -102,6 +104,17 @@ pub fn generated(n: usize) -> Vec<Row> {
     rows
 }
 
+/// The rows as the document crate reads them from MySQL's text protocol.
+pub fn constant_rows(rows: &[Row]) -> Vec<ConstantRow> {
+    rows.iter()
+        .map(|(name, value, description)| ConstantRow {
+            name: name.clone(),
+            value: RowValue::Bytes(value.clone().into_bytes()),
+            description: Some(description.clone()),
+        })
+        .collect()
+}
+
 /// Multi-row `INSERT` statements of at most `chunk` rows each, values escaped.
 pub fn insert_statements(rows: &[Row], chunk: usize) -> Vec<String> {
     rows.chunks(chunk.max(1))
@@ -137,18 +150,10 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use status_document::{BuildOptions, ConstantRow, RowValue};
+    use status_document::BuildOptions;
 
     fn document_size(rows: &[Row]) -> usize {
-        let rows: Vec<ConstantRow> = rows
-            .iter()
-            .map(|(n, v, d)| ConstantRow {
-                name: n.clone(),
-                value: RowValue::Bytes(v.clone().into_bytes()),
-                description: Some(d.clone()),
-            })
-            .collect();
-        status_document::build(&rows, &BuildOptions::default(), 0.0)
+        status_document::build(&constant_rows(rows), &BuildOptions::default(), 0.0)
             .unwrap()
             .json
             .len()

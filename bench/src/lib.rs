@@ -7,6 +7,7 @@
 //!
 //! Bench code only: nothing here is shipped.
 
+pub mod callgrind;
 pub mod context;
 pub mod costs_and_freshness;
 pub mod fixture;
@@ -18,6 +19,7 @@ pub mod nginx;
 pub mod process;
 pub mod procfs;
 pub mod report;
+pub mod seed;
 pub mod serve;
 pub mod targets;
 
@@ -28,4 +30,12 @@ pub fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtim
         builder.worker_threads(threads.max(1));
     }
     builder.enable_all().build()
+}
+
+/// Seconds since the Unix epoch, the clock the status document is stamped with (0 before it).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

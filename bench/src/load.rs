@@ -76,15 +76,7 @@ impl Generator {
         let mut command = Command::new(bin);
         command.arg(arg);
         run_bounded(command, Duration::from_secs(5))
-            .map(|o| {
-                let text = [o.stdout, o.stderr].concat();
-                String::from_utf8_lossy(&text)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned()
-            })
+            .map(|o| crate::machine::first_line(&[o.stdout, o.stderr].concat()))
             .unwrap_or_else(|_| "unknown".into())
     }
 

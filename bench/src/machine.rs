@@ -10,21 +10,23 @@ pub fn version_of(program: &str, args: &[&str]) -> String {
     let mut command = Command::new(program);
     command.args(args);
     match run_bounded(command, Duration::from_secs(10)) {
-        Ok(output) => {
-            let text = if output.stdout.is_empty() {
-                output.stderr
-            } else {
-                output.stdout
-            };
-            String::from_utf8_lossy(&text)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned()
-        }
+        Ok(output) => first_line(if output.stdout.is_empty() {
+            &output.stderr
+        } else {
+            &output.stdout
+        }),
         Err(_) => "absent".into(),
     }
+}
+
+/// The first line of a program's output, trimmed (empty when there is none).
+pub fn first_line(output: &[u8]) -> String {
+    String::from_utf8_lossy(output)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
 }
 
 pub fn hostname() -> String {
@@ -47,26 +49,24 @@ pub fn nproc() -> usize {
 }
 
 pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).trim().to_owned())
-        })
+    proc_field("/proc/cpuinfo", "model name")
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).trim().to_owned())
         .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn memory() -> String {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-        })
+    proc_field("/proc/meminfo", "MemTotal:")
+        .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
         .map(|kib| format!("{:.1} GiB", kib as f64 / (1024.0 * 1024.0)))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The rest of the first line of `file` that starts with `prefix`.
+fn proc_field(file: &str, prefix: &str) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(str::to_owned)
 }
 
 pub fn load_average() -> String {

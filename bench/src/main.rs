@@ -2,9 +2,10 @@
 //! report. See `bench --help` and docs/performance.md.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
+use bench::callgrind;
 use bench::context::{self, Context};
 use bench::costs_and_freshness;
 use bench::kv::Kv;
@@ -13,9 +14,9 @@ use bench::machine;
 use bench::mysql::Admin;
 use bench::procfs;
 use bench::report::{Extras, Header, Outcome, Report, Row, Upstream};
+use bench::seed::{seconds_until_due, seed};
 use bench::targets::{self, Kind, Running};
 use clap::Parser;
-use status_document::{BuildOptions, ConstantRow, DocumentView, RowValue};
 
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark the status reader against its baselines (issue 5)")]
@@ -134,7 +135,7 @@ async fn run(
     std::fs::write(&static_file, &document)?;
 
     if let Some(requests) = args.callgrind {
-        profile(ctx, requests, args.callgrind_control)?;
+        callgrind::profile(ctx, requests, args.callgrind_control)?;
         return Ok(None);
     }
 
@@ -296,73 +297,6 @@ fn file_size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn seconds_until_due(document: &[u8]) -> u64 {
-    DocumentView::parse(document)
-        .map(|v| {
-            status_document::freshness(v.updated_at, v.refresh_interval_s, v.ttl_s, now())
-                .seconds_until_due
-        })
-        .unwrap_or(0)
-}
-
-/// Creates the fixture database and writes the status key — with the refresher when it is
-/// built (the real path), else directly with `status_document::build` (noted).
-async fn seed(
-    ctx: &Context,
-    admin: &mut Admin,
-    kv: &mut Kv,
-    notes: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let scale = format!("{}_scale", ctx.database);
-    admin
-        .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
-        .await?;
-    let script = ctx.root.join("xtask/fixtures/demo_constants.sql");
-    match std::fs::read_to_string(&script) {
-        Ok(sql) => admin.load_script(&ctx.database, &sql).await?,
-        Err(_) => {
-            notes.push(
-                "xtask/fixtures/demo_constants.sql absent: bench's built-in demo table used".into(),
-            );
-            admin
-                .create_fixture(&ctx.database, &bench::fixture::demo())
-                .await?;
-        }
-    }
-    match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
-        Ok(Ok(_)) => return Ok(()),
-        Ok(Err(why)) => notes.push(format!(
-            "status-refresher --once failed ({why}); key written by the harness"
-        )),
-        Err(e) => notes.push(format!(
-            "{e}; key written by the harness with status_document::build"
-        )),
-    }
-    let rows: Vec<ConstantRow> = bench::fixture::demo()
-        .into_iter()
-        .map(|(name, value, description)| ConstantRow {
-            name,
-            value: RowValue::Bytes(value.into_bytes()),
-            description: Some(description),
-        })
-        .collect();
-    let built = status_document::build(&rows, &BuildOptions::default(), now())?;
-    kv.set_ex(&ctx.status_key, &built.json, 900).await?;
-    kv.set(
-        &status_document::keys::last_good_key(&ctx.status_key),
-        &built.json,
-    )
-    .await?;
-    Ok(())
-}
-
 /// Warm-up, then one measured run per concurrency level.
 async fn measure(
     running: &Running,
@@ -476,75 +410,4 @@ async fn measure_extras(
         }
         Err(e) => extras.freshness = Some(Err(format!("{e:#}"))),
     }
-}
-
-/// Runs the reader host under callgrind (counters zeroed once it is serving),
-/// sends `requests` requests at concurrency 1, and writes `callgrind_annotate` output.
-fn profile(ctx: &Context, requests: u32, control_component: bool) -> anyhow::Result<()> {
-    let Some(valgrind) = load::which("valgrind") else {
-        bail!("valgrind is not installed");
-    };
-    let addr = bench::process::free_port()?;
-    let out = ctx.run_dir.join("callgrind.out");
-    let mut command = std::process::Command::new(valgrind);
-    command
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(&ctx.artifacts.reader_host)
-        .arg("--manifest")
-        .arg(if control_component {
-            ctx.root.join("bench/control/spin.toml")
-        } else {
-            ctx.root.join("spin.toml")
-        })
-        .arg("--listen")
-        .arg(addr.to_string())
-        .arg("--wasm")
-        .arg(if control_component {
-            &ctx.artifacts.control_wasm
-        } else {
-            &ctx.artifacts.reader_wasm
-        })
-        .arg("--variable")
-        .arg(format!("redis_address={}", ctx.redis_url))
-        .arg("--variable")
-        .arg(format!("status_key={}", ctx.status_key))
-        .env("RUST_LOG", "warn");
-    let mut server = bench::process::spawn("callgrind-host", command, &ctx.log("callgrind-host"))?;
-    server.wait_http(addr, targets::PATH, Some(200), Duration::from_secs(600))?;
-    let control = |arg: &str| {
-        std::process::Command::new("callgrind_control")
-            .arg(arg)
-            .arg(server.pid().to_string())
-            .status()
-    };
-    // Start-up (compiling the component, building the pool) is not what is profiled.
-    control("--zero")?;
-    let url = format!("http://{addr}{}", targets::PATH);
-    let started = Instant::now();
-    let mut done = 0u32;
-    while done < requests {
-        bench::process::get(addr, targets::PATH)?;
-        done += 1;
-    }
-    eprintln!(
-        "bench: {requests} requests under callgrind in {:.1} s ({url})",
-        started.elapsed().as_secs_f64()
-    );
-    control("--dump=requests")?;
-    server.stop(Duration::from_secs(10));
-    let annotated = ctx.run_dir.join("callgrind.txt");
-    // The explicit dump (`callgrind.out.1`) holds exactly the requests.
-    let dump = ctx.run_dir.join("callgrind.out.1");
-    let output = std::process::Command::new("callgrind_annotate")
-        .arg("--inclusive=yes")
-        .arg(&dump)
-        .output()?;
-    std::fs::write(&annotated, &output.stdout)?;
-    eprintln!(
-        "bench: profile in {} (raw: {})",
-        annotated.display(),
-        out.display()
-    );
-    Ok(())
 }

@@ -8,6 +8,7 @@ use crate::mysql::Counters;
 use crate::targets::Kind;
 
 mod backends;
+mod verdicts;
 
 /// One target at one concurrency.
 #[derive(Debug, Clone)]
@@ -96,6 +97,24 @@ fn row(outcomes: &[Outcome], kind: Kind, concurrency: u32) -> Option<&Row> {
         .find(|r| r.concurrency == concurrency)
 }
 
+/// `r`'s req/s and p99 as multiples of `base`'s at the same concurrency, when `base` was
+/// measured there and served anything.
+fn ratio(outcomes: &[Outcome], r: &Row, base: Kind) -> Option<(f64, f64)> {
+    let b = row(outcomes, base, r.concurrency).filter(|b| b.load.rps > 0.0)?;
+    Some((r.load.rps / b.load.rps, r.load.p99_ms / b.load.p99_ms))
+}
+
+/// `- {claim} at c=50: {pct} % — verdict`: `kind`'s req/s as a share of `base`'s at c=50,
+/// met at `min_pct`; `None` when either was not measured there.
+fn share(o: &[Outcome], kind: Kind, base: Kind, claim: &str, min_pct: f64) -> Option<String> {
+    let (r, b) = (row(o, kind, 50)?, row(o, base, 50)?);
+    let pct = 100.0 * r.load.rps / b.load.rps;
+    Some(format!(
+        "- {claim} at c=50: {pct:.0} % — {}",
+        verdict(pct >= min_pct)
+    ))
+}
+
 fn fmt_ms(ms: f64) -> String {
     if !ms.is_finite() {
         "–".into()
@@ -114,50 +133,27 @@ impl Report {
     /// Ratios for one row against the baselines at the same concurrency.
     fn ratios(&self, kind: Kind, r: &Row) -> String {
         let o = &self.outcomes;
-        let c = r.concurrency;
         let mut parts = Vec::new();
         match kind {
             Kind::Reader | Kind::Spin => {
-                if let Some(db) = row(o, Kind::DirectFresh, c)
-                    && db.load.rps > 0.0
-                {
-                    parts.push(format!(
-                        "{:.1}× direct-DB rps, p99 {:.2}× of its",
-                        r.load.rps / db.load.rps,
-                        r.load.p99_ms / db.load.p99_ms
-                    ));
-                }
-                if let Some(control) = row(o, Kind::Control, c)
-                    && control.load.rps > 0.0
-                {
-                    parts.push(format!(
-                        "{:.0} % of control",
-                        100.0 * r.load.rps / control.load.rps
-                    ));
-                }
+                parts.extend(
+                    ratio(o, r, Kind::DirectFresh)
+                        .map(|(x, p99)| format!("{x:.1}× direct-DB rps, p99 {p99:.2}× of its")),
+                );
+                parts.extend(
+                    ratio(o, r, Kind::Control)
+                        .map(|(x, _)| format!("{:.0} % of control", 100.0 * x)),
+                );
             }
             Kind::ReaderKv | Kind::ControlKv => parts.extend(backends::ratios(o, kind, r)),
-            Kind::DirectPooled => {
-                if let Some(db) = row(o, Kind::DirectFresh, c)
-                    && db.load.rps > 0.0
-                {
-                    parts.push(format!("{:.1}× fresh-conn rps", r.load.rps / db.load.rps));
-                }
-            }
+            Kind::DirectPooled => parts.extend(
+                ratio(o, r, Kind::DirectFresh).map(|(x, _)| format!("{x:.1}× fresh-conn rps")),
+            ),
             Kind::NginxCache => {
-                if let Some(s) = row(o, Kind::Static, c)
-                    && s.load.rps > 0.0
-                {
-                    parts.push(format!(
-                        "{:.0} % of static",
-                        100.0 * r.load.rps / s.load.rps
-                    ));
-                }
-                if let Some(reader) = row(o, Kind::Reader, c)
-                    && reader.load.rps > 0.0
-                {
-                    parts.push(format!("{:.1}× reader", r.load.rps / reader.load.rps));
-                }
+                parts.extend(
+                    ratio(o, r, Kind::Static).map(|(x, _)| format!("{:.0} % of static", 100.0 * x)),
+                );
+                parts.extend(ratio(o, r, Kind::Reader).map(|(x, _)| format!("{x:.1}× reader")));
             }
             _ => {}
         }
@@ -204,187 +200,6 @@ impl Report {
             }
         }
         out
-    }
-
-    /// `(description, verdict text)` for every target of the issue.
-    pub fn targets(&self) -> Vec<String> {
-        let o = &self.outcomes;
-        let mut lines = Vec::new();
-        let c = 50;
-        let missing = |what: &str| format!("- {what}: not measured (see above)");
-        match (row(o, Kind::Reader, c), row(o, Kind::DirectFresh, c)) {
-            (Some(r), Some(db)) => {
-                let x = r.load.rps / db.load.rps;
-                lines.push(format!(
-                    "- reader ≥ 5× direct-DB (fresh conn) req/s at c=50: {:.0} vs {:.0} = {x:.1}× — {}",
-                    r.load.rps,
-                    db.load.rps,
-                    verdict(x >= 5.0)
-                ));
-                lines.push(format!(
-                    "  - context, not a verdict: the issue set 5× against today's site, a Python/pymysql \
-                     endpoint at 100–200 ms per request (at most 250–500 req/s at c=50); the baseline \
-                     measured here is native Rust (hyper + mysql_async) on a local 42-row table: \
-                     {:.0} req/s, p50 {} ms",
-                    db.load.rps,
-                    fmt_ms(db.load.p50_ms)
-                ));
-                let p = r.load.p99_ms / db.load.p99_ms;
-                lines.push(format!(
-                    "- reader p99 ≤ 1/5 of direct-DB p99 at c=50: {} ms vs {} ms = {p:.2}× — {}",
-                    fmt_ms(r.load.p99_ms),
-                    fmt_ms(db.load.p99_ms),
-                    verdict(p <= 0.2)
-                ));
-            }
-            _ => lines.push(missing("reader vs direct-DB")),
-        }
-        match (row(o, Kind::Reader, c), row(o, Kind::Control, c)) {
-            (Some(r), Some(control)) => {
-                let pct = 100.0 * r.load.rps / control.load.rps;
-                lines.push(format!(
-                    "- reader ≥ 85 % of the control component at c=50: {pct:.0} % — {}",
-                    verdict(pct >= 85.0)
-                ));
-            }
-            _ => lines.push(missing("reader vs control")),
-        }
-        lines.extend(backends::targets(o));
-        match (row(o, Kind::NginxCache, c), row(o, Kind::Static, c)) {
-            (Some(n), Some(s)) => {
-                let pct = 100.0 * n.load.rps / s.load.rps;
-                lines.push(format!(
-                    "- front cache ≥ 50 % of the static ceiling at c=50: {pct:.0} % — {}",
-                    verdict(pct >= 50.0)
-                ));
-            }
-            _ => lines.push(missing("front cache vs static")),
-        }
-        if let Some(up) = o.iter().find_map(|x| x.upstream) {
-            // The host's own count, when it reported one, is the stronger evidence.
-            let host_requests = o
-                .iter()
-                .find(|x| x.kind == Kind::NginxCache)
-                .and_then(|x| x.host.as_ref())
-                .and_then(|h| h["component_requests"].as_u64())
-                // Minus the harness's own readiness probe, sent to the host before nginx
-                // started.
-                .map(|n| n.saturating_sub(1));
-            let windows = (up.seconds / up.max_age_s.max(1) as f64).ceil().max(1.0) as u64;
-            lines.push(format!(
-                "- reader sees ≤ 1 request per max-age window behind the cache: {} request(s) reached the reader \
-                 (nginx upstream log; the host counted {} besides the harness's readiness probe) in {:.0} s with max-age {} s ({} window(s)) — {}",
-                up.hits,
-                host_requests.map_or("–".into(), |n| n.to_string()),
-                up.seconds,
-                up.max_age_s,
-                windows,
-                verdict(up.hits <= windows && host_requests.is_none_or(|n| n <= windows))
-            ));
-        }
-        let reader_path: Vec<&Row> = o
-            .iter()
-            .filter(|x| {
-                matches!(
-                    x.kind,
-                    Kind::Reader
-                        | Kind::Control
-                        | Kind::ReaderKv
-                        | Kind::ControlKv
-                        | Kind::Spin
-                        | Kind::NginxCache
-                )
-            })
-            .flat_map(|x| x.rows.iter())
-            .collect();
-        if !reader_path.is_empty() {
-            let total: u64 = reader_path.iter().map(|r| r.mysql.questions).sum();
-            let requests: u64 = reader_path.iter().map(|r| r.load.requests).sum();
-            let rows: Option<u64> = reader_path.iter().map(|r| r.mysql.fixture_rows).sum();
-            let by_user: Option<u64> = reader_path.iter().map(|r| r.mysql.user_statements).sum();
-            let line = match (rows, by_user) {
-                // Server-wide counters include every other client of a shared server; the
-                // run's own table and user cannot.
-                (Some(rows), Some(by_user)) => format!(
-                    "- zero MySQL statements from the reader path: {by_user} statements by the run's DB user, \
-                     {rows} rows read from the run's table during {requests} requests ({total} statements server-wide, \
-                     other clients of this MariaDB) — {}",
-                    verdict(rows == 0 && by_user == 0)
-                ),
-                _ => format!(
-                    "- zero MySQL statements from the reader path: {total} statements server-wide during {requests} requests — {}",
-                    verdict(total == 0)
-                ),
-            };
-            lines.push(line);
-        }
-        match (&self.extras.steady, &self.extras.per_refresh) {
-            (Some(s), _) if s.refreshes > 0 => {
-                let per = |n: Option<u64>| n.map(|n| n as f64 / s.refreshes as f64);
-                let statements = per(s.delta.user_statements);
-                let selects = per(s.delta.user_selects);
-                let reads = s
-                    .delta
-                    .fixture_rows
-                    .map(|r| r as f64 / self.extras.table_rows.max(1) as f64 / s.refreshes as f64);
-                let one = |x: Option<f64>| x.is_some_and(|x| (x - 1.0).abs() < 1e-9);
-                let show = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.2}"));
-                lines.push(format!(
-                    "- exactly one SELECT per refresh (running refresher, {} refreshes): {} statements, {} SELECTs by the \
-                     refresher's DB user and {} full reads of the table per refresh — {}",
-                    s.refreshes,
-                    show(statements),
-                    show(selects),
-                    show(reads),
-                    verdict(one(statements) && one(selects) && one(reads))
-                ));
-            }
-            (_, Some(Ok(c))) => lines.push(format!(
-                "- exactly one SELECT per refresh (`--once`): {} statement(s), {} SELECT(s) — {}",
-                c.questions,
-                c.com_select,
-                verdict(c.questions == 1 && c.com_select == 1)
-            )),
-            (_, Some(Err(e))) => lines.push(format!(
-                "- exactly one SELECT per refresh: not measured ({e})"
-            )),
-            _ => {}
-        }
-        match self.extras.reader_wasm_bytes {
-            Some(b) => lines.push(format!(
-                "- reader .wasm ≤ 300 KB: {:.1} KB ({b} bytes) — {}",
-                b as f64 / 1000.0,
-                verdict(b <= 300_000)
-            )),
-            None => lines.push(missing("reader .wasm size")),
-        }
-        let peak = o
-            .iter()
-            .filter(|x| x.kind == Kind::Reader)
-            .filter_map(|x| x.host.as_ref()?["peak_memory_bytes_max"].as_u64())
-            .max()
-            .or(self.extras.peak_linear_memory_bytes);
-        match peak {
-            Some(b) => lines.push(format!(
-                "- peak linear memory per request ≤ 2 MiB: {:.2} MiB — {}",
-                b as f64 / (1 << 20) as f64,
-                verdict(b <= 2 << 20)
-            )),
-            None => lines.push(
-                "- peak linear memory per request ≤ 2 MiB: not measured (the host reported no peak; see notes)"
-                    .into(),
-            ),
-        }
-        match &self.extras.refresher_rss_kib {
-            Some(Ok(kib)) => lines.push(format!(
-                "- refresher idle RSS ≤ 10 MB: {:.1} MB — {}",
-                *kib as f64 * 1024.0 / 1e6,
-                verdict(*kib * 1024 <= 10_000_000)
-            )),
-            Some(Err(e)) => lines.push(format!("- refresher idle RSS ≤ 10 MB: not measured ({e})")),
-            None => {}
-        }
-        lines
     }
 
     pub fn render(&self) -> String {

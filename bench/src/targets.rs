@@ -139,20 +139,13 @@ fn reader_host(
     api: Api,
     path: &str,
 ) -> anyhow::Result<Server> {
-    for (what, path) in [
-        ("reader-host", &ctx.artifacts.reader_host),
-        ("component", &wasm.to_path_buf()),
-    ] {
-        if !path.is_file() {
-            bail!("{what} not built ({})", path.display());
-        }
+    let mut command = built("reader-host", &ctx.artifacts.reader_host, addr)?;
+    if !wasm.is_file() {
+        bail!("component not built ({})", wasm.display());
     }
-    let mut command = Command::new(&ctx.artifacts.reader_host);
     command
         .arg("--manifest")
         .arg(manifest)
-        .arg("--listen")
-        .arg(addr.to_string())
         .arg("--wasm")
         .arg(wasm)
         .arg("--variable")
@@ -180,9 +173,31 @@ fn reader_host(
             .arg("--variable")
             .arg("redis_api=key_value");
     }
+    serve(ctx, name, command, addr, path)
+}
+
+/// Spawns `command` as `name` (its log in the run directory) and waits until it answers
+/// `path` with a 200.
+fn serve(
+    ctx: &Context,
+    name: &str,
+    command: Command,
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<Server> {
     let mut server = process::spawn(name, command, &ctx.log(name))?;
     server.wait_http(addr, path, Some(200), START_TIMEOUT)?;
     Ok(server)
+}
+
+/// `bin --listen addr`, or "not measured" because `what` is not built.
+fn built(what: &str, bin: &Path, addr: SocketAddr) -> anyhow::Result<Command> {
+    if !bin.is_file() {
+        bail!("{what} not built ({})", bin.display());
+    }
+    let mut command = Command::new(bin);
+    command.arg("--listen").arg(addr.to_string());
+    Ok(command)
 }
 
 /// The control component's key-value flavour answers under `/kv/` (bench/control/src/lib.rs).
@@ -200,61 +215,45 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
     };
     match kind {
         Kind::DirectFresh | Kind::DirectPooled => {
-            let bin = &ctx.artifacts.direct_db_server;
-            if !bin.is_file() {
-                bail!("direct-db-server not built ({})", bin.display());
-            }
-            let mut command = Command::new(bin);
-            command
-                .arg("--listen")
-                .arg(addr.to_string())
-                .env("DATABASE_URL", ctx.database_url());
+            let mut command = built("direct-db-server", &ctx.artifacts.direct_db_server, addr)?;
+            command.env("DATABASE_URL", ctx.database_url());
             if kind == Kind::DirectPooled {
                 command.arg("--pooled");
             }
-            let mut server = process::spawn(kind.key(), command, &ctx.log(kind.key()))?;
-            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
+            let server = serve(ctx, kind.key(), command, addr, PATH)?;
             Ok(plain(
                 server,
                 "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
             ))
         }
-        Kind::Reader | Kind::ReaderKv => {
-            let api = if kind == Kind::Reader {
+        Kind::Reader | Kind::ReaderKv | Kind::Control | Kind::ControlKv => {
+            let api = if matches!(kind, Kind::Reader | Kind::Control) {
                 Api::Outbound
             } else {
                 Api::KeyValue
             };
-            let server = reader_host(
-                ctx,
-                kind.key(),
-                &ctx.root.join("spin.toml"),
-                &ctx.artifacts.reader_wasm,
-                addr,
-                api,
-                PATH,
-            )?;
-            Ok(plain(server, "release .wasm"))
-        }
-        Kind::Control | Kind::ControlKv => {
-            let (api, path, detail) = if kind == Kind::Control {
-                (Api::Outbound, PATH, "bench/control: GET key, return bytes")
-            } else {
-                (
-                    Api::KeyValue,
+            let (manifest, wasm, path, detail) = match kind {
+                Kind::Reader | Kind::ReaderKv => (
+                    "spin.toml",
+                    &ctx.artifacts.reader_wasm,
+                    PATH,
+                    "release .wasm",
+                ),
+                Kind::Control => (
+                    "bench/control/spin.toml",
+                    &ctx.artifacts.control_wasm,
+                    PATH,
+                    "bench/control: GET key, return bytes",
+                ),
+                _ => (
+                    "bench/control/spin.toml",
+                    &ctx.artifacts.control_wasm,
                     CONTROL_KV_PATH,
                     "bench/control /kv/: key-value GET, return bytes",
-                )
+                ),
             };
-            let server = reader_host(
-                ctx,
-                kind.key(),
-                &ctx.root.join("bench/control/spin.toml"),
-                &ctx.artifacts.control_wasm,
-                addr,
-                api,
-                path,
-            )?;
+            let manifest = ctx.root.join(manifest);
+            let server = reader_host(ctx, kind.key(), &manifest, wasm, addr, api, path)?;
             Ok(Running {
                 url: format!("http://{addr}{path}"),
                 ..plain(server, detail)
@@ -273,8 +272,7 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 .arg(addr.to_string())
                 .env("SPIN_VARIABLE_REDIS_ADDRESS", &ctx.redis_url)
                 .env("SPIN_VARIABLE_STATUS_KEY", &ctx.status_key);
-            let mut server = process::spawn(kind.key(), command, &ctx.log(kind.key()))?;
-            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
+            let server = serve(ctx, kind.key(), command, addr, PATH)?;
             Ok(plain(server, "spin up"))
         }
         Kind::NginxCache => {
@@ -297,12 +295,13 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 reader_addr,
                 addr,
             )?;
-            let mut server = process::spawn(
+            let server = serve(
+                ctx,
                 "nginx-cache",
                 rendered.command(&nginx_bin)?,
-                &ctx.log("nginx-cache"),
+                addr,
+                PATH,
             )?;
-            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
             Ok(Running {
                 url,
                 detail: "deploy/nginx/server-status.conf".into(),
@@ -314,26 +313,13 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
             if let Some(nginx_bin) = nginx_binary() {
                 let rendered =
                     nginx::render_static(&ctx.run_dir.join("nginx-static"), static_file, addr)?;
-                let mut server = process::spawn(
-                    "nginx-static",
-                    rendered.command(&nginx_bin)?,
-                    &ctx.log("nginx-static"),
-                )?;
-                server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
+                let command = rendered.command(&nginx_bin)?;
+                let server = serve(ctx, "nginx-static", command, addr, PATH)?;
                 return Ok(plain(server, "nginx static file"));
             }
-            let bin = &ctx.artifacts.static_server;
-            if !bin.is_file() {
-                bail!("static-server not built ({})", bin.display());
-            }
-            let mut command = Command::new(bin);
-            command
-                .arg("--listen")
-                .arg(addr.to_string())
-                .arg("--file")
-                .arg(static_file);
-            let mut server = process::spawn("static-server", command, &ctx.log("static-server"))?;
-            server.wait_http(addr, PATH, Some(200), START_TIMEOUT)?;
+            let mut command = built("static-server", &ctx.artifacts.static_server, addr)?;
+            command.arg("--file").arg(static_file);
+            let server = serve(ctx, "static-server", command, addr, PATH)?;
             Ok(plain(server, "static-server (nginx absent)"))
         }
     }

@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Parser;
@@ -101,11 +101,7 @@ async fn document(source: &Source) -> anyhow::Result<Vec<u8>> {
             select(&mut conn).await?
         }
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let built = status_document::build(&rows, &BuildOptions::default(), now)?;
+    let built = status_document::build(&rows, &BuildOptions::default(), bench::unix_now())?;
     Ok(built.json)
 }
 

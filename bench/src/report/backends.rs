@@ -1,46 +1,27 @@
 //! Issue 10's rows: the reader and the control component on Spin's key-value API beside the
 //! outbound ones, with the ratios and targets that compare them (same run, c=50).
 
-use super::{Outcome, Row, fmt_ms, row, verdict};
+use super::{Outcome, Row, fmt_ms, ratio, row, share, verdict};
 use crate::targets::Kind;
 
 /// Ratios for a key-value row against the other rows at the same concurrency.
 pub(super) fn ratios(o: &[Outcome], kind: Kind, r: &Row) -> Vec<String> {
-    let c = r.concurrency;
-    let mut parts = Vec::new();
     match kind {
-        Kind::ReaderKv => {
-            if let Some(control) = row(o, Kind::ControlKv, c)
-                && control.load.rps > 0.0
-            {
-                parts.push(format!(
-                    "{:.0} % of control (key-value)",
-                    100.0 * r.load.rps / control.load.rps
-                ));
-            }
-            if let Some(outbound) = row(o, Kind::Reader, c)
-                && outbound.load.rps > 0.0
-            {
-                parts.push(format!(
-                    "{:.2}× reader (outbound) rps, p99 {:.2}× of its",
-                    r.load.rps / outbound.load.rps,
-                    r.load.p99_ms / outbound.load.p99_ms
-                ));
-            }
-        }
-        Kind::ControlKv => {
-            if let Some(control) = row(o, Kind::Control, c)
-                && control.load.rps > 0.0
-            {
-                parts.push(format!(
-                    "{:.2}× control (outbound)",
-                    r.load.rps / control.load.rps
-                ));
-            }
-        }
-        _ => {}
+        Kind::ReaderKv => [
+            ratio(o, r, Kind::ControlKv)
+                .map(|(x, _)| format!("{:.0} % of control (key-value)", 100.0 * x)),
+            ratio(o, r, Kind::Reader)
+                .map(|(x, p99)| format!("{x:.2}× reader (outbound) rps, p99 {p99:.2}× of its")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Kind::ControlKv => ratio(o, r, Kind::Control)
+            .map(|(x, _)| format!("{x:.2}× control (outbound)"))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
     }
-    parts
 }
 
 /// Issue 10's targets. They are held out for a real Spin CLI; these are the reader-host
@@ -61,13 +42,13 @@ pub(super) fn targets(o: &[Outcome]) -> Vec<String> {
             "- reader (key-value) vs control (key-value): not measured (see above)".to_owned(),
         ),
     }
-    if let (Some(r), Some(control)) = (row(o, Kind::Reader, c), row(o, Kind::Control, c)) {
-        let pct = 100.0 * r.load.rps / control.load.rps;
-        lines.push(format!(
-            "- reader (outbound) ≥ 90 % of the outbound control at c=50: {pct:.0} % — {}",
-            verdict(pct >= 90.0)
-        ));
-    }
+    lines.extend(share(
+        o,
+        Kind::Reader,
+        Kind::Control,
+        "reader (outbound) ≥ 90 % of the outbound control",
+        90.0,
+    ));
     if let (Some(kv), Some(outbound)) = (row(o, Kind::ReaderKv, c), row(o, Kind::Reader, c)) {
         lines.push(format!(
             "- reader (key-value) p99 at c=50 no worse than the outbound reader's: {} ms vs {} ms — {}",
