@@ -16,7 +16,6 @@ use status_document::keys::MAX_INTERVAL_S;
 use status_document::{Mapping, MetaPolicy, StateSettings};
 
 use crate::redact::{MASK, RedactedUrl};
-use crate::watch::Watch;
 
 mod args;
 mod live;
@@ -24,11 +23,13 @@ mod states;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod watch_mode;
 
 pub use args::{Args, Command, flag_for};
 pub use live::RefreshNowConfig;
 pub use states::MAX_CONSTANT_NAME_CHARS;
 pub use tls::{DbTls, RedisTls, SslMode};
+pub use watch_mode::Watch;
 
 /// Shortest configurable interval. Lower than the live override's minimum
 /// ([`status_document::keys::MIN_INTERVAL_S`]) so tests and local runs can cycle quickly; the

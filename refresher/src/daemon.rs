@@ -19,7 +19,7 @@ use anyhow::Context;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, Watch};
 use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
 use crate::listener;
 use crate::metrics::Metrics;
@@ -31,7 +31,6 @@ use crate::sink::{Keys, Sink};
 use crate::source::Source;
 use crate::sources::{Sources, Watcher};
 use crate::subscription::Subscription;
-use crate::watch::Watch;
 use crate::watch::binlog::BinlogWatch;
 use crate::watch::poll::PollWatch;
 

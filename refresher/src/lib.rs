@@ -13,23 +13,25 @@
 //! `STATUS_MIN_REFRESH_GAP`; they come from the Redis channel ([`subscription`]) and, when
 //! `STATUS_WATCH` asks for it, from the binary log or a change probe ([`watch`]).
 
-pub mod clock;
+mod clock;
 pub mod config;
 pub mod daemon;
-pub mod db_tls;
-pub mod lease;
-pub mod listener;
-pub mod metrics;
-pub mod nudge;
-pub mod redact;
-pub mod redis_call;
-pub mod refresh;
+mod db_tls;
+mod lease;
+mod listener;
+mod metrics;
+mod nudge;
+mod redact;
+mod redis_call;
+mod refresh;
 pub mod refresh_now;
-pub mod schedule;
-pub mod shutdown;
+mod schedule;
+mod shutdown;
 pub mod sink;
-pub mod source;
-pub mod sources;
-pub mod subscription;
-pub mod tls;
-pub mod watch;
+mod source;
+mod sources;
+mod subscription;
+mod tls;
+mod watch;
+
+pub use redis_call::note_tls;

@@ -72,7 +72,7 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    status_refresher::redis_call::note_tls(&config.redis_url);
+    status_refresher::note_tls(&config.redis_url);
     let client = match status_refresher::sink::client(&config.redis_url, &config.redis_tls) {
         Ok(client) => client,
         Err(e) => {

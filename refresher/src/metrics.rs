@@ -283,23 +283,28 @@ mod tests {
     fn health_follows_outcomes() {
         let m = Metrics::new(Duration::from_millis(50), Duration::ZERO);
         assert_eq!(m.health().0, Status::Stale, "nothing yet");
-        m.record(Outcome::Ok {
-            duration: Duration::from_millis(3),
-        });
-        let (status, body) = m.health();
-        assert_eq!((status, status.http_code()), (Status::Ok, 200));
+        let body = health_after(&m, Outcome::Ok { duration: ms(3) }, (Status::Ok, 200));
         assert!(body.contains("\"consecutive_failures\":0"), "{body}");
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(ms(80));
         assert_eq!(m.health().0, Status::Stale, "older than one interval");
-        m.record(Outcome::Error {
-            duration: Duration::from_secs(1),
-        });
-        let (status, body) = m.health();
-        assert_eq!((status, status.http_code()), (Status::Error, 503));
+        let error = Outcome::Error { duration: ms(1000) };
+        let body = health_after(&m, error, (Status::Error, 503));
         assert!(body.starts_with("{\"status\":\"error\""), "{body}");
         serde_check(&body);
         m.record(Outcome::SkippedNotHolder);
         assert_eq!(m.health().0, Status::Ok, "a standby is healthy");
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Records `outcome`, checks /health's status and HTTP code, and returns its body.
+    fn health_after(m: &Metrics, outcome: Outcome, expected: (Status, u16)) -> String {
+        m.record(outcome);
+        let (status, body) = m.health();
+        assert_eq!((status, status.http_code()), expected);
+        body
     }
 
     /// The body is one flat JSON object (checked without a JSON dependency).

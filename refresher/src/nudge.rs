@@ -59,14 +59,6 @@ impl SourceState {
         }
     }
 
-    /// Whether a problem is reported: the source should work here but does not.
-    pub fn is_failing(&self) -> bool {
-        matches!(
-            self,
-            SourceState::Down { .. } | SourceState::Unavailable { .. }
-        )
-    }
-
     /// The error or reason, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
@@ -115,9 +107,6 @@ impl Reconnect {
         tokio::time::sleep(retry_in).await;
     }
 }
-
-/// Default `STATUS_MIN_REFRESH_GAP`.
-pub const DEFAULT_MIN_GAP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -217,10 +206,6 @@ impl Coalescer {
             min_gap,
             last_start: None,
         }
-    }
-
-    pub fn min_gap(&self) -> Duration {
-        self.min_gap
     }
 
     /// A refresh (of any kind) started at `at`.

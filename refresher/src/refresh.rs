@@ -93,11 +93,6 @@ impl Refresher {
         }
     }
 
-    /// The interval in force.
-    pub fn interval(&self) -> Duration {
-        self.interval
-    }
-
     /// Runs one cycle, logs its one result line, and records its outcome. With a `guard` the
     /// write happens only if the lease allows it (see [`crate::lease`]); a refused write is
     /// [`RefreshError::NotLeaseHolder`], logged as a warning and not counted as a failure.

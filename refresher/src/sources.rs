@@ -9,7 +9,6 @@
 //! is visible there while the periodic refresh carries on.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -155,9 +154,6 @@ pub struct SourcesView {
     watch: SourceView,
     watch_mode: &'static str,
 }
-
-/// Shared between the daemon and the listener.
-pub type SharedView = Arc<SourcesView>;
 
 impl SourcesView {
     pub fn channel_state(&self) -> SourceState {

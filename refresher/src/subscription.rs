@@ -131,8 +131,12 @@ mod tests {
 
     #[test]
     fn default_channel_follows_the_status_key() {
-        assert_eq!(default_channel("server:status"), "server:status:refresh");
-        assert_eq!(default_channel("eu:status"), "eu:status:refresh");
+        for (key, channel) in [
+            ("server:status", "server:status:refresh"),
+            ("eu:status", "eu:status:refresh"),
+        ] {
+            assert_eq!(default_channel(key), channel);
+        }
     }
 
     #[test]

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use super::{Args, ConfigError, parse_key, parse_redis_url, parse_seconds, parse_timeout};
+use super::{Args, ConfigError, Watch, parse_key, parse_redis_url, parse_seconds, parse_timeout};
 use crate::subscription::default_channel;
-use crate::watch::Watch;
 
 /// Shortest `STATUS_MIN_REFRESH_GAP`: the gap is what bounds the database's load under a
 /// flood of nudges, so it cannot be turned off.

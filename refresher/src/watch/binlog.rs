@@ -49,9 +49,7 @@ mod stream;
 
 pub use events::{Seen, classify};
 pub use follower::{Follower, Position};
-pub use preflight::{
-    CheckError, Missing, ServerFacts, check, describe, global_privileges, missing,
-};
+pub use preflight::{CheckError, check, describe};
 use stream::Ended;
 
 /// How often the server sends a heartbeat on an idle stream.
