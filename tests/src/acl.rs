@@ -1,6 +1,9 @@
 //! A Redis ACL user made from README's documented `ACL SETUSER <role> ...` line, with the
 //! user name, password and key names replaced by the test's own; deleted on drop.
 //!
+//! ACLs are not replicated, so a replica, or a node Sentinel may promote, needs the same
+//! line applied to it: [`DocumentedUser::create_on`] applies one user to several servers.
+//!
 //! (`tests/tests/reliability_reader.rs` has its own, richer user with dry runs and the ACL
 //! log; it maps key names through [`test_name`] too.)
 
@@ -13,12 +16,24 @@ use crate::redis::TestRedis;
 pub struct DocumentedUser {
     pub name: String,
     pub password: String,
-    admin: redis::Client,
+    /// Every server the line was applied to.
+    admins: Vec<redis::Client>,
 }
 
 impl DocumentedUser {
     /// Applies README's line for `role` (e.g. `status-reader`) under a unique name.
     pub fn create(redis: &TestRedis, role: &str, password: &str) -> DocumentedUser {
+        DocumentedUser::create_on(redis, &[&redis.url()], role, password)
+    }
+
+    /// [`DocumentedUser::create`] with the same name, password and key names (`redis`'s) on
+    /// each of `servers` (`redis://127.0.0.1:<port>`, administered as the `default` user).
+    pub fn create_on(
+        redis: &TestRedis,
+        servers: &[&str],
+        role: &str,
+        password: &str,
+    ) -> DocumentedUser {
         let readme = std::fs::read_to_string(workspace_root().join("README.md"))
             .expect("cannot read README.md");
         let prefix = format!("ACL SETUSER {role} ");
@@ -47,14 +62,20 @@ impl DocumentedUser {
             };
             cmd.arg(token);
         }
-        let admin = redis::Client::open(redis.url()).expect("test Redis URL");
-        let () = cmd
-            .query(&mut admin_conn(&admin))
-            .unwrap_or_else(|e| panic!("documented {role} line refused: {e}"));
+        let admins: Vec<redis::Client> = servers
+            .iter()
+            .map(|url| redis::Client::open(*url).expect("test Redis URL"))
+            .collect();
+        for admin in &admins {
+            let mut conn = admin_conn(admin).expect("cannot connect to the test Redis");
+            let () = cmd
+                .query(&mut conn)
+                .unwrap_or_else(|e| panic!("documented {role} line refused: {e}"));
+        }
         DocumentedUser {
             name,
             password: password.to_owned(),
-            admin,
+            admins,
         }
     }
 
@@ -73,21 +94,24 @@ impl DocumentedUser {
 }
 
 impl Drop for DocumentedUser {
+    /// Deletes the user wherever the server still runs (a test may have killed one).
     fn drop(&mut self) {
-        let deleted: redis::RedisResult<i64> = redis::cmd("ACL")
-            .arg("DELUSER")
-            .arg(&self.name)
-            .query(&mut admin_conn(&self.admin));
-        if deleted.is_err() {
-            eprintln!("warning: could not delete ACL user {}", self.name);
+        for admin in &self.admins {
+            let deleted: redis::RedisResult<i64> = admin_conn(admin).and_then(|mut conn| {
+                redis::cmd("ACL")
+                    .arg("DELUSER")
+                    .arg(&self.name)
+                    .query(&mut conn)
+            });
+            if deleted.is_err() {
+                eprintln!("warning: could not delete ACL user {}", self.name);
+            }
         }
     }
 }
 
-fn admin_conn(client: &redis::Client) -> Connection {
-    client
-        .get_connection_with_timeout(std::time::Duration::from_secs(5))
-        .expect("cannot connect to the test Redis")
+fn admin_conn(client: &redis::Client) -> redis::RedisResult<Connection> {
+    client.get_connection_with_timeout(std::time::Duration::from_secs(5))
 }
 
 /// `server:status[...]` and `config:status_interval` (the only names README's ACL lines may
