@@ -19,6 +19,7 @@ use crate::redact::{MASK, RedactedUrl};
 
 mod args;
 mod live;
+mod sentinel;
 mod states;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ mod watch_mode;
 
 pub use args::{Args, Command, flag_for};
 pub use live::RefreshNowConfig;
+pub use sentinel::{DEFAULT_REDIS_URL, RedisTarget, SentinelSettings};
 pub use states::MAX_CONSTANT_NAME_CHARS;
 pub use tls::{DbTls, RedisTls, SslMode};
 pub use watch_mode::Watch;
@@ -87,8 +89,8 @@ impl fmt::Debug for Database {
 /// The validated configuration.
 #[derive(Clone)]
 pub struct Config {
-    /// Raw URL (may hold a password): print only through [`RedactedUrl`].
-    pub redis_url: String,
+    /// `REDIS_URL`, or the Sentinel settings (printing it hides the password).
+    pub redis: RedisTarget,
     /// REDIS_CA_CERT, REDIS_CLIENT_CERT, REDIS_CLIENT_KEY (contents never printed).
     pub redis_tls: RedisTls,
     pub database: Database,
@@ -117,7 +119,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("redis_url", &RedactedUrl(&self.redis_url))
+            .field("redis", &self.redis)
             .field("redis_tls", &self.redis_tls)
             .field("database", &self.database)
             .field("interval", &self.interval)
@@ -164,12 +166,11 @@ impl Config {
         let mapping = Mapping::with_overrides(&args.status_mapping)
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
-        let redis_url = parse_redis_url(&args.redis_url)?;
-        let redis_tls = tls::parse_redis_tls(&args, &redis_url)?;
+        let (redis, redis_tls) = sentinel::parse_redis(&args)?;
         let (database, ignored) = parse_database(&args)?;
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
         Ok(Config {
-            redis_url,
+            redis,
             redis_tls,
             database,
             interval: Duration::from_secs(interval_s),

@@ -24,7 +24,7 @@ use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::nudge::{Coalescer, Trigger};
-use crate::redact::RedactedUrl;
+use crate::redis_target::Primary;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::shutdown::Shutdown;
 use crate::sink::{Keys, Sink};
@@ -56,11 +56,11 @@ pub enum Exit {
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut shutdown = Shutdown::install().context("installing signal handlers")?;
-    crate::redis_call::note_tls(&config.redis_url);
+    crate::redis_call::note_tls(config.redis.url().unwrap_or(""));
     let token = replica_token();
     info!(
         version = env!("CARGO_PKG_VERSION"),
-        redis = %RedactedUrl(&config.redis_url),
+        redis = %config.redis,
         database = %config.database.display,
         db_ssl_mode = %config.database.tls.mode,
         redis_tls_files = ?config.redis_tls.files,
@@ -98,18 +98,12 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let source = Source::new(&config.database, config.timeout);
     let keys = Keys::new(&config.status_key, &config.interval_key);
     // The URL was validated with the same parser; a failure here names no secret either.
-    let sink = crate::sink::client(&config.redis_url, &config.redis_tls)
-        .and_then(|client| Sink::new(client, config.timeout, keys))
+    let primary = Primary::new(&config.redis, &config.redis_tls, config.timeout)
         .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
-    let lease = config.lease.map(|duration| {
-        Lease::new(
-            sink.manager(),
-            config.timeout,
-            &config.status_key,
-            token.clone(),
-            duration,
-        )
-    });
+    let sink = Sink::new(primary.clone(), keys);
+    let lease = config
+        .lease
+        .map(|duration| Lease::new(sink.primary(), &config.status_key, token.clone(), duration));
     let settings = DocumentSettings {
         mapping: config.mapping.clone(),
         meta: config.meta.clone(),
@@ -141,7 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     } else {
         metrics.set_lease_holder(lease.is_none());
         let trigger = Trigger::new();
-        let sources = nudge_sources(&config, &trigger)?;
+        let sources = nudge_sources(&config, &trigger, &primary);
         metrics.set_sources(sources.view());
         let server = match config.metrics_addr {
             Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
@@ -175,16 +169,12 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
 }
 
 /// The refresh channel and the change watcher, as configured (none runs yet).
-fn nudge_sources(config: &Config, trigger: &Trigger) -> anyhow::Result<Sources> {
-    let subscription = match &config.refresh_channel {
-        Some(channel) => Some(Subscription {
-            client: crate::sink::client(&config.redis_url, &config.redis_tls)
-                .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?,
-            channel: channel.clone(),
-            timeout: config.timeout,
-        }),
-        None => None,
-    };
+fn nudge_sources(config: &Config, trigger: &Trigger, primary: &Primary) -> Sources {
+    let subscription = config.refresh_channel.as_ref().map(|channel| Subscription {
+        primary: primary.clone(),
+        channel: channel.clone(),
+        timeout: config.timeout,
+    });
     let opts = config.database.opts.clone();
     let watcher = match config.watch {
         Watch::Interval => Watcher::None,
@@ -200,7 +190,7 @@ fn nudge_sources(config: &Config, trigger: &Trigger) -> anyhow::Result<Sources> 
             timeout: config.timeout,
         }),
     };
-    Ok(Sources::new(trigger, subscription, watcher))
+    Sources::new(trigger, subscription, watcher)
 }
 
 /// Binds the health and metrics listener. A failure is logged, not fatal: the refresher's

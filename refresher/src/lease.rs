@@ -21,10 +21,10 @@
 use std::time::{Duration, Instant};
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 use status_document::keys::lock_key;
 
-use crate::redis_call::{RedisCallError, bounded};
+use crate::redis_call::RedisCallError;
+use crate::redis_target::Primary;
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
 const EXTEND: &str = r"
@@ -70,8 +70,8 @@ pub struct WriteGuard {
 }
 
 pub struct Lease {
-    manager: ConnectionManager,
-    timeout: Duration,
+    /// The document's Redis (its calls carry the configured timeout).
+    primary: Primary,
     key: String,
     token: String,
     duration: Duration,
@@ -82,16 +82,9 @@ pub struct Lease {
 }
 
 impl Lease {
-    pub fn new(
-        manager: ConnectionManager,
-        timeout: Duration,
-        status_key: &str,
-        token: String,
-        duration: Duration,
-    ) -> Lease {
+    pub fn new(primary: Primary, status_key: &str, token: String, duration: Duration) -> Lease {
         Lease {
-            manager,
-            timeout,
+            primary,
             key: lock_key(status_key),
             token,
             duration,
@@ -144,12 +137,15 @@ impl Lease {
     pub async fn ensure(&mut self) -> Result<LeaseState, RedisCallError> {
         let started = Instant::now();
         let lease_ms = millis(self.duration);
-        let mut conn = self.manager.clone();
         if self.held_until.is_some() {
             let mut call = self.extend.key(&self.key);
             call.arg(&self.token).arg(lease_ms);
-            let extended: i64 =
-                bounded(self.timeout, "lease renew", call.invoke_async(&mut conn)).await?;
+            let extended: i64 = self
+                .primary
+                .call("lease renew", async |mut conn| {
+                    call.invoke_async(&mut conn).await
+                })
+                .await?;
             if extended == 1 {
                 self.held_until = Some(started + self.duration);
                 return Ok(LeaseState::Held { acquired: false });
@@ -167,8 +163,12 @@ impl Lease {
             .arg(&self.key)
             .cmd("PTTL")
             .arg(&self.key);
-        let (set, holder, pttl): (Option<String>, Option<String>, i64) =
-            bounded(self.timeout, "lease acquire", pipe.query_async(&mut conn)).await?;
+        let (set, holder, pttl): (Option<String>, Option<String>, i64) = self
+            .primary
+            .call("lease acquire", async |mut conn| {
+                pipe.query_async(&mut conn).await
+            })
+            .await?;
         if set.is_some() {
             self.held_until = Some(started + self.duration);
             return Ok(LeaseState::Held { acquired: true });
@@ -192,11 +192,14 @@ impl Lease {
         if self.held_until.take().is_none() {
             return Ok(false);
         }
-        let mut conn = self.manager.clone();
         let mut call = self.release.key(&self.key);
         call.arg(&self.token);
-        let deleted: i64 =
-            bounded(self.timeout, "lease release", call.invoke_async(&mut conn)).await?;
+        let deleted: i64 = self
+            .primary
+            .call("lease release", async |mut conn| {
+                call.invoke_async(&mut conn).await
+            })
+            .await?;
         Ok(deleted == 1)
     }
 }

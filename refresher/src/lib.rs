@@ -6,7 +6,8 @@
 //! The binary (`main.rs`) only parses [`config`], sets up logging and the runtime.
 //!
 //! Reliability pieces: [`lease`] lets two replicas share the job with one writer (its calls
-//! and the sink's all go through [`redis_call::bounded`]), and [`metrics`], the one record
+//! and the sink's all go through [`redis_call::bounded`], on the primary [`redis_target`]
+//! names: `REDIS_URL`'s, or Sentinel's across failovers), and [`metrics`], the one record
 //! of outcomes, is what [`listener`] serves as `/health` and `/metrics`.
 //!
 //! Live changes: [`nudge`] turns requests for an early refresh into at most one refresh per
@@ -23,6 +24,7 @@ mod metrics;
 mod nudge;
 mod redact;
 mod redis_call;
+pub mod redis_target;
 mod refresh;
 pub mod refresh_now;
 mod schedule;

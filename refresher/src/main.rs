@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use status_refresher::config::{Args, Command, Config, RefreshNowConfig};
 use status_refresher::daemon::{self, Exit};
+use status_refresher::redis_target::Primary;
 use status_refresher::refresh_now::{self, Outcome, RefreshNow};
 use tracing_subscriber::EnvFilter;
 
@@ -72,12 +73,21 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    status_refresher::note_tls(&config.redis_url);
-    let client = match status_refresher::sink::client(&config.redis_url, &config.redis_tls) {
+    status_refresher::note_tls(config.redis.url().unwrap_or(""));
+    // Behind Sentinel the nudge goes to the primary named now, where the refresher listens.
+    let client = runtime.block_on(async {
+        let primary =
+            Primary::new(&config.redis, &config.redis_tls, config.timeout).map_err(|e| {
+                let e = format!("cannot use REDIS_URL: {:?} error", e.kind());
+                (ExitCode::from(EXIT_CONFIG), e)
+            })?;
+        (primary.client().await).map_err(|e| (ExitCode::FAILURE, e.to_string()))
+    });
+    let client = match client {
         Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: cannot use REDIS_URL: {:?} error", e.kind());
-            return ExitCode::from(EXIT_CONFIG);
+        Err((code, e)) => {
+            eprintln!("error: {e}");
+            return code;
         }
     };
     let request = RefreshNow {

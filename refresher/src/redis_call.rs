@@ -21,6 +21,10 @@ pub enum RedisCallError {
         step: &'static str,
         error: redis::RedisError,
     },
+    /// No Sentinel named the primary (see [`crate::redis_target`]); `detail` says what each
+    /// one answered.
+    #[error("no Sentinel named a primary for {master:?} (REDIS_SENTINEL_MASTER): {detail}")]
+    NoPrimary { master: String, detail: String },
 }
 
 /// Runs one Redis call with a timeout, naming the step in the error.

@@ -1,9 +1,10 @@
 //! The sink: the status document in Redis.
 //!
-//! One [`ConnectionManager`] is kept for the process's life: it reconnects by itself after
-//! Redis restarts, and it connects lazily, so a refresher started while Redis is down keeps
-//! retrying instead of exiting. Every call is additionally wrapped in the configured timeout,
-//! because a manager's own reconnect loop must not be able to outlast a refresh cycle.
+//! One connection manager is kept for the process's life ([`Primary`]): it reconnects by
+//! itself after Redis restarts, and it connects lazily, so a refresher started while Redis
+//! is down keeps retrying instead of exiting; behind Sentinel it follows the primary across
+//! failovers. Every call is additionally wrapped in the configured timeout, because a
+//! manager's own reconnect loop must not be able to outlast a refresh cycle.
 //!
 //! The write is one `MULTI`/`EXEC` transaction: `SET <key> <json> EX <ttl>` and
 //! `SET <key>:last_good <json>`. Redis applies a transaction whole or not at all, and
@@ -17,15 +18,12 @@
 //! of a round-trip and a retry loop). Either the check passes and both keys are written, or
 //! nothing is.
 
-use std::time::Duration;
-
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use status_document::keys::last_good_key;
 
-use crate::config::RedisTls;
 use crate::lease::{WriteGuard, millis};
-use crate::redis_call::{RedisCallError, bounded};
+use crate::redis_call::RedisCallError;
+use crate::redis_target::Primary;
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
 /// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
@@ -41,9 +39,6 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
 return 1
 ";
-
-/// Reconnection attempts the manager makes per failed call; our own backoff does the rest.
-const MANAGER_RETRIES: usize = 2;
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,33 +66,19 @@ impl Keys {
 }
 
 pub struct Sink {
-    manager: ConnectionManager,
-    timeout: Duration,
+    primary: Primary,
     keys: Keys,
     guarded_write: Script,
 }
 
 impl Sink {
-    /// Prepares the connection without opening it (that happens on first use). Must be
-    /// called inside the Tokio runtime. Fails only on a URL that does not parse, which the
-    /// configuration has already ruled out.
-    pub fn new(
-        client: redis::Client,
-        timeout: Duration,
-        keys: Keys,
-    ) -> Result<Sink, redis::RedisError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(MANAGER_RETRIES)
-            .set_max_delay(Duration::from_secs(1));
-        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Sink {
-            manager,
-            timeout,
+    /// Writes through `primary` (whose calls carry the configured timeout).
+    pub fn new(primary: Primary, keys: Keys) -> Sink {
+        Sink {
+            primary,
             keys,
             guarded_write: Script::new(GUARDED_WRITE),
-        })
+        }
     }
 
     pub fn keys(&self) -> &Keys {
@@ -105,20 +86,19 @@ impl Sink {
     }
 
     /// The shared connection (for the lease, which lives on the same Redis).
-    pub fn manager(&self) -> ConnectionManager {
-        self.manager.clone()
+    pub fn primary(&self) -> Primary {
+        self.primary.clone()
     }
 
     /// The raw value of the interval override key, if set.
     pub async fn interval_override(&self) -> Result<Option<String>, RedisCallError> {
-        let mut conn = self.manager.clone();
         let mut get = redis::cmd("GET");
         get.arg(&self.keys.interval);
         let raw = self
-            .bounded(
-                "GET interval",
-                get.query_async::<Option<Vec<u8>>>(&mut conn),
-            )
+            .primary
+            .call("GET interval", async |mut conn| {
+                get.query_async::<Option<Vec<u8>>>(&mut conn).await
+            })
             .await?;
         Ok(raw.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
@@ -131,7 +111,6 @@ impl Sink {
         ttl_s: u64,
         guard: Option<&WriteGuard>,
     ) -> Result<Published, RedisCallError> {
-        let mut conn = self.manager.clone();
         if let Some(guard) = guard {
             let mut call = self.guarded_write.key(&self.keys.status);
             call.key(&self.keys.last_good)
@@ -142,7 +121,10 @@ impl Sink {
                 .arg(millis(guard.lease))
                 .arg(if guard.allow_unheld { "1" } else { "0" });
             let written: i64 = self
-                .bounded("guarded write", call.invoke_async(&mut conn))
+                .primary
+                .call("guarded write", async |mut conn| {
+                    call.invoke_async(&mut conn).await
+                })
                 .await?;
             return Ok(if written == 1 {
                 Published::Written
@@ -163,28 +145,11 @@ impl Sink {
             .arg(&self.keys.last_good)
             .arg(json)
             .ignore();
-        self.bounded("MULTI/SET/SET/EXEC", write.query_async::<()>(&mut conn))
+        self.primary
+            .call("MULTI/SET/SET/EXEC", async |mut conn| {
+                write.query_async::<()>(&mut conn).await
+            })
             .await?;
         Ok(Published::Written)
-    }
-
-    async fn bounded<T>(
-        &self,
-        step: &'static str,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, RedisCallError> {
-        bounded(self.timeout, step, call).await
-    }
-}
-
-/// The Redis client for `url`: the one place connection settings are made, shared by the
-/// pooled connection (document, lease), the refresh channel's subscription and
-/// `refresh-now`. With a CA or a client certificate (`rediss://` only, checked by the
-/// configuration) it is built with them; otherwise a `rediss://` URL trusts the system's
-/// store (`SSL_CERT_FILE` / `/etc/ssl/certs`).
-pub fn client(url: &str, tls: &RedisTls) -> Result<redis::Client, redis::RedisError> {
-    match tls.certificates() {
-        Some(certificates) => redis::Client::build_with_tls(url, certificates),
-        None => redis::Client::open(url),
     }
 }

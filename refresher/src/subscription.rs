@@ -23,6 +23,7 @@ use tokio::time::timeout;
 use tracing::info;
 
 use crate::nudge::{Nudger, Reconnect, SourceState};
+use crate::redis_target::Primary;
 
 /// How often an idle subscription checks that Redis still answers.
 pub const PING_EVERY: Duration = Duration::from_secs(5);
@@ -39,10 +40,11 @@ pub fn default_channel(status_key: &str) -> String {
 }
 
 /// Where and how to subscribe.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Subscription {
-    /// The client: the same connection settings the document's writes use.
-    pub client: redis::Client,
+    /// The document's Redis: each subscription is opened on the primary named then
+    /// (behind Sentinel, the one after a failover).
+    pub primary: Primary,
     pub channel: String,
     /// Bound on connecting, subscribing and each `PING`.
     pub timeout: Duration,
@@ -59,6 +61,9 @@ enum Lost {
     PingTimeout(Duration),
     #[error("the connection closed")]
     Closed,
+    /// No primary to subscribe on (no Sentinel named one).
+    #[error("{0}")]
+    NoPrimary(String),
     /// Only the error's kind and code: redis' messages are not promised to omit the URL.
     #[error("{0}")]
     Redis(String),
@@ -91,7 +96,11 @@ async fn subscribed(
     state: &watch::Sender<SourceState>,
     reconnect: &mut Reconnect,
 ) -> Lost {
-    let pubsub = match timeout(sub.timeout, sub.client.get_async_pubsub()).await {
+    let client = match sub.primary.client().await {
+        Ok(client) => client,
+        Err(e) => return Lost::NoPrimary(e.to_string()),
+    };
+    let pubsub = match timeout(sub.timeout, client.get_async_pubsub()).await {
         Err(_) => return Lost::ConnectTimeout(sub.timeout),
         Ok(Err(e)) => return redis_error(&e),
         Ok(Ok(p)) => p,

@@ -16,15 +16,31 @@ use status_document::keys::{DEFAULT_STATUS_KEY, INTERVAL_OVERRIDE_KEY};
 #[derive(Debug, Parser)]
 #[command(name = "status-refresher", version, about, long_about = None, args_override_self = true)]
 pub struct Args {
-    /// Redis URL; credentials allowed (redis://user:password@host:port/db).
+    /// Redis URL; credentials allowed (redis://user:password@host:port/db). Default
+    /// redis://127.0.0.1:6379/0, unless REDIS_SENTINELS is set (then not allowed).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, value_name = "URL")]
+    pub redis_url: Option<String>,
+
+    /// Redis Sentinels to ask for the primary, instead of REDIS_URL: host:port,host:port,...
+    #[arg(long, env = "REDIS_SENTINELS", value_name = "HOST:PORT,...")]
+    pub redis_sentinels: Option<String>,
+
+    /// The master name the Sentinels monitor (`sentinel monitor <name> ...`).
+    #[arg(long, env = "REDIS_SENTINEL_MASTER", value_name = "NAME")]
+    pub redis_sentinel_master: Option<String>,
+
+    /// Redis ACL user on the primary found through Sentinel (with REDIS_URL, put it in the URL).
+    #[arg(long, env = "REDIS_USERNAME", value_name = "USER")]
+    pub redis_username: Option<String>,
+
+    /// Password of REDIS_USERNAME (or requirepass's) on the primary found through Sentinel.
     #[arg(
         long,
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/0",
+        env = "REDIS_PASSWORD",
         hide_env_values = true,
-        value_name = "URL"
+        value_name = "PASSWORD"
     )]
-    pub redis_url: String,
+    pub redis_password: Option<String>,
 
     /// PEM file of the CA(s) that sign Redis's certificate (rediss:// only); the system trust
     /// store otherwise.

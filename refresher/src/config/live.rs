@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Args, ConfigError, Watch, parse_key, parse_redis_url, parse_seconds, parse_timeout};
+use super::{Args, ConfigError, RedisTarget, Watch, parse_key, parse_seconds, parse_timeout};
 use crate::subscription::default_channel;
 
 /// Shortest `STATUS_MIN_REFRESH_GAP`: the gap is what bounds the database's load under a
@@ -42,8 +42,8 @@ pub(super) fn parse_watch(raw: &str) -> Result<Watch, ConfigError> {
 /// What `refresh-now` needs: Redis, the keys, and its own timeouts (no database).
 #[derive(Clone)]
 pub struct RefreshNowConfig {
-    /// Raw URL (may hold a password): print only through [`crate::redact::RedactedUrl`].
-    pub redis_url: String,
+    /// `REDIS_URL` or the Sentinel settings: `refresh-now` publishes on the primary.
+    pub redis: RedisTarget,
     pub redis_tls: super::RedisTls,
     pub status_key: String,
     pub channel: String,
@@ -77,10 +77,10 @@ impl RefreshNowConfig {
             flag: "wait-timeout".into(),
             ..e
         })?;
-        let redis_url = parse_redis_url(&args.redis_url)?;
+        let (redis, redis_tls) = super::sentinel::parse_redis(args)?;
         Ok(RefreshNowConfig {
-            redis_tls: super::tls::parse_redis_tls(args, &redis_url)?,
-            redis_url,
+            redis,
+            redis_tls,
             status_key,
             channel,
             timeout: parse_timeout(&args.status_timeout)?,

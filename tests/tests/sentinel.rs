@@ -1,0 +1,324 @@
+//! The refresher behind Redis Sentinel (issue 9), with real processes: a throwaway primary,
+//! a replica of it, three `redis-server --sentinel` on loopback ports (quorum 2,
+//! `down-after-milliseconds 1000`), README's refresher ACL line applied to both data nodes
+//! (ACLs are not replicated), and two real refreshers given `REDIS_SENTINELS` and
+//! `REDIS_SENTINEL_MASTER` instead of `REDIS_URL`.
+//!
+//! `refreshers_follow_a_sentinel_failover_with_one_writer`: through Sentinel the lease
+//! still means one writer (one `SELECT` per interval between the two, the standby writes
+//! nothing); then the primary is SIGKILLed, the Sentinels promote the replica, and the
+//! refreshers' next write lands on the new primary without a restart (its `updated_at`
+//! moves), still one writer. The gap between the last write before the kill and the first
+//! after it is printed (`sentinel: failover gap ...`): README quotes it.
+//!
+//! `cargo test -p integration-tests --test sentinel -- --nocapture` prints the timings.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dev_support::net::free_port;
+use dev_support::servers::{Server, Throwaway};
+use integration_tests::acl::DocumentedUser;
+use integration_tests::binaries::{Child, refresher_command};
+use integration_tests::db::{TestDb, constant};
+use integration_tests::probe::{http_get, metric, metrics_addr, scans};
+use integration_tests::redis::TestRedis;
+use integration_tests::wait::wait_until;
+
+const MASTER: &str = "status";
+const INTERVAL: f64 = 1.0;
+const LEASE: f64 = 2.0;
+/// Rows in the test's `constants` (a refresh reads them all: scans = SELECTs).
+const ROWS: u64 = 2;
+
+/// A directory removed on drop (the Sentinels' config files, which they rewrite).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "sentinel-test-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn conn(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .expect("redis URL")
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .expect("connect")
+}
+
+/// `updated_at` of the document at `key` on the server at `url` (`None` if missing or the
+/// server is down).
+fn updated_at(url: &str, key: &str) -> Option<f64> {
+    let client = redis::Client::open(url).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_millis(500))
+        .ok()?;
+    let raw: Option<Vec<u8>> = redis::cmd("GET").arg(key).query(&mut conn).ok()?;
+    let doc: serde_json::Value = serde_json::from_slice(&raw?).ok()?;
+    doc["updated_at"].as_f64()
+}
+
+/// The port the Sentinel at `port` names for [`MASTER`].
+fn named_primary(port: u16) -> Option<u16> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_millis(500))
+        .ok()?;
+    let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
+        .arg("GET-MASTER-ADDR-BY-NAME")
+        .arg(MASTER)
+        .query(&mut conn)
+        .ok()?;
+    addr.map(|(_, port)| port)
+}
+
+/// Three Sentinels monitoring `primary` (quorum 2), each told of the others and of the
+/// replica up front (`sentinel myid` / `known-sentinel` / `known-replica`), so none has to
+/// wait for the hello messages to find them.
+fn sentinels(dir: &Path, primary: &Server, replica: &Server) -> Vec<Server> {
+    let ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
+    let id = |i: usize| format!("{:040x}", 0x5e47_0000 + i);
+    ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            let mut conf = format!(
+                "sentinel myid {}\n\
+                 sentinel monitor {MASTER} 127.0.0.1 {} 2\n\
+                 sentinel down-after-milliseconds {MASTER} 1000\n\
+                 sentinel failover-timeout {MASTER} 5000\n\
+                 sentinel resolve-hostnames no\n\
+                 sentinel known-replica {MASTER} 127.0.0.1 {}\n",
+                id(i),
+                primary.port(),
+                replica.port()
+            );
+            for (j, other) in ports.iter().enumerate().filter(|(j, _)| *j != i) {
+                conf.push_str(&format!(
+                    "sentinel known-sentinel {MASTER} 127.0.0.1 {other} {}\n",
+                    id(j)
+                ));
+            }
+            let own = dir.join(format!("sentinel-{i}"));
+            std::fs::create_dir_all(&own).expect("sentinel dir");
+            let file = own.join("sentinel.conf");
+            std::fs::write(&file, conf).expect("sentinel.conf");
+            Throwaway::redis(&own)
+                .config_file(&file)
+                .port(*port)
+                .arg("--sentinel")
+                .start()
+                .expect("redis-server --sentinel")
+        })
+        .collect()
+}
+
+/// A refresher reaching Redis through the Sentinels only (no `REDIS_URL`).
+fn refresher(
+    db: &TestDb,
+    keys: &TestRedis,
+    sentinels: &[Server],
+    user: &DocumentedUser,
+) -> Command {
+    let list: Vec<String> = sentinels
+        .iter()
+        .map(|s| format!("127.0.0.1:{}", s.port()))
+        .collect();
+    let mut cmd = refresher_command();
+    cmd.env("DATABASE_URL", db.url())
+        .env("REDIS_SENTINELS", list.join(","))
+        .env("REDIS_SENTINEL_MASTER", MASTER)
+        .env("REDIS_USERNAME", &user.name)
+        .env("REDIS_PASSWORD", &user.password)
+        .env("STATUS_KEY", keys.status_key())
+        .env("STATUS_INTERVAL_KEY", keys.interval_key())
+        .env("STATUS_UPDATE_INTERVAL", "1")
+        .env("STATUS_LEASE", LEASE.to_string())
+        .env("STATUS_TIMEOUT", "0.5")
+        .env("STATUS_METRICS_ADDR", "127.0.0.1:0");
+    cmd
+}
+
+/// The distinct `updated_at`s seen on `url` during `window`, polling every 25 ms, and the
+/// `SELECT`s run meanwhile.
+fn writes_during(url: &str, key: &str, db: &TestDb, window: Duration) -> (Vec<f64>, u64, f64) {
+    let started = Instant::now();
+    let before = scans(db, ROWS);
+    let mut writes: Vec<f64> = Vec::new();
+    while started.elapsed() < window {
+        if let Some(t) = updated_at(url, key)
+            && writes.last() != Some(&t)
+        {
+            writes.push(t);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let selects = scans(db, ROWS) - before;
+    (writes, selects, started.elapsed().as_secs_f64())
+}
+
+/// At most one `SELECT` per interval, and no two writes within one.
+fn one_writer(writes: &[f64], selects: u64, elapsed: f64, least: u64) {
+    let most = (elapsed / INTERVAL).floor() as u64 + 1;
+    assert!(
+        (least..=most).contains(&selects),
+        "{selects} SELECTs in {elapsed:.2} s at a 1 s interval (two writers would make twice that)"
+    );
+    for pair in writes.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= INTERVAL * 0.9,
+            "two writes within one interval: {writes:?}"
+        );
+    }
+}
+
+#[test]
+fn refreshers_follow_a_sentinel_failover_with_one_writer() {
+    let started = Instant::now();
+    let dir = TempDir::new();
+    let mut primary = Throwaway::redis_in_temp_dir()
+        .start()
+        .expect("primary redis-server");
+    let replica = Throwaway::redis_in_temp_dir()
+        .args(["--replicaof", "127.0.0.1", &primary.port().to_string()])
+        .start()
+        .expect("replica redis-server");
+    let keys = TestRedis::on(&primary.url());
+    let nodes = [primary.url(), replica.url()];
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let user = DocumentedUser::create_on(&keys, &nodes, "status-refresher", "refresher-pw");
+    let sentinels = sentinels(dir.path(), &primary, &replica);
+    assert!(
+        wait_until(Duration::from_secs(5), || sentinels
+            .iter()
+            .all(|s| named_primary(s.port()) == Some(primary.port()))),
+        "the Sentinels do not name the primary"
+    );
+    let db = TestDb::with_constants(
+        "DOUBLE",
+        &[
+            constant("RateExp", 2.0, None),
+            constant("ServerStatus", 1.0, None),
+        ],
+    );
+    let key = keys.status_key();
+
+    let a = Child::spawn(refresher(&db, &keys, &sentinels, &user));
+    assert!(
+        a.wait_for_output("lease acquired", Duration::from_secs(10)),
+        "{}",
+        a.output()
+    );
+    assert!(
+        a.output().contains("Sentinel names the primary"),
+        "{}",
+        a.output()
+    );
+    let b = Child::spawn(refresher(&db, &keys, &sentinels, &user));
+    assert!(
+        b.wait_for_output("standby", Duration::from_secs(10)),
+        "{}",
+        b.output()
+    );
+    let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
+
+    // One writer through Sentinel: one SELECT per interval between the two.
+    let (writes, selects, elapsed) =
+        writes_during(&primary.url(), &key, &db, Duration::from_secs(3));
+    one_writer(&writes, selects, elapsed, 2);
+    let holder = |addr| {
+        metric(
+            &http_get(addr, "/metrics").1,
+            "status_refresher_lease_holder",
+        )
+    };
+    assert_eq!((holder(a_addr), holder(b_addr)), (1.0, 0.0));
+    let ok = "status_refresher_refresh_total{result=\"ok\"}";
+    assert_eq!(metric(&http_get(b_addr, "/metrics").1, ok), 0.0);
+    assert!(
+        wait_until(Duration::from_secs(3), || updated_at(&replica.url(), &key)
+            == updated_at(&primary.url(), &key)),
+        "the replica is not in sync"
+    );
+
+    // SIGKILL the primary; the Sentinels promote the replica.
+    let last_before = updated_at(&primary.url(), &key).expect("a document on the primary");
+    primary.kill();
+    let killed = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), || named_primary(
+            sentinels[0].port()
+        ) == Some(replica.port())),
+        "no failover within 10 s"
+    );
+    let promoted = killed.elapsed();
+    let mut first_after = None;
+    assert!(
+        wait_until(Duration::from_secs(8), || {
+            first_after = updated_at(&replica.url(), &key).filter(|t| *t > last_before);
+            first_after.is_some()
+        }),
+        "no write on the new primary:\nA:\n{}\nB:\n{}",
+        a.output(),
+        b.output()
+    );
+    let written = killed.elapsed();
+    let gap = first_after.unwrap_or(last_before) - last_before;
+    eprintln!(
+        "sentinel: failover gap {gap:.3} s between the last write before the kill and the first \
+         after it (promoted {:.3} s after the kill, first write seen {:.3} s after it)",
+        promoted.as_secs_f64(),
+        written.as_secs_f64()
+    );
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut conn(&replica.url()))
+        .expect("INFO replication");
+    assert!(
+        info.contains("role:master"),
+        "the replica was not promoted:\n{info}"
+    );
+
+    // Still one writer, on the new primary, with both processes the ones started above.
+    let (writes, selects, elapsed) =
+        writes_during(&replica.url(), &key, &db, Duration::from_secs(2));
+    one_writer(&writes, selects, elapsed, 1);
+    let holders = holder(a_addr) + holder(b_addr);
+    assert_eq!(holders, 1.0, "one lease holder after the failover");
+    assert!(
+        writes.len() >= 2,
+        "the new primary is written every interval: {writes:?}"
+    );
+    for (name, child) in [("A", &a), ("B", &b)] {
+        assert!(
+            !child.output().contains("status-refresher stopped"),
+            "{name} stopped:\n{}",
+            child.output()
+        );
+    }
+    eprintln!(
+        "sentinel: refreshers_follow_a_sentinel_failover_with_one_writer took {} ms",
+        started.elapsed().as_millis()
+    );
+    // The keys and the user go with the throwaway servers; the old primary is dead, so skip
+    // cleaning it (and the warnings).
+    std::mem::forget((keys, user));
+}
