@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use ::redis::{Commands, Connection};
+use dev_support::servers::{Server, Throwaway};
 
 /// Default server for tests.
 pub const DEFAULT_TEST_REDIS: &str = "redis://127.0.0.1:6379";
@@ -76,15 +77,7 @@ impl TestRedis {
 
     /// A fresh connection with read/write timeouts.
     pub fn conn(&self) -> Connection {
-        let conn = self
-            .client
-            .get_connection_with_timeout(CALL_TIMEOUT)
-            .expect("cannot connect to the test Redis");
-        conn.set_read_timeout(Some(CALL_TIMEOUT))
-            .expect("cannot set a read timeout");
-        conn.set_write_timeout(Some(CALL_TIMEOUT))
-            .expect("cannot set a write timeout");
-        conn
+        connect(&self.client, CALL_TIMEOUT)
     }
 
     /// `GET key` as bytes.
@@ -147,6 +140,64 @@ impl Drop for TestRedis {
         if result.is_err() {
             eprintln!("warning: could not clean up Redis keys {}*", self.prefix);
         }
+    }
+}
+
+/// A connection to `client` whose connect, reads and writes each give up after `limit`.
+pub fn connect(client: &::redis::Client, limit: Duration) -> Connection {
+    let conn = client
+        .get_connection_with_timeout(limit)
+        .expect("cannot connect to Redis");
+    conn.set_read_timeout(Some(limit))
+        .expect("cannot set a read timeout");
+    conn.set_write_timeout(Some(limit))
+        .expect("cannot set a write timeout");
+    conn
+}
+
+/// A `redis-server` without persistence on a free port (dev-support's throwaway starter,
+/// `REDIS_SERVER_BIN` or `redis-server` from `PATH`), stopped and its directory removed on
+/// drop. `restart` brings it back on the same port, empty, as a crashed cache-only Redis
+/// comes back.
+pub struct RedisServer(Server);
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let bin = std::env::var("REDIS_SERVER_BIN")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "redis-server".to_owned());
+        let server = Throwaway::redis_in_temp_dir()
+            .bin(&bin)
+            .args(["--protected-mode", "no"])
+            .start()
+            .unwrap_or_else(|e| panic!("could not start {bin}: {e:#}"));
+        RedisServer(server)
+    }
+
+    pub fn url(&self) -> String {
+        self.0.url()
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.0.is_up()
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(&mut self) {
+        self.0.kill();
+    }
+
+    pub fn restart(&mut self) {
+        if let Err(e) = self.0.restart() {
+            panic!("redis-server did not come back on {}: {e:#}", self.0.port());
+        }
+    }
+
+    /// `GET key` on a fresh connection (which must connect).
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let client = ::redis::Client::open(self.url()).ok()?;
+        connect(&client, Duration::from_secs(5)).get(key).ok()?
     }
 }
 

@@ -1,0 +1,457 @@
+//! The documented ACL lines, applied to the real Redis: README's `ACL SETUSER` line for each
+//! role, with the test's own user name, password and keys, allows exactly what that half
+//! does and refuses the rest (destructive commands only dry-run).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use integration_tests::acl::test_name;
+use integration_tests::binaries::workspace_root;
+use integration_tests::redis::{TestRedis, connect, server_url};
+use redis::{Commands, Connection, RedisError, RedisResult, Value};
+
+use super::percent_encode;
+
+/// Connect, read and write bound on every ACL fixture call.
+const CALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// The document whose `ACL SETUSER` lines the tests apply.
+fn acl_doc() -> PathBuf {
+    workspace_root().join("README.md")
+}
+
+/// The tokens of the documented `ACL SETUSER <role> ...` line (exactly one must exist).
+fn documented_acl(role: &str) -> Vec<String> {
+    let path = acl_doc();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let prefix = format!("ACL SETUSER {role} ");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(&prefix)).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{} must have exactly one `{prefix}...` line",
+        path.display()
+    );
+    lines[0].split_whitespace().map(str::to_owned).collect()
+}
+
+/// A Redis ACL user made from the documented line for `role`, with its user name, password
+/// and key names replaced by the test's own; deleted on drop.
+pub(super) struct AclUser {
+    pub(super) name: String,
+    password: String,
+    admin: TestRedisAdmin,
+}
+
+/// A default-user connection factory (the same server as [`TestRedis`]).
+#[derive(Clone)]
+struct TestRedisAdmin(redis::Client);
+
+impl TestRedisAdmin {
+    fn new() -> TestRedisAdmin {
+        TestRedisAdmin(redis::Client::open(server_url()).expect("SERVER_STATUS_TEST_REDIS"))
+    }
+
+    fn conn(&self) -> Connection {
+        connect(&self.0, CALL_LIMIT)
+    }
+}
+
+impl AclUser {
+    pub(super) fn create(redis: &TestRedis, role: &str, password: &str) -> AclUser {
+        let tokens = documented_acl(role);
+        let name = format!("ss-{role}-{:012x}", fastrand::u64(..) >> 16);
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER");
+        for token in &tokens[2..] {
+            let token = if token == role {
+                name.clone()
+            } else if let Some(placeholder) = token.strip_prefix('>') {
+                assert!(
+                    placeholder.ends_with("_PASSWORD"),
+                    "documented password should be a placeholder: {token}"
+                );
+                format!(">{password}")
+            } else if let Some(channel) = token.strip_prefix('&') {
+                format!("&{}", test_name(redis, channel))
+            } else if let Some(tilde) = token.find('~') {
+                let (permission, pattern) = (&token[..tilde], &token[tilde + 1..]);
+                format!("{permission}~{}", test_name(redis, pattern))
+            } else {
+                token.clone()
+            };
+            cmd.arg(token);
+        }
+        let admin = TestRedisAdmin::new();
+        let () = cmd
+            .query(&mut admin.conn())
+            .unwrap_or_else(|e| panic!("documented {role} line refused: {e}"));
+        AclUser {
+            name,
+            password: password.to_owned(),
+            admin,
+        }
+    }
+
+    /// `redis://<name>:<password>@host:port/0` for the test server.
+    pub(super) fn url(&self) -> String {
+        with_userinfo(&server_url(), &self.name, &self.password)
+    }
+
+    fn conn(&self) -> Connection {
+        connect(
+            &redis::Client::open(self.url()).expect("user URL"),
+            CALL_LIMIT,
+        )
+    }
+
+    /// `ACL DRYRUN <user> <args...>`: `Ok(())` if permitted, else Redis' explanation. Used
+    /// for commands that must not actually run on the shared server if the ACL were wrong.
+    fn dry_run(&self, args: &[&str]) -> Result<(), String> {
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("DRYRUN").arg(&self.name).arg(args);
+        match cmd.query::<Value>(&mut self.admin.conn()) {
+            Ok(Value::Okay) => Ok(()),
+            Ok(Value::SimpleString(s)) if s == "OK" => Ok(()),
+            Ok(other) => Err(text(&other).join(" ")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The `ACL LOG` entries of this user, as key=value maps.
+    pub(super) fn acl_log(&self) -> Vec<BTreeMap<String, String>> {
+        let log: Value = redis::cmd("ACL")
+            .arg("LOG")
+            .arg(256)
+            .query(&mut self.admin.conn())
+            .expect("ACL LOG");
+        let Value::Array(entries) = log else {
+            panic!("ACL LOG is not an array: {log:?}")
+        };
+        entries
+            .iter()
+            .map(|entry| {
+                let fields = text(entry);
+                fields
+                    .chunks(2)
+                    .filter_map(|kv| Some((kv.first()?.clone(), kv.get(1)?.clone())))
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .filter(|e| e.get("username") == Some(&self.name))
+            .collect()
+    }
+}
+
+impl Drop for AclUser {
+    fn drop(&mut self) {
+        let deleted: RedisResult<i64> = redis::cmd("ACL")
+            .arg("DELUSER")
+            .arg(&self.name)
+            .query(&mut self.admin.conn());
+        if deleted.is_err() {
+            eprintln!("warning: could not delete ACL user {}", self.name);
+        }
+    }
+}
+
+/// `scheme://user:password@host:port/0` from `scheme://host:port[/db]` (both percent-encoded).
+fn with_userinfo(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!(
+        "{scheme}://{}:{}@{host}/0",
+        percent_encode(user),
+        percent_encode(password)
+    )
+}
+
+/// Every string in a reply, depth first (for ACL LOG entries and DRYRUN answers).
+fn text(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::BulkString(b) => out.push(String::from_utf8_lossy(b).into_owned()),
+            Value::SimpleString(s) => out.push(s.clone()),
+            Value::Okay => out.push("OK".into()),
+            Value::Int(i) => out.push(i.to_string()),
+            Value::Double(d) => out.push(d.to_string()),
+            Value::Array(items) | Value::Set(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            Value::VerbatimString { text, .. } => out.push(text.clone()),
+            Value::Nil => out.push(String::new()),
+            other => out.push(format!("{other:?}")),
+        }
+    }
+    walk(v, &mut out);
+    out
+}
+
+fn is_noperm(e: &RedisError) -> bool {
+    e.code() == Some("NOPERM") || e.to_string().contains("NOPERM")
+}
+
+/// Runs `cmd` as `conn`'s user and asserts Redis refused it for lack of permission.
+fn assert_denied(conn: &mut Connection, cmd: &redis::Cmd, what: &str) {
+    match cmd.query::<Value>(conn) {
+        Err(e) if is_noperm(&e) => {}
+        other => panic!("{what}: expected NOPERM, got {other:?}"),
+    }
+}
+
+pub(super) fn assert_dry_run_denied(user: &AclUser, args: &[&str]) {
+    if let Ok(()) = user.dry_run(args) {
+        panic!("{} may run {args:?}", user.name);
+    }
+}
+
+fn cmd(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    c.arg(&args[1..]);
+    c
+}
+
+#[test]
+fn acl_reader_user_reads_only_the_status_keys() {
+    let redis = TestRedis::new();
+    let (status, last_good) = (redis.status_key(), redis.last_good_key());
+    let (interval, lock, other) = (
+        redis.interval_key(),
+        status_document::keys::lock_key(&status),
+        redis.key("other"),
+    );
+    redis.set(&status, "primary-bytes");
+    redis.set(&last_good, "last-good-bytes");
+    redis.set(&interval, "600");
+    redis.set(&lock, "token");
+    redis.set(&other, "someone else's");
+
+    let user = AclUser::create(
+        &redis,
+        "status-reader",
+        &format!("Rd-{:016x}:p@ss/w%rd", fastrand::u64(..)),
+    );
+    let mut c = user.conn();
+
+    // What the reader does: GET both keys, TTL (debug endpoint).
+    let got: Option<String> = c.get(&status).unwrap();
+    assert_eq!(got.as_deref(), Some("primary-bytes"));
+    let got: Option<String> = c.get(&last_good).unwrap();
+    assert_eq!(got.as_deref(), Some("last-good-bytes"));
+    let ttl: i64 = c.ttl(&status).unwrap();
+    assert_eq!(ttl, -1);
+
+    // Writes to its own keys.
+    for (args, what) in [
+        (vec!["SET", &status, "x"], "SET status"),
+        (vec!["SET", &last_good, "x"], "SET last_good"),
+        (vec!["DEL", &status], "DEL status"),
+        (vec!["EXPIRE", &status, "1"], "EXPIRE status"),
+        (vec!["GETDEL", &status], "GETDEL status"),
+        (vec!["APPEND", &status, "x"], "APPEND status"),
+    ] {
+        assert_denied(&mut c, &cmd(&args), what);
+    }
+    // Reads of anything else, enumeration, scripting, pub/sub, admin.
+    for (args, what) in [
+        (vec!["GET", &interval], "GET interval key"),
+        (vec!["GET", &lock], "GET lock"),
+        (vec!["GET", &other], "GET another key"),
+        (vec!["GET", "server:status"], "GET the production key"),
+        (vec!["KEYS", "*"], "KEYS"),
+        (vec!["SCAN", "0"], "SCAN"),
+        (vec!["EVAL", "return 1", "0"], "EVAL"),
+        (vec!["PUBLISH", "channel", "x"], "PUBLISH"),
+        (vec!["CONFIG", "GET", "maxmemory"], "CONFIG GET"),
+        (vec!["SELECT", "1"], "SELECT"),
+        (vec!["INFO"], "INFO"),
+        (vec!["CLIENT", "LIST"], "CLIENT LIST"),
+    ] {
+        assert_denied(&mut c, &cmd(&args), what);
+    }
+    // Destructive commands are only dry-run: a wrong ACL must not wipe the shared server.
+    for args in [
+        vec!["FLUSHALL"],
+        vec!["FLUSHDB"],
+        vec!["CONFIG", "SET", "maxmemory", "1"],
+        vec!["SCRIPT", "FLUSH"],
+        vec!["SHUTDOWN"],
+        vec!["SUBSCRIBE", "channel"],
+        vec!["ACL", "SETUSER", "x"],
+        vec!["SET", &status, "x"],
+    ] {
+        assert_dry_run_denied(&user, &args);
+    }
+    assert_eq!(user.dry_run(&["GET", &status]), Ok(()));
+
+    // Nothing changed, and Redis recorded the denials under this user.
+    assert_eq!(redis.get_string(&status).as_deref(), Some("primary-bytes"));
+    assert_eq!(redis.ttl(&status), -1);
+    assert_eq!(
+        redis.get_string(&last_good).as_deref(),
+        Some("last-good-bytes")
+    );
+    let log = user.acl_log();
+    assert!(
+        log.iter()
+            .any(|e| e.get("reason").map(String::as_str) == Some("command")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.get("reason").map(String::as_str) == Some("key")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn acl_refresher_user_writes_only_its_keys() {
+    let redis = TestRedis::new();
+    let (status, last_good) = (redis.status_key(), redis.last_good_key());
+    let (interval, lock, other) = (
+        redis.interval_key(),
+        status_document::keys::lock_key(&status),
+        redis.key("other"),
+    );
+    redis.set(&interval, "600");
+    redis.set(&other, "someone else's");
+
+    let user = AclUser::create(
+        &redis,
+        "status-refresher",
+        &format!("Wr-{:016x}", fastrand::u64(..)),
+    );
+    let mut c = user.conn();
+
+    // The plain write (STATUS_LEASE=0): MULTI / SET EX / SET / EXEC.
+    let () = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(&status)
+        .arg("v1")
+        .arg("EX")
+        .arg(900)
+        .ignore()
+        .cmd("SET")
+        .arg(&last_good)
+        .arg("v1")
+        .ignore()
+        .query(&mut c)
+        .expect("MULTI/SET/SET/EXEC");
+    assert_eq!(redis.get_string(&last_good).as_deref(), Some("v1"));
+    // The interval override: read.
+    let got: Option<String> = c.get(&interval).unwrap();
+    assert_eq!(got.as_deref(), Some("600"));
+    // Lease acquire: SET NX PX, GET, PTTL.
+    let (set, holder, pttl): (Option<String>, Option<String>, i64) = redis::pipe()
+        .cmd("SET")
+        .arg(&lock)
+        .arg("tok")
+        .arg("NX")
+        .arg("PX")
+        .arg(30_000)
+        .cmd("GET")
+        .arg(&lock)
+        .cmd("PTTL")
+        .arg(&lock)
+        .query(&mut c)
+        .expect("lease acquire");
+    assert_eq!(
+        (set.as_deref(), holder.as_deref()),
+        (Some("OK"), Some("tok"))
+    );
+    assert!(pttl > 0, "{pttl}");
+    // The refresher's own guarded-write script, unknown to the server until now (a unique
+    // comment changes its SHA), so this goes EVALSHA -> NOSCRIPT -> SCRIPT LOAD -> EVALSHA.
+    let fresh = format!(
+        "-- {:016x}\n{}",
+        fastrand::u64(..),
+        status_refresher::sink::GUARDED_WRITE
+    );
+    let written: i64 = redis::Script::new(&fresh)
+        .key(&status)
+        .key(&last_good)
+        .key(&lock)
+        .arg("tok")
+        .arg("v2")
+        .arg(900)
+        .arg(30_000)
+        .arg("0")
+        .invoke(&mut c)
+        .expect("guarded write under the ACL");
+    assert_eq!(written, 1);
+    assert_eq!(redis.get_string(&status).as_deref(), Some("v2"));
+    assert_eq!(redis.get_string(&last_good).as_deref(), Some("v2"));
+    // Lease release (the compare-and-delete script's DEL).
+    let released: i64 = redis::Script::new(&format!(
+        "-- {:016x}\nif redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        fastrand::u64(..)
+    ))
+    .key(&lock)
+    .arg("tok")
+    .invoke(&mut c)
+    .expect("lease release under the ACL");
+    assert_eq!(released, 1);
+
+    // Outside its keys, directly...
+    for (args, what) in [
+        (vec!["SET", &interval, "10"], "SET interval key"),
+        (vec!["DEL", &interval], "DEL interval key"),
+        (vec!["GET", &other], "GET another key"),
+        (vec!["SET", &other, "x"], "SET another key"),
+        (vec!["DEL", &other], "DEL another key"),
+        (vec!["GET", "server:status"], "GET the production key"),
+        (vec!["KEYS", "*"], "KEYS"),
+        (vec!["EVAL", "return 1", "0"], "EVAL"),
+        (vec!["CONFIG", "GET", "maxmemory"], "CONFIG GET"),
+        (vec!["SELECT", "1"], "SELECT"),
+        (vec!["HSET", &status, "f", "v"], "HSET"),
+    ] {
+        assert_denied(&mut c, &cmd(&args), what);
+    }
+    // ...or from a script: another key declared in KEYS, or reached through ARGV.
+    let sneaky_read = redis::Script::new(&format!(
+        "-- {:016x}\nreturn redis.call('GET', KEYS[1])",
+        fastrand::u64(..)
+    ));
+    match sneaky_read.key(&other).invoke::<Value>(&mut c) {
+        Err(e) if is_noperm(&e) => {}
+        other => panic!("script read another key: {other:?}"),
+    }
+    let sneaky_write = redis::Script::new(&format!(
+        "-- {:016x}\nredis.call('SET', ARGV[1], 'x') return 1",
+        fastrand::u64(..)
+    ));
+    match sneaky_write
+        .key(&status)
+        .arg(&other)
+        .invoke::<Value>(&mut c)
+    {
+        // Inside a script Redis words the key denial differently.
+        Err(e)
+            if is_noperm(&e)
+                || e.to_string()
+                    .contains("can't access at least one of the keys") => {}
+        other => panic!("script wrote an undeclared key: {other:?}"),
+    }
+    for args in [
+        vec!["FLUSHALL"],
+        vec!["FLUSHDB"],
+        vec!["SCRIPT", "FLUSH"],
+        vec!["SCRIPT", "KILL"],
+        vec!["CONFIG", "SET", "maxmemory", "1"],
+        vec!["SHUTDOWN"],
+        vec!["ACL", "SETUSER", "x"],
+        vec!["SET", &interval, "10"],
+    ] {
+        assert_dry_run_denied(&user, &args);
+    }
+    assert_eq!(redis.get_string(&other).as_deref(), Some("someone else's"));
+    assert_eq!(redis.get_string(&interval).as_deref(), Some("600"));
+    assert!(!user.acl_log().is_empty());
+}
