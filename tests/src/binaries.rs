@@ -17,6 +17,8 @@ use std::time::Duration;
 pub use dev_support::process::{Child, Signal};
 pub use dev_support::workspace::workspace_root;
 
+use crate::redis::TestRedis;
+
 /// One artifact reported by `cargo build --message-format=json`.
 #[derive(Debug, Clone)]
 pub struct Artifact {
@@ -110,6 +112,18 @@ pub fn refresher_command() -> Command {
         }
     }
     cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// [`refresher_command`] for `database_url` and `redis_url`, writing `keys`' status key and
+/// reading its interval key: what every test sets. The rest (timeouts, interval, metrics
+/// address, lease) is each test's own.
+pub fn refresher_for(database_url: &str, redis_url: &str, keys: &TestRedis) -> Command {
+    let mut cmd = refresher_command();
+    cmd.env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .env("STATUS_KEY", keys.status_key())
+        .env("STATUS_INTERVAL_KEY", keys.interval_key());
     cmd
 }
 

@@ -23,10 +23,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The server URL tests use, without a database (`SERVER_STATUS_TEST_MYSQL`).
 pub fn server_url() -> String {
-    std::env::var("SERVER_STATUS_TEST_MYSQL")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_TEST_MYSQL.to_owned())
+    crate::setting("SERVER_STATUS_TEST_MYSQL", DEFAULT_TEST_MYSQL)
         .trim_end_matches('/')
         .to_owned()
 }
@@ -226,6 +223,13 @@ impl TestDb {
     /// Shorthand for one row.
     pub fn insert(&self, name: &str, value: impl Into<SqlValue>, description: Option<&str>) {
         self.insert_constants(&[constant(name, value, description)]);
+    }
+
+    /// A database whose empty `constants` has the column types `columns` gives.
+    pub fn with_table(columns: Columns<'_>) -> TestDb {
+        let db = TestDb::new();
+        db.create_table(columns);
+        db
     }
 
     /// `create_constants(value_type)` then `insert_constants(rows)`.

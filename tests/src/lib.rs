@@ -8,12 +8,22 @@ pub mod acl;
 pub mod binaries;
 pub mod contract;
 pub mod db;
+pub mod document;
 pub mod fault;
 pub mod live;
 pub mod probe;
 pub mod reader;
 pub mod redis;
 pub mod wait;
+
+/// The environment variable `var`, or `default` when it is unset or empty (how every test
+/// setting, e.g. `SERVER_STATUS_TEST_MYSQL`, is read).
+pub fn setting(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
 
 /// The wall clock in unix seconds, as the refresher stamps `updated_at` and the reader
 /// reads it.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use status_document::StatusDocument;
 
-use crate::binaries::{Child, refresher_command};
+use crate::binaries::{Child, refresher_for};
 use crate::db::{TestDb, constant};
 use crate::probe::{http_get, metric};
 use crate::redis::TestRedis;
@@ -41,12 +41,8 @@ pub const GAP: Duration = Duration::from_secs(2);
 /// a free metrics port and this test's keys; the channel is the default
 /// `<STATUS_KEY>:refresh`.
 pub fn daemon(database_url: &str, redis: &TestRedis) -> Command {
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", database_url)
-        .env("REDIS_URL", redis.url())
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_UPDATE_INTERVAL", "600")
+    let mut cmd = refresher_for(database_url, &redis.url(), redis);
+    cmd.env("STATUS_UPDATE_INTERVAL", "600")
         .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
         .env("STATUS_TIMEOUT", "1");
     cmd

@@ -18,10 +18,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server URL tests use (`SERVER_STATUS_TEST_REDIS`).
 pub fn server_url() -> String {
-    std::env::var("SERVER_STATUS_TEST_REDIS")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_TEST_REDIS.to_owned())
+    crate::setting("SERVER_STATUS_TEST_REDIS", DEFAULT_TEST_REDIS)
 }
 
 pub struct TestRedis {
@@ -163,10 +160,7 @@ pub struct RedisServer(Server);
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let bin = std::env::var("REDIS_SERVER_BIN")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "redis-server".to_owned());
+        let bin = crate::setting("REDIS_SERVER_BIN", "redis-server");
         let server = Throwaway::redis_in_temp_dir()
             .bin(&bin)
             .args(["--protected-mode", "no"])

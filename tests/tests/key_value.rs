@@ -5,37 +5,21 @@
 //!
 //! Restarts and refusals use a throwaway `redis-server` (dev-support), never the shared one.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use dev_support::servers::{Server, Throwaway};
 use integration_tests::acl::DocumentedUser;
 use integration_tests::reader::{ReaderConfig, ReaderServer, Reply};
-use integration_tests::redis::TestRedis;
+use integration_tests::redis::{RedisServer, TestRedis};
+use integration_tests::unix_now;
 use redis::Commands;
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
 
 /// The outbound address when the key-value store is the one in use: nothing listens there,
 /// so a read that went the outbound way would fail.
 const NOWHERE: &str = "redis://127.0.0.1:1";
 
+/// The fixture document, written now.
 fn document() -> Vec<u8> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let rows = vec![
-        ConstantRow {
-            name: "ServerStatus".into(),
-            value: RowValue::Int(1),
-            description: Some("Сервер включён".into()),
-        },
-        ConstantRow {
-            name: "RateExp".into(),
-            value: RowValue::Int(3),
-            description: None,
-        },
-    ];
-    build(&rows, &BuildOptions::default(), now).unwrap().json
+    integration_tests::document::at(unix_now())
 }
 
 /// The body without `_cache` (its age moves between two reads).
@@ -43,18 +27,6 @@ fn without_cache(reply: &Reply) -> serde_json::Value {
     let mut v = reply.json();
     v.as_object_mut().unwrap().remove("_cache");
     v
-}
-
-fn throwaway_redis() -> Server {
-    let bin = std::env::var("REDIS_SERVER_BIN")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "redis-server".to_owned());
-    Throwaway::redis_in_temp_dir()
-        .bin(&bin)
-        .args(["--protected-mode", "no"])
-        .start()
-        .unwrap_or_else(|e| panic!("could not start {bin}: {e:#}"))
 }
 
 fn set(url: &str, key: &str, value: &[u8]) {
@@ -114,7 +86,7 @@ async fn both_backends_serve_the_same_document_from_the_raw_key() {
 
 #[tokio::test]
 async fn the_shared_connection_survives_a_redis_restart() {
-    let mut server = throwaway_redis();
+    let mut server = RedisServer::start();
     let key = "server:status";
     set(&server.url(), key, &document());
     let reader =
@@ -132,7 +104,7 @@ async fn the_shared_connection_survives_a_redis_restart() {
         started.elapsed()
     );
 
-    server.restart().expect("redis-server did not come back");
+    server.restart();
     set(&server.url(), key, &document());
     // The connection manager reconnects by itself; no reader restart.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -154,7 +126,7 @@ async fn the_shared_connection_survives_a_redis_restart() {
 
 #[tokio::test]
 async fn a_redis_refusing_connections_is_a_quick_503_and_then_recovers() {
-    let mut server = throwaway_redis();
+    let mut server = RedisServer::start();
     let url = server.url();
     server.kill(); // nothing listens on the port now: connections are refused
     let reader =
@@ -178,7 +150,7 @@ async fn a_redis_refusing_connections_is_a_quick_503_and_then_recovers() {
     );
 
     // The first connect failed; a later open tries again.
-    server.restart().expect("redis-server did not start");
+    server.restart();
     set(&url, "server:status", &document());
     assert_eq!(reader.get("/server/status").await.status, 200);
 }

@@ -198,6 +198,16 @@ fn watch_state(child: &Child) -> String {
     body["watch_state"].as_str().unwrap_or("").to_owned()
 }
 
+/// A nudged daemon (`live::daemon`) on `f`'s database with `env` (`STATUS_WATCH`, ...), once
+/// it is subscribed, has written its first document and has said `says`.
+fn watching(f: &Fixture, redis: &TestRedis, env: &[(&str, &str)], says: &str) -> Child {
+    let mut cmd = live::daemon(&f.url, redis);
+    cmd.envs(env.iter().copied());
+    let child = subscribed(cmd, redis);
+    assert!(child.wait_for_output(says, PATIENCE), "{}", child.output());
+    child
+}
+
 const BINLOG_NUDGES: &str = "status_refresher_nudges_total{source=\"binlog\"}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,13 +218,11 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
     let other = TestDb::on(&f._server.url());
     live::seed(&other);
     let redis = TestRedis::new();
-    let mut cmd = live::daemon(&f.url, &redis);
-    cmd.env("STATUS_WATCH", "binlog");
-    let child = subscribed(cmd, &redis);
-    assert!(
-        child.wait_for_output("following the binary log", PATIENCE),
-        "{}",
-        child.output()
+    let child = watching(
+        &f,
+        &redis,
+        &[("STATUS_WATCH", "binlog")],
+        "following the binary log",
     );
     let addr = metrics_addr(&child);
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
@@ -329,15 +337,12 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
 fn without_replication_grants_the_message_names_them_and_the_interval_goes_on() {
     let f = Fixture::new(&[]);
     let redis = TestRedis::new();
-    let mut cmd = live::daemon(&f.url, &redis);
-    cmd.env("STATUS_WATCH", "binlog")
-        .env("STATUS_UPDATE_INTERVAL", "10");
-    let child = subscribed(cmd, &redis);
     let message = "STATUS_WATCH=binlog cannot follow the binary log";
-    assert!(
-        child.wait_for_output(message, PATIENCE),
-        "{}",
-        child.output()
+    let child = watching(
+        &f,
+        &redis,
+        &[("STATUS_WATCH", "binlog"), ("STATUS_UPDATE_INTERVAL", "10")],
+        message,
     );
     let out = child.output();
     let line = out.lines().find(|l| l.contains(message)).unwrap();
@@ -403,13 +408,11 @@ fn poll_sees_a_change_within_its_period_and_selects_nothing_while_idle() {
     let f = Fixture::new(&[]);
     let redis = TestRedis::new();
     let every = Duration::from_secs(1);
-    let mut cmd = live::daemon(&f.url, &redis);
-    cmd.env("STATUS_WATCH", "poll:1");
-    let child = subscribed(cmd, &redis);
-    assert!(
-        child.wait_for_output("probing `constants` for changes", PATIENCE),
-        "{}",
-        child.output()
+    let child = watching(
+        &f,
+        &redis,
+        &[("STATUS_WATCH", "poll:1")],
+        "probing `constants` for changes",
     );
     // Idle: probes, and not one full SELECT.
     let (selects, probes) = (f.selects(), f.sent("Query", PROBE));

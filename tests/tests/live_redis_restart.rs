@@ -5,9 +5,11 @@
 //! `status_refresher_source_up{source="channel"} 0`; once it is back the refresher
 //! resubscribes by itself (with backoff) and a `PUBLISH` shows a change within 1 s again.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use dev_support::servers::Throwaway;
+use integration_tests::binaries::Child;
 use integration_tests::db::TestDb;
 use integration_tests::live::{self, GAP, WITHIN, exp, publish, sample, set_exp, subscribed};
 use integration_tests::probe::{health, metrics_addr};
@@ -15,6 +17,24 @@ use integration_tests::redis::TestRedis;
 use integration_tests::wait::wait_until;
 
 const CHANNEL_UP: &str = "status_refresher_source_up{source=\"channel\"}";
+
+/// Asserts that the refresher's `/health` (at `addr`) says `"channel":"<state>"` within
+/// `limit`, else fails with `what` and the refresher's output; how long it took.
+fn channel_becomes(
+    addr: SocketAddr,
+    child: &Child,
+    state: &str,
+    limit: Duration,
+    what: &str,
+) -> Duration {
+    let since = Instant::now();
+    assert!(
+        wait_until(limit, || health(addr).1["channel"] == state),
+        "{what}:\n{}",
+        child.output()
+    );
+    since.elapsed()
+}
 
 #[test]
 fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile() {
@@ -29,14 +49,14 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
     assert_eq!(sample(addr, CHANNEL_UP), 1.0);
 
     server.kill();
-    let lost = Instant::now();
-    assert!(
-        wait_until(Duration::from_secs(20), || health(addr).1["channel"]
-            == "down"),
-        "the lost subscription was not reported:\n{}",
-        child.output()
+    let lost = channel_becomes(
+        addr,
+        &child,
+        "down",
+        Duration::from_secs(20),
+        "the lost subscription was not reported",
     );
-    eprintln!("redis killed -> /health channel down: {:?}", lost.elapsed());
+    eprintln!("redis killed -> /health channel down: {lost:?}");
     let (_, body) = health(addr);
     assert!(
         body["channel_error"]
@@ -52,14 +72,14 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
     server
         .restart()
         .unwrap_or_else(|e| panic!("redis-server did not come back: {e:#}"));
-    let back = Instant::now();
-    assert!(
-        wait_until(Duration::from_secs(30), || health(addr).1["channel"]
-            == "up"),
-        "never resubscribed:\n{}",
-        child.output()
+    let back = channel_becomes(
+        addr,
+        &child,
+        "up",
+        Duration::from_secs(30),
+        "never resubscribed",
     );
-    eprintln!("redis back -> resubscribed: {:?}", back.elapsed());
+    eprintln!("redis back -> resubscribed: {back:?}");
     assert_eq!(sample(addr, CHANNEL_UP), 1.0);
 
     // The restarted Redis is empty; a nudge writes the document again, within 1 s.

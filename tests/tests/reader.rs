@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use integration_tests::binaries::{Child, Signal};
@@ -16,42 +16,25 @@ use integration_tests::reader::{
     ReaderConfig, ReaderServer, Reply, http_request, listening_addr, reader_host_command,
 };
 use integration_tests::redis::TestRedis;
+use integration_tests::{document, unix_now};
 use redis::Commands;
-use status_document::{BuildOptions, ConstantRow, MAX_DOCUMENT_BYTES, RowValue, build};
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// A real document, as the refresher writes it, read at `updated_at`.
-fn document(updated_at: f64) -> Vec<u8> {
-    let rows = vec![
-        ConstantRow {
-            name: "ServerStatus".into(),
-            value: RowValue::Int(1),
-            description: Some("Сервер включён".into()),
-        },
-        ConstantRow {
-            name: "RateExp".into(),
-            value: RowValue::Bytes(b"3.5".to_vec()),
-            description: Some("Рейт опыта".into()),
-        },
-        ConstantRow {
-            name: "CLIENT_STATUS".into(),
-            value: RowValue::Int(2),
-            description: None,
-        },
-    ];
-    build(&rows, &BuildOptions::default(), updated_at)
-        .expect("the fixture document builds")
-        .json
-}
+use status_document::MAX_DOCUMENT_BYTES;
 
 async fn start(redis: &TestRedis) -> ReaderServer {
     ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await
+}
+
+/// A fresh document under `redis`'s status key (with the refresher's default TTL, 900 s).
+fn store_fresh(redis: &TestRedis) {
+    redis.set_ex(&redis.status_key(), document::at(unix_now()), 900);
+}
+
+/// A reader on this test's keys, serving [`store_fresh`]'s document.
+async fn serving_fresh() -> (TestRedis, ReaderServer) {
+    let redis = TestRedis::new();
+    store_fresh(&redis);
+    let reader = start(&redis).await;
+    (redis, reader)
 }
 
 /// Asserts a JSON error response with its code and the reader's error headers, and that
@@ -72,6 +55,12 @@ fn assert_error(reply: &Reply, status: u16, code: &str) {
             "error body leaks {secret:?}: {text}"
         );
     }
+}
+
+/// Starts a reader on `redis`'s key and asserts [`assert_error`] on its `/server/status`.
+async fn assert_status_error(redis: &TestRedis, status: u16, code: &str) {
+    let reader = start(redis).await;
+    assert_error(&reader.get("/server/status").await, status, code);
 }
 
 /// A TCP listener that counts the connections it accepts (and never answers them).
@@ -135,8 +124,8 @@ async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_document_is_served_with_cache_metadata_and_headers() {
     let redis = TestRedis::new();
-    let updated_at = now() - 10.0;
-    let stored = document(updated_at);
+    let updated_at = unix_now() - 10.0;
+    let stored = document::at(updated_at);
     redis.set_ex(&redis.status_key(), &stored, 900);
     let reader = start(&redis).await;
 
@@ -203,7 +192,7 @@ async fn fresh_document_is_served_with_cache_metadata_and_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_document_comes_from_last_good() {
     let redis = TestRedis::new();
-    redis.set(&redis.last_good_key(), document(now() - 5000.0));
+    redis.set(&redis.last_good_key(), document::at(unix_now() - 5000.0));
     let reader = start(&redis).await;
 
     let reply = reader.get("/server/status").await;
@@ -237,7 +226,7 @@ async fn stale_document_comes_from_last_good() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_debug_for_a_fresh_document() {
     let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now() - 1.0), 900);
+    redis.set_ex(&redis.status_key(), document::at(unix_now() - 1.0), 900);
     let reader = start(&redis).await;
 
     let health = reader.get("/health").await;
@@ -327,8 +316,7 @@ async fn redis_stall_is_a_503_within_the_timeout() {
 async fn corrupt_json_is_502() {
     let redis = TestRedis::new();
     redis.set(&redis.status_key(), b"{\"schema_version\": 1, \"rates\": {");
-    let reader = start(&redis).await;
-    assert_error(&reader.get("/server/status").await, 502, "invalid_json");
+    assert_status_error(&redis, 502, "invalid_json").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,8 +326,7 @@ async fn wrong_shape_is_502() {
         &redis.status_key(),
         br#"{"schema_version":1,"server_status":"up"}"#,
     );
-    let reader = start(&redis).await;
-    assert_error(&reader.get("/server/status").await, 502, "invalid_document");
+    assert_status_error(&redis, 502, "invalid_document").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,50 +336,37 @@ async fn wrong_redis_type_is_502() {
         .conn()
         .lpush(redis.status_key(), "not a string")
         .unwrap();
-    let reader = start(&redis).await;
-    assert_error(&reader.get("/server/status").await, 502, "wrong_type");
+    assert_status_error(&redis, 502, "wrong_type").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_value_is_502() {
     let redis = TestRedis::new();
     // A valid-looking document padded past the bound.
-    let mut big = String::from_utf8(document(now())).unwrap();
+    let mut big = String::from_utf8(document::at(unix_now())).unwrap();
     let pad = format!(",\"pad\":\"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES));
     big.truncate(big.len() - 1);
     big.push_str(&pad);
     assert!(big.len() > MAX_DOCUMENT_BYTES);
     redis.set(&redis.status_key(), big);
-    let reader = start(&redis).await;
-    assert_error(
-        &reader.get("/server/status").await,
-        502,
-        "document_too_large",
-    );
+    assert_status_error(&redis, 502, "document_too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_schema_version_is_502() {
     let redis = TestRedis::new();
-    let doc = String::from_utf8(document(now())).unwrap();
+    let doc = String::from_utf8(document::at(unix_now())).unwrap();
     assert!(doc.contains("\"schema_version\":1"));
     redis.set(
         &redis.status_key(),
         doc.replace("\"schema_version\":1", "\"schema_version\":2"),
     );
-    let reader = start(&redis).await;
-    assert_error(
-        &reader.get("/server/status").await,
-        502,
-        "unsupported_schema_version",
-    );
+    assert_status_error(&redis, 502, "unsupported_schema_version").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn if_none_match_gives_304_without_body() {
-    let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
-    let reader = start(&redis).await;
+    let (_redis, reader) = serving_fresh().await;
     let first = reader.get("/server/status").await;
     assert_eq!(first.status, 200);
     let etag = first.header("etag").unwrap().to_owned();
@@ -414,9 +388,7 @@ async fn if_none_match_gives_304_without_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_has_get_headers_and_no_body() {
-    let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
-    let reader = start(&redis).await;
+    let (_redis, reader) = serving_fresh().await;
     let get = reader.get("/server/status").await;
     let head = reader.request("HEAD", "/server/status", &[]).await;
     assert_eq!(head.status, 200);
@@ -500,7 +472,7 @@ async fn unknown_paths_are_json_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_origin_comes_from_the_variable() {
     let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
+    store_fresh(&redis);
     let reader = ReaderServer::start(
         ReaderConfig::new(&redis.url(), &redis.status_key())
             .variable("cors_allow_origin", "https://status.example.org"),
@@ -532,16 +504,12 @@ async fn cors_origin_comes_from_the_variable() {
     assert_eq!(missing.header("cache-control"), Some("no-store"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn component_cannot_reach_a_host_outside_its_allow_list() {
-    let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
-    let trap = CountingListener::start().await;
-    // The application's redis_address (and so allowed_outbound_hosts) stays the real
-    // Redis; the component variable is pointed elsewhere, first at a listener of ours...
+/// A reader whose component asks for `connection` (its `redis_connection`), outside the
+/// allow-list: one request is a 503, refused by the host before any connection is opened.
+async fn refused_reader(redis: &TestRedis, connection: &str) -> ReaderServer {
     let reader = ReaderServer::start(
         ReaderConfig::new(&redis.url(), &redis.status_key())
-            .component_literal("redis_connection", &format!("redis://{}\n\n", trap.addr)),
+            .component_literal("redis_connection", connection),
     )
     .await;
     let reply = reader.get("/server/status").await;
@@ -549,6 +517,17 @@ async fn component_cannot_reach_a_host_outside_its_allow_list() {
     let stats = reader.stats();
     assert_eq!(stats.redis_open_refused, 1);
     assert_eq!(stats.redis_connections_opened, 0);
+    reader
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_cannot_reach_a_host_outside_its_allow_list() {
+    let redis = TestRedis::new();
+    store_fresh(&redis);
+    let trap = CountingListener::start().await;
+    // The application's redis_address (and so allowed_outbound_hosts) stays the real
+    // Redis; the component variable is pointed elsewhere, first at a listener of ours...
+    let reader = refused_reader(&redis, &format!("redis://{}\n\n", trap.addr)).await;
     // Give a would-be connection time to arrive: none may.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
@@ -559,24 +538,17 @@ async fn component_cannot_reach_a_host_outside_its_allow_list() {
     drop(reader);
 
     // ... then at MySQL's port, as a compromised component would try.
-    let reader = ReaderServer::start(
-        ReaderConfig::new(&redis.url(), &redis.status_key())
-            .component_literal("redis_connection", "redis://127.0.0.1:3306\n\n"),
-    )
-    .await;
-    let reply = reader.get("/server/status").await;
-    assert_error(&reply, 503, "redis_unavailable");
-    let stats = reader.stats();
-    assert_eq!(stats.redis_open_refused, 1);
-    assert_eq!(stats.redis_connections_opened, 0);
-    assert_eq!(stats.redis_errors, 0, "refused before any connect attempt");
+    let reader = refused_reader(&redis, "redis://127.0.0.1:3306\n\n").await;
+    assert_eq!(
+        reader.stats().redis_errors,
+        0,
+        "refused before any connect attempt"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_gets_a_fresh_instance_and_one_connection() {
-    let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
-    let reader = start(&redis).await;
+    let (_redis, reader) = serving_fresh().await;
     for _ in 0..5 {
         assert_eq!(reader.get("/server/status").await.status, 200);
     }
@@ -595,7 +567,7 @@ async fn every_request_gets_a_fresh_instance_and_one_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_outside_every_route_get_the_hosts_404() {
     let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
+    store_fresh(&redis);
     let reader = ReaderServer::start(
         ReaderConfig::new(&redis.url(), &redis.status_key()).without_route("/..."),
     )
@@ -641,7 +613,7 @@ async fn oversized_requests_get_a_defined_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_takes_spin_variables_from_env_and_flags_and_stops_on_sigint() {
     let redis = TestRedis::new();
-    redis.set_ex(&redis.status_key(), document(now()), 900);
+    store_fresh(&redis);
     let mut cmd = reader_host_command();
     cmd.env("SPIN_VARIABLE_REDIS_ADDRESS", redis.url())
         .env("SPIN_VARIABLE_STATUS_KEY", redis.status_key())

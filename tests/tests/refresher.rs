@@ -8,22 +8,19 @@ use std::collections::BTreeMap;
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, Signal, refresher_command, run};
+use integration_tests::binaries::{Child, Signal, refresher_command, refresher_for, run};
 use integration_tests::db::{SqlValue, TestDb, constant};
 use integration_tests::redis::TestRedis;
-use status_document::StatusDocument;
+use integration_tests::unix_now;
+use status_document::{Field, StatusDocument};
 
 /// Bound on a `--once` run (its calls time out after STATUS_TIMEOUT = 3 s each).
 const ONCE_LIMIT: Duration = Duration::from_secs(30);
 
 /// A refresher command for this test's database and keys.
 fn command(db: &TestDb, redis: &TestRedis) -> Command {
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", db.url())
-        .env("REDIS_URL", redis.url())
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_TIMEOUT", "3");
+    let mut cmd = refresher_for(&db.url(), &redis.url(), redis);
+    cmd.env("STATUS_TIMEOUT", "3");
     cmd
 }
 
@@ -62,16 +59,8 @@ fn meta(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// The seven mapped constants, with values of the Rust type that suits `value_type`.
 fn full_table(values: [SqlValue; 7]) -> Vec<integration_tests::db::Constant> {
-    let names = [
-        "ServerStatus",
-        "RateExp",
-        "RatePvp",
-        "RatePve",
-        "RateColorMob",
-        "RateSkill",
-        "CLIENT_STATUS",
-    ];
-    let mut rows: Vec<_> = names
+    let mut rows: Vec<_> = Field::ALL
+        .map(Field::default_constant)
         .into_iter()
         .zip(values)
         .map(|(name, value)| constant(name, value, Some(&format!("about {name}"))))
@@ -164,17 +153,13 @@ fn varchar_text_and_null_keep_defaults_and_say_so() {
     assert_eq!(d.rates.pve, 1.0);
     assert_eq!(d.rates.color_mob, 2.0, "the numeric row still counts");
     assert_eq!(d.client_status, 256.0);
-    assert_eq!(
-        d.defaulted,
-        [
-            "ServerStatus",
-            "RateExp",
-            "RatePvp",
-            "RatePve",
-            "RateSkill",
-            "CLIENT_STATUS"
-        ]
-    );
+    // Every mapped constant but RateColorMob, in the document's order.
+    let defaulted: Vec<&str> = Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::RateColorMob)
+        .map(Field::default_constant)
+        .collect();
+    assert_eq!(d.defaulted, defaulted);
     // One warning per unusable value, naming the constant.
     for name in ["ServerStatus", "RateExp", "RatePvp", "RatePve"] {
         assert!(
@@ -255,12 +240,8 @@ fn ttl_is_set_and_last_good_never_expires() {
     let d = document(&redis);
     assert_eq!((d.ttl_s, d.refresh_interval_s), (120, 60));
     assert_eq!(d.rates.exp, 3.0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
     assert!(
-        (now - d.updated_at).abs() < 30.0,
+        (unix_now() - d.updated_at).abs() < 30.0,
         "updated_at {}",
         d.updated_at
     );

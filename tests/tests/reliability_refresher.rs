@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, Signal, refresher_command, run};
+use integration_tests::binaries::{Child, Signal, refresher_for, run};
 use integration_tests::db::{self, Columns, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::probe::{health, http_get, metric, metrics_addr, scans};
@@ -22,12 +22,8 @@ const ONCE_LIMIT: Duration = Duration::from_secs(30);
 /// A refresher command for `db_url` and this test's Redis keys, listening for health and
 /// metrics on a free port (found in the log with [`metrics_addr`]).
 fn command(db_url: &str, redis_url: &str, redis: &TestRedis) -> Command {
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", db_url)
-        .env("REDIS_URL", redis_url)
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+    let mut cmd = refresher_for(db_url, redis_url, redis);
+    cmd.env("STATUS_METRICS_ADDR", "127.0.0.1:0")
         .env("STATUS_TIMEOUT", "1");
     cmd
 }
@@ -563,10 +559,16 @@ fn hundred_thousand_constants_are_refused_whole_or_published_mapped() {
     assert!(out.contains("rows=100001"), "{out}");
 }
 
+/// [`once_with`] without extra settings, which must succeed; its output.
+fn once_ok(db: &TestDb, redis: &TestRedis) -> String {
+    let (code, out) = once_with(db, redis, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    out
+}
+
 #[test]
 fn huge_description_and_control_characters() {
-    let db = TestDb::new();
-    db.create_table(Columns {
+    let db = TestDb::with_table(Columns {
         description: "MEDIUMTEXT",
         ..Columns::value("DOUBLE")
     });
@@ -579,8 +581,7 @@ fn huge_description_and_control_characters() {
     );
     db.insert("RateExp", 5.0, Some("ok"));
     let redis = TestRedis::new();
-    let (code, out) = once_with(&db, &redis, &[]);
-    assert_eq!(code, Some(0), "{out}");
+    let out = once_ok(&db, &redis);
     assert!(out.contains("description of \"Big\" cut"), "{out}");
     let raw = redis.get(&redis.status_key()).unwrap();
     assert!(raw.len() < 256 * 1024);
@@ -600,8 +601,7 @@ fn huge_description_and_control_characters() {
 
 #[test]
 fn latin1_and_invalid_utf8_descriptions() {
-    let db = TestDb::new();
-    db.create_table(Columns {
+    let db = TestDb::with_table(Columns {
         description: "VARCHAR(255) CHARACTER SET latin1",
         ..Columns::value("DOUBLE")
     });
@@ -609,8 +609,7 @@ fn latin1_and_invalid_utf8_descriptions() {
     db.exec("INSERT INTO constants VALUES ('RateExp', 2, UNHEX('636166E9'))");
     db.exec("INSERT INTO constants VALUES ('Odd', 1, UNHEX('FF80E9'))");
     let redis = TestRedis::new();
-    let (code, out) = once_with(&db, &redis, &[]);
-    assert_eq!(code, Some(0), "{out}");
+    once_ok(&db, &redis);
     // The server converts latin1 to the connection's utf8mb4: valid text arrives.
     let doc = stored(&redis).unwrap();
     assert_eq!(doc.meta["RateExp"], "café");
@@ -619,8 +618,7 @@ fn latin1_and_invalid_utf8_descriptions() {
     // The same bytes in a binary column reach the refresher unconverted: replaced, and
     // reported by name.
     db.exec("ALTER TABLE constants MODIFY Description VARBINARY(255) NULL");
-    let (code, out) = once_with(&db, &redis, &[]);
-    assert_eq!(code, Some(0), "{out}");
+    let out = once_ok(&db, &redis);
     assert!(
         out.contains("Description of constant \"Odd\" is not valid UTF-8"),
         "{out}"
@@ -634,8 +632,7 @@ fn latin1_and_invalid_utf8_descriptions() {
 
 #[test]
 fn duplicate_names_differing_only_by_case() {
-    let db = TestDb::new();
-    db.create_table(Columns {
+    let db = TestDb::with_table(Columns {
         name: "VARCHAR(64) COLLATE utf8mb4_bin",
         ..Columns::value("DOUBLE")
     });
@@ -644,8 +641,7 @@ fn duplicate_names_differing_only_by_case() {
          ('RATEEXP', 4, 'upper'), ('RateExp', 5, 'again')",
     );
     let redis = TestRedis::new();
-    let (code, out) = once_with(&db, &redis, &[]);
-    assert_eq!(code, Some(0), "{out}");
+    let out = once_ok(&db, &redis);
     assert!(out.contains("\"RateExp\" appears more than once"), "{out}");
     let doc = stored(&redis).unwrap();
     // Names are case-sensitive, as the table's binary collation says; the mapping takes

@@ -10,7 +10,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use integration_tests::binaries::{refresher_command, run};
+use integration_tests::binaries::{refresher_for, run};
 use integration_tests::db::{Constant, SqlValue, TestDb, constant};
 use integration_tests::redis::TestRedis;
 use status_document::{State, StatusDocument};
@@ -42,13 +42,8 @@ impl Table {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = refresher_command();
-        cmd.env("DATABASE_URL", self.db.url())
-            .env("REDIS_URL", self.redis.url())
-            .env("STATUS_KEY", self.redis.status_key())
-            .env("STATUS_INTERVAL_KEY", self.redis.interval_key())
-            .env("STATUS_TIMEOUT", "3")
-            .arg("--once");
+        let mut cmd = refresher_for(&self.db.url(), &self.redis.url(), &self.redis);
+        cmd.env("STATUS_TIMEOUT", "3").arg("--once");
         for (name, value) in &self.env {
             cmd.env(name, value);
         }

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use dev_support::certs::{Pair, TestPki};
 use dev_support::servers::tls::{self, ClientAuth};
-use integration_tests::binaries::{refresher_command, run};
+use integration_tests::binaries::{refresher_for, run};
 use integration_tests::db::TestDb;
-use integration_tests::reader::{ReaderConfig, ReaderServer};
+use integration_tests::reader::{ReaderConfig, ReaderServer, Reply};
 use integration_tests::redis::TestRedis;
 use mysql_async::prelude::Queryable;
 
@@ -64,12 +64,8 @@ impl std::ops::Deref for Pki {
 /// A `--once` refresher writing to `redis_url` under fresh keys; the database is the shared
 /// plaintext one unless the caller sets `DATABASE_URL` again.
 fn once(redis_url: &str, keys: &TestRedis, db: &TestDb) -> Command {
-    let mut cmd = refresher_command();
+    let mut cmd = refresher_for(&db.url(), redis_url, keys);
     cmd.arg("--once")
-        .env("DATABASE_URL", db.url())
-        .env("REDIS_URL", redis_url)
-        .env("STATUS_KEY", keys.status_key())
-        .env("STATUS_INTERVAL_KEY", keys.interval_key())
         .env("STATUS_TIMEOUT", "2")
         .env("STATUS_LEASE", "0")
         .env("STATUS_METRICS_ADDR", "");
@@ -108,6 +104,16 @@ fn says(output: &str, needles: &[&str], pki: &TestPki) {
             "a private key leaked into:\n{output}"
         );
     }
+}
+
+/// The reply has HTTP status `status` (its body, as text, when not).
+fn assert_status(reply: &Reply, status: u16) {
+    assert_eq!(
+        reply.status,
+        status,
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
 }
 
 fn rediss(server: &dev_support::servers::Server) -> String {
@@ -191,12 +197,7 @@ async fn tls_only_end_to_end_and_database_errors() {
     )
     .await;
     let reply = reader.get("/server/status").await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{:?}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    assert_status(&reply, 200);
     assert_eq!(reply.json()["rates"]["exp"], EXP);
     assert_eq!(reply.json()["_cache"]["source"], "primary");
 
@@ -204,12 +205,7 @@ async fn tls_only_end_to_end_and_database_errors() {
     let untrusting =
         ReaderServer::start(ReaderConfig::new(&rediss(&redis), &keys.status_key())).await;
     let reply = untrusting.get("/server/status").await;
-    assert_eq!(
-        reply.status,
-        503,
-        "{:?}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    assert_status(&reply, 503);
 
     // The URL form, verify_ca: same result.
     let mut cmd = once(&rediss(&redis), &keys, &shared);

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, refresher_bin, refresher_command};
+use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::reader::{ReaderConfig, ReaderServer, Reply, reader_wasm};
 use integration_tests::redis::TestRedis;
@@ -46,12 +46,8 @@ pub(super) fn refresher(
     interval_s: u64,
     ttl_s: u64,
 ) -> Command {
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", database_url)
-        .env("REDIS_URL", redis.url())
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_UPDATE_INTERVAL", interval_s.to_string())
+    let mut cmd = refresher_for(database_url, &redis.url(), redis);
+    cmd.env("STATUS_UPDATE_INTERVAL", interval_s.to_string())
         .env("STATUS_CACHE_TTL", ttl_s.to_string())
         .env("STATUS_TIMEOUT", "2")
         // Parallel tests must not fight over the default metrics port.
@@ -170,6 +166,30 @@ pub(super) async fn first_document(reader: &ReaderServer, child: &mut Child) -> 
     status(reader).await
 }
 
+/// A reader and a refresher on this test's keys, the refresher on `database_url` every
+/// `interval_s` with `ttl_s`, and the first document it wrote, already served.
+pub(super) struct Running {
+    pub(super) redis: TestRedis,
+    pub(super) reader: ReaderServer,
+    pub(super) child: Child,
+    pub(super) first: Status,
+}
+
+/// Builds first ([`prebuild`]), then starts a [`Running`].
+pub(super) async fn running(database_url: &str, interval_s: u64, ttl_s: u64) -> Running {
+    prebuild().await;
+    let redis = TestRedis::new();
+    let reader = reader(&redis).await;
+    let mut child = Child::spawn(refresher(database_url, &redis, interval_s, ttl_s));
+    let first = first_document(&reader, &mut child).await;
+    Running {
+        redis,
+        reader,
+        child,
+        first,
+    }
+}
+
 /// Checks `_cache.age_seconds` against `updated_at` and the moments the request was sent and
 /// answered: the reader's clock read falls between them, and the age is in whole seconds,
 /// rounded down.
@@ -231,4 +251,48 @@ pub(super) fn still_running(child: &mut Child) {
     if let Some(exit) = child.wait_timeout(Duration::ZERO) {
         panic!("refresher exited ({exit}):\n{}", child.output());
     }
+}
+
+/// Waits until the reader serves the last-known-good copy. Every answer on the way must still
+/// be `last`'s data (nobody can refresh: `why`) with a consistent age. The flag says whether
+/// the primary copy was seen overdue (served, not fresh) before the fallback.
+pub(super) async fn last_good_after(
+    reader: &ReaderServer,
+    last: &Status,
+    limit: Duration,
+    what: &str,
+    why: &str,
+) -> (Status, bool) {
+    let mut saw_overdue = false;
+    let fallback = wait_for(limit, what, async || {
+        let s = status(reader).await;
+        assert_eq!(s.doc.updated_at, last.doc.updated_at, "{why}");
+        assert_eq!(s.doc.rates.exp, EXP_BEFORE, "the last data");
+        assert_age_consistent(&s);
+        if s.cache.source == "last_good" {
+            return Ok(s);
+        }
+        saw_overdue |= !s.cache.fresh;
+        Err(format!("{:?}", s.cache))
+    })
+    .await;
+    (fallback, saw_overdue)
+}
+
+/// Waits until the reader serves a fresh primary copy with `rates.exp` = `exp`.
+pub(super) async fn fresh_with_exp(
+    reader: &ReaderServer,
+    exp: f64,
+    limit: Duration,
+    what: &str,
+) -> Status {
+    wait_for(limit, what, async || {
+        let s = status(reader).await;
+        if s.cache.source == "primary" && s.cache.fresh && s.doc.rates.exp == exp {
+            Ok(s)
+        } else {
+            Err(format!("{:?} {:?}", s.doc.rates, s.cache))
+        }
+    })
+    .await
 }

@@ -2,14 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::Child;
 use integration_tests::live::set_exp;
-use integration_tests::redis::TestRedis;
 use integration_tests::unix_now;
 
 use super::fixtures::{
-    EXP_BEFORE, SLACK, assert_fresh_primary, first_document, prebuild, reader, refresher,
-    seeded_db, status, still_running, wait_for,
+    EXP_BEFORE, Running, SLACK, assert_fresh_primary, running, seeded_db, status, still_running,
+    wait_for,
 };
 
 /// A constant changed in MariaDB is served within one refresh interval, and the reader's
@@ -18,13 +16,13 @@ use super::fixtures::{
 async fn changed_constant_is_served_within_one_interval() {
     const INTERVAL_S: u64 = 2;
     const TTL_S: u64 = 30;
-    prebuild().await;
     let db = seeded_db();
-    let redis = TestRedis::new();
-    let reader = reader(&redis).await;
-    let mut child = Child::spawn(refresher(&db.url(), &redis, INTERVAL_S, TTL_S));
-
-    let first = first_document(&reader, &mut child).await;
+    let Running {
+        redis: _redis,
+        reader,
+        mut child,
+        first,
+    } = running(&db.url(), INTERVAL_S, TTL_S).await;
     assert_eq!(first.doc.rates.exp, EXP_BEFORE);
     assert_eq!(
         (first.doc.refresh_interval_s, first.doc.ttl_s),

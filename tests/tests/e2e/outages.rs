@@ -6,12 +6,10 @@ use std::time::{Duration, Instant};
 use integration_tests::binaries::{Child, Signal};
 use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::live::set_exp;
-use integration_tests::redis::TestRedis;
 
 use super::fixtures::{
-    EXP_BEFORE, FIRST_DOCUMENT_WITHIN, SLACK, STOP_WITHIN, assert_age_consistent,
-    assert_fresh_primary, first_document, prebuild, reader, refresher, seeded_db, status,
-    still_running, wait_for,
+    FIRST_DOCUMENT_WITHIN, Running, SLACK, STOP_WITHIN, assert_fresh_primary, fresh_with_exp,
+    last_good_after, refresher, running, seeded_db, status, still_running,
 };
 
 /// The refresher stops (SIGTERM): the endpoint keeps answering, after the TTL from the
@@ -20,12 +18,13 @@ use super::fixtures::{
 async fn stopped_refresher_serves_last_good_then_recovers() {
     const INTERVAL_S: u64 = 1;
     const TTL_S: u64 = 3;
-    prebuild().await;
     let db = seeded_db();
-    let redis = TestRedis::new();
-    let reader = reader(&redis).await;
-    let mut child = Child::spawn(refresher(&db.url(), &redis, INTERVAL_S, TTL_S));
-    let first = first_document(&reader, &mut child).await;
+    let Running {
+        redis,
+        reader,
+        mut child,
+        first,
+    } = running(&db.url(), INTERVAL_S, TTL_S).await;
     assert_fresh_primary(&first);
 
     child.signal(Signal::Term).expect("kill");
@@ -37,24 +36,12 @@ async fn stopped_refresher_serves_last_good_then_recovers() {
     // The database changes while nobody refreshes: the reader cannot know yet.
     set_exp(&db, 9.5);
 
-    let mut saw_overdue = false;
-    let fallback = wait_for(
+    let (fallback, saw_overdue) = last_good_after(
+        &reader,
+        &last,
         Duration::from_secs(TTL_S) + SLACK + SLACK,
         "last_good after the TTL",
-        async || {
-            let s = status(&reader).await;
-            assert_eq!(
-                s.doc.updated_at, last.doc.updated_at,
-                "nobody refreshes now"
-            );
-            assert_eq!(s.doc.rates.exp, EXP_BEFORE);
-            assert_age_consistent(&s);
-            if s.cache.source == "last_good" {
-                return Ok(s);
-            }
-            saw_overdue |= !s.cache.fresh;
-            Err(format!("{:?}", s.cache))
-        },
+        "nobody refreshes now",
     )
     .await;
     eprintln!(
@@ -74,15 +61,8 @@ async fn stopped_refresher_serves_last_good_then_recovers() {
 
     let restarted_at = Instant::now();
     let mut again = Child::spawn(refresher(&db.url(), &redis, INTERVAL_S, TTL_S));
-    let recovered = wait_for(FIRST_DOCUMENT_WITHIN, "fresh after restart", async || {
-        let s = status(&reader).await;
-        if s.cache.source == "primary" && s.cache.fresh && s.doc.rates.exp == 9.5 {
-            Ok(s)
-        } else {
-            Err(format!("{:?} {:?}", s.doc.rates, s.cache))
-        }
-    })
-    .await;
+    let recovered =
+        fresh_with_exp(&reader, 9.5, FIRST_DOCUMENT_WITHIN, "fresh after restart").await;
     eprintln!(
         "e2e: restarted refresher fresh again after {:?}",
         restarted_at.elapsed()
@@ -101,7 +81,6 @@ async fn stopped_refresher_serves_last_good_then_recovers() {
 async fn database_outage_keeps_last_data_and_heals_by_itself() {
     const INTERVAL_S: u64 = 1;
     const TTL_S: u64 = 4;
-    prebuild().await;
     let db = seeded_db();
     let proxy = FaultProxy::for_url(&db.url());
     // mysql_async, having connected over TCP to a loopback address, asks the server for its
@@ -109,10 +88,12 @@ async fn database_outage_keeps_last_data_and_heals_by_itself() {
     // takes its socket down too, but the proxy can only cut TCP: without this parameter the
     // refresher would reach MariaDB around the proxy and the outage would not be one.
     let url = format!("{}?prefer_socket=false", proxy.rewrite_url(&db.url()));
-    let redis = TestRedis::new();
-    let reader = reader(&redis).await;
-    let mut child = Child::spawn(refresher(&url, &redis, INTERVAL_S, TTL_S));
-    let first = first_document(&reader, &mut child).await;
+    let Running {
+        redis: _redis,
+        reader,
+        mut child,
+        first,
+    } = running(&url, INTERVAL_S, TTL_S).await;
     assert_fresh_primary(&first);
 
     proxy.set_mode(Mode::Refuse);
@@ -122,25 +103,12 @@ async fn database_outage_keeps_last_data_and_heals_by_itself() {
     let last = status(&reader).await;
     set_exp(&db, 4.75);
 
-    let mut saw_overdue = false;
-    let fallback = wait_for(
+    let (fallback, saw_overdue) = last_good_after(
+        &reader,
+        &last,
         Duration::from_secs(INTERVAL_S + TTL_S) + SLACK + SLACK,
         "last_good while MariaDB is down",
-        async || {
-            let s = status(&reader).await;
-            assert_eq!(
-                s.doc.updated_at, last.doc.updated_at,
-                "no refresh can succeed"
-            );
-            assert_eq!(s.doc.rates.exp, EXP_BEFORE, "the last data");
-            assert_age_consistent(&s);
-            saw_overdue |= s.cache.source == "primary" && !s.cache.fresh;
-            if s.cache.source == "last_good" {
-                Ok(s)
-            } else {
-                Err(format!("{:?}", s.cache))
-            }
-        },
+        "no refresh can succeed",
     )
     .await;
     eprintln!(
@@ -158,17 +126,11 @@ async fn database_outage_keeps_last_data_and_heals_by_itself() {
 
     proxy.set_mode(Mode::Pass);
     let healed = Instant::now();
-    let recovered = wait_for(
+    let recovered = fresh_with_exp(
+        &reader,
+        4.75,
         Duration::from_secs(INTERVAL_S) + SLACK + SLACK,
         "fresh after MariaDB is back",
-        async || {
-            let s = status(&reader).await;
-            if s.cache.source == "primary" && s.cache.fresh && s.doc.rates.exp == 4.75 {
-                Ok(s)
-            } else {
-                Err(format!("{:?} {:?}", s.doc.rates, s.cache))
-            }
-        },
     )
     .await;
     eprintln!(

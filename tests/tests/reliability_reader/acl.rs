@@ -210,6 +210,19 @@ pub(super) fn assert_dry_run_denied(user: &AclUser, args: &[&str]) {
     }
 }
 
+/// The test's keys: status, last-good, interval override, lease lock, and one of nobody's.
+fn keys(redis: &TestRedis) -> [String; 5] {
+    let status = redis.status_key();
+    let lock = status_document::keys::lock_key(&status);
+    [
+        status,
+        redis.last_good_key(),
+        redis.interval_key(),
+        lock,
+        redis.key("other"),
+    ]
+}
+
 fn cmd(args: &[&str]) -> redis::Cmd {
     let mut c = redis::cmd(args[0]);
     c.arg(&args[1..]);
@@ -219,12 +232,7 @@ fn cmd(args: &[&str]) -> redis::Cmd {
 #[test]
 fn acl_reader_user_reads_only_the_status_keys() {
     let redis = TestRedis::new();
-    let (status, last_good) = (redis.status_key(), redis.last_good_key());
-    let (interval, lock, other) = (
-        redis.interval_key(),
-        status_document::keys::lock_key(&status),
-        redis.key("other"),
-    );
+    let [status, last_good, interval, lock, other] = keys(&redis);
     redis.set(&status, "primary-bytes");
     redis.set(&last_good, "last-good-bytes");
     redis.set(&interval, "600");
@@ -312,12 +320,7 @@ fn acl_reader_user_reads_only_the_status_keys() {
 #[test]
 fn acl_refresher_user_writes_only_its_keys() {
     let redis = TestRedis::new();
-    let (status, last_good) = (redis.status_key(), redis.last_good_key());
-    let (interval, lock, other) = (
-        redis.interval_key(),
-        status_document::keys::lock_key(&status),
-        redis.key("other"),
-    );
+    let [status, last_good, interval, lock, other] = keys(&redis);
     redis.set(&interval, "600");
     redis.set(&other, "someone else's");
 

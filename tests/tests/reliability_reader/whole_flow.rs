@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use integration_tests::binaries::{Child, Signal, refresher_command, run};
+use integration_tests::binaries::{Child, Signal, refresher_command, refresher_for, run};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::reader::{Reply, http_request};
 use integration_tests::redis::TestRedis;
@@ -64,13 +64,12 @@ fn spawn_reader_host(redis: &TestRedis, user: &str, password: &str) -> (Child, S
     )
 }
 
-fn refresher_env(cmd: &mut Command, db: &TestDb, redis_url: &str, redis: &TestRedis) {
-    cmd.env("DATABASE_URL", db.url())
-        .env("REDIS_URL", redis_url)
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_METRICS_ADDR", "")
+/// The refresher on `db`, connecting to Redis with `redis_url` (a user's), under `redis`'s keys.
+fn refresher(db: &TestDb, redis_url: &str, redis: &TestRedis) -> Command {
+    let mut cmd = refresher_for(&db.url(), redis_url, redis);
+    cmd.env("STATUS_METRICS_ADDR", "")
         .env("STATUS_TIMEOUT", "2");
+    cmd
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,8 +92,7 @@ async fn whole_flow_runs_under_the_acl_users() {
 
     // 1. `--once` with the lease on (the default): the guarded-write script.
     let mut outputs = Vec::new();
-    let mut cmd = refresher_command();
-    refresher_env(&mut cmd, &db, &refresher_url, &redis);
+    let mut cmd = refresher(&db, &refresher_url, &redis);
     cmd.arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
@@ -103,8 +101,7 @@ async fn whole_flow_runs_under_the_acl_users() {
 
     // 2. `--once` without the lease: MULTI/SET/SET/EXEC.
     db.exec("UPDATE constants SET Value = 5 WHERE Name = 'RateExp'");
-    let mut cmd = refresher_command();
-    refresher_env(&mut cmd, &db, &refresher_url, &redis);
+    let mut cmd = refresher(&db, &refresher_url, &redis);
     cmd.env("STATUS_LEASE", "0").arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
@@ -115,8 +112,7 @@ async fn whole_flow_runs_under_the_acl_users() {
     //    the lease on SIGTERM.
     db.exec("UPDATE constants SET Value = 6 WHERE Name = 'RateExp'");
     let lock = status_document::keys::lock_key(&redis.status_key());
-    let mut cmd = refresher_command();
-    refresher_env(&mut cmd, &db, &refresher_url, &redis);
+    let mut cmd = refresher(&db, &refresher_url, &redis);
     cmd.env("STATUS_UPDATE_INTERVAL", "1");
     let mut daemon = Child::spawn(cmd);
     let wrote = tokio::task::block_in_place(|| {
