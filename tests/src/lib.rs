@@ -14,6 +14,7 @@ pub mod live;
 pub mod probe;
 pub mod reader;
 pub mod redis;
+pub mod temp;
 pub mod wait;
 
 /// The environment variable `var`, or `default` when it is unset or empty (how every test

@@ -13,6 +13,7 @@
 //!   `reader/openapi.json` ([`crate::contract::check`]); a reply the contract does not
 //!   allow fails the test that got it.
 
+use crate::temp::TempDir;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -185,14 +186,14 @@ impl ReaderServer {
             if config.component_literals.is_empty() && config.removed_routes.is_empty() {
                 (manifest_path(), None)
             } else {
-                let dir = TempDir::new();
+                let dir = TempDir::new("reader-test");
                 let path = dir.path().join("spin.toml");
                 let text = derived_manifest(&config.component_literals, &config.removed_routes);
                 std::fs::write(&path, text).expect("cannot write the derived manifest");
                 (path, Some(dir))
             };
         let runtime_config_dir = config.runtime_config.as_ref().map(|text| {
-            let dir = TempDir::new();
+            let dir = TempDir::new("reader-test");
             std::fs::write(dir.path().join("runtime-config.toml"), text)
                 .expect("cannot write the runtime config");
             dir
@@ -387,25 +388,4 @@ pub fn listening_addr(output: &str) -> Option<SocketAddr> {
         .lines()
         .find_map(|l| l.split("reader-host listening on http://").nth(1))
         .and_then(|a| a.trim().parse().ok())
-}
-
-/// A private directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("reader-test-{:016x}", fastrand::u64(..)));
-        std::fs::create_dir_all(&path).expect("cannot create a temp dir");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

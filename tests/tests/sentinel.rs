@@ -13,7 +13,7 @@
 //!
 //! `cargo test -p integration-tests --test sentinel -- --nocapture` prints the timings.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use integration_tests::binaries::{Child, refresher_command};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::probe::{http_get, metric, metrics_addr, scans};
 use integration_tests::redis::TestRedis;
+use integration_tests::temp::TempDir;
 use integration_tests::wait::wait_until;
 
 const MASTER: &str = "status";
@@ -31,31 +32,6 @@ const INTERVAL: f64 = 1.0;
 const LEASE: f64 = 2.0;
 /// Rows in the test's `constants` (a refresh reads them all: scans = SELECTs).
 const ROWS: u64 = 2;
-
-/// A directory removed on drop (the Sentinels' config files, which they rewrite).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "sentinel-test-{}-{:016x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn conn(url: &str) -> redis::Connection {
     redis::Client::open(url)
@@ -193,7 +169,7 @@ fn one_writer(writes: &[f64], selects: u64, elapsed: f64, least: u64) {
 #[test]
 fn refreshers_follow_a_sentinel_failover_with_one_writer() {
     let started = Instant::now();
-    let dir = TempDir::new();
+    let dir = TempDir::new("sentinel-test");
     let mut primary = Throwaway::redis_in_temp_dir()
         .start()
         .expect("primary redis-server");
