@@ -266,35 +266,20 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(http_date(0.0).unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(
-            http_date(784_111_777.0).unwrap(),
-            "Sun, 06 Nov 1994 08:49:37 GMT"
-        );
-        assert_eq!(
-            http_date(784_111_777.9).unwrap(),
-            "Sun, 06 Nov 1994 08:49:37 GMT"
-        );
-        assert_eq!(
-            http_date(951_782_400.0).unwrap(),
-            "Tue, 29 Feb 2000 00:00:00 GMT"
-        );
-        assert_eq!(
-            http_date(1_709_164_800.0).unwrap(),
-            "Thu, 29 Feb 2024 00:00:00 GMT"
-        );
-        assert_eq!(
-            http_date(1_735_689_599.0).unwrap(),
-            "Tue, 31 Dec 2024 23:59:59 GMT"
-        );
-        assert_eq!(
-            http_date(253_402_300_799.0).unwrap(),
-            "Fri, 31 Dec 9999 23:59:59 GMT"
-        );
-        assert_eq!(http_date(253_402_300_800.0), None);
-        assert_eq!(http_date(-1.0), None);
-        assert_eq!(http_date(f64::NAN), None);
-        assert_eq!(http_date(f64::INFINITY), None);
+        for (t, date) in [
+            (0.0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+            (784_111_777.0, "Sun, 06 Nov 1994 08:49:37 GMT"),
+            (784_111_777.9, "Sun, 06 Nov 1994 08:49:37 GMT"),
+            (951_782_400.0, "Tue, 29 Feb 2000 00:00:00 GMT"),
+            (1_709_164_800.0, "Thu, 29 Feb 2024 00:00:00 GMT"),
+            (1_735_689_599.0, "Tue, 31 Dec 2024 23:59:59 GMT"),
+            (253_402_300_799.0, "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ] {
+            assert_eq!(http_date(t).unwrap(), date, "{t}");
+        }
+        for t in [253_402_300_800.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(http_date(t), None, "{t}");
+        }
     }
 
     proptest! {

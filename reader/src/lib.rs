@@ -28,6 +28,8 @@ pub mod route;
 pub mod serve;
 pub mod simple;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -80,44 +80,18 @@ fn text(state: State, cache_control: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
     use crate::serve::handle;
     use crate::store::StoreError;
     use crate::store::memory::MemoryStore;
-    use status_document::{BuildOptions, build};
-
-    const T0: f64 = 1_700_000_000.0;
-
-    /// One constant: a table with no rows at all is refused by the builder.
-    fn rows() -> Vec<status_document::ConstantRow> {
-        vec![status_document::ConstantRow {
-            name: "RateExp".into(),
-            value: status_document::RowValue::Int(2),
-            description: None,
-        }]
-    }
+    use crate::testing::{T0, ask, config, document};
+    use status_document::{BuildOptions, RowValue};
 
     fn doc(state: &str) -> Vec<u8> {
-        let json = build(&rows(), &BuildOptions::default(), T0).unwrap().json;
-        let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        v["state"] = state.into();
-        serde_json::to_vec(&v).unwrap()
-    }
-
-    fn config() -> Config<'static> {
-        Config::resolved(
-            Settings::new("", "k", "*"),
-            Some("redis://127.0.0.1:6379".into()),
-        )
+        document(RowValue::Int(2), &BuildOptions::default(), state)
     }
 
     fn get(store: &MemoryStore, now: f64) -> Response {
-        handle(
-            &RequestHead::new("GET", "/server/status/simple"),
-            &config(),
-            store,
-            now,
-        )
+        ask(store, "GET", "/server/status/simple", now)
     }
 
     fn body(r: &Response) -> &str {
@@ -185,12 +159,7 @@ mod tests {
         // Past the TTL the tag changes with the word: no 304 for a stale "online".
         let r = handle(&req, &config(), &s, T0 + 901.0);
         assert_eq!((r.status, body(&r)), (503, "unknown"));
-        let head = handle(
-            &RequestHead::new("HEAD", "/server/status/simple"),
-            &config(),
-            &s,
-            T0,
-        );
+        let head = ask(&s, "HEAD", "/server/status/simple", T0);
         assert_eq!((head.status, head.body.len()), (200, 0));
     }
 }

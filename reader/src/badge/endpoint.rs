@@ -134,36 +134,19 @@ fn variant_etag(document_tag: &str, kind: Kind, state: State) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, Settings};
     use crate::request::RequestHead;
     use crate::serve::handle;
     use crate::store::StoreError;
     use crate::store::memory::MemoryStore;
-    use status_document::{BuildOptions, ConstantRow, RowValue, build};
-
-    const T0: f64 = 1_700_000_000.0;
+    use crate::testing::{T0, ask, config, document};
+    use status_document::{BuildOptions, RowValue};
 
     fn doc(state: &str) -> Vec<u8> {
-        let rows = vec![ConstantRow {
-            name: "RateExp".into(),
-            value: RowValue::Float(7.5),
-            description: None,
-        }];
-        let json = build(&rows, &BuildOptions::default(), T0).unwrap().json;
-        let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        v["state"] = state.into();
-        serde_json::to_vec(&v).unwrap()
-    }
-
-    fn config() -> Config<'static> {
-        Config::resolved(
-            Settings::new("", "k", "*"),
-            Some("redis://127.0.0.1:6379".into()),
-        )
+        document(RowValue::Float(7.5), &BuildOptions::default(), state)
     }
 
     fn get(store: &MemoryStore, target: &str, now: f64) -> crate::Response {
-        handle(&RequestHead::new("GET", target), &config(), store, now)
+        ask(store, "GET", target, now)
     }
 
     fn text(r: &crate::Response) -> &str {
@@ -286,7 +269,7 @@ mod tests {
     fn head_has_no_body() {
         let s = MemoryStore::default().with("k", &doc("online"), 900);
         for path in ["/server/status/badge.svg", "/server/status/widget.js"] {
-            let r = handle(&RequestHead::new("HEAD", path), &config(), &s, T0);
+            let r = ask(&s, "HEAD", path, T0);
             assert_eq!((r.status, r.body.len()), (200, 0), "{path}");
         }
     }

@@ -7,9 +7,8 @@ use crate::config::counting::config;
 use crate::config::var;
 use crate::request::RequestHead;
 use crate::store::memory::MemoryStore;
+use crate::testing::T0;
 use status_document::{BuildOptions, ConstantRow, RowValue, build};
-
-const T0: f64 = 1_700_000_000.0;
 
 fn store() -> MemoryStore {
     let rows = [ConstantRow {

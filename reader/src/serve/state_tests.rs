@@ -7,29 +7,11 @@
 //! `vouched_state`, so a mistake in that function shows up as a disagreement.
 
 use super::*;
-use crate::config::Settings;
 use crate::store::memory::MemoryStore;
+use crate::testing::{T0, ask, document};
 use proptest::prelude::*;
 use serde_json::Value;
-use status_document::{BuildOptions, build};
-
-const T0: f64 = 1_700_000_000.0;
-
-/// One constant: a table with no rows at all is refused by the builder.
-fn rows() -> Vec<status_document::ConstantRow> {
-    vec![status_document::ConstantRow {
-        name: "RateExp".into(),
-        value: status_document::RowValue::Int(2),
-        description: None,
-    }]
-}
-
-fn config() -> Config<'static> {
-    Config::resolved(
-        Settings::new("", "k", "*"),
-        Some("redis://127.0.0.1:6379".into()),
-    )
-}
+use status_document::{BuildOptions, RowValue};
 
 /// A document written at `T0` with this interval, TTL and state.
 fn doc(interval: u64, ttl: u64, state: State) -> Vec<u8> {
@@ -38,10 +20,7 @@ fn doc(interval: u64, ttl: u64, state: State) -> Vec<u8> {
         ttl_s: ttl,
         ..BuildOptions::default()
     };
-    let json = build(&rows(), &options, T0).unwrap().json;
-    let mut v: Value = serde_json::from_slice(&json).unwrap();
-    v["state"] = state.as_str().into();
-    serde_json::to_vec(&v).unwrap()
+    document(RowValue::Int(2), &options, state.as_str())
 }
 
 fn store(bytes: &[u8], source: Source) -> MemoryStore {
@@ -52,7 +31,7 @@ fn store(bytes: &[u8], source: Source) -> MemoryStore {
 }
 
 fn get(s: &MemoryStore, path: &str, now: f64) -> Response {
-    handle(&RequestHead::new("GET", path), &config(), s, now)
+    ask(s, "GET", path, now)
 }
 
 fn json(r: &Response) -> Value {
@@ -151,7 +130,7 @@ fn no_document_means_unknown_everywhere() {
 #[test]
 fn a_document_without_state_is_unknown() {
     // Written before `state` existed: the reader must not guess from server_status 1.0.
-    let json_doc = build(&rows(), &BuildOptions::default(), T0).unwrap().json;
+    let json_doc = document(RowValue::Int(2), &BuildOptions::default(), "unknown");
     let mut v: Value = serde_json::from_slice(&json_doc).unwrap();
     v.as_object_mut().unwrap().remove("state");
     let s = store(&serde_json::to_vec(&v).unwrap(), Source::Primary);

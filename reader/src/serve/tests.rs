@@ -1,12 +1,10 @@
 use super::*;
-use crate::config::Settings;
 use crate::store::StoreError;
 use crate::store::memory::MemoryStore;
+use crate::testing::{T0, ask, config, config_with_cors};
 use proptest::prelude::*;
 use serde_json::Value;
 use status_document::{BuildOptions, ConstantRow, MAX_DOCUMENT_BYTES, RowValue, build};
-
-const T0: f64 = 1_700_000_000.0; // Tue, 14 Nov 2023 22:13:20 GMT
 
 /// The tag the reader must give `stored`.
 fn etag_of(stored: &[u8]) -> String {
@@ -25,17 +23,6 @@ fn doc_at(updated_at: f64) -> Vec<u8> {
         .json
 }
 
-fn config() -> Config<'static> {
-    config_with_cors("*")
-}
-
-fn config_with_cors(cors: &str) -> Config<'static> {
-    Config::resolved(
-        Settings::new("", "k", cors),
-        Some("redis://127.0.0.1:6379".into()),
-    )
-}
-
 fn get(path: &str) -> RequestHead {
     RequestHead::new("GET", path)
 }
@@ -48,7 +35,7 @@ fn json(r: &Response) -> Value {
 fn fresh_document_with_cache_headers() {
     let stored = doc_at(T0);
     let s = MemoryStore::default().with("k", &stored, 900);
-    let r = handle(&get("/server/status"), &config(), &s, T0 + 100.5);
+    let r = ask(&s, "GET", "/server/status", T0 + 100.5);
     assert_eq!(r.status, 200);
     assert_eq!(s.calls(), ["GET k"], "happy path is exactly one GET");
     assert_eq!(
@@ -85,7 +72,7 @@ fn fresh_document_with_cache_headers() {
 #[test]
 fn overdue_primary_is_not_fresh() {
     let s = MemoryStore::default().with("k", &doc_at(T0), 100);
-    let r = handle(&get("/server/status"), &config(), &s, T0 + 700.0);
+    let r = ask(&s, "GET", "/server/status", T0 + 700.0);
     assert_eq!(r.status, 200);
     let v = json(&r);
     assert_eq!(v["_cache"]["fresh"], false);
@@ -100,7 +87,7 @@ fn overdue_primary_is_not_fresh() {
 #[test]
 fn stale_from_last_good() {
     let s = MemoryStore::default().with("k:last_good", &doc_at(T0), -1);
-    let r = handle(&get("/server/status"), &config(), &s, T0 + 5000.0);
+    let r = ask(&s, "GET", "/server/status", T0 + 5000.0);
     assert_eq!(r.status, 200);
     assert_eq!(s.calls(), ["GET k", "GET k:last_good"]);
     let v = json(&r);
@@ -143,13 +130,8 @@ fn conditional_requests() {
 #[test]
 fn head_matches_get_without_body() {
     let s = MemoryStore::default().with("k", &doc_at(T0), 900);
-    let g = handle(&get("/server/status"), &config(), &s, T0);
-    let h = handle(
-        &RequestHead::new("HEAD", "/server/status"),
-        &config(),
-        &s,
-        T0,
-    );
+    let g = ask(&s, "GET", "/server/status", T0);
+    let h = ask(&s, "HEAD", "/server/status", T0);
     assert_eq!(h.status, 200);
     assert!(h.body.is_empty());
     let without_length = |r: &Response| {
@@ -206,7 +188,7 @@ fn missing_unavailable_and_bad_values() {
         ),
     ];
     for (store, status, code) in cases {
-        let r = handle(&get("/server/status"), &config(), &store, T0);
+        let r = ask(&store, "GET", "/server/status", T0);
         assert_eq!(r.status, status, "{code}");
         let v = json(&r);
         assert_eq!(v["error"], code);
@@ -224,7 +206,7 @@ fn corrupt_primary_does_not_fall_back() {
     let s = MemoryStore::default()
         .with("k", b"garbage", 9)
         .with("k:last_good", &doc_at(T0), -1);
-    let r = handle(&get("/server/status"), &config(), &s, T0);
+    let r = ask(&s, "GET", "/server/status", T0);
     assert_eq!(r.status, 502);
     assert_eq!(s.calls(), ["GET k"]);
 }
@@ -232,7 +214,7 @@ fn corrupt_primary_does_not_fall_back() {
 #[test]
 fn debug_endpoint() {
     let s = MemoryStore::default().with("k", &doc_at(T0), 777);
-    let r = handle(&get("/server/status/debug"), &config(), &s, T0 + 30.0);
+    let r = ask(&s, "GET", "/server/status/debug", T0 + 30.0);
     assert_eq!(r.status, 200);
     assert_eq!(s.calls(), ["GET k", "TTL k"]);
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -247,19 +229,14 @@ fn debug_endpoint() {
     assert_eq!(v["defaulted"].as_array().unwrap().len(), 6);
 
     let s = MemoryStore::default().with("k:last_good", &doc_at(T0), -1);
-    let v = json(&handle(
-        &get("/server/status/debug"),
-        &config(),
-        &s,
-        T0 + 1e4,
-    ));
+    let v = json(&ask(&s, "GET", "/server/status/debug", T0 + 1e4));
     assert_eq!(v["key"], "k:last_good");
     assert_eq!(v["ttl"], -1);
     assert_eq!(v["is_fresh"], false);
     assert_eq!(v["stale"], true);
 
     let s = MemoryStore::default().failing("k", StoreError::Unavailable);
-    let r = handle(&get("/server/status/debug"), &config(), &s, T0);
+    let r = ask(&s, "GET", "/server/status/debug", T0);
     assert_eq!(
         (r.status, json(&r)["error"].clone()),
         (503, "redis_unavailable".into())
@@ -269,20 +246,20 @@ fn debug_endpoint() {
 #[test]
 fn health_endpoint() {
     let fresh = MemoryStore::default().with("k", &doc_at(T0), 900);
-    let r = handle(&get("/health"), &config(), &fresh, T0 + 10.0);
+    let r = ask(&fresh, "GET", "/health", T0 + 10.0);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(json(&r)["status"], "ok");
     assert_eq!(json(&r)["age_seconds"], 10);
 
-    let r = handle(&get("/health"), &config(), &fresh, T0 + 601.0);
+    let r = ask(&fresh, "GET", "/health", T0 + 601.0);
     assert_eq!(
         (r.status, json(&r)["status"].clone()),
         (503, "stale".into())
     );
 
     let lg = MemoryStore::default().with("k:last_good", &doc_at(T0), -1);
-    let r = handle(&get("/health"), &config(), &lg, T0 + 10.0);
+    let r = ask(&lg, "GET", "/health", T0 + 10.0);
     assert_eq!(
         (r.status, json(&r)["status"].clone()),
         (503, "stale".into())
@@ -293,7 +270,7 @@ fn health_endpoint() {
         MemoryStore::default().failing("k", StoreError::Unavailable),
         MemoryStore::default().with("k", b"[]", 1),
     ] {
-        let r = handle(&get("/health"), &config(), &s, T0);
+        let r = ask(&s, "GET", "/health", T0);
         assert_eq!(r.status, 503);
         assert_eq!(json(&r)["status"], "error");
         assert!(json(&r)["error"].is_string());
@@ -303,12 +280,7 @@ fn health_endpoint() {
 #[test]
 fn options_405_404() {
     let s = MemoryStore::default();
-    let r = handle(
-        &RequestHead::new("OPTIONS", "/server/status"),
-        &config(),
-        &s,
-        T0,
-    );
+    let r = ask(&s, "OPTIONS", "/server/status", T0);
     assert_eq!(r.status, 204);
     assert!(r.body.is_empty());
     assert_eq!(r.header("allow"), Some(ALLOW));
@@ -317,17 +289,12 @@ fn options_405_404() {
     assert_eq!(r.header("access-control-max-age"), Some("86400"));
     assert_eq!(r.header("content-length"), None);
 
-    let r = handle(
-        &RequestHead::new("DELETE", "/server/status"),
-        &config(),
-        &s,
-        T0,
-    );
+    let r = ask(&s, "DELETE", "/server/status", T0);
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some(ALLOW));
     assert_eq!(json(&r)["error"], "method_not_allowed");
 
-    let r = handle(&get("/nope"), &config(), &s, T0);
+    let r = ask(&s, "GET", "/nope", T0);
     assert_eq!(r.status, 404);
     assert_eq!(json(&r)["error"], "not_found");
     assert!(
