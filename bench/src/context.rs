@@ -107,9 +107,19 @@ impl Context {
 
 pub use dev_support::workspace::workspace_root;
 
-/// Builds what the run needs, one cargo invocation per artifact so a crate that does not
-/// build (yet) costs only its own targets. Returns a note per failure.
+/// Builds what the load table needs (every artifact); see [`build_only`].
 pub fn build_all(root: &Path) -> Vec<String> {
+    build_only(root, &[])
+}
+
+/// What `bench --changes` runs: the refresher, and the reader `.wasm` in reader-host.
+pub const CHANGES_ARTIFACTS: [&str; 3] =
+    ["reader-host", "status-refresher", "status-reader (.wasm)"];
+
+/// Builds the artifacts named in `only` (all of them when it is empty), one cargo
+/// invocation per artifact so a crate that does not build (yet) costs only its own targets.
+/// Returns a note per failure.
+pub fn build_only(root: &Path, only: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let builds: [(&str, &[&str]); 5] = [
         (
@@ -149,6 +159,9 @@ pub fn build_all(root: &Path) -> Vec<String> {
     ];
     let mut notes = Vec::new();
     for (what, args) in builds {
+        if !only.is_empty() && !only.contains(&what) {
+            continue;
+        }
         eprintln!("bench: building {what}");
         let mut command = Command::new(&cargo);
         command.args(args).current_dir(root);

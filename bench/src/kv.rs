@@ -56,6 +56,13 @@ impl Kv {
         self.run::<()>(cmd).await
     }
 
+    /// `PUBLISH channel message`: how many subscribers heard it.
+    pub async fn publish(&mut self, channel: &str, message: &str) -> anyhow::Result<i64> {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(channel).arg(message);
+        self.run(cmd).await
+    }
+
     /// Redis's `INFO server` `redis_version`.
     pub async fn version(&mut self) -> String {
         let mut cmd = redis::cmd("INFO");

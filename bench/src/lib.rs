@@ -8,6 +8,7 @@
 //! Bench code only: nothing here is shipped.
 
 pub mod callgrind;
+pub mod changes;
 pub mod context;
 pub mod costs_and_freshness;
 pub mod fixture;

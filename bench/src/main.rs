@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bench::callgrind;
+use bench::changes;
 use bench::context::{self, Context};
 use bench::costs_and_freshness;
 use bench::kv::Kv;
@@ -68,11 +69,23 @@ struct Args {
     /// With --callgrind: profile the control component instead of the reader.
     #[arg(long)]
     callgrind_control: bool,
+    /// Instead of the load table: issue 13's live-change bench — N changes (default 20) per
+    /// mode (interval, nudge, poll:1, binlog) on a throwaway MariaDB with a row binlog,
+    /// change → visible latency and MySQL statements per hour at idle, written to
+    /// bench/results/<date>-<host>-changes.md.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "20")]
+    changes: Option<u32>,
+    /// With --changes: seconds of the idle window in which the statements are counted.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    changes_idle: u64,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if let Some(changes) = args.changes {
+        return live_changes(&args, changes).await;
+    }
     if args.quick {
         args.duration = args.duration.min(2);
         args.warmup = args.warmup.min(1);
@@ -269,6 +282,50 @@ async fn run(
         extras,
         notes: std::mem::take(notes),
     }))
+}
+
+/// `--changes`: its own throwaway server and report (bench/src/changes.rs).
+async fn live_changes(args: &Args, changes: u32) -> anyhow::Result<()> {
+    let (changes, idle) = if args.quick {
+        (changes.min(5), args.changes_idle.min(15))
+    } else {
+        (changes, args.changes_idle)
+    };
+    let root = context::workspace_root();
+    let mut notes = Vec::new();
+    if !args.no_build {
+        notes.extend(context::build_only(&root, &context::CHANGES_ARTIFACTS));
+    }
+    let mut command = String::from("cargo xtask bench --changes");
+    if changes != 20 {
+        command.push_str(&format!(" {changes}"));
+    }
+    if args.quick {
+        command.push_str(" --quick");
+    }
+    if idle != 60 {
+        command.push_str(&format!(" --changes-idle {idle}"));
+    }
+    let report = changes::run(changes::Options {
+        changes: changes.max(1),
+        idle: Duration::from_secs(idle.max(5)),
+        redis_url: args.redis.clone(),
+        command,
+        notes,
+    })
+    .await?;
+    let text = report.render();
+    println!("{text}");
+    let dir = match (&args.out, args.quick) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => report.run_dir.clone(),
+        (None, false) => root.join("bench/results"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(report.file_name());
+    std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("bench: report written to {}", file.display());
+    Ok(())
 }
 
 fn skipped(kind: Kind, why: String) -> Outcome {

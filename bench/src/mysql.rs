@@ -258,6 +258,18 @@ impl Admin {
             .await
     }
 
+    /// Rows of one query with the harness's timeout (statements of the harness's own, on a
+    /// server it reads, e.g. the general log of a throwaway server).
+    pub async fn query<T>(&mut self, statement: &str) -> anyhow::Result<Vec<T>>
+    where
+        T: mysql_async::prelude::FromRow + Send + 'static,
+    {
+        tokio::time::timeout(TIMEOUT, self.conn.query(statement))
+            .await
+            .context("MySQL query timed out")?
+            .with_context(|| format!("running {statement:?}"))
+    }
+
     /// Runs one statement with the harness's timeout.
     pub async fn exec(&mut self, statement: &str) -> anyhow::Result<()> {
         tokio::time::timeout(TIMEOUT, self.conn.query_drop(statement))
