@@ -40,6 +40,9 @@ pub struct Context {
     /// `bench:<random>:interval`: the refresher's live-override key, so a global
     /// `config:status_interval` set by someone else cannot change the run.
     pub interval_key: String,
+    /// An older checkout whose built reader (`target/wasm32-wasip2/release/status_reader.wasm`)
+    /// and `spin.toml` the `reader-before` target serves (`--reader-before`).
+    pub reader_before: Option<PathBuf>,
 }
 
 impl Context {
@@ -79,6 +82,7 @@ impl Context {
             db_password: format!("{:016x}", fastrand::u64(..)),
             status_key: format!("bench:{id}:status"),
             interval_key: format!("bench:{id}:interval"),
+            reader_before: None,
         })
     }
 

@@ -35,8 +35,8 @@ struct Args {
     /// Concurrency levels (connections).
     #[arg(long, value_delimiter = ',', default_value = "1,50,500")]
     concurrency: Vec<u32>,
-    /// Only these targets: db-fresh, db-pooled, reader, control, reader-kv, control-kv, spin,
-    /// nginx-cache, static.
+    /// Only these targets: db-fresh, db-pooled, reader, reader-before, control, reader-kv,
+    /// control-kv, spin, nginx-cache, static.
     #[arg(long, value_delimiter = ',')]
     targets: Vec<String>,
     /// MySQL/MariaDB server (no database; the run creates and drops its own).
@@ -52,6 +52,12 @@ struct Args {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis: String,
+    /// An older checkout of this repository with its reader already built (`cargo build -p
+    /// status-reader --target wasm32-wasip2 --release` there): adds the `reader-before`
+    /// target, that reader with that checkout's spin.toml, measured in this run beside
+    /// today's (e.g. `git worktree add --detach ../before 3dc1b8d`).
+    #[arg(long)]
+    reader_before: Option<PathBuf>,
     /// Use what is built; do not run cargo.
     #[arg(long)]
     no_build: bool,
@@ -90,7 +96,9 @@ async fn main() -> anyhow::Result<()> {
         args.duration = args.duration.min(2);
         args.warmup = args.warmup.min(1);
     }
-    let ctx = Context::new(args.mysql.clone(), args.redis.clone())?;
+    let mut ctx = Context::new(args.mysql.clone(), args.redis.clone())?;
+    ctx.reader_before = args.reader_before.clone();
+    let ctx = ctx;
     eprintln!("bench: run directory {}", ctx.run_dir.display());
     let mut notes = Vec::new();
     if !args.no_build {
@@ -153,7 +161,10 @@ async fn run(
     }
 
     let selected: Vec<Kind> = if args.targets.is_empty() {
-        Kind::ALL.to_vec()
+        Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::ReaderBefore || ctx.reader_before.is_some())
+            .collect()
     } else {
         let mut kinds = Vec::new();
         for key in &args.targets {
@@ -166,6 +177,7 @@ async fn run(
         Kind::Static,
         Kind::NginxCache,
         Kind::Reader,
+        Kind::ReaderBefore,
         Kind::Control,
         Kind::ReaderKv,
         Kind::ControlKv,

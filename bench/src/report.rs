@@ -145,7 +145,9 @@ impl Report {
                         .map(|(x, _)| format!("{:.0} % of control", 100.0 * x)),
                 );
             }
-            Kind::ReaderKv | Kind::ControlKv => parts.extend(backends::ratios(o, kind, r)),
+            Kind::ReaderKv | Kind::ControlKv | Kind::ReaderBefore => {
+                parts.extend(backends::ratios(o, kind, r))
+            }
             Kind::DirectPooled => parts.extend(
                 ratio(o, r, Kind::DirectFresh).map(|(x, _)| format!("{x:.1}× fresh-conn rps")),
             ),

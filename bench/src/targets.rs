@@ -22,6 +22,9 @@ pub enum Kind {
     DirectFresh,
     DirectPooled,
     Reader,
+    /// The reader of an older checkout (`--reader-before DIR`), same host, same load: the
+    /// "p99 no worse than before" comparison of issue 10.
+    ReaderBefore,
     Control,
     ReaderKv,
     ControlKv,
@@ -31,10 +34,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::DirectFresh,
         Kind::DirectPooled,
         Kind::Reader,
+        Kind::ReaderBefore,
         Kind::Control,
         Kind::ReaderKv,
         Kind::ControlKv,
@@ -49,6 +53,7 @@ impl Kind {
             Kind::DirectFresh => "db-fresh",
             Kind::DirectPooled => "db-pooled",
             Kind::Reader => "reader",
+            Kind::ReaderBefore => "reader-before",
             Kind::Control => "control",
             Kind::ReaderKv => "reader-kv",
             Kind::ControlKv => "control-kv",
@@ -63,6 +68,7 @@ impl Kind {
             Kind::DirectFresh => "direct-DB, fresh conn (today's site)",
             Kind::DirectPooled => "direct-DB, pooled conn",
             Kind::Reader => "reader in reader-host, outbound Redis",
+            Kind::ReaderBefore => "reader of the --reader-before checkout, outbound Redis",
             Kind::Control => "control component in reader-host, outbound Redis",
             Kind::ReaderKv => "reader in reader-host, key-value API",
             Kind::ControlKv => "control component in reader-host, key-value API",
@@ -106,6 +112,7 @@ pub fn host_stats(log: &Path) -> Option<serde_json::Value> {
 pub fn host_log_name(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Reader => Some("reader"),
+        Kind::ReaderBefore => Some("reader-before"),
         Kind::Control => Some("control"),
         Kind::ReaderKv => Some("reader-kv"),
         Kind::ControlKv => Some("control-kv"),
@@ -225,6 +232,28 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 server,
                 "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
             ))
+        }
+        Kind::ReaderBefore => {
+            let Some(before) = &ctx.reader_before else {
+                bail!("no --reader-before checkout given");
+            };
+            let wasm = before.join("target/wasm32-wasip2/release/status_reader.wasm");
+            let server = reader_host(
+                ctx,
+                kind.key(),
+                &before.join("spin.toml"),
+                &wasm,
+                addr,
+                Api::Outbound,
+                PATH,
+            )?;
+            Ok(Running {
+                url: format!("http://{addr}{PATH}"),
+                ..plain(
+                    server,
+                    "release .wasm of the older checkout, its own spin.toml",
+                )
+            })
         }
         Kind::Reader | Kind::ReaderKv | Kind::Control | Kind::ControlKv => {
             let api = if matches!(kind, Kind::Reader | Kind::Control) {

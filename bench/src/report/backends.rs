@@ -20,6 +20,10 @@ pub(super) fn ratios(o: &[Outcome], kind: Kind, r: &Row) -> Vec<String> {
             .map(|(x, _)| format!("{x:.2}× control (outbound)"))
             .into_iter()
             .collect(),
+        Kind::ReaderBefore => ratio(o, r, Kind::Reader)
+            .map(|(x, p99)| format!("{x:.2}× today's reader (outbound) rps, p99 {p99:.2}× of its"))
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -56,6 +60,19 @@ pub(super) fn targets(o: &[Outcome]) -> Vec<String> {
             fmt_ms(outbound.load.p99_ms),
             verdict(kv.load.p99_ms <= outbound.load.p99_ms)
         ));
+    }
+    if let Some(before) = row(o, Kind::ReaderBefore, c) {
+        for kind in [Kind::Reader, Kind::ReaderKv] {
+            if let Some(now) = row(o, kind, c) {
+                lines.push(format!(
+                    "- {} p99 at c=50 no worse than the --reader-before reader's: {} ms vs {} ms — {}",
+                    kind.label(),
+                    fmt_ms(now.load.p99_ms),
+                    fmt_ms(before.load.p99_ms),
+                    verdict(now.load.p99_ms <= before.load.p99_ms)
+                ));
+            }
+        }
     }
     lines
 }

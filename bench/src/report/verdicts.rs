@@ -87,6 +87,7 @@ impl Report {
                 matches!(
                     x.kind,
                     Kind::Reader
+                        | Kind::ReaderBefore
                         | Kind::Control
                         | Kind::ReaderKv
                         | Kind::ControlKv
