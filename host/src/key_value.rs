@@ -26,8 +26,8 @@ use tokio::sync::OnceCell;
 use wasmtime::component::Resource;
 
 use crate::bindings::key_value::{self as wit, Error};
-use crate::limits::Stats;
-use crate::redis::MAX_REPLY_BYTES;
+use crate::limits::{Event, Stats};
+use crate::redis::{bounded, reply_within_limit, run_bounded};
 use crate::runtime::RequestState;
 
 /// Connect attempts after the first, on the first connect and on every reconnect.
@@ -116,16 +116,16 @@ impl RedisStore {
             self.stats.redis_time(started.elapsed());
             match made {
                 Ok(Ok(c)) => {
-                    self.stats.redis_opened();
+                    self.stats.count(Event::RedisOpened);
                     Ok(c)
                 }
                 Ok(Err(e)) => {
-                    self.stats.redis_error();
+                    self.stats.count(Event::RedisError);
                     tracing::warn!(error = %e, "key-value store: redis connect failed");
                     Err(Error::Other(e.to_string()))
                 }
                 Err(_) => {
-                    self.stats.redis_timeout();
+                    self.stats.count(Event::RedisTimeout);
                     tracing::warn!(timeout = ?self.timeout, "key-value store: redis connect timed out");
                     Err(Error::Other(format!(
                         "connect timed out after {} ms",
@@ -137,31 +137,25 @@ impl RedisStore {
         self.connection.get_or_try_init(connect).await.cloned()
     }
 
-    /// Runs one command on the shared connection, bounded by the timeout.
+    /// Runs one command on the shared connection, bounded by the timeout; every failure
+    /// is `other(<text>)`.
     async fn run<T>(
         &self,
         operation: &'static str,
         future: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Error> {
-        let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, future).await;
-        self.stats.redis_time(started.elapsed());
-        match result {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if !e.is_timeout() => {
-                self.stats.redis_error();
-                tracing::debug!(operation, error = %e, "key-value command failed");
-                Err(Error::Other(e.to_string()))
-            }
-            Ok(Err(_)) | Err(_) => {
-                self.stats.redis_timeout();
-                tracing::warn!(operation, timeout = ?self.timeout, "key-value command timed out");
-                Err(Error::Other(format!(
-                    "{operation} timed out after {} ms",
-                    self.timeout.as_millis()
-                )))
-            }
-        }
+        let (stats, timeout) = (&self.stats, self.timeout);
+        let other = |e: redis::RedisError| Error::Other(e.to_string());
+        run_bounded(
+            "key-value",
+            operation,
+            future,
+            stats,
+            timeout,
+            other,
+            Error::Other,
+        )
+        .await
     }
 }
 
@@ -169,12 +163,6 @@ impl RedisStore {
 pub struct OpenStore {
     store: Arc<RedisStore>,
     connection: ConnectionManager,
-}
-
-fn too_large(size: usize) -> Error {
-    Error::Other(format!(
-        "query result of {size} bytes exceeds the host's limit of {MAX_REPLY_BYTES} bytes"
-    ))
 }
 
 impl RequestState {
@@ -196,7 +184,7 @@ impl wit::HostStore for RequestState {
         self.counters.redis_opens += 1;
         let stores = self.key_value.clone();
         if !stores.allowed.contains(&label) {
-            stores.stats.redis_refused();
+            stores.stats.count(Event::RedisRefused);
             tracing::warn!(
                 store = label,
                 "key-value open refused: not in key_value_stores"
@@ -229,10 +217,7 @@ impl wit::HostStore for RequestState {
         self.counters.redis_commands += 1;
         self.counters.redis_reads += 1;
         let value = store.run("GET", c.get::<_, Option<Vec<u8>>>(&key)).await?;
-        match value {
-            Some(v) if v.len() > MAX_REPLY_BYTES => Err(too_large(v.len())),
-            v => Ok(v),
-        }
+        bounded(value).map_err(Error::Other)
     }
 
     async fn set(
@@ -265,9 +250,7 @@ impl wit::HostStore for RequestState {
         self.counters.redis_reads += 1;
         let keys: Vec<String> = store.run("KEYS", c.keys("*")).await?;
         let size: usize = keys.iter().map(String::len).sum();
-        if size > MAX_REPLY_BYTES {
-            return Err(too_large(size));
-        }
+        reply_within_limit(size).map_err(Error::Other)?;
         Ok(keys)
     }
 

@@ -164,15 +164,40 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A host-wide event counted one at a time in [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A request arrived.
+    Request,
+    /// It matched no route.
+    NotFound,
+    /// The guest trapped, failed or answered nothing.
+    GuestFailure,
+    /// A Redis connection was made.
+    RedisOpened,
+    /// A Redis `open` was refused before connecting.
+    RedisRefused,
+    /// A Redis connect or command failed.
+    RedisError,
+    /// A Redis connect or command ran out of time.
+    RedisTimeout,
+    /// An outgoing HTTP request was refused.
+    OutgoingHttpRefused,
+}
+
 impl Stats {
-    pub(crate) fn request(&self) {
-        add(&self.requests, 1);
-    }
-    pub(crate) fn not_found(&self) {
-        add(&self.not_found, 1);
-    }
-    pub(crate) fn guest_failure(&self) {
-        add(&self.guest_failures, 1);
+    pub(crate) fn count(&self, event: Event) {
+        let counter = match event {
+            Event::Request => &self.requests,
+            Event::NotFound => &self.not_found,
+            Event::GuestFailure => &self.guest_failures,
+            Event::RedisOpened => &self.redis_connections_opened,
+            Event::RedisRefused => &self.redis_open_refused,
+            Event::RedisError => &self.redis_errors,
+            Event::RedisTimeout => &self.redis_timeouts,
+            Event::OutgoingHttpRefused => &self.outgoing_http_refused,
+        };
+        add(counter, 1);
     }
     pub(crate) fn instantiated(&self, took: Duration) {
         add(&self.component_requests, 1);
@@ -184,30 +209,31 @@ impl Stats {
         add(&self.handle_nanos_total, nanos(took));
     }
     pub(crate) fn store_finished(&self, limiter: &MemoryLimiter, counters: &RequestCounters) {
-        let both = |total: &AtomicU64, max: &AtomicU64, n: u64| {
+        for (total, max, n) in [
+            (
+                &self.variable_lookups,
+                &self.variable_lookups_max,
+                counters.variable_lookups,
+            ),
+            (
+                &self.redis_opens,
+                &self.redis_opens_max,
+                counters.redis_opens,
+            ),
+            (
+                &self.redis_commands,
+                &self.redis_commands_max,
+                counters.redis_commands,
+            ),
+            (
+                &self.redis_reads,
+                &self.redis_reads_max,
+                counters.redis_reads,
+            ),
+        ] {
             add(total, n);
             max.fetch_max(n, Ordering::Relaxed);
-        };
-        both(
-            &self.variable_lookups,
-            &self.variable_lookups_max,
-            counters.variable_lookups,
-        );
-        both(
-            &self.redis_opens,
-            &self.redis_opens_max,
-            counters.redis_opens,
-        );
-        both(
-            &self.redis_commands,
-            &self.redis_commands_max,
-            counters.redis_commands,
-        );
-        both(
-            &self.redis_reads,
-            &self.redis_reads_max,
-            counters.redis_reads,
-        );
+        }
         let peak = limiter.peak_memory_bytes() as u64;
         self.peak_memory_bytes_max
             .fetch_max(peak, Ordering::Relaxed);
@@ -216,23 +242,8 @@ impl Stats {
         // Last, so that a reader who sees the request finished sees all of its counters.
         self.requests_finished.fetch_add(1, Ordering::Release);
     }
-    pub(crate) fn redis_opened(&self) {
-        add(&self.redis_connections_opened, 1);
-    }
-    pub(crate) fn redis_refused(&self) {
-        add(&self.redis_open_refused, 1);
-    }
-    pub(crate) fn redis_error(&self) {
-        add(&self.redis_errors, 1);
-    }
-    pub(crate) fn redis_timeout(&self) {
-        add(&self.redis_timeouts, 1);
-    }
     pub(crate) fn redis_time(&self, took: Duration) {
         add(&self.redis_nanos_total, nanos(took));
-    }
-    pub(crate) fn outgoing_http_refused(&self) {
-        add(&self.outgoing_http_refused, 1);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {

@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::Resource;
 
 use crate::bindings::redis::{self as wit, Error, RedisParameter, RedisResult};
-use crate::limits::Stats;
+use crate::limits::{Event, Stats};
 use crate::outbound::{AllowedHosts, OutboundUrl};
 use crate::runtime::RequestState;
 
@@ -78,12 +78,12 @@ impl RedisOutbound {
     /// Opens a connection if `address` is allowed.
     async fn open(&self, address: &str) -> Result<RedisConnection, Error> {
         let Some(url) = OutboundUrl::parse(address, "redis") else {
-            self.stats.redis_refused();
+            self.stats.count(Event::RedisRefused);
             tracing::warn!("redis open refused: the address does not parse");
             return Err(Error::InvalidAddress);
         };
         if !self.allowed.allows(&url) {
-            self.stats.redis_refused();
+            self.stats.count(Event::RedisRefused);
             tracing::warn!(
                 destination = %url,
                 "redis open refused: destination is not in allowed_outbound_hosts"
@@ -111,19 +111,19 @@ impl RedisOutbound {
         self.stats.redis_time(started.elapsed());
         match connection {
             Ok(Ok(connection)) => {
-                self.stats.redis_opened();
+                self.stats.count(Event::RedisOpened);
                 Ok(RedisConnection {
                     connection,
                     _permit: permit,
                 })
             }
             Ok(Err(e)) if !e.is_timeout() => {
-                self.stats.redis_error();
+                self.stats.count(Event::RedisError);
                 tracing::warn!(destination = %url, error = %e, "redis connect failed{}", tls_hint(&e));
                 Err(Error::Other(e.to_string()))
             }
             Ok(Err(_)) | Err(_) => {
-                self.stats.redis_timeout();
+                self.stats.count(Event::RedisTimeout);
                 tracing::warn!(destination = %url, timeout = ?self.timeout, "redis connect timed out");
                 Err(Error::Other(format!(
                     "connect timed out after {} ms",
@@ -143,26 +143,51 @@ impl RedisOutbound {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, future).await;
-        self.stats.redis_time(started.elapsed());
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            // redis-rs's own response timeout (set to the same bound in `open`) can fire
-            // first; it is the same event as ours and is reported the same way.
-            Ok(Err(e)) if !e.is_timeout() => {
-                self.stats.redis_error();
-                tracing::debug!(operation, error = %e, "redis command failed");
-                Err(map_error(e))
-            }
-            Ok(Err(_)) | Err(_) => {
-                self.stats.redis_timeout();
-                tracing::warn!(operation, timeout = ?self.timeout, "redis command timed out");
-                Err(Error::Other(format!(
-                    "{operation} timed out after {} ms",
-                    self.timeout.as_millis()
-                )))
-            }
+        let (stats, timeout) = (&self.stats, self.timeout);
+        run_bounded(
+            "redis",
+            operation,
+            future,
+            stats,
+            timeout,
+            map_error,
+            Error::Other,
+        )
+        .await
+    }
+}
+
+/// Runs one command of either Redis interface (`interface` names it in the log) within
+/// `timeout`, counting its time and any failure in `stats`. A failure Redis or redis-rs
+/// reports is `map_error(e)`; running out of time is `timed_out(text)`, and so is
+/// redis-rs's own response timeout (set to the same bound when connecting), which fires
+/// first at times: it is the same event and is reported the same way.
+pub(crate) async fn run_bounded<T, E>(
+    interface: &'static str,
+    operation: &'static str,
+    future: impl Future<Output = redis::RedisResult<T>>,
+    stats: &Stats,
+    timeout: Duration,
+    map_error: impl FnOnce(redis::RedisError) -> E,
+    timed_out: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, future).await;
+    stats.redis_time(started.elapsed());
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) if !e.is_timeout() => {
+            stats.count(Event::RedisError);
+            tracing::debug!(operation, error = %e, "{interface} command failed");
+            Err(map_error(e))
+        }
+        Ok(Err(_)) | Err(_) => {
+            stats.count(Event::RedisTimeout);
+            tracing::warn!(operation, timeout = ?timeout, "{interface} command timed out");
+            Err(timed_out(format!(
+                "{operation} timed out after {} ms",
+                timeout.as_millis()
+            )))
         }
     }
 }
@@ -235,10 +260,24 @@ fn type_or_other(e: redis::RedisError) -> Error {
     }
 }
 
-fn too_large(size: usize) -> Error {
-    Error::Other(format!(
-        "query result of {size} bytes exceeds the host's limit of {MAX_REPLY_BYTES} bytes"
-    ))
+/// Refuses a reply of `size` bytes over [`MAX_REPLY_BYTES`], with the text both Redis
+/// interfaces (this one and `key_value`) give as their `other(...)` error.
+pub(crate) fn reply_within_limit(size: usize) -> Result<(), String> {
+    if size > MAX_REPLY_BYTES {
+        Err(format!(
+            "query result of {size} bytes exceeds the host's limit of {MAX_REPLY_BYTES} bytes"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A `GET` reply, refused when it is over [`MAX_REPLY_BYTES`] (see [`reply_within_limit`]).
+pub(crate) fn bounded(value: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String> {
+    if let Some(v) = &value {
+        reply_within_limit(v.len())?;
+    }
+    Ok(value)
 }
 
 impl RequestState {
@@ -291,10 +330,7 @@ impl wit::HostConnection for RequestState {
             .redis
             .run("GET", c.get::<_, Option<Vec<u8>>>(&key), other)
             .await?;
-        match value {
-            Some(v) if v.len() > MAX_REPLY_BYTES => Err(too_large(v.len())),
-            v => Ok(v),
-        }
+        bounded(value).map_err(Error::Other)
     }
 
     async fn set(
@@ -383,9 +419,7 @@ impl wit::HostConnection for RequestState {
         let mut results = Vec::new();
         let mut size = 0;
         flatten(value, &mut results, &mut size)?;
-        if size > MAX_REPLY_BYTES {
-            return Err(too_large(size));
-        }
+        reply_within_limit(size).map_err(Error::Other)?;
         Ok(results)
     }
 
@@ -416,9 +450,7 @@ fn flatten(value: redis::Value, out: &mut Vec<RedisResult>, size: &mut usize) ->
         Value::Okay => out.push(RedisResult::Status("OK".into())),
         Value::Array(items) | Value::Set(items) => {
             for item in items {
-                if *size > MAX_REPLY_BYTES {
-                    return Err(too_large(*size));
-                }
+                reply_within_limit(*size).map_err(Error::Other)?;
                 flatten(item, out, size)?;
             }
         }

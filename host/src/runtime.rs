@@ -25,7 +25,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use crate::bindings::ReaderImports;
 use crate::key_value::KeyValueStores;
-use crate::limits::{MemoryLimiter, RequestCounters, Stats};
+use crate::limits::{Event, MemoryLimiter, RequestCounters, Stats};
 use crate::redis::RedisOutbound;
 use crate::variables::ResolvedVariables;
 
@@ -123,7 +123,7 @@ impl WasiHttpHooks for DenyOutgoingHttp {
         _options: Option<wasmtime_wasi_http::RequestOptions>,
         _io: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> SendFuture {
-        self.stats.outgoing_http_refused();
+        self.stats.count(Event::OutgoingHttpRefused);
         tracing::warn!(
             host = request.uri().host().unwrap_or(""),
             "outgoing HTTP refused: not in allowed_outbound_hosts"
@@ -252,7 +252,7 @@ impl Runtime {
         let proxy = match self.pre.instantiate_async(&mut store).await {
             Ok(proxy) => proxy,
             Err(e) => {
-                stats.guest_failure();
+                stats.count(Event::GuestFailure);
                 tracing::error!(error = %format!("{e:#}"), "instantiation failed");
                 return plain(500, "Internal Server Error\n");
             }
@@ -294,7 +294,7 @@ impl Runtime {
         // this bounds the wait for the response head whatever else happens.
         let Ok(head) = tokio::time::timeout(self.options.request_timeout, receiver).await else {
             task.abort();
-            stats.guest_failure();
+            stats.count(Event::GuestFailure);
             tracing::error!(timeout = ?self.options.request_timeout, "component timed out");
             return plain(500, "Internal Server Error\n");
         };
@@ -304,13 +304,13 @@ impl Runtime {
                 response
             }
             Ok(Err(code)) => {
-                stats.guest_failure();
+                stats.count(Event::GuestFailure);
                 tracing::warn!(error = ?code, "component answered with an error code");
                 plain(500, "Internal Server Error\n")
             }
             Err(_) => {
                 // The guest returned or trapped without setting a response.
-                stats.guest_failure();
+                stats.count(Event::GuestFailure);
                 match task.await {
                     Ok(Err(e)) => {
                         tracing::error!(error = %format!("{e:#}"), "component failed")

@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::limits::Stats;
+use crate::limits::{Event, Stats};
 use crate::routes::{Route, best_match};
 use crate::runtime::{ResponseBody, Runtime, plain};
 
@@ -67,10 +67,10 @@ impl App {
         local: SocketAddr,
         client: SocketAddr,
     ) -> Response<ResponseBody> {
-        self.stats.request();
+        self.stats.count(Event::Request);
         let path = request.uri().path().to_owned();
         let Some(route) = best_match(&self.routes, &path) else {
-            self.stats.not_found();
+            self.stats.count(Event::NotFound);
             return plain(404, "Not Found\n");
         };
         let too_long = request
