@@ -51,36 +51,24 @@ impl TestPki {
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             Ok(path)
         };
-        let pair = |name: &str, (cert, key): (String, String)| -> Result<Pair> {
+        // A leaf for `names` signed by `signer`, written as `<name>.pem` and `<name>-key.pem`.
+        let pair = |name: &str, signer, names: &[&str], validity, usage| -> Result<Pair> {
+            let (cert, key) = leaf(signer, names, validity, usage)?;
             Ok(Pair {
                 cert: write(&format!("{name}.pem"), &cert)?,
                 key: write(&format!("{name}-key.pem"), &key)?,
             })
         };
+        use {Usage::*, Validity::*};
         Ok(TestPki {
             dir: dir.to_owned(),
             ca: write("ca.pem", &ca.pem())?,
-            server: pair(
-                "server",
-                leaf(&ca, LOCAL_NAMES, Validity::Now, Usage::Server)?,
-            )?,
-            client: pair(
-                "client",
-                leaf(&ca, &["status-refresher"], Validity::Now, Usage::Client)?,
-            )?,
-            expired: pair(
-                "expired",
-                leaf(&ca, LOCAL_NAMES, Validity::Expired, Usage::Server)?,
-            )?,
-            wrong_host: pair(
-                "wrong-host",
-                leaf(&ca, &["elsewhere.invalid"], Validity::Now, Usage::Server)?,
-            )?,
+            server: pair("server", &ca, LOCAL_NAMES, Now, Server)?,
+            client: pair("client", &ca, &["status-refresher"], Now, Client)?,
+            expired: pair("expired", &ca, LOCAL_NAMES, Expired, Server)?,
+            wrong_host: pair("wrong-host", &ca, &["elsewhere.invalid"], Now, Server)?,
             other_ca: write("other-ca.pem", &other.pem())?,
-            untrusted: pair(
-                "untrusted",
-                leaf(&other, LOCAL_NAMES, Validity::Now, Usage::Server)?,
-            )?,
+            untrusted: pair("untrusted", &other, LOCAL_NAMES, Now, Server)?,
         })
     }
 }
