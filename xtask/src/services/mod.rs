@@ -135,51 +135,44 @@ impl Services {
             instances: Vec::new(),
             run_dir,
         };
-        let mysql_hint = format!("set {mysql_var} to a running server");
-        let redis_hint = format!("set {redis_var} to a running server");
-
-        services.redis = match wanted.redis {
-            Some((url, var)) => use_configured(url, var, probe::redis)?,
-            None => match probe_default(wanted.throwaway, DEFAULT_REDIS, probe::redis)? {
-                Probe::Ready(detail) => local(DEFAULT_REDIS, detail)?,
-                probe => {
-                    if let Probe::Unusable(err) = probe {
-                        println!(
-                            "xtask: 127.0.0.1:6379 is not a usable Redis ({err:#}); \
-                             starting a throwaway one instead (set {redis_var} to use a \
-                             specific server)"
-                        );
-                    }
-                    println!("xtask: starting a throwaway Redis");
-                    let dir = services.run_dir.join("redis");
-                    let instance = redis::start(&dir, &redis_hint, shutdown)?;
-                    services.throwaway(instance, "Redis")
-                }
-            },
-        };
-
-        services.mysql = match wanted.mysql {
-            Some((url, var)) => use_configured(url, var, probe::mysql)?,
-            None => match probe_default(wanted.throwaway, DEFAULT_MYSQL, probe::mysql)? {
-                Probe::Ready(detail) => local(DEFAULT_MYSQL, detail)?,
-                probe => {
-                    // Typically a distribution MariaDB whose root logs in through the Unix
-                    // socket only: we leave its accounts alone and bring our own server.
-                    if let Probe::Unusable(err) = probe {
-                        println!(
-                            "xtask: cannot use 127.0.0.1:3306 as root with an empty password \
-                             ({err:#}); starting a throwaway MariaDB instead (set {mysql_var} \
-                             to use that server with its credentials)"
-                        );
-                    }
-                    println!("xtask: starting a throwaway MariaDB");
-                    let dir = services.run_dir.join("mariadb");
-                    let instance = mariadb::start(&dir, &mysql_hint, shutdown)?;
-                    services.throwaway(instance, "MariaDB")
-                }
-            },
-        };
+        services.redis =
+            services.endpoint(&REDIS, wanted.redis, wanted.throwaway, redis_var, shutdown)?;
+        services.mysql = services.endpoint(
+            &MARIADB,
+            wanted.mysql,
+            wanted.throwaway,
+            mysql_var,
+            shutdown,
+        )?;
         Ok(services)
+    }
+
+    /// One service: the URL named by `var` (it must work), else the default local server,
+    /// else a throwaway one started under the run directory.
+    fn endpoint(
+        &mut self,
+        service: &Service,
+        wanted: Option<(ServiceUrl, &'static str)>,
+        throwaway: bool,
+        var: &str,
+        shutdown: &Shutdown,
+    ) -> Result<Endpoint> {
+        if let Some((url, var)) = wanted {
+            return use_configured(url, var, service.probe);
+        }
+        match probe_default(throwaway, service.default_url, service.probe)? {
+            Probe::Ready(detail) => local(service.default_url, detail),
+            probe => {
+                if let Probe::Unusable(err) = probe {
+                    println!("{}", (service.unusable)(&err, var));
+                }
+                println!("xtask: starting a throwaway {}", service.name);
+                let dir = self.run_dir.join(service.dir);
+                let hint = format!("set {var} to a running server");
+                let instance = (service.start)(&dir, &hint, shutdown)?;
+                Ok(self.throwaway(instance, service.name))
+            }
+        }
     }
 
     fn throwaway(&mut self, instance: Instance, what: &str) -> Endpoint {
@@ -226,6 +219,51 @@ impl Drop for Services {
         self.stop();
     }
 }
+
+/// What [`Services::endpoint`] needs to know about one kind of service.
+struct Service {
+    /// For messages.
+    name: &'static str,
+    default_url: &'static str,
+    probe: fn(&ServiceUrl) -> Probe,
+    /// Its throwaway instance: the data directory under the run directory, and how to start it.
+    dir: &'static str,
+    start: fn(&Path, &str, &Shutdown) -> Result<Instance>,
+    /// The message when the default server answers but cannot be used, given the variable
+    /// that would name another.
+    unusable: fn(&anyhow::Error, &str) -> String,
+}
+
+const REDIS: Service = Service {
+    name: "Redis",
+    default_url: DEFAULT_REDIS,
+    probe: probe::redis,
+    dir: "redis",
+    start: redis::start,
+    unusable: |err, var| {
+        format!(
+            "xtask: 127.0.0.1:6379 is not a usable Redis ({err:#}); starting a throwaway one \
+             instead (set {var} to use a specific server)"
+        )
+    },
+};
+
+const MARIADB: Service = Service {
+    name: "MariaDB",
+    default_url: DEFAULT_MYSQL,
+    probe: probe::mysql,
+    dir: "mariadb",
+    start: mariadb::start,
+    // Typically a distribution MariaDB whose root logs in through the Unix socket only: we
+    // leave its accounts alone and bring our own server.
+    unusable: |err, var| {
+        format!(
+            "xtask: cannot use 127.0.0.1:3306 as root with an empty password ({err:#}); \
+             starting a throwaway MariaDB instead (set {var} to use that server with its \
+             credentials)"
+        )
+    },
+};
 
 fn placeholder(url: &str) -> Result<Endpoint> {
     Ok(Endpoint {
