@@ -355,6 +355,11 @@ fn database_and_redis_restarts_are_survived_without_a_restart() {
         })
     };
     assert!(advanced(0.0), "{}", child.output());
+    // Each fault below must be followed by a refresh.
+    let refreshed_after = |fault: &str| {
+        let t = updated_at(&redis).unwrap();
+        assert!(advanced(t), "no refresh after {fault}:\n{}", child.output());
+    };
 
     // Both servers "restart": every open connection is reset, and for a moment new ones too.
     mysql_proxy.set_mode(Mode::Reset);
@@ -362,23 +367,13 @@ fn database_and_redis_restarts_are_survived_without_a_restart() {
     std::thread::sleep(Duration::from_millis(500));
     mysql_proxy.set_mode(Mode::Pass);
     redis_proxy.set_mode(Mode::Pass);
-    let t = updated_at(&redis).unwrap();
-    assert!(
-        advanced(t),
-        "no refresh after the reset:\n{}",
-        child.output()
-    );
+    refreshed_after("the reset");
 
     // Redis down for longer (connections refused), then back on the same port.
     redis_proxy.set_mode(Mode::Refuse);
     std::thread::sleep(Duration::from_millis(1500));
     redis_proxy.set_mode(Mode::Pass);
-    let t = updated_at(&redis).unwrap();
-    assert!(
-        advanced(t),
-        "no refresh after Redis came back:\n{}",
-        child.output()
-    );
+    refreshed_after("Redis came back");
     let t = updated_at(&redis).unwrap();
     assert!(advanced(t), "refreshes continue:\n{}", child.output());
     assert!(
@@ -566,12 +561,17 @@ fn once_ok(db: &TestDb, redis: &TestRedis) -> String {
     out
 }
 
+/// A `DOUBLE`-valued constants table whose `Description` column is `description`.
+fn described_as(description: &'static str) -> TestDb {
+    TestDb::with_table(Columns {
+        description,
+        ..Columns::value("DOUBLE")
+    })
+}
+
 #[test]
 fn huge_description_and_control_characters() {
-    let db = TestDb::with_table(Columns {
-        description: "MEDIUMTEXT",
-        ..Columns::value("DOUBLE")
-    });
+    let db = described_as("MEDIUMTEXT");
     db.exec("INSERT INTO constants VALUES ('Big', 1, REPEAT('x', 1048576))");
     db.exec(
         "INSERT INTO constants VALUES \
@@ -601,10 +601,7 @@ fn huge_description_and_control_characters() {
 
 #[test]
 fn latin1_and_invalid_utf8_descriptions() {
-    let db = TestDb::with_table(Columns {
-        description: "VARCHAR(255) CHARACTER SET latin1",
-        ..Columns::value("DOUBLE")
-    });
+    let db = described_as("VARCHAR(255) CHARACTER SET latin1");
     // Raw latin1 bytes: "café" and bytes that are not UTF-8 on their own.
     db.exec("INSERT INTO constants VALUES ('RateExp', 2, UNHEX('636166E9'))");
     db.exec("INSERT INTO constants VALUES ('Odd', 1, UNHEX('FF80E9'))");
