@@ -287,19 +287,18 @@ pub async fn run(options: Options) -> anyhow::Result<ChangesReport> {
         date,
         host: machine::hostname(),
         command: options.command,
-        machine: vec![
-            ("date (UTC)".into(), stamp),
-            ("cores (nproc)".into(), machine::nproc().to_string()),
-            ("CPU".into(), machine::cpu_model()),
-            ("memory".into(), machine::memory()),
-            ("kernel".into(), machine::version_of("uname", &["-sr"])),
-            ("MariaDB".into(), mariadb),
-            ("Redis".into(), format!("Redis {}", kv.version().await)),
-            (
-                "load average before / after".into(),
-                format!("{load_before} / {}", machine::load_average()),
-            ),
-        ],
+        machine: {
+            let mut rows = machine::rows(stamp);
+            rows.extend([
+                ("MariaDB".into(), mariadb),
+                ("Redis".into(), format!("Redis {}", kv.version().await)),
+                (
+                    "load average before / after".into(),
+                    format!("{load_before} / {}", machine::load_average()),
+                ),
+            ]);
+            rows
+        },
         changes: options.changes,
         idle_s,
         per_refresh,

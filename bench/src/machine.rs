@@ -42,6 +42,18 @@ pub fn today() -> (String, String) {
     (day, stamp)
 }
 
+/// The rows every report's machine table starts with: when (`stamp`, from [`today`]), and
+/// the cores, CPU, memory and kernel it ran on.
+pub fn rows(stamp: String) -> Vec<(String, String)> {
+    vec![
+        ("date (UTC)".into(), stamp),
+        ("cores (nproc)".into(), nproc().to_string()),
+        ("CPU".into(), cpu_model()),
+        ("memory".into(), memory()),
+        ("kernel".into(), version_of("uname", &["-sr"])),
+    ]
+}
+
 pub fn nproc() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())

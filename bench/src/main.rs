@@ -257,13 +257,7 @@ async fn run(
         date,
         host: machine::hostname(),
         command: command_line(args),
-        machine: vec![
-            ("date (UTC)".into(), stamp),
-            ("cores (nproc)".into(), machine::nproc().to_string()),
-            ("CPU".into(), machine::cpu_model()),
-            ("memory".into(), machine::memory()),
-            ("kernel".into(), machine::version_of("uname", &["-sr"])),
-        ],
+        machine: machine::rows(stamp),
         versions: vec![
             ("rustc".into(), machine::version_of("rustc", &["--version"])),
             ("MariaDB".into(), admin.server_version().await),
