@@ -124,8 +124,13 @@ pub fn host_log_name(kind: Kind) -> Option<&'static str> {
 /// Which Spin Redis API a reader-host target reads through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Api {
+    /// Spin's outbound Redis API.
     Outbound,
-    KeyValue,
+    /// Spin's key-value API, its store pointed at the run's Redis by a runtime config. With
+    /// `via_variable` the component is also told to use it (`redis_api=key_value`, the
+    /// reader); the control component has no such variable — its `/kv/` route is its
+    /// key-value flavour — and reader-host refuses a `--variable` its manifest lacks.
+    KeyValue { via_variable: bool },
 }
 
 /// `reader-host` serving `wasm` with `manifest` on `addr`, reading Redis through `api`, ready
@@ -164,7 +169,7 @@ fn reader_host(
         .arg("--stats")
         .arg("0")
         .env("RUST_LOG", "warn");
-    if api == Api::KeyValue {
+    if let Api::KeyValue { via_variable } = api {
         // deploy/spin/runtime-config.toml, pointed at the run's Redis.
         let config = ctx.run_dir.join("runtime-config.toml");
         std::fs::write(
@@ -174,11 +179,10 @@ fn reader_host(
                 ctx.redis_url
             ),
         )?;
-        command
-            .arg("--runtime-config-file")
-            .arg(&config)
-            .arg("--variable")
-            .arg("redis_api=key_value");
+        command.arg("--runtime-config-file").arg(&config);
+        if via_variable {
+            command.arg("--variable").arg("redis_api=key_value");
+        }
     }
     serve(ctx, name, command, addr, path)
 }
@@ -259,7 +263,9 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
             let api = if matches!(kind, Kind::Reader | Kind::Control) {
                 Api::Outbound
             } else {
-                Api::KeyValue
+                Api::KeyValue {
+                    via_variable: kind == Kind::ReaderKv,
+                }
             };
             let (manifest, wasm, path, detail) = match kind {
                 Kind::Reader | Kind::ReaderKv => (
