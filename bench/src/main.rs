@@ -172,19 +172,14 @@ async fn run(
         }
         kinds
     };
-    // Direct-DB last: its fresh connections leave TIME_WAIT sockets behind.
-    let order = [
-        Kind::Static,
-        Kind::NginxCache,
-        Kind::Reader,
-        Kind::ReaderBefore,
-        Kind::Control,
-        Kind::ReaderKv,
-        Kind::ControlKv,
-        Kind::Spin,
-        Kind::DirectPooled,
-        Kind::DirectFresh,
-    ];
+    // The table's order, but direct-DB last and the fresh-connection one last of all: its
+    // fresh connections leave TIME_WAIT sockets behind for whatever runs after it.
+    let mut order = Kind::ALL.to_vec();
+    order.sort_by_key(|k| match k {
+        Kind::DirectFresh => 2,
+        Kind::DirectPooled => 1,
+        _ => 0,
+    });
     let max_age_s = seconds_until_due(&document);
     let ticks = procfs::clock_ticks();
     let mut outcomes = Vec::new();
