@@ -266,6 +266,18 @@ impl Child {
         }
     }
 
+    /// Panics, with the whole output, unless it contains `needle` within `limit`
+    /// (`Duration::ZERO`: already): the one assertion most process tests make.
+    #[track_caller]
+    pub fn expect_output(&self, needle: &str, limit: Duration) {
+        assert!(
+            self.wait_for_output(needle, limit),
+            "{} never printed {needle:?} within {limit:?}; output:\n{}",
+            self.name,
+            self.output()
+        );
+    }
+
     /// Polls the captured output until it contains `needle` (true) or `limit` passes (false).
     pub fn wait_for_output(&self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;

@@ -361,20 +361,12 @@ fn live_interval_override_is_honoured() {
         "1 s cadence expected, saw {fast:?}\n{}",
         child.output()
     );
-    assert!(
-        child.output().contains("interval override ignored"),
-        "{}",
-        child.output()
-    );
+    child.expect_output("interval override ignored", Duration::ZERO);
     assert_eq!(document(&redis).refresh_interval_s, 1);
 
     // In range: the next cycle (within ~1 s) adopts 10 s, then the document stays put.
     redis.set(&redis.interval_key(), "10");
-    assert!(
-        child.wait_for_output("refresh interval changed", Duration::from_secs(5)),
-        "{}",
-        child.output()
-    );
+    child.expect_output("refresh interval changed", Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(300));
     let d = document(&redis);
     assert_eq!(
@@ -510,17 +502,13 @@ fn signals_stop_the_daemon_within_5s_with_exit_0() {
     for (signal, name) in [(Signal::Term, "TERM"), (Signal::Int, "INT")] {
         let redis = TestRedis::new();
         let mut child = Child::spawn(command(&db, &redis));
-        assert!(
-            child.wait_for_output("result=\"ok\"", Duration::from_secs(15)),
-            "{}",
-            child.output()
-        );
+        child.expect_output("result=\"ok\"", Duration::from_secs(15));
         let sent = Instant::now();
         child.signal(signal).expect("kill");
         let status = child.wait(Duration::from_secs(5));
         assert_eq!(status.code(), Some(0), "SIG{name}: {}", child.output());
         assert!(sent.elapsed() < Duration::from_secs(5));
-        assert!(child.output().contains("stopping"), "{}", child.output());
+        child.expect_output("stopping", Duration::ZERO);
         // The start line carries the effective configuration.
         let out = child.output();
         assert!(out.contains("status-refresher starting"), "{out}");

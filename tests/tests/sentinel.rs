@@ -198,22 +198,10 @@ fn refreshers_follow_a_sentinel_failover_with_one_writer() {
     let key = keys.status_key();
 
     let a = Child::spawn(refresher(&db, &keys, &sentinels, &user));
-    assert!(
-        a.wait_for_output("lease acquired", Duration::from_secs(10)),
-        "{}",
-        a.output()
-    );
-    assert!(
-        a.output().contains("Sentinel names the primary"),
-        "{}",
-        a.output()
-    );
+    a.expect_output("lease acquired", Duration::from_secs(10));
+    a.expect_output("Sentinel names the primary", Duration::ZERO);
     let b = Child::spawn(refresher(&db, &keys, &sentinels, &user));
-    assert!(
-        b.wait_for_output("standby", Duration::from_secs(10)),
-        "{}",
-        b.output()
-    );
+    b.expect_output("standby", Duration::from_secs(10));
     let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
 
     // One writer through Sentinel: one SELECT per interval between the two.
