@@ -347,7 +347,7 @@ async fn measure(
         "bench: idle: all four side by side, STATUS_UPDATE_INTERVAL={IDLE_INTERVAL_S}, {} s",
         options.idle.as_secs()
     );
-    let (idle, idle_s) = idle(lanes, admin, kv, options.idle).await?;
+    let (idle, idle_s) = idle(lanes, &ctx.db_user, admin, kv, options.idle).await?;
     for row in &mut rows {
         match idle.get(&row.mode) {
             Some(Ok(counts)) => {
@@ -393,7 +393,7 @@ async fn changes_of(
     drop(refresher);
     let mut outcome = result?;
     outcome.during = Some((
-        statements::of(&after, &lane.ctx.db_user).since(statements::of(&before, &lane.ctx.db_user)),
+        statements::between(&before, &after, &lane.ctx.db_user),
         seconds,
     ));
     Ok(outcome)
@@ -401,8 +401,10 @@ async fn changes_of(
 
 /// Every lane's refresher at the default interval for `window`, nothing changing: each
 /// lane's statements (or why it could not run) and the window's length in seconds.
+/// `users` is the run's own user name, which every lane's user name starts with.
 async fn idle(
     lanes: &[Lane],
+    users: &str,
     admin: &mut Admin,
     kv: &mut Kv,
     window: Duration,
@@ -419,12 +421,10 @@ async fn idle(
         }
     }
     tokio::time::sleep(SETTLE).await;
-    let prefix = lanes.first().map_or("", |l| l.ctx.db_user.as_str());
-    let prefix = prefix.rsplit_once('_').map_or(prefix, |(base, _)| base);
-    let before = statements::by_user(admin, prefix).await?;
+    let before = statements::by_user(admin, users).await?;
     let started = Instant::now();
     tokio::time::sleep(window).await;
-    let after = statements::by_user(admin, prefix).await?;
+    let after = statements::by_user(admin, users).await?;
     let seconds = started.elapsed().as_secs_f64();
     for (lane, mut server) in running {
         let user = &lane.ctx.db_user;
@@ -433,7 +433,7 @@ async fn idle(
                 "the refresher exited during the window ({})",
                 describe_status(status)
             )),
-            None => Ok(statements::of(&after, user).since(statements::of(&before, user))),
+            None => Ok(statements::between(&before, &after, user)),
         };
         result.insert(lane.mode, counts);
     }

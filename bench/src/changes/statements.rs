@@ -55,7 +55,13 @@ pub async fn by_user(admin: &mut Admin, prefix: &str) -> anyhow::Result<HashMap<
         .collect())
 }
 
-/// `user`'s counts in `counts` (zero when it sent nothing yet).
-pub fn of(counts: &HashMap<String, Counts>, user: &str) -> Counts {
-    counts.get(user).copied().unwrap_or_default()
+/// What `user` sent between two [`by_user`] readings (a user absent from one has sent
+/// nothing by then).
+pub fn between(
+    before: &HashMap<String, Counts>,
+    after: &HashMap<String, Counts>,
+    user: &str,
+) -> Counts {
+    let of = |counts: &HashMap<String, Counts>| counts.get(user).copied().unwrap_or_default();
+    of(after).since(of(before))
 }
