@@ -87,7 +87,10 @@ impl fmt::Debug for Database {
 }
 
 /// The validated configuration.
-#[derive(Clone)]
+///
+/// `Debug` is derived: every field that holds a secret (the Redis target, the database, the
+/// TLS material) prints itself redacted, so `{config:?}` is safe to log.
+#[derive(Clone, Debug)]
 pub struct Config {
     /// `REDIS_URL`, or the Sentinel settings (printing it hides the password).
     pub redis: RedisTarget,
@@ -114,30 +117,6 @@ pub struct Config {
     pub once: bool,
     /// DB_* settings that were ignored because DATABASE_URL was set (for a start-up warning).
     pub ignored: Vec<&'static str>,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("redis", &self.redis)
-            .field("redis_tls", &self.redis_tls)
-            .field("database", &self.database)
-            .field("interval", &self.interval)
-            .field("ttl_s", &self.ttl_s)
-            .field("status_key", &self.status_key)
-            .field("interval_key", &self.interval_key)
-            .field("meta", &self.meta)
-            .field("mapping", &self.mapping.to_string())
-            .field("state", &self.state)
-            .field("timeout", &self.timeout)
-            .field("lease", &self.lease)
-            .field("metrics_addr", &self.metrics_addr)
-            .field("refresh_channel", &self.refresh_channel)
-            .field("min_refresh_gap", &self.min_refresh_gap)
-            .field("watch", &self.watch)
-            .field("once", &self.once)
-            .finish()
-    }
 }
 
 impl Config {

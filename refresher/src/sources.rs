@@ -177,7 +177,9 @@ impl SourcesView {
         );
         for (name, state) in [("channel_error", &channel), ("watch_error", &watch)] {
             if let Some(detail) = state.detail() {
-                let _ = write!(out, ",\"{name}\":{}", json_string(detail));
+                // A JSON string literal: the detail is an error message, quotes and all.
+                let detail = serde_json::Value::from(detail);
+                let _ = write!(out, ",\"{name}\":{detail}");
             }
         }
         out
@@ -221,24 +223,6 @@ impl SourcesView {
     }
 }
 
-/// `s` as a JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +245,14 @@ mod tests {
             fields.contains("\"channel_error\":\"the \\\"connection\\\" closed\""),
             "{fields}"
         );
+        // Any error text stays one JSON string: quotes, backslashes and control characters.
+        sources.channel.state.send_replace(SourceState::Down {
+            error: "a\"b\\c\n".into(),
+        });
+        let fields = view.health_fields();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&format!("{{\"ok\":1{fields}}}")).expect("health fields are JSON");
+        assert_eq!(parsed["channel_error"], "a\"b\\c\n", "{fields}");
         let rendered = |line: &str| {
             let mut text = String::new();
             view.render(&mut text);
@@ -269,10 +261,5 @@ mod tests {
         rendered("status_refresher_source_up{source=\"channel\"} 0");
         sources.channel.nudger.nudge();
         rendered("status_refresher_nudges_total{source=\"channel\"} 1");
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
     }
 }
