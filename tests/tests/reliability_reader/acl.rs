@@ -223,6 +223,18 @@ fn keys(redis: &TestRedis) -> [String; 5] {
     ]
 }
 
+/// A Redis of the test's own with the interval override (600) and one of nobody's keys
+/// set, its [`keys`], and `role`'s documented ACL user on it with `password`.
+fn acl_case(role: &str, password: &str) -> (TestRedis, [String; 5], AclUser) {
+    let redis = TestRedis::new();
+    let keys = keys(&redis);
+    let [_, _, interval, _, other] = &keys;
+    redis.set(interval, "600");
+    redis.set(other, "someone else's");
+    let user = AclUser::create(&redis, role, password);
+    (redis, keys, user)
+}
+
 fn cmd(args: &[&str]) -> redis::Cmd {
     let mut c = redis::cmd(args[0]);
     c.arg(&args[1..]);
@@ -231,19 +243,13 @@ fn cmd(args: &[&str]) -> redis::Cmd {
 
 #[test]
 fn acl_reader_user_reads_only_the_status_keys() {
-    let redis = TestRedis::new();
-    let [status, last_good, interval, lock, other] = keys(&redis);
-    redis.set(&status, "primary-bytes");
-    redis.set(&last_good, "last-good-bytes");
-    redis.set(&interval, "600");
-    redis.set(&lock, "token");
-    redis.set(&other, "someone else's");
-
-    let user = AclUser::create(
-        &redis,
+    let (redis, [status, last_good, interval, lock, other], user) = acl_case(
         "status-reader",
         &format!("Rd-{:016x}:p@ss/w%rd", fastrand::u64(..)),
     );
+    redis.set(&status, "primary-bytes");
+    redis.set(&last_good, "last-good-bytes");
+    redis.set(&lock, "token");
     let mut c = user.conn();
 
     // What the reader does: GET both keys, TTL (debug endpoint).
@@ -319,13 +325,7 @@ fn acl_reader_user_reads_only_the_status_keys() {
 
 #[test]
 fn acl_refresher_user_writes_only_its_keys() {
-    let redis = TestRedis::new();
-    let [status, last_good, interval, lock, other] = keys(&redis);
-    redis.set(&interval, "600");
-    redis.set(&other, "someone else's");
-
-    let user = AclUser::create(
-        &redis,
+    let (redis, [status, last_good, interval, lock, other], user) = acl_case(
         "status-refresher",
         &format!("Wr-{:016x}", fastrand::u64(..)),
     );
