@@ -9,21 +9,8 @@ use std::collections::btree_map::Entry;
 
 use crate::mapping::{Field, Mapping, MetaPolicy};
 use crate::notice::{Notice, StateSettings};
+use crate::row::{ConstantRow, MAX_DESCRIPTION_CHARS, RowWarning};
 use crate::schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION, StatusDocument};
-pub use crate::value::RowValue;
-use crate::value::ValueError;
-
-/// Longest description published in `_meta`, in characters. A longer one is cut here (and
-/// reported) so that one careless row cannot blow the document past its bound.
-pub const MAX_DESCRIPTION_CHARS: usize = 1024;
-
-/// One row of the `constants` table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConstantRow {
-    pub name: String,
-    pub value: RowValue,
-    pub description: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -45,37 +32,6 @@ impl Default for BuildOptions {
             state: StateSettings::default(),
         }
     }
-}
-
-/// Something about one row that the operator should hear about.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RowWarning {
-    #[error("constant {name:?} (field {field}) skipped, keeping default {default}: {reason}")]
-    UnusableValue {
-        name: String,
-        field: Field,
-        default: f64,
-        reason: ValueError,
-    },
-    #[error("constant {name:?} appears more than once; the first row is used")]
-    DuplicateName { name: String },
-    #[error("description of {name:?} cut from {chars} to {MAX_DESCRIPTION_CHARS} characters")]
-    LongDescription { name: String, chars: usize },
-    #[error("a row with an empty name was skipped")]
-    EmptyName,
-    #[error("constant {name:?} = {value} is not in STATUS_STATES ({states}); state is unknown")]
-    UnmappedStatus {
-        name: String,
-        value: f64,
-        states: String,
-    },
-    #[error(
-        "message constant {name:?} cut from {chars} to {} characters",
-        crate::notice::MAX_MESSAGE_CHARS
-    )]
-    LongMessage { name: String, chars: usize },
-    #[error("maintenance-until constant {name:?} skipped: {reason}")]
-    UnusableMaintenanceUntil { name: String, reason: ValueError },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -225,6 +181,7 @@ fn bounded_description(row: &ConstantRow, warnings: &mut Vec<RowWarning>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::row::RowValue;
 
     fn row(name: &str, value: RowValue, description: &str) -> ConstantRow {
         ConstantRow {

@@ -5,13 +5,9 @@
 //! the end of maintenance come from constants the operator names (none by default), so a
 //! game can publish "back at 18:00" from the same `constants` table it already edits.
 
-use crate::build::{ConstantRow, RowWarning};
+use crate::row::{ConstantRow, MAX_MESSAGE_CHARS, RowWarning};
 use crate::state::StateMapping;
 use crate::value::RowValue;
-
-/// Longest `message` published, in characters. A notice for visitors is a sentence or
-/// two; a longer value is cut here (and reported) so it cannot crowd the document.
-pub const MAX_MESSAGE_CHARS: usize = 500;
 
 /// How the refresher derives `state`, `message` and `maintenance_until`.
 #[derive(Debug, Clone, Default, PartialEq)]
