@@ -45,6 +45,12 @@ impl Source {
     }
 }
 
+/// The channel refreshers listen on for "refresh now" nudges, unless
+/// `STATUS_REFRESH_CHANNEL` names another.
+pub fn refresh_channel(status_key: &str) -> String {
+    format!("{status_key}:refresh")
+}
+
 /// The lease that lets only one of several refresher replicas write.
 pub fn lock_key(status_key: &str) -> String {
     format!("{status_key}:lock")
@@ -58,6 +64,8 @@ mod tests {
     fn derived_keys() {
         assert_eq!(last_good_key("server:status"), "server:status:last_good");
         assert_eq!(lock_key("a"), "a:lock");
+        assert_eq!(refresh_channel("server:status"), "server:status:refresh");
+        assert_eq!(refresh_channel("eu:status"), "eu:status:refresh");
         assert_eq!(Source::Primary.key("a"), "a");
         assert_eq!(Source::LastGood.key("a"), "a:last_good");
         assert_eq!(Source::LastGood.as_str(), "last_good");

@@ -34,11 +34,6 @@ pub const RESUBSCRIBE_CAP: Duration = Duration::from_secs(10);
 /// works; the refresher ignores it.
 pub const NUDGE_MESSAGE: &str = "now";
 
-/// The default channel for a status key.
-pub fn default_channel(status_key: &str) -> String {
-    format!("{status_key}:refresh")
-}
-
 /// Where and how to subscribe.
 #[derive(Clone)]
 pub struct Subscription {
@@ -137,16 +132,6 @@ async fn subscribed(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_channel_follows_the_status_key() {
-        for (key, channel) in [
-            ("server:status", "server:status:refresh"),
-            ("eu:status", "eu:status:refresh"),
-        ] {
-            assert_eq!(default_channel(key), channel);
-        }
-    }
 
     #[test]
     fn errors_name_no_url() {

@@ -50,7 +50,7 @@ pub fn daemon(database_url: &str, redis: &TestRedis) -> Command {
 
 /// The refresh channel of this test's status key.
 pub fn channel(redis: &TestRedis) -> String {
-    format!("{}:refresh", redis.status_key())
+    status_document::keys::refresh_channel(&redis.status_key())
 }
 
 /// `PUBLISH <channel> now`: how many subscribers heard it.

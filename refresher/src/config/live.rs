@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Args, ConfigError, RedisTarget, Watch, parse_key, parse_seconds, parse_timeout};
-use crate::subscription::default_channel;
+use status_document::keys::refresh_channel;
 
 /// Shortest `STATUS_MIN_REFRESH_GAP`: the gap is what bounds the database's load under a
 /// flood of nudges, so it cannot be turned off.
@@ -17,7 +17,7 @@ pub const MAX_WAIT_S: f64 = 600.0;
 /// `STATUS_REFRESH_CHANNEL`: empty means `<STATUS_KEY>:refresh`, `off` turns it off.
 pub(super) fn parse_channel(raw: &str, status_key: &str) -> Result<Option<String>, ConfigError> {
     match raw.trim() {
-        "" => Ok(Some(default_channel(status_key))),
+        "" => Ok(Some(refresh_channel(status_key))),
         "off" => Ok(None),
         _ => parse_key("STATUS_REFRESH_CHANNEL", raw).map(Some),
     }
