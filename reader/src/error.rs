@@ -7,7 +7,6 @@
 use serde::Serialize;
 use status_document::ViewError;
 
-use crate::badge::options::OptionError;
 use crate::store::StoreError;
 
 /// A failure that ends a request with a JSON error response.
@@ -28,11 +27,41 @@ pub enum ServeError {
     /// The status key holds a non-string Redis type.
     WrongType,
     NotFound,
-    /// A badge query option that cannot be drawn (see `badge::options`).
+    /// A badge query option that cannot be drawn.
     InvalidOption(OptionError),
     MethodNotAllowed,
     UriTooLong,
     HeadersTooLarge,
+}
+
+/// Why a badge's query options were refused (`badge::options`); each names the parameter
+/// at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionError {
+    Query,
+    LabelTooLong,
+    LabelCharacters,
+    Style,
+    Lang,
+    Show,
+}
+
+impl OptionError {
+    /// A fixed sentence for the 400 body (never echoes the request).
+    pub fn message(self) -> &'static str {
+        match self {
+            OptionError::Query => "the query string is not valid percent-encoded UTF-8",
+            OptionError::LabelTooLong => "label is longer than 64 characters",
+            OptionError::LabelCharacters => {
+                "label contains control or bidirectional-override characters"
+            }
+            OptionError::Style => "style must be flat, flat-square or for-the-badge",
+            OptionError::Lang => "lang must be en or ru",
+            OptionError::Show => {
+                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob"
+            }
+        }
+    }
 }
 
 impl ServeError {

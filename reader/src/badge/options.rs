@@ -8,6 +8,7 @@
 
 use super::svg::Style;
 use super::words::{Lang, RateName};
+use crate::error::OptionError;
 use crate::query::{pairs, query_of};
 
 /// Longest label, in characters. shields allows more, but a status badge label is a name.
@@ -22,35 +23,6 @@ pub struct BadgeOptions {
     pub lang: Lang,
     /// Rates appended to the message, in the order asked, without repeats.
     pub show: Vec<RateName>,
-}
-
-/// Why the options were refused; each names the parameter at fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptionError {
-    Query,
-    LabelTooLong,
-    LabelCharacters,
-    Style,
-    Lang,
-    Show,
-}
-
-impl OptionError {
-    /// A fixed sentence for the 400 body (never echoes the request).
-    pub fn message(self) -> &'static str {
-        match self {
-            OptionError::Query => "the query string is not valid percent-encoded UTF-8",
-            OptionError::LabelTooLong => "label is longer than 64 characters",
-            OptionError::LabelCharacters => {
-                "label contains control or bidirectional-override characters"
-            }
-            OptionError::Style => "style must be flat, flat-square or for-the-badge",
-            OptionError::Lang => "lang must be en or ru",
-            OptionError::Show => {
-                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob"
-            }
-        }
-    }
 }
 
 impl BadgeOptions {
