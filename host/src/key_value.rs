@@ -23,12 +23,11 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::key_value::{self as wit, Error};
-use crate::limits::{Event, Stats};
+use crate::limits::{Event, RequestCounters, Stats};
 use crate::redis::{bounded, reply_within_limit, run_bounded};
-use crate::runtime::RequestState;
 
 /// Connect attempts after the first, on the first connect and on every reconnect.
 const RECONNECT_RETRIES: usize = 2;
@@ -165,7 +164,22 @@ pub struct OpenStore {
     connection: ConnectionManager,
 }
 
-impl RequestState {
+/// What the `key-value` interface sees of one request's store data: the resource table its
+/// open stores live in, the app's stores and the request's counters (see `RedisView`).
+pub struct KeyValueView<'a> {
+    pub table: &'a mut ResourceTable,
+    pub key_value: &'a KeyValueStores,
+    pub counters: &'a mut RequestCounters,
+}
+
+/// The `HasData` marker that links the `key-value` interface to a [`KeyValueView`].
+pub struct KeyValueImports;
+
+impl HasData for KeyValueImports {
+    type Data<'a> = KeyValueView<'a>;
+}
+
+impl KeyValueView<'_> {
     fn open_store(
         &self,
         handle: &Resource<OpenStore>,
@@ -177,12 +191,12 @@ impl RequestState {
     }
 }
 
-impl wit::Host for RequestState {}
+impl wit::Host for KeyValueView<'_> {}
 
-impl wit::HostStore for RequestState {
+impl wit::HostStore for KeyValueView<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
         self.counters.redis_opens += 1;
-        let stores = self.key_value.clone();
+        let stores = self.key_value;
         if !stores.allowed.contains(&label) {
             stores.stats.count(Event::RedisRefused);
             tracing::warn!(

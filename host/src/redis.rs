@@ -25,12 +25,11 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::redis::{self as wit, Error, RedisParameter, RedisResult};
-use crate::limits::{Event, Stats};
+use crate::limits::{Event, RequestCounters, Stats};
 use crate::outbound::{AllowedHosts, OutboundUrl};
-use crate::runtime::RequestState;
 
 /// Default timeout of a connect and of each command.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -280,7 +279,24 @@ pub(crate) fn bounded(value: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String>
     Ok(value)
 }
 
-impl RequestState {
+/// What the `redis` interface sees of one request's store data: the resource table its
+/// connections live in, the app's outbound Redis and the request's counters. The runtime
+/// hands the interface this view (as wasmtime-wasi hands out `WasiCtxView`), so this module
+/// needs nothing of the runtime's.
+pub struct RedisView<'a> {
+    pub table: &'a mut ResourceTable,
+    pub redis: &'a RedisOutbound,
+    pub counters: &'a mut RequestCounters,
+}
+
+/// The `HasData` marker that links the `redis` interface to a [`RedisView`].
+pub struct RedisImports;
+
+impl HasData for RedisImports {
+    type Data<'a> = RedisView<'a>;
+}
+
+impl RedisView<'_> {
     /// A clone of the guest's connection (a cheap handle on the same socket), so the
     /// command can run without holding a borrow of the resource table.
     fn connection(
@@ -294,9 +310,9 @@ impl RequestState {
     }
 }
 
-impl wit::Host for RequestState {}
+impl wit::Host for RedisView<'_> {}
 
-impl wit::HostConnection for RequestState {
+impl wit::HostConnection for RedisView<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
         self.counters.redis_opens += 1;
         let connection = self.redis.open(&address).await?;

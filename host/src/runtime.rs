@@ -16,18 +16,18 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::bindings::ReaderImports;
-use crate::key_value::KeyValueStores;
+use crate::bindings;
+use crate::key_value::{KeyValueImports, KeyValueStores, KeyValueView};
 use crate::limits::{Event, MemoryLimiter, RequestCounters, Stats};
-use crate::redis::RedisOutbound;
-use crate::variables::ResolvedVariables;
+use crate::redis::{RedisImports, RedisOutbound, RedisView};
+use crate::variables::{ResolvedVariables, VariablesImports, VariablesView};
 
 /// The body type of every response the host sends.
 pub type ResponseBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -164,7 +164,24 @@ impl Runtime {
         let mut linker: Linker<RequestState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        ReaderImports::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |s| s)?;
+        // Each Spin interface gets its own view of the request's state, so the modules that
+        // implement them need nothing of this one.
+        bindings::redis::add_to_linker::<_, RedisImports>(&mut linker, |s| RedisView {
+            table: &mut s.table,
+            redis: &s.redis,
+            counters: &mut s.counters,
+        })?;
+        bindings::key_value::add_to_linker::<_, KeyValueImports>(&mut linker, |s| KeyValueView {
+            table: &mut s.table,
+            key_value: &s.key_value,
+            counters: &mut s.counters,
+        })?;
+        bindings::variables::add_to_linker::<_, VariablesImports>(&mut linker, |s| {
+            VariablesView {
+                variables: &s.variables,
+                counters: &mut s.counters,
+            }
+        })?;
 
         let component_type = component.component_type();
         for (name, _) in component_type.imports(&engine) {

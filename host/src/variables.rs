@@ -12,6 +12,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use wasmtime::component::HasData;
+
+use crate::limits::RequestCounters;
 use crate::manifest::VariableDecl;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -244,8 +247,22 @@ pub fn resolve(
     })
 }
 
+/// What the `variables` interface sees of one request's store data: the component's
+/// resolved variables and the request's counters (see `RedisView`).
+pub struct VariablesView<'a> {
+    pub variables: &'a ResolvedVariables,
+    pub counters: &'a mut RequestCounters,
+}
+
+/// The `HasData` marker that links the `variables` interface to a [`VariablesView`].
+pub struct VariablesImports;
+
+impl HasData for VariablesImports {
+    type Data<'a> = VariablesView<'a>;
+}
+
 /// `fermyon:spin/variables@2.0.0`: the component's own variables, by name.
-impl crate::bindings::variables::Host for crate::runtime::RequestState {
+impl crate::bindings::variables::Host for VariablesView<'_> {
     async fn get(&mut self, name: String) -> Result<String, crate::bindings::variables::Error> {
         use crate::bindings::variables::Error;
         self.counters.variable_lookups += 1;
