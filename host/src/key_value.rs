@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
-use wasmtime::component::{HasData, Resource, ResourceTable};
+use wasmtime::component::Resource;
 
 use crate::bindings::key_value::{self as wit, Error};
-use crate::limits::{Event, RequestCounters, Stats};
+use crate::limits::{Event, Stats};
 use crate::redis::{bounded, reply_within_limit, run_bounded};
+use crate::view::RequestView;
 
 /// Connect attempts after the first, on the first connect and on every reconnect.
 const RECONNECT_RETRIES: usize = 2;
@@ -164,22 +165,10 @@ pub struct OpenStore {
     connection: ConnectionManager,
 }
 
-/// What the `key-value` interface sees of one request's store data: the resource table its
-/// open stores live in, the app's stores and the request's counters (see `RedisView`).
-pub struct KeyValueView<'a> {
-    pub table: &'a mut ResourceTable,
-    pub key_value: &'a KeyValueStores,
-    pub counters: &'a mut RequestCounters,
-}
+/// The key-value interface's view of a request.
+type View<'a> = RequestView<'a, KeyValueStores>;
 
-/// The `HasData` marker that links the `key-value` interface to a [`KeyValueView`].
-pub struct KeyValueImports;
-
-impl HasData for KeyValueImports {
-    type Data<'a> = KeyValueView<'a>;
-}
-
-impl KeyValueView<'_> {
+impl View<'_> {
     fn open_store(
         &self,
         handle: &Resource<OpenStore>,
@@ -191,12 +180,12 @@ impl KeyValueView<'_> {
     }
 }
 
-impl wit::Host for KeyValueView<'_> {}
+impl wit::Host for View<'_> {}
 
-impl wit::HostStore for KeyValueView<'_> {
+impl wit::HostStore for View<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
         self.counters.redis_opens += 1;
-        let stores = self.key_value;
+        let stores = self.app;
         if !stores.allowed.contains(&label) {
             stores.stats.count(Event::RedisRefused);
             tracing::warn!(

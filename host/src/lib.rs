@@ -36,6 +36,7 @@ pub mod runtime;
 pub mod runtime_config;
 pub mod server;
 pub mod variables;
+pub mod view;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

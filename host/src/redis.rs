@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{HasData, Resource, ResourceTable};
+use wasmtime::component::Resource;
 
 use crate::bindings::redis::{self as wit, Error, RedisParameter, RedisResult};
-use crate::limits::{Event, RequestCounters, Stats};
+use crate::limits::{Event, Stats};
 use crate::outbound::{AllowedHosts, OutboundUrl};
+use crate::view::RequestView;
 
 /// Default timeout of a connect and of each command.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -279,24 +280,10 @@ pub(crate) fn bounded(value: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String>
     Ok(value)
 }
 
-/// What the `redis` interface sees of one request's store data: the resource table its
-/// connections live in, the app's outbound Redis and the request's counters. The runtime
-/// hands the interface this view (as wasmtime-wasi hands out `WasiCtxView`), so this module
-/// needs nothing of the runtime's.
-pub struct RedisView<'a> {
-    pub table: &'a mut ResourceTable,
-    pub redis: &'a RedisOutbound,
-    pub counters: &'a mut RequestCounters,
-}
+/// The outbound Redis interface's view of a request.
+type View<'a> = RequestView<'a, RedisOutbound>;
 
-/// The `HasData` marker that links the `redis` interface to a [`RedisView`].
-pub struct RedisImports;
-
-impl HasData for RedisImports {
-    type Data<'a> = RedisView<'a>;
-}
-
-impl RedisView<'_> {
+impl View<'_> {
     /// A clone of the guest's connection (a cheap handle on the same socket), so the
     /// command can run without holding a borrow of the resource table.
     fn connection(
@@ -310,12 +297,12 @@ impl RedisView<'_> {
     }
 }
 
-impl wit::Host for RedisView<'_> {}
+impl wit::Host for View<'_> {}
 
-impl wit::HostConnection for RedisView<'_> {
+impl wit::HostConnection for View<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
         self.counters.redis_opens += 1;
-        let connection = self.redis.open(&address).await?;
+        let connection = self.app.open(&address).await?;
         self.table
             .push(connection)
             .map_err(|_| Error::TooManyConnections)
@@ -329,7 +316,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<(), Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis
+        self.app
             .run("PUBLISH", c.publish::<_, _, ()>(&channel, &payload), other)
             .await
     }
@@ -343,7 +330,7 @@ impl wit::HostConnection for RedisView<'_> {
         self.counters.redis_commands += 1;
         self.counters.redis_reads += 1;
         let value = self
-            .redis
+            .app
             .run("GET", c.get::<_, Option<Vec<u8>>>(&key), other)
             .await?;
         bounded(value).map_err(Error::Other)
@@ -357,7 +344,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<(), Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis
+        self.app
             .run("SET", c.set::<_, _, ()>(&key, &value), other)
             .await
     }
@@ -365,7 +352,7 @@ impl wit::HostConnection for RedisView<'_> {
     async fn incr(&mut self, handle: Resource<RedisConnection>, key: String) -> Result<i64, Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis.run("INCR", c.incr(&key, 1), other).await
+        self.app.run("INCR", c.incr(&key, 1), other).await
     }
 
     async fn del(
@@ -375,7 +362,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<u32, Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis.run("DEL", c.del(&keys), other).await
+        self.app.run("DEL", c.del(&keys), other).await
     }
 
     async fn sadd(
@@ -386,7 +373,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<u32, Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis
+        self.app
             .run("SADD", c.sadd(&key, &values), type_or_other)
             .await
     }
@@ -398,7 +385,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<Vec<String>, Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis.run("SMEMBERS", c.smembers(&key), other).await
+        self.app.run("SMEMBERS", c.smembers(&key), other).await
     }
 
     async fn srem(
@@ -409,7 +396,7 @@ impl wit::HostConnection for RedisView<'_> {
     ) -> Result<u32, Error> {
         let mut c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
-        self.redis.run("SREM", c.srem(&key, &values), other).await
+        self.app.run("SREM", c.srem(&key, &values), other).await
     }
 
     async fn execute(
@@ -429,7 +416,7 @@ impl wit::HostConnection for RedisView<'_> {
             };
         }
         let value = self
-            .redis
+            .app
             .run("EXECUTE", cmd.query_async::<redis::Value>(&mut c), other)
             .await?;
         let mut results = Vec::new();

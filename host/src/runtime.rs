@@ -24,10 +24,11 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::bindings;
-use crate::key_value::{KeyValueImports, KeyValueStores, KeyValueView};
+use crate::key_value::KeyValueStores;
 use crate::limits::{Event, MemoryLimiter, RequestCounters, Stats};
-use crate::redis::{RedisImports, RedisOutbound, RedisView};
-use crate::variables::{ResolvedVariables, VariablesImports, VariablesView};
+use crate::redis::RedisOutbound;
+use crate::variables::ResolvedVariables;
+use crate::view::{Interface, RequestView};
 
 /// The body type of every response the host sends.
 pub type ResponseBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -164,23 +165,15 @@ impl Runtime {
         let mut linker: Linker<RequestState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        // Each Spin interface gets its own view of the request's state, so the modules that
-        // implement them need nothing of this one.
-        bindings::redis::add_to_linker::<_, RedisImports>(&mut linker, |s| RedisView {
-            table: &mut s.table,
-            redis: &s.redis,
-            counters: &mut s.counters,
+        // Each Spin interface gets its own view of the request's state (see `view.rs`).
+        bindings::redis::add_to_linker::<_, Interface<RedisOutbound>>(&mut linker, |s| {
+            RequestView::new(&mut s.table, &s.redis, &mut s.counters)
         })?;
-        bindings::key_value::add_to_linker::<_, KeyValueImports>(&mut linker, |s| KeyValueView {
-            table: &mut s.table,
-            key_value: &s.key_value,
-            counters: &mut s.counters,
+        bindings::key_value::add_to_linker::<_, Interface<KeyValueStores>>(&mut linker, |s| {
+            RequestView::new(&mut s.table, &s.key_value, &mut s.counters)
         })?;
-        bindings::variables::add_to_linker::<_, VariablesImports>(&mut linker, |s| {
-            VariablesView {
-                variables: &s.variables,
-                counters: &mut s.counters,
-            }
+        bindings::variables::add_to_linker::<_, Interface<ResolvedVariables>>(&mut linker, |s| {
+            RequestView::new(&mut s.table, &s.variables, &mut s.counters)
         })?;
 
         let component_type = component.component_type();

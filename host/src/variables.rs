@@ -12,10 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use wasmtime::component::HasData;
-
-use crate::limits::RequestCounters;
 use crate::manifest::VariableDecl;
+use crate::view::RequestView;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum VariableError {
@@ -247,29 +245,15 @@ pub fn resolve(
     })
 }
 
-/// What the `variables` interface sees of one request's store data: the component's
-/// resolved variables and the request's counters (see `RedisView`).
-pub struct VariablesView<'a> {
-    pub variables: &'a ResolvedVariables,
-    pub counters: &'a mut RequestCounters,
-}
-
-/// The `HasData` marker that links the `variables` interface to a [`VariablesView`].
-pub struct VariablesImports;
-
-impl HasData for VariablesImports {
-    type Data<'a> = VariablesView<'a>;
-}
-
 /// `fermyon:spin/variables@2.0.0`: the component's own variables, by name.
-impl crate::bindings::variables::Host for VariablesView<'_> {
+impl crate::bindings::variables::Host for RequestView<'_, ResolvedVariables> {
     async fn get(&mut self, name: String) -> Result<String, crate::bindings::variables::Error> {
         use crate::bindings::variables::Error;
         self.counters.variable_lookups += 1;
         if let Err(e) = validate_name(&name) {
             return Err(Error::InvalidName(e.to_string()));
         }
-        self.variables
+        self.app
             .get(&name)
             .ok_or_else(|| Error::Undefined(format!("no variable for {name:?}")))
     }

@@ -1,0 +1,45 @@
+//! What a Spin interface's implementation sees of one request's store data.
+//!
+//! `redis.rs`, `key_value.rs` and `variables.rs` each implement their interface on a
+//! [`RequestView`] of their own app-wide part (the outbound Redis, the key-value stores,
+//! the resolved variables) together with the request's resource table and counters. The
+//! runtime hands these views out per interface, as wasmtime-wasi hands out `WasiCtxView`,
+//! so the interface modules need nothing of the runtime's: it imports them, never the other
+//! way round.
+
+use std::marker::PhantomData;
+
+use wasmtime::component::{HasData, ResourceTable};
+
+use crate::limits::RequestCounters;
+
+/// One request's view for the interface whose app-wide part is `A`.
+pub struct RequestView<'a, A> {
+    /// The request's resource table (connections, open stores).
+    pub table: &'a mut ResourceTable,
+    /// What the interface shares across requests.
+    pub app: &'a A,
+    /// What this request asked the host for (the host-call budget).
+    pub counters: &'a mut RequestCounters,
+}
+
+impl<'a, A> RequestView<'a, A> {
+    pub fn new(
+        table: &'a mut ResourceTable,
+        app: &'a A,
+        counters: &'a mut RequestCounters,
+    ) -> RequestView<'a, A> {
+        RequestView {
+            table,
+            app,
+            counters,
+        }
+    }
+}
+
+/// The `HasData` marker that links an interface to a [`RequestView`] of `A`.
+pub struct Interface<A>(PhantomData<fn() -> A>);
+
+impl<A: 'static> HasData for Interface<A> {
+    type Data<'a> = RequestView<'a, A>;
+}
