@@ -318,10 +318,7 @@ async fn measure(
     kv: &mut Kv,
     options: &Options,
 ) -> anyhow::Result<(Vec<ModeRow>, Option<f64>, f64)> {
-    let script = ctx.root.join("xtask/fixtures/demo_constants.sql");
-    let sql = std::fs::read_to_string(&script)
-        .with_context(|| format!("reading {}", script.display()))?;
-    admin.load_script(&ctx.database, &sql).await?;
+    admin.create_fixture(&ctx.database, 0).await?;
     for lane in lanes {
         lane.create_user(admin).await?;
     }

@@ -13,7 +13,9 @@ use anyhow::Context;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 
-use crate::fixture::{Row, create_table, insert_statements};
+use status_document::{ConstantRow, RowValue};
+
+use crate::fixture::{DEMO_SQL, insert_statements, padding};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -216,15 +218,38 @@ impl Admin {
         }
     }
 
-    /// Creates `database` with a `constants` table holding `rows` (dropping an old one of
-    /// the same name: the name is the harness's own, `ss_bench_<random>`).
-    pub async fn create_fixture(&mut self, database: &str, rows: &[Row]) -> anyhow::Result<()> {
-        self.recreate_database(database).await?;
-        self.exec(&create_table()).await?;
-        for statement in insert_statements(rows, 1000) {
+    /// Creates `database` (dropping an old one of the same name: the name is the harness's
+    /// own, `ss_bench_<random>`) with the demo `constants` table, padded with generated rows
+    /// up to `rows`; returns how many rows the table holds (never fewer than the demo's).
+    pub async fn create_fixture(&mut self, database: &str, rows: usize) -> anyhow::Result<usize> {
+        self.load_script(database, DEMO_SQL).await?;
+        let demo = self.count_constants().await?;
+        for statement in insert_statements(&padding(demo, rows), 1000) {
             self.exec(&statement).await?;
         }
-        Ok(())
+        Ok(demo.max(rows))
+    }
+
+    /// The current database's `constants` rows as the refresher reads them over the text
+    /// protocol.
+    pub async fn constant_rows(&mut self) -> anyhow::Result<Vec<ConstantRow>> {
+        let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = self
+            .query("SELECT Name, Value, Description FROM constants")
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, value, description)| ConstantRow {
+                name,
+                value: value.map_or(RowValue::Null, RowValue::Bytes),
+                description,
+            })
+            .collect())
+    }
+
+    async fn count_constants(&mut self) -> anyhow::Result<usize> {
+        let count: Vec<u64> = self.query("SELECT COUNT(*) FROM constants").await?;
+        let count = count.first().copied().context("COUNT(*) returned no row")?;
+        usize::try_from(count).context("row count")
     }
 
     /// Creates `database` and runs `script` in it: `;`-terminated statements, `--` comments

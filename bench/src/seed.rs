@@ -4,7 +4,6 @@ use status_document::{BuildOptions, DocumentView};
 
 use crate::context::Context;
 use crate::costs_and_freshness;
-use crate::fixture;
 use crate::kv::Kv;
 use crate::mysql::Admin;
 use crate::unix_now;
@@ -32,18 +31,7 @@ pub async fn seed(
     admin
         .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
         .await?;
-    let script = ctx.root.join("xtask/fixtures/demo_constants.sql");
-    match std::fs::read_to_string(&script) {
-        Ok(sql) => admin.load_script(&ctx.database, &sql).await?,
-        Err(_) => {
-            notes.push(
-                "xtask/fixtures/demo_constants.sql absent: bench's built-in demo table used".into(),
-            );
-            admin
-                .create_fixture(&ctx.database, &fixture::demo())
-                .await?;
-        }
-    }
+    admin.create_fixture(&ctx.database, 0).await?;
     match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
         Ok(Ok(_)) => return Ok(()),
         Ok(Err(why)) => notes.push(format!(
@@ -53,7 +41,7 @@ pub async fn seed(
             "{e}; key written by the harness with status_document::build"
         )),
     }
-    let rows = fixture::constant_rows(&fixture::demo());
+    let rows = admin.constant_rows().await?;
     let built = status_document::build(&rows, &BuildOptions::default(), unix_now())?;
     kv.set_ex(&ctx.status_key, &built.json, 900).await?;
     kv.set(
