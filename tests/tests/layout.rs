@@ -5,8 +5,8 @@
 //! without the other; the cure is almost always a small third module both use. The graph is
 //! built from the crate's module tree (following `mod x;` from each crate root) at the
 //! granularity of top-level modules: `crate::a::b::C` named anywhere in the non-test code of
-//! any file under `a/` is an edge from that file's top-level module to `a`. Test-only modules
-//! (`#[cfg(test)] mod …`, and whatever follows a `#[cfg(test)]` line inside a file) are left
+//! any file under `a/` is an edge from that file's top-level module to `a`. Test-only code
+//! (whatever a `#[cfg(test)]` gates: a `mod x;`, an inline `mod x { … }`, a `use`) is left
 //! out: a test helper that calls the handler it tests is not a design circle.
 //!
 //! `bindings` is exempt: wasmtime's `bindgen!` names the host's resource types (`with:`),
@@ -28,13 +28,30 @@ struct Source {
     code: String,
 }
 
-/// The code of a file up to its first `#[cfg(test)]`, without `//` comment lines.
+/// A file's code without `//` comment lines and without what `#[cfg(test)]` gates: the
+/// next item's line (`mod x;`, a `use`), or an inline module up to its closing brace, which
+/// rustfmt puts alone on a line at the module's own indentation.
 fn non_test_code(text: &str) -> String {
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-    code.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut code = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("//") {
+            continue;
+        }
+        if trimmed != "#[cfg(test)]" {
+            code.push(line);
+            continue;
+        }
+        let Some(item) = lines.by_ref().find(|l| !l.trim_start().starts_with("#[")) else {
+            break;
+        };
+        if item.trim_end().ends_with('{') {
+            let close = format!("{}}}", &item[..item.len() - item.trim_start().len()]);
+            lines.by_ref().find(|l| l.trim_end() == close);
+        }
+    }
+    code.join("\n")
 }
 
 /// `mod name;` declarations of a file's non-test code.
@@ -218,5 +235,15 @@ fn a_circle_is_found_and_the_exemption_holds() {
     assert_eq!(
         declared_modules("pub mod a;\nmod b;\n    pub(crate) mod c;\nmod d {"),
         ["a", "b", "c"]
+    );
+    // Only what `#[cfg(test)]` gates is left out, not the rest of the file.
+    let code = non_test_code(
+        "mod a;\n#[cfg(test)]\nmod tests;\nmod b;\n#[cfg(test)]\npub(crate) mod memory {\n    \
+         fn f() {\n        crate::x::y()\n    }\n}\nuse crate::z::W;",
+    );
+    assert_eq!(declared_modules(&code), ["a", "b"]);
+    assert!(
+        !code.contains("crate::x") && code.contains("crate::z::W"),
+        "{code}"
     );
 }
