@@ -181,7 +181,7 @@ fn bounded_description(row: &ConstantRow, warnings: &mut Vec<RowWarning>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::RowValue;
+    use crate::value::RowValue;
 
     fn row(name: &str, value: RowValue, description: &str) -> ConstantRow {
         ConstantRow {

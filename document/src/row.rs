@@ -5,8 +5,7 @@
 //! warnings live here so that neither of them has to import the other.
 
 use crate::mapping::Field;
-pub use crate::value::RowValue;
-use crate::value::ValueError;
+use crate::value::{RowValue, ValueError};
 
 /// Longest description published in `_meta`, in characters. A longer one is cut here (and
 /// reported) so that one careless row cannot blow the document past its bound.
