@@ -318,7 +318,7 @@ async fn measure(
     kv: &mut Kv,
     options: &Options,
 ) -> anyhow::Result<(Vec<ModeRow>, Option<f64>, f64)> {
-    admin.create_fixture(&ctx.database, 0).await?;
+    admin.create_demo(&ctx.database).await?;
     for lane in lanes {
         lane.create_user(admin).await?;
     }

@@ -219,10 +219,15 @@ impl Admin {
     }
 
     /// Creates `database` (dropping an old one of the same name: the name is the harness's
-    /// own, `ss_bench_<random>`) with the demo `constants` table, padded with generated rows
-    /// up to `rows`; returns how many rows the table holds (never fewer than the demo's).
+    /// own, `ss_bench_<random>`) with the demo `constants` table.
+    pub async fn create_demo(&mut self, database: &str) -> anyhow::Result<()> {
+        self.load_script(database, DEMO_SQL).await
+    }
+
+    /// [`Admin::create_demo`], its table padded with generated rows up to `rows`; returns how
+    /// many rows the table holds (never fewer than the demo's).
     pub async fn create_fixture(&mut self, database: &str, rows: usize) -> anyhow::Result<usize> {
-        self.load_script(database, DEMO_SQL).await?;
+        self.create_demo(database).await?;
         let demo = self.count_constants().await?;
         for statement in insert_statements(&padding(demo, rows), 1000) {
             self.exec(&statement).await?;

@@ -31,7 +31,7 @@ pub async fn seed(
     admin
         .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
         .await?;
-    admin.create_fixture(&ctx.database, 0).await?;
+    admin.create_demo(&ctx.database).await?;
     match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
         Ok(Ok(_)) => return Ok(()),
         Ok(Err(why)) => notes.push(format!(
