@@ -1,4 +1,6 @@
-//! The one definition of the game's `constants` table for every test and the bench.
+//! The one definition of the game's `constants` table for every test. (The bench, like
+//! `cargo xtask up`, loads the demo table of `xtask/fixtures/demo_constants.sql`, which
+//! carries its own `CREATE TABLE`: the table an operator sees.)
 //!
 //! The refresher reads `SELECT Name, Value, Description FROM constants`; the game's real
 //! table keeps values as text. Tests vary the column types (a `DOUBLE` value, a latin1
