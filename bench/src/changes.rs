@@ -159,7 +159,7 @@ impl Lane {
         format!("{}:refresh", self.ctx.status_key)
     }
 
-    /// The user README's grants describe: `SELECT` on the database, plus the replication
+    /// The user docs/deploy.md's grants describe: `SELECT` on the database, plus the replication
     /// privileges for the binlog mode.
     async fn create_user(&self, admin: &mut Admin) -> anyhow::Result<()> {
         let user = &self.ctx.db_user;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # First start of the compose MariaDB (/docker-entrypoint-initdb.d): the `constants` table the
 # refresher reads (empty unless you load your own) and the refresher's MySQL user with the one
-# grant README "Least privilege" gives it. The password comes from REFRESHER_DB_PASSWORD.
+# grant docs/deploy.md "Least privilege" gives it. The password comes from REFRESHER_DB_PASSWORD.
 set -eu
 : "${REFRESHER_DB_PASSWORD:?set REFRESHER_DB_PASSWORD}"
 # MYSQL_PWD rather than -p: keeps the password off the command line.

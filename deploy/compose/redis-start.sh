@@ -1,10 +1,10 @@
 #!/bin/sh
-# Starts Redis for deploy/compose.yaml with the two ACL users of README "Least privilege" and
+# Starts Redis for deploy/compose.yaml with the two ACL users of docs/deploy.md "Least privilege" and
 # the default user switched off. The passwords come from the environment (READER_REDIS_PASSWORD,
 # REFRESHER_REDIS_PASSWORD) into an ACL file only Redis can read, so they never appear on a
 # command line. Extra arguments go to redis-server (the tests add --port and --dir).
 #
-# The two `user` lines are README's `ACL SETUSER` lines with the passwords filled in; the
+# The two `user` lines are docs/deploy.md's `ACL SETUSER` lines with the passwords filled in; the
 # tests (tests/tests/deploy_compose.rs) check that they stay the same and that they work.
 set -eu
 : "${READER_REDIS_PASSWORD:?set READER_REDIS_PASSWORD}"

@@ -1,4 +1,4 @@
-//! A Redis ACL user made from README's documented `ACL SETUSER <role> ...` line, with the
+//! A Redis ACL user made from the documented `ACL SETUSER <role> ...` line, with the
 //! user name, password and key names replaced by the test's own; deleted on drop.
 //!
 //! ACLs are not replicated, so a replica, or a node Sentinel may promote, needs the same
@@ -9,7 +9,7 @@
 
 use redis::Connection;
 
-use crate::binaries::workspace_root;
+use crate::docs;
 use crate::redis::TestRedis;
 
 /// A live ACL user on the test Redis.
@@ -21,7 +21,7 @@ pub struct DocumentedUser {
 }
 
 impl DocumentedUser {
-    /// Applies README's line for `role` (e.g. `status-reader`) under a unique name.
+    /// Applies the documented line (`docs/deploy.md`) for `role` (e.g. `status-reader`) under a unique name.
     pub fn create(redis: &TestRedis, role: &str, password: &str) -> DocumentedUser {
         DocumentedUser::create_on(redis, &[&redis.url()], role, password)
     }
@@ -34,14 +34,14 @@ impl DocumentedUser {
         role: &str,
         password: &str,
     ) -> DocumentedUser {
-        let readme = std::fs::read_to_string(workspace_root().join("README.md"))
-            .expect("cannot read README.md");
+        let readme = docs::read(docs::DEPLOY);
         let prefix = format!("ACL SETUSER {role} ");
         let lines: Vec<&str> = readme.lines().filter(|l| l.starts_with(&prefix)).collect();
         assert_eq!(
             lines.len(),
             1,
-            "README must have exactly one `{prefix}...` line"
+            "{} must have exactly one `{prefix}...` line",
+            docs::DEPLOY
         );
         let name = format!("ss-{role}-{:012x}", fastrand::u64(..) >> 16);
         let mut cmd = redis::cmd("ACL");
@@ -114,7 +114,7 @@ fn admin_conn(client: &redis::Client) -> redis::RedisResult<Connection> {
     client.get_connection_with_timeout(std::time::Duration::from_secs(5))
 }
 
-/// `server:status[...]` and `config:status_interval` (the only names README's ACL lines may
+/// `server:status[...]` and `config:status_interval` (the only names the documented ACL lines may
 /// use) mapped to the test's own.
 pub fn test_name(redis: &TestRedis, pattern: &str) -> String {
     if let Some(rest) = pattern.strip_prefix("server:status") {

@@ -8,6 +8,7 @@ pub mod acl;
 pub mod binaries;
 pub mod contract;
 pub mod db;
+pub mod docs;
 pub mod document;
 pub mod fault;
 pub mod live;

@@ -1,5 +1,5 @@
-//! Issue 11's contract, `reader/openapi.json`: the served copy is the repository's, README's
-//! endpoint table names exactly the spec's paths, every endpoint in every state of the store
+//! Issue 11's contract, `reader/openapi.json`: the served copy is the repository's,
+//! docs/website.md's endpoint table names exactly the spec's paths, every endpoint in every state of the store
 //! answers as the spec says (each reply goes through `integration_tests::contract::check`,
 //! as every reply of every reader test does), and the check itself fails on replies that
 //! depart from the spec.
@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use integration_tests::binaries::workspace_root;
 use integration_tests::contract;
+use integration_tests::docs;
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use redis::Commands;
@@ -48,8 +49,8 @@ fn repository_spec() -> Value {
 }
 
 #[test]
-fn readme_endpoint_table_names_the_specs_paths() {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+fn documented_endpoint_table_names_the_specs_paths() {
+    let readme = docs::read(docs::WEBSITE);
     let table: Vec<&str> = readme
         .lines()
         .skip_while(|l| !l.starts_with("| Request | Answer |"))
@@ -57,7 +58,8 @@ fn readme_endpoint_table_names_the_specs_paths() {
         .collect();
     assert!(
         table.len() > 2,
-        "README has no `| Request | Answer |` table"
+        "{} has no `| Request | Answer |` table",
+        docs::WEBSITE
     );
     let mut documented = BTreeSet::new();
     for row in &table[2..] {
@@ -72,7 +74,8 @@ fn readme_endpoint_table_names_the_specs_paths() {
     let spec: BTreeSet<String> = contract::paths().into_iter().collect();
     assert_eq!(
         documented, spec,
-        "README's endpoint table and reader/openapi.json name different paths"
+        "{}'s endpoint table and reader/openapi.json name different paths",
+        docs::WEBSITE
     );
 }
 

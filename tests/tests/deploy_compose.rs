@@ -1,9 +1,9 @@
 //! `deploy/compose/redis-start.sh`, the compose stack's Redis, against a real `redis-server`.
 //!
-//! No container engine runs the whole compose stack here (its YAML is compared with README by
+//! No container engine runs the whole compose stack here (its YAML is compared with docs/deploy.md by
 //! xtask/checks/deploy_manifests.py), but its Redis start script is plain `sh` around
 //! `redis-server`, so it runs for real: on a free port, with its ACL file in a temporary
-//! directory. Its ACL rules must be README's `ACL SETUSER` lines (one source of truth), the
+//! directory. Its ACL rules must be docs/deploy.md's `ACL SETUSER` lines (one source of truth), the
 //! default user must be off, the real refresher must be able to write under its user and the
 //! reader's user must be able to read and nothing more.
 
@@ -14,20 +14,21 @@ use std::time::Duration;
 
 use integration_tests::binaries::{Child, refresher_command, run, workspace_root};
 use integration_tests::db::{TestDb, constant};
+use integration_tests::docs;
 use integration_tests::wait::wait_until;
 
 fn script() -> PathBuf {
     workspace_root().join("deploy/compose/redis-start.sh")
 }
 
-/// The rules after the password of README's `ACL SETUSER <user> reset on >PASSWORD …` line.
+/// The rules after the password of docs/deploy.md's `ACL SETUSER <user> reset on >PASSWORD …` line.
 fn readme_rules(user: &str) -> String {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let readme = docs::read(docs::DEPLOY);
     let prefix = format!("ACL SETUSER {user} reset on >");
     let line = readme
         .lines()
         .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("README has no `{prefix}…` line"));
+        .unwrap_or_else(|| panic!("{} has no `{prefix}…` line", docs::DEPLOY));
     rules_after_password(line)
 }
 
@@ -51,7 +52,7 @@ fn script_acl_rules_are_readmes() {
         assert_eq!(
             rules_after_password(line),
             readme_rules(user),
-            "{user}: redis-start.sh and README's ACL SETUSER differ"
+            "{user}: redis-start.sh and docs/deploy.md's ACL SETUSER differ"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! `deploy/systemd/`: the unit passes `systemd-analyze verify`, its `systemd-analyze security`
-//! exposure level is at most 2.0 and is the number README states, and the env-file example
-//! sets only variables README documents.
+//! exposure level is at most 2.0 and is the number docs/deploy.md states, and the env-file
+//! example sets only variables docs/configuration.md documents.
 //!
 //! `verify` needs the unit's `ExecStart` to exist and the units it orders itself after, so it
 //! runs against a throwaway root (`--root`) holding the real refresher binary at
@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use integration_tests::binaries::{refresher_bin, workspace_root};
+use integration_tests::docs;
 
 const UNIT: &str = "status-refresher.service";
 
@@ -148,11 +149,12 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
         score <= MAX_EXPOSURE,
         "exposure {score} is over {MAX_EXPOSURE}:\n{text}"
     );
-    let readme = fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let readme = docs::read(docs::DEPLOY);
     let stated = format!("exposure level is **{level}**");
     assert!(
         readme.contains(&stated),
-        "README.md must state the measured score as `{stated}`"
+        "{} must state the measured score as `{stated}`",
+        docs::DEPLOY
     );
 }
 
@@ -160,7 +162,7 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
 fn env_example_sets_only_documented_refresher_variables() {
     let example = fs::read_to_string(workspace_root().join("deploy/systemd/refresher.env.example"))
         .expect("read refresher.env.example");
-    let readme = fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let readme = docs::read(docs::CONFIGURATION);
     let names: Vec<&str> = example
         .lines()
         .map(str::trim)
@@ -171,7 +173,7 @@ fn env_example_sets_only_documented_refresher_variables() {
     for name in names {
         assert!(
             readme.contains(&format!("| `{name}` |")),
-            "{name} is set in refresher.env.example but not in README's refresher table"
+            "{name} is set in refresher.env.example but not in docs/configuration.md's refresher table"
         );
     }
 }

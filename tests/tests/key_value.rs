@@ -173,7 +173,7 @@ async fn the_documented_reader_user_works_on_the_key_value_backend() {
     let ping: redis::RedisResult<String> = redis::cmd("PING").query(&mut c);
     assert!(
         ping.as_ref().is_err_and(|e| e.code() == Some("NOPERM")),
-        "the documented line grants PING now ({ping:?}): update this test and README"
+        "the documented line grants PING now ({ping:?}): update this test and docs/deploy.md"
     );
 
     // No credentials reach the component: redis_address/user/password stay unset.

@@ -74,7 +74,7 @@ impl Fixture {
         db.exec(&format!(
             "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"
         ));
-        // README's grants, exactly.
+        // The grants of docs/deploy.md, exactly.
         db.exec(&format!(
             "GRANT SELECT ON `{}`.constants TO '{user}'@'%'",
             db.name()

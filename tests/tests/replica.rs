@@ -1,5 +1,5 @@
 //! The reader on a Redis replica (issue 9): a throwaway primary and a throwaway
-//! `redis-server --replicaof` it, README's ACL lines applied to both (ACLs are not
+//! `redis-server --replicaof` it, the ACL lines of docs/deploy.md applied to both (ACLs are not
 //! replicated), the real refresher writing to the primary as `status-refresher` and the real
 //! reader `.wasm` (in `reader-host`) reading the replica as `status-reader`.
 //!
@@ -11,7 +11,7 @@
 //! out on the replica, the `:last_good` copy (`stale: true`, `state: unknown`). Never an
 //! error while the replica holds a copy. Last, `replica-serve-stale-data no` turns the
 //! same replica into a 503 `redis_unavailable` (it answers `MASTERDOWN`), which is why
-//! README says to keep the default.
+//! docs/operations.md says to keep the default.
 //!
 //! `cargo test -p integration-tests --test replica -- --nocapture` prints the timings.
 

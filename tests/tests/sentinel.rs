@@ -1,6 +1,6 @@
 //! The refresher behind Redis Sentinel (issue 9), with real processes: a throwaway primary,
 //! a replica of it, three `redis-server --sentinel` on loopback ports (quorum 2,
-//! `down-after-milliseconds 1000`), README's refresher ACL line applied to both data nodes
+//! `down-after-milliseconds 1000`), the refresher ACL line of docs/deploy.md applied to both data nodes
 //! (ACLs are not replicated), and two real refreshers given `REDIS_SENTINELS` and
 //! `REDIS_SENTINEL_MASTER` instead of `REDIS_URL`.
 //!
@@ -9,7 +9,7 @@
 //! nothing); then the primary is SIGKILLed, the Sentinels promote the replica, and the
 //! refreshers' next write lands on the new primary without a restart (its `updated_at`
 //! moves), still one writer. The gap between the last write before the kill and the first
-//! after it is printed (`sentinel: failover gap ...`): README quotes it.
+//! after it is printed (`sentinel: failover gap ...`): docs/operations.md quotes it.
 //!
 //! `cargo test -p integration-tests --test sentinel -- --nocapture` prints the timings.
 

@@ -12,10 +12,11 @@ deploy/kubernetes/ (every resource listed by kustomization.yaml):
   - every Secret reference (secretKeyRef, secretRef, secret volumes, imagePullSecrets,
     loadFromSecret) names a Secret, and a key, defined in the kustomization;
   - every PodDisruptionBudget/NetworkPolicy selector selects a workload of the kustomization;
-  - SpinApp variables are spin.toml variables; refresher env names are README's;
+  - SpinApp variables are spin.toml variables; refresher env names are in the refresher
+    table of docs/configuration.md;
   - a SpinApp's key-value stores are deploy/spin/runtime-config.toml's (names, types, options);
-deploy/compose.yaml: the service names, ports and environment variables are exactly README's
-compose table; reader SPIN_VARIABLE_* are spin.toml variables; mounted files exist.
+deploy/compose.yaml: the service names, ports and environment variables are exactly the
+compose table of docs/deploy.md; reader SPIN_VARIABLE_* are spin.toml variables; mounted files exist.
 
 Each check also runs once on a deliberately broken copy, which it must reject: a check that
 cannot fail proves nothing. Exit status 0 when everything holds, 1 with every problem listed.
@@ -36,6 +37,9 @@ import yaml
 K8S_VERSIONS = ["1.29.0", kubernetes_validate.utils.latest_version()]
 SPINAPP_SCHEMA = "deploy/kubernetes/schema/spinapp-core.spinkube.dev-v1alpha1.json"
 REFRESHER_IMAGE = "localhost/status-refresher:dev"
+# The pages holding the tables these checks compare with (issue 22 moved them out of README).
+CONFIGURATION_DOC = "docs/configuration.md"
+DEPLOY_DOC = "docs/deploy.md"
 
 
 class Problems:
@@ -177,7 +181,7 @@ def check_kubernetes(root, readme, spin_variables, problems):
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 for env in container.get("env", []):
                     if f"| `{env['name']}` |" not in readme:
-                        problems.add(where, f"env {env['name']} is not in README's refresher table")
+                        problems.add(where, f"env {env['name']} is not in docs/configuration.md's refresher table")
     return docs
 
 
@@ -216,7 +220,7 @@ def check_runtime_config(root, docs, problems):
 
 
 def readme_compose_table(readme):
-    """README's `| Compose service | Port | Variables |` table: name -> (ports, variables)."""
+    """docs/deploy.md's `| Compose service | Port | Variables |` table: name -> (ports, variables)."""
     rows = {}
     lines = readme.splitlines()
     try:
@@ -248,21 +252,21 @@ def check_compose(root, compose, readme, spin_variables, problems):
     where = "deploy/compose.yaml"
     table = readme_compose_table(readme)
     if not table:
-        problems.add("README.md", "no `| Compose service | Port | Variables |` table")
+        problems.add(DEPLOY_DOC, "no `| Compose service | Port | Variables |` table")
         return
     services = compose["services"]
     if set(services) != set(table):
-        problems.add(where, f"services {sorted(services)} but README lists {sorted(table)}")
+        problems.add(where, f"services {sorted(services)} but {DEPLOY_DOC} lists {sorted(table)}")
     for name, service in services.items():
         if name not in table:
             continue
         ports, variables = table[name]
         if compose_ports(service) != ports:
-            problems.add(where, f"{name}: ports {sorted(compose_ports(service))}, README says "
+            problems.add(where, f"{name}: ports {sorted(compose_ports(service))}, {DEPLOY_DOC} says "
                                 f"{sorted(ports)}")
         env = set(service.get("environment") or {})
         if env != variables:
-            problems.add(where, f"{name}: environment {sorted(env)}, README says {sorted(variables)}")
+            problems.add(where, f"{name}: environment {sorted(env)}, {DEPLOY_DOC} says {sorted(variables)}")
         for volume in service.get("volumes", []):
             source = str(volume).split(":")[0]
             if source.startswith(".") and not (root / "deploy" / source).exists() \
@@ -274,7 +278,7 @@ def check_compose(root, compose, readme, spin_variables, problems):
             problems.add(where, f"reader: {var} is not a SPIN_VARIABLE_ of a spin.toml variable")
     for var in services.get("refresher", {}).get("environment") or {}:
         if f"| `{var}` |" not in readme:
-            problems.add(where, f"refresher: {var} is not in README's refresher table")
+            problems.add(where, f"refresher: {var} is not in docs/configuration.md's refresher table")
     if services.get("refresher", {}).get("image") != REFRESHER_IMAGE:
         problems.add(where, f"refresher: image is not {REFRESHER_IMAGE} (what `cargo xtask image` builds)")
 
@@ -352,7 +356,8 @@ def self_tests(root, docs, compose, readme, spin_variables):
 
 def main():
     root = Path(sys.argv[1]).resolve()
-    readme = (root / "README.md").read_text()
+    # The refresher table (every env name must be one of its rows) and the compose table.
+    readme = (root / CONFIGURATION_DOC).read_text() + (root / DEPLOY_DOC).read_text()
     spin_variables = set(tomllib.loads((root / "spin.toml").read_text())["variables"])
     compose = yaml.safe_load((root / "deploy/compose.yaml").read_text())
 
@@ -369,7 +374,7 @@ def main():
         return 1
     print(f"deploy manifests: {len(docs)} Kubernetes objects ({', '.join(kinds)}) valid for "
           f"Kubernetes {' and '.join(K8S_VERSIONS)} and the SpinApp schema, Secret references "
-          f"resolved, selectors match; compose.yaml matches README ({len(compose['services'])} "
+          f"resolved, selectors match; compose.yaml matches {DEPLOY_DOC} ({len(compose['services'])} "
           "services); every broken copy rejected")
     return 0
 

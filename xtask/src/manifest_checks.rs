@@ -1,5 +1,5 @@
 //! The deploy-manifest checks of `cargo xtask test`: `xtask/checks/deploy_manifests.py`
-//! (Kubernetes and SpinKube schemas, Secret references, compose against README) in a Python
+//! (Kubernetes and SpinKube schemas, Secret references, compose against docs/deploy.md) in a Python
 //! virtualenv that xtask keeps under `target/xtask/venv`.
 //!
 //! Python because the validator that bundles the Kubernetes schemas (`kubernetes-validate`)

@@ -1,4 +1,4 @@
-//! The documented ACL lines, applied to the real Redis: README's `ACL SETUSER` line for each
+//! The documented ACL lines, applied to the real Redis: docs/deploy.md's `ACL SETUSER` line for each
 //! role, with the test's own user name, password and keys, allows exactly what that half
 //! does and refuses the rest (destructive commands only dry-run).
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use integration_tests::acl::test_name;
 use integration_tests::binaries::workspace_root;
+use integration_tests::docs;
 use integration_tests::redis::{TestRedis, connect, server_url};
 use redis::{Commands, Connection, RedisError, RedisResult, Value};
 
@@ -18,7 +19,7 @@ const CALL_LIMIT: Duration = Duration::from_secs(5);
 
 /// The document whose `ACL SETUSER` lines the tests apply.
 fn acl_doc() -> PathBuf {
-    workspace_root().join("README.md")
+    workspace_root().join(docs::DEPLOY)
 }
 
 /// The tokens of the documented `ACL SETUSER <role> ...` line (exactly one must exist).

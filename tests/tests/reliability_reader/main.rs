@@ -1,5 +1,5 @@
 //! Reliability of the public side and of the whole pipeline, against the real services:
-//! least-privilege Redis users (the exact lines of README.md's "Least privilege", applied as
+//! least-privilege Redis users (the exact lines of docs/deploy.md's "Least privilege", applied as
 //! written), a Redis restart with both halves running, and a bounded chaos run that kills and
 //! restarts everything while requests flow.
 //!
