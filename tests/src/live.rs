@@ -9,9 +9,10 @@ use status_document::StatusDocument;
 
 use crate::binaries::{Child, refresher_for};
 use crate::db::{TestDb, constant};
-use crate::probe::{http_get, metric};
+use crate::probe::{http_get, metric, sample_when};
 use crate::redis::TestRedis;
-use crate::wait::wait_until;
+use crate::unix_now;
+use crate::wait::{SETTLE, wait_until};
 
 /// Rows [`seed`] puts in `constants`.
 pub const ROWS: u64 = 2;
@@ -78,16 +79,32 @@ pub fn exp(redis: &TestRedis) -> Option<f64> {
 pub fn subscribed(cmd: Command, redis: &TestRedis) -> Child {
     let child = Child::spawn(cmd);
     assert!(
-        child.wait_for_output("subscribed to the refresh channel", Duration::from_secs(15)),
+        child.wait_for_output("subscribed to the refresh channel", SETTLE),
         "{}",
         child.output()
     );
     assert!(
-        wait_until(Duration::from_secs(15), || document(redis).is_some()),
+        wait_until(SETTLE, || document(redis).is_some()),
         "{}",
         child.output()
     );
     child
+}
+
+/// Waits until the refresher at `addr` has recorded a successful refresh, then until
+/// [`GAP`] has passed since that refresh by its own clock (`last_success_timestamp`, stamped
+/// after the write), so that the next nudge is answered at once rather than held for the
+/// rest of the gap. Measured from the refresh itself, not from when the test got round to
+/// looking: a loaded machine can put seconds between the two, in either direction.
+pub fn past_the_gap(addr: SocketAddr) {
+    let series = "status_refresher_last_success_timestamp_seconds";
+    let last = sample_when(addr, series, SETTLE, |t| t > 0.0);
+    assert!(last > 0.0, "no successful refresh recorded at {addr}");
+    // 50 ms of slack for the wall clock's resolution between the two processes.
+    let left = last + GAP.as_secs_f64() + 0.05 - unix_now();
+    if left > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(left));
+    }
 }
 
 /// One sample from the refresher's `/metrics`.

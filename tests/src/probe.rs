@@ -59,6 +59,39 @@ pub fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
     (code, json)
 }
 
+/// Polls `GET /health` until `accept(code, body)` holds or `limit` passes, and returns the
+/// last answer: for assertions on state the refresher records after the fact (a refresh is
+/// in Redis a moment before `/health` counts it).
+pub fn health_when(
+    addr: SocketAddr,
+    limit: Duration,
+    accept: impl Fn(u16, &serde_json::Value) -> bool,
+) -> (u16, serde_json::Value) {
+    let mut last = health(addr);
+    crate::wait::wait_until(limit, || {
+        last = health(addr);
+        accept(last.0, &last.1)
+    });
+    last
+}
+
+/// Polls one `/metrics` sample until `accept(value)` holds or `limit` passes, and returns
+/// the last value (a nudge is counted when the refresher has read it off the channel, a
+/// moment after `PUBLISH` returned).
+pub fn sample_when(
+    addr: SocketAddr,
+    series: &str,
+    limit: Duration,
+    accept: impl Fn(f64) -> bool,
+) -> f64 {
+    let mut last = metric(&http_get(addr, "/metrics").1, series);
+    crate::wait::wait_until(limit, || {
+        last = metric(&http_get(addr, "/metrics").1, series);
+        accept(last)
+    });
+    last
+}
+
 /// Full scans of this database's `constants` table so far, from MariaDB's per-table
 /// statistics (`userstat`, switched on here). Each refresh is one full scan of a table of
 /// `rows` rows, so scans = SELECTs, counted per database: parallel tests do not disturb

@@ -10,6 +10,10 @@
 //!
 //! `SELECT`s are counted from MariaDB's per-table statistics of the test's own database
 //! (see `integration_tests::probe::scans`), so parallel tests do not disturb the counts.
+//!
+//! The suite runs on busy CI machines: what the refresher records (`/health`, `/metrics`) is
+//! polled until it holds, the gap before a nudge is measured from the refresher's own last
+//! refresh, and the 1 s promise is timed from the `PUBLISH` (or commit) to the new document.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,11 +21,11 @@ use std::time::{Duration, Instant};
 use integration_tests::binaries::{Child, refresher_command, run};
 use integration_tests::db::TestDb;
 use integration_tests::live::{
-    self, GAP, WITHIN, channel, document, exp, publish, sample, set_exp, subscribed,
+    self, GAP, WITHIN, channel, document, exp, past_the_gap, publish, sample, set_exp, subscribed,
 };
-use integration_tests::probe::{health, metrics_addr, scans};
+use integration_tests::probe::{health_when, metrics_addr, sample_when, scans};
 use integration_tests::redis::TestRedis;
-use integration_tests::wait::wait_until;
+use integration_tests::wait::{SETTLE, wait_until};
 
 const ROWS: u64 = live::ROWS;
 
@@ -44,8 +48,10 @@ fn nudged_change(db: &TestDb, redis: &TestRedis, value: f64) -> (Duration, u64) 
     let before = scans(db, ROWS);
     let sent = Instant::now();
     assert_eq!(publish(redis), 1, "exactly one subscriber (the holder)");
+    // Waits well past the promise, so a late document fails on the bound below, with its
+    // time, rather than as "never showed".
     assert!(
-        wait_until(WITHIN * 3, || exp(redis) == Some(value)),
+        wait_until(SETTLE, || exp(redis) == Some(value)),
         "the change never showed"
     );
     let took = sent.elapsed();
@@ -58,18 +64,27 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
     let redis = TestRedis::new();
     let child = subscribed(daemon(&db, &redis), &redis);
     let addr = metrics_addr(&child);
-    let (code, body) = health(addr);
-    assert_eq!((code, &body["channel"]), (200, &serde_json::json!("up")));
+    // The document is in Redis a moment before the refresher records the refresh that
+    // wrote it: /health is 503 until then.
+    let (code, body) = health_when(addr, SETTLE, |code, body| {
+        code == 200 && body["channel"] == "up"
+    });
+    assert_eq!(
+        (code, &body["channel"]),
+        (200, &serde_json::json!("up")),
+        "{body}\n{}",
+        child.output()
+    );
 
     // Past the start-up refresh's gap, a nudge is answered at once.
-    std::thread::sleep(GAP);
+    past_the_gap(addr);
     let (took, selects) = nudged_change(&db, &redis, 2.0);
     eprintln!("PUBLISH -> new document: {took:?}");
     assert!(took < WITHIN, "{took:?}:\n{}", child.output());
     assert_eq!(selects, 1);
 
     // 1,000 PUBLISHes spread over one second, with a change in the middle of the flood.
-    std::thread::sleep(GAP);
+    past_the_gap(addr);
     let before = scans(&db, ROWS);
     let mut conn = redis.conn();
     let start = Instant::now();
@@ -86,26 +101,30 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     let flood = start.elapsed();
+    // The promise: at most one refresh per gap, plus the one a nudge during a refresh earns.
+    // A flood within one gap (one second here, on a quiet machine) costs at most 2; one that
+    // a busy machine stretched over longer may cost one more per further gap it spans.
+    let allowed = 1 + (flood.as_secs_f64() / GAP.as_secs_f64()).ceil().max(1.0) as u64;
+    // The last refresh the flood earns runs one gap after the one before.
     assert!(
-        flood < Duration::from_millis(1500),
-        "the flood took {flood:?}"
-    );
-    // The last refresh the flood earns runs one gap after the first.
-    assert!(
-        wait_until(GAP + WITHIN, || exp(&redis) == Some(3.0)),
+        wait_until(SETTLE, || exp(&redis) == Some(3.0)),
         "the change made during the flood was not served:\n{}",
         child.output()
     );
-    std::thread::sleep(GAP);
+    // Every nudge read off the channel (the count is what the refresher recorded, a moment
+    // after the PUBLISHes returned), then one more gap: a refresh the flood should not have
+    // earned would run by then and be counted.
+    let nudges = sample_when(addr, NUDGES, SETTLE, |n| n >= 1001.0);
+    assert_eq!(nudges, 1001.0, "{}", child.output());
+    past_the_gap(addr);
     // The UPDATE made during the flood read the table once too.
     let selects = scans(&db, ROWS) - before - 1;
-    eprintln!("1,000 PUBLISHes in {flood:?}: {selects} SELECTs");
+    eprintln!("1,000 PUBLISHes in {flood:?}: {selects} SELECTs (at most {allowed})");
     assert!(
-        (1..=2).contains(&selects),
-        "{selects} SELECTs for 1,000 nudges:\n{}",
+        (1..=allowed).contains(&selects),
+        "{selects} SELECTs for 1,000 nudges in {flood:?}:\n{}",
         child.output()
     );
-    assert_eq!(sample(addr, NUDGES), 1001.0);
     assert_eq!(
         sample(addr, "status_refresher_source_up{source=\"channel\"}"),
         1.0
@@ -122,19 +141,16 @@ fn a_standby_ignores_nudges_and_the_new_holder_subscribes_after_a_takeover() {
         cmd
     };
     let mut a = subscribed(replica(), &redis);
+    let a_addr = metrics_addr(&a);
     let b = Child::spawn(replica());
-    assert!(
-        b.wait_for_output("standby", Duration::from_secs(10)),
-        "{}",
-        b.output()
-    );
+    assert!(b.wait_for_output("standby", SETTLE), "{}", b.output());
     let b_addr = metrics_addr(&b);
-    std::thread::sleep(GAP);
+    past_the_gap(a_addr);
     // One subscriber: the holder. It refreshes, the standby does nothing.
     let (took, selects) = nudged_change(&db, &redis, 5.0);
     assert!(took < WITHIN, "{took:?}");
     assert_eq!(selects, 1, "one SELECT, by the holder");
-    let (_, body) = health(b_addr);
+    let (_, body) = health_when(b_addr, SETTLE, |_, body| body["channel"] == "standby");
     assert_eq!(body["channel"], "standby", "{body}");
     assert_eq!(sample(b_addr, NUDGES), 0.0);
     assert_eq!(
@@ -145,14 +161,17 @@ fn a_standby_ignores_nudges_and_the_new_holder_subscribes_after_a_takeover() {
     // The holder dies: the standby takes over and subscribes.
     a.kill();
     assert!(
-        b.wait_for_output("subscribed to the refresh channel", Duration::from_secs(10)),
+        b.wait_for_output("subscribed to the refresh channel", SETTLE),
         "{}",
         b.output()
     );
-    std::thread::sleep(GAP);
+    // The new holder refreshes when it takes over, before or after it subscribes: the gap
+    // runs from that refresh.
+    past_the_gap(b_addr);
     let (took, _) = nudged_change(&db, &redis, 6.0);
     assert!(took < WITHIN, "{took:?}:\n{}", b.output());
-    assert_eq!(health(b_addr).1["channel"], "up");
+    let (_, body) = health_when(b_addr, SETTLE, |_, body| body["channel"] == "up");
+    assert_eq!(body["channel"], "up", "{body}");
 }
 
 #[test]
@@ -160,20 +179,25 @@ fn refresh_now_waits_for_the_new_document_and_prints_it() {
     let db = table();
     let redis = TestRedis::new();
     let child = subscribed(daemon(&db, &redis), &redis);
+    let start_up = document(&redis).expect("the start-up document").updated_at;
     set_exp(&db, 7.5);
     let mut cmd = refresher_command();
     cmd.env("REDIS_URL", redis.url())
         .env("STATUS_KEY", redis.status_key())
         .args(["refresh-now", "--wait"]);
-    let started = Instant::now();
-    let (status, out) = run(cmd, Duration::from_secs(20));
+    let (status, out) = run(cmd, SETTLE);
     assert!(status.success(), "{out}\n{}", child.output());
     assert!(out.contains("rates.exp=7.5"), "{out}");
-    // The start-up refresh was moments ago: the nudge waits out the gap at most.
+    // The start-up refresh was moments ago: the nudge waited out the gap (by the
+    // refresher's own clock), and the interval (600 s) played no part: `refresh-now` was
+    // answered within SETTLE. How soon a nudge shows is the first test's, timed from the
+    // PUBLISH; timing it here would time the `refresh-now` process's start too.
+    let nudged = document(&redis).expect("the nudged document").updated_at;
+    let after = nudged - start_up;
     assert!(
-        started.elapsed() < GAP + WITHIN * 2,
-        "{:?}",
-        started.elapsed()
+        after >= GAP.as_secs_f64() - 0.05,
+        "refreshed {after:.3} s after the start-up refresh, inside the gap:\n{}",
+        child.output()
     );
     drop(child);
 
@@ -182,7 +206,7 @@ fn refresh_now_waits_for_the_new_document_and_prints_it() {
     cmd.env("REDIS_URL", redis.url())
         .env("STATUS_KEY", redis.status_key())
         .arg("refresh-now");
-    let (status, out) = run(cmd, Duration::from_secs(20));
+    let (status, out) = run(cmd, SETTLE);
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(out.contains("no refresher is subscribed"), "{out}");
 }
@@ -195,7 +219,7 @@ fn poll_watch_refreshes_on_a_change_only() {
     cmd.env("STATUS_WATCH", "poll:1");
     let child = subscribed(cmd, &redis);
     assert!(
-        child.wait_for_output("probing `constants` for changes", Duration::from_secs(5)),
+        child.wait_for_output("probing `constants` for changes", SETTLE),
         "{}",
         child.output()
     );
@@ -211,7 +235,7 @@ fn poll_watch_refreshes_on_a_change_only() {
     set_exp(&db, 9.0);
     let changed = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(4), || exp(&redis) == Some(9.0)),
+        wait_until(SETTLE, || exp(&redis) == Some(9.0)),
         "{}",
         child.output()
     );
@@ -222,7 +246,7 @@ fn poll_watch_refreshes_on_a_change_only() {
         changed.elapsed()
     );
     let addr = metrics_addr(&child);
-    let (_, body) = health(addr);
+    let (_, body) = health_when(addr, SETTLE, |_, body| body["watch_state"] == "up");
     assert_eq!(
         (&body["watch"], &body["watch_state"]),
         (&"poll".into(), &"up".into())

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use dev_support::servers::Throwaway;
 use integration_tests::binaries::Child;
 use integration_tests::db::TestDb;
-use integration_tests::live::{self, GAP, WITHIN, exp, publish, sample, set_exp, subscribed};
-use integration_tests::probe::{health, metrics_addr};
+use integration_tests::live::{self, WITHIN, exp, past_the_gap, publish, set_exp, subscribed};
+use integration_tests::probe::{health, metrics_addr, sample_when};
 use integration_tests::redis::TestRedis;
-use integration_tests::wait::wait_until;
+use integration_tests::wait::{SETTLE, wait_until};
 
 const CHANNEL_UP: &str = "status_refresher_source_up{source=\"channel\"}";
 
@@ -46,7 +46,8 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
     live::seed(&db);
     let child = subscribed(live::daemon(&db.url(), &redis), &redis);
     let addr = metrics_addr(&child);
-    assert_eq!(sample(addr, CHANNEL_UP), 1.0);
+    // The refresher logs the subscription as it makes it; the gauge follows a moment later.
+    assert_eq!(sample_when(addr, CHANNEL_UP, SETTLE, |v| v == 1.0), 1.0);
 
     server.kill();
     let lost = channel_becomes(
@@ -64,7 +65,7 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
             .is_some_and(|e| !e.is_empty()),
         "{body}"
     );
-    assert_eq!(sample(addr, CHANNEL_UP), 0.0);
+    assert_eq!(sample_when(addr, CHANNEL_UP, SETTLE, |v| v == 0.0), 0.0);
     // Down for a while: several failed attempts, so the backoff has grown.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(health(addr).1["channel"], "down");
@@ -80,15 +81,15 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
         "never resubscribed",
     );
     eprintln!("redis back -> resubscribed: {back:?}");
-    assert_eq!(sample(addr, CHANNEL_UP), 1.0);
+    assert_eq!(sample_when(addr, CHANNEL_UP, SETTLE, |v| v == 1.0), 1.0);
 
     // The restarted Redis is empty; a nudge writes the document again, within 1 s.
-    std::thread::sleep(GAP);
+    past_the_gap(addr);
     set_exp(&db, 2.0);
     let sent = Instant::now();
     assert_eq!(publish(&redis), 1, "the refresher is subscribed again");
     assert!(
-        wait_until(Duration::from_secs(10), || exp(&redis) == Some(2.0)),
+        wait_until(SETTLE, || exp(&redis) == Some(2.0)),
         "{}",
         child.output()
     );
