@@ -281,12 +281,17 @@ mod tests {
 
     #[test]
     fn health_follows_outcomes() {
-        let m = Metrics::new(Duration::from_millis(50), Duration::ZERO);
+        // An hour while a verdict must be `ok`, a millisecond (then ten of sleep) where it
+        // must be `stale`: a busy machine can pause this thread between the record and the
+        // look for longer than any short interval, but never make ten milliseconds shorter.
+        let m = Metrics::new(Duration::from_secs(3600), Duration::ZERO);
         assert_eq!(m.health().0, Status::Stale, "nothing yet");
         let body = health_after(&m, Outcome::Ok { duration: ms(3) }, (Status::Ok, 200));
         assert!(body.contains("\"consecutive_failures\":0"), "{body}");
-        std::thread::sleep(ms(80));
+        m.set_interval(ms(1));
+        std::thread::sleep(ms(10));
         assert_eq!(m.health().0, Status::Stale, "older than one interval");
+        m.set_interval(Duration::from_secs(3600));
         let error = Outcome::Error { duration: ms(1000) };
         let body = health_after(&m, error, (Status::Error, 503));
         assert!(body.starts_with("{\"status\":\"error\""), "{body}");

@@ -3,6 +3,8 @@
 // file and runs `node run.cjs <config.json>`. playwright-core drives the system Chromium
 // (never a downloaded browser). Lines "STEP <name>" ask the Rust side to change the world
 // (e.g. take Redis away); it answers "OK <name>" on stdin. Any failed check exits 1.
+// Every wait is for a condition, with a generous deadline (45 s): a loaded CI machine can
+// take seconds to render, and a passing run never waits that long.
 "use strict";
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
@@ -108,7 +110,7 @@ async function openWidget(context, reader, lang, expectState) {
     await page.waitForFunction(s => {
       const el = document.querySelector("server-status");
       return el && el.shadowRoot && el.shadowRoot.querySelector(".state").textContent === s;
-    }, expectState, { timeout: 15000 });
+    }, expectState, { timeout: 45000 });
   } catch (e) {
     const now = await shown(page).catch(err => `unreadable: ${err}`);
     throw new Error(`widget of "${reader}" (${lang}) never showed "${expectState}": it shows ` +
@@ -188,7 +190,7 @@ async function widgetTests(context) {
     await page.waitForFunction(() => {
       const e = document.querySelector("server-status").shadowRoot.querySelector(".error");
       return !e.hidden;
-    }, null, { timeout: 20000 });
+    }, null, { timeout: 45000 });
     const s = await shown(page);
     check("widget redis down: last good data and an error line", () => {
       assert.equal(s.state, "Онлайн");
@@ -212,7 +214,7 @@ async function widgetTests(context) {
         bytes: res.status() === 304 ? 0 : (await res.body()).length });
     });
     await page.goto(`${SITE}/?reader=reval&lang=en`);
-    const deadline = Date.now() + 20000;
+    const deadline = Date.now() + 45000;
     while (seen.length < 2 && Date.now() < deadline) await page.waitForTimeout(200);
     const s = await shown(page);
     check("widget revalidates with If-None-Match", () => {
@@ -240,8 +242,8 @@ async function widgetTests(context) {
     page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
     await page.goto(`${config.readers.online}/server/status/widget`);
     await page.waitForFunction(() => [...document.querySelectorAll("server-status")]
-      .every(el => el.shadowRoot && el.shadowRoot.querySelector(".box").dataset.state === "online"), null, { timeout: 15000 });
-    await page.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0), null, { timeout: 15000 });
+      .every(el => el.shadowRoot && el.shadowRoot.querySelector(".box").dataset.state === "online"), null, { timeout: 45000 });
+    await page.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0), null, { timeout: 45000 });
     check("demo page renders its widgets and badges without errors", () => assert.deepEqual(errors, []));
     await page.screenshot({ path: path.join(config.out, "demo-page.png"), fullPage: true });
     await page.close();
@@ -351,7 +353,7 @@ async function badgeTests(context) {
   check("no dialog ever opened", () => assert.deepEqual(dialogs, []));
   // A picture of every state and style, for the README.
   await page.goto(`${SITE}/badges`);
-  await page.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0), null, { timeout: 15000 });
+  await page.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0), null, { timeout: 45000 });
   await page.locator("#all").screenshot({ path: path.join(config.out, "badges.png") });
   await page.close();
 }

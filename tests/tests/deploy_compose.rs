@@ -99,7 +99,8 @@ fn script_starts_redis_with_the_two_users_and_no_default_user() {
     let reader_url = format!("redis://status-reader:{reader_pw}@127.0.0.1:{port}/0");
     let refresher_url = format!("redis://status-refresher:{refresher_pw}@127.0.0.1:{port}/0");
     assert!(
-        wait_until(Duration::from_secs(10), || connect(&reader_url).is_ok()),
+        wait_until(integration_tests::wait::SETTLE, || connect(&reader_url)
+            .is_ok()),
         "Redis from redis-start.sh did not accept the reader's user:\n{}",
         server.output()
     );

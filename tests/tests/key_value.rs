@@ -107,7 +107,7 @@ async fn the_shared_connection_survives_a_redis_restart() {
     server.restart();
     set(&server.url(), key, &document());
     // The connection manager reconnects by itself; no reader restart.
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + integration_tests::wait::SETTLE;
     let mut last = 0;
     while Instant::now() < deadline {
         last = reader.get("/server/status").await.status;

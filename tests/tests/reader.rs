@@ -277,16 +277,20 @@ async fn redis_down_is_a_quick_503() {
     .await;
     let started = Instant::now();
     let reply = reader.get("/server/status").await;
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    let took = started.elapsed();
     assert_error(&reply, 503, "redis_unavailable");
     assert!(reply.header("retry-after").is_some());
     let stats = reader.stats();
     assert_eq!(stats.redis_open_refused, 0, "allowed, just down");
     assert_eq!(stats.redis_errors, 1);
+    // Quick means it did not wait for the host's Redis timeout (1 s): the refused connect
+    // is an error at once, not a timeout. The host's own count says so whatever the
+    // machine's load; the wall clock only guards against a hang.
+    assert_eq!(
+        stats.redis_timeouts, 0,
+        "a refused connection is not waited for"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

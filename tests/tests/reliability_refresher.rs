@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 use integration_tests::binaries::{Child, Signal, refresher_for, run};
 use integration_tests::db::{self, Columns, TestDb, constant};
 use integration_tests::fault::{FaultProxy, Mode};
-use integration_tests::probe::{health, http_get, metric, metrics_addr, scans};
+use integration_tests::probe::{
+    health, health_when, http_get, metric, metrics_addr, sample_when, scans,
+};
 use integration_tests::redis::TestRedis;
-use integration_tests::wait::wait_until;
+use integration_tests::wait::{SETTLE, wait_until};
 use status_document::{DocumentView, StatusDocument};
 
 const ONCE_LIMIT: Duration = Duration::from_secs(30);
@@ -76,16 +78,12 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     };
     let mut a = replica();
     assert!(
-        a.wait_for_output("lease acquired", Duration::from_secs(10)),
+        a.wait_for_output("lease acquired", SETTLE),
         "{}",
         a.output()
     );
     let mut b = replica();
-    assert!(
-        b.wait_for_output("standby", Duration::from_secs(10)),
-        "{}",
-        b.output()
-    );
+    assert!(b.wait_for_output("standby", SETTLE), "{}", b.output());
     let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
 
     // One SELECT per interval between the two, over a 4 s window.
@@ -114,21 +112,31 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
             "two writes within one interval: {writes:?}"
         );
     }
+    // A refresh counted by its SELECT above may not be recorded yet: wait for the counts.
+    let a_ok = sample_when(
+        a_addr,
+        "status_refresher_refresh_total{result=\"ok\"}",
+        SETTLE,
+        |n| n >= 4.0,
+    );
+    assert!(a_ok >= 4.0, "{a_ok} refreshes recorded by the holder");
+    let b_skipped = sample_when(
+        b_addr,
+        "status_refresher_refresh_total{result=\"skipped_not_leader\"}",
+        SETTLE,
+        |n| n >= 3.0,
+    );
+    assert!(
+        b_skipped >= 3.0,
+        "{b_skipped} cycles skipped by the standby"
+    );
     let a_metrics = http_get(a_addr, "/metrics").1;
     let b_metrics = http_get(b_addr, "/metrics").1;
     assert_eq!(metric(&a_metrics, "status_refresher_lease_holder"), 1.0);
     assert_eq!(metric(&b_metrics, "status_refresher_lease_holder"), 0.0);
-    assert!(metric(&a_metrics, "status_refresher_refresh_total{result=\"ok\"}") >= 4.0);
     assert_eq!(
         metric(&b_metrics, "status_refresher_refresh_total{result=\"ok\"}"),
         0.0
-    );
-    assert!(
-        metric(
-            &b_metrics,
-            "status_refresher_refresh_total{result=\"skipped_not_leader\"}"
-        ) >= 3.0,
-        "{b_metrics}"
     );
     // Both are healthy: the standby is doing its job.
     assert_eq!(health(a_addr).0, 200);
@@ -141,28 +149,36 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     a.kill();
     let killed_at = Instant::now();
     assert!(
-        b.wait_for_output("lease acquired", Duration::from_secs(5)),
+        b.wait_for_output("lease acquired", SETTLE),
         "{}",
         b.output()
     );
     let mut first_after = None;
-    assert!(wait_until(Duration::from_secs(3), || {
+    assert!(wait_until(SETTLE, || {
         first_after = updated_at(&redis).filter(|t| *t > last_before_kill);
         first_after.is_some()
     }));
     let gap = first_after.unwrap() - last_before_kill;
+    // `updated_at` is stamped once the SELECT is back, so the new holder's first refresh
+    // (its logged duration) is not part of the takeover: on a busy machine that SELECT
+    // alone can take longer than the slack below.
+    assert!(b.wait_for_output("result=\"ok\"", SETTLE), "{}", b.output());
+    let first_refresh_s = logged_numbers(&b.output(), "result=\"ok\"", "duration_ms")
+        .first()
+        .map_or(0.0, |ms| *ms as f64 / 1000.0);
     eprintln!(
-        "takeover: document gap {gap:.3} s (bound lease + interval = {} s), {:?} after the kill",
+        "takeover: document gap {gap:.3} s (bound lease + interval = {} s; the new holder's \
+         first refresh took {first_refresh_s:.3} s), {:?} after the kill",
         LEASE + INTERVAL,
         killed_at.elapsed()
     );
-    // The bound, plus the new holder's wake-up slack (20 ms) and one fast refresh.
+    // The bound, plus the new holder's wake-up slack (20 ms) and a little for its clock.
     assert!(
-        gap <= LEASE + INTERVAL + 0.25,
-        "gap {gap:.3} s > lease + interval"
+        gap - first_refresh_s <= LEASE + INTERVAL + 0.25,
+        "gap {gap:.3} s (of which {first_refresh_s:.3} s the first refresh) > lease + interval"
     );
     assert!(
-        wait_until(Duration::from_secs(2), || {
+        wait_until(SETTLE, || {
             metric(
                 &http_get(b_addr, "/metrics").1,
                 "status_refresher_lease_holder",
@@ -185,7 +201,7 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
 
     // A graceful stop releases the lease (compare-and-delete).
     b.signal(Signal::Term).expect("kill");
-    assert_eq!(b.wait(Duration::from_secs(5)).code(), Some(0));
+    assert_eq!(b.wait(SETTLE).code(), Some(0));
     assert!(b.output().contains("lease released"), "{}", b.output());
     assert!(
         wait_until(Duration::from_secs(5), || redis
@@ -213,25 +229,21 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
     };
     let a = replica(&db_a);
     assert!(
-        a.wait_for_output("lease acquired", Duration::from_secs(10)),
+        a.wait_for_output("lease acquired", SETTLE),
         "{}",
         a.output()
     );
-    assert!(wait_until(Duration::from_secs(5), || stored(&redis)
+    assert!(wait_until(SETTLE, || stored(&redis)
         .is_some_and(|d| d.rates.exp == 1.0)));
     let b = replica(&db_b);
-    assert!(
-        b.wait_for_output("standby", Duration::from_secs(10)),
-        "{}",
-        b.output()
-    );
+    assert!(b.wait_for_output("standby", SETTLE), "{}", b.output());
 
     // Lock A's table for 4 s: A's next SELECT (within 1 s) blocks past its 2 s lease but
     // inside its 5 s timeout, then A tries to write.
     let mut seen = Vec::new();
     let refused = std::thread::scope(|scope| {
         scope.spawn(|| db_a.exec("LOCK TABLES constants WRITE; DO SLEEP(4); UNLOCK TABLES"));
-        wait_until(Duration::from_secs(10), || {
+        wait_until(SETTLE, || {
             if let Some(d) = stored(&redis)
                 && seen.last() != Some(&d.rates.exp)
             {
@@ -241,7 +253,26 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
         })
     });
     assert!(refused, "A's late write was not refused:\n{}", a.output());
-    assert!(b.output().contains("lease acquired"), "{}", b.output());
+    // A's write is refused once its lease is gone, which may be a moment before B has
+    // taken the lease and written: wait for B's document.
+    assert!(
+        b.wait_for_output("lease acquired", SETTLE),
+        "{}",
+        b.output()
+    );
+    assert!(
+        wait_until(SETTLE, || {
+            let exp = stored(&redis).map(|d| d.rates.exp);
+            if let Some(exp) = exp
+                && seen.last() != Some(&exp)
+            {
+                seen.push(exp);
+            }
+            exp == Some(2.0)
+        }),
+        "B never wrote:\n{}",
+        b.output()
+    );
     // Keep watching a little: A's refused write must not surface later either.
     std::thread::sleep(Duration::from_millis(500));
     seen.push(stored(&redis).unwrap().rates.exp);
@@ -251,7 +282,7 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
         "the old holder overwrote the new one: {seen:?}"
     );
     assert!(
-        a.wait_for_output("standby", Duration::from_secs(3)),
+        a.wait_for_output("standby", SETTLE),
         "A steps down:\n{}",
         a.output()
     );
@@ -276,7 +307,7 @@ fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
     let child = Child::spawn(cmd);
     let addr = metrics_addr(&child);
     assert!(
-        wait_until(Duration::from_secs(20), || child
+        wait_until(SETTLE * 2, || child
             .output()
             .matches("retrying with backoff")
             .count()
@@ -287,9 +318,11 @@ fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
     let out = child.output();
     let durations = logged_numbers(&out, "result=\"error\"", "duration_ms");
     assert!(durations.len() >= 3, "{out}");
+    // The timeout, plus slack for a busy machine's late wake-up; without the timeout a
+    // stalled refresh would last until the proxy heals, minutes later.
     for d in &durations {
         assert!(
-            *d <= 1_500,
+            *d <= 2_000,
             "a stalled refresh took {d} ms (timeout 1 s):\n{out}"
         );
     }
@@ -318,14 +351,16 @@ fn database_stall_times_out_keeps_document_backs_off_and_recovers() {
     // Heal: the next retry succeeds without a restart.
     let pid = child.pid();
     proxy.set_mode(Mode::Pass);
+    // The next retry may be a grown backoff away (capped at the 30 s interval).
     assert!(
-        wait_until(Duration::from_secs(10), || redis.get(&redis.status_key())
+        wait_until(SETTLE * 2, || redis.get(&redis.status_key())
             != Some(previous.clone())),
         "no recovery:\n{}",
         child.output()
     );
     assert_eq!(child.pid(), pid);
-    let (code, h) = health(addr);
+    // The document is in Redis a moment before /health counts the refresh that wrote it.
+    let (code, h) = health_when(addr, SETTLE, |code, _| code == 200);
     assert_eq!((code, &h["status"]), (200, &serde_json::json!("ok")), "{h}");
     assert_eq!(h["consecutive_failures"], 0);
     let m = http_get(addr, "/metrics").1;
@@ -349,11 +384,7 @@ fn database_and_redis_restarts_are_survived_without_a_restart() {
         .env("STATUS_LEASE", "3");
     let child = Child::spawn(cmd);
     let addr = metrics_addr(&child);
-    let advanced = |from: f64| {
-        wait_until(Duration::from_secs(8), || {
-            updated_at(&redis).is_some_and(|t| t > from)
-        })
-    };
+    let advanced = |from: f64| wait_until(SETTLE, || updated_at(&redis).is_some_and(|t| t > from));
     assert!(advanced(0.0), "{}", child.output());
     // Each fault below must be followed by a refresh.
     let refreshed_after = |fault: &str| {
@@ -377,7 +408,7 @@ fn database_and_redis_restarts_are_survived_without_a_restart() {
     let t = updated_at(&redis).unwrap();
     assert!(advanced(t), "refreshes continue:\n{}", child.output());
     assert!(
-        wait_until(Duration::from_secs(3), || health(addr).0 == 200),
+        wait_until(SETTLE, || health(addr).0 == 200),
         "{:?}",
         health(addr)
     );
@@ -406,7 +437,9 @@ fn sigkill_mid_write_leaves_the_old_or_the_new_document_never_a_partial_one() {
     // before, some during and some after the write however loaded the machine is (a fixed
     // 45 ms window missed every write on a machine busy compiling).
     let mut window_ms = 45u64;
-    let deadline = Instant::now() + Duration::from_secs(12);
+    // Generous: on a busy machine the window grows and each iteration takes longer, and the
+    // test needs its ten kills more than it needs to be quick.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let (mut written, mut kills) = (0, 0);
     let mut last_exp = None;
     for i in 1..=40u32 {
@@ -521,9 +554,9 @@ fn once_with(db: &TestDb, redis: &TestRedis, env: &[(&str, &str)]) -> (Option<i3
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let started = Instant::now();
+    // Bounded by ONCE_LIMIT (the process is killed then, and the exit code is None), not by a
+    // tighter wall-clock guess that only a quiet machine would meet.
     let (status, out) = run(cmd, ONCE_LIMIT);
-    assert!(started.elapsed() < Duration::from_secs(15), "too slow");
     (status.code(), out)
 }
 

@@ -23,7 +23,7 @@ use integration_tests::binaries::{Child, refresher_command};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::reader::{ReaderConfig, ReaderServer, Reply};
 use integration_tests::redis::TestRedis;
-use integration_tests::wait::wait_until;
+use integration_tests::wait::{SETTLE, wait_until};
 
 const EXP: f64 = 3.0;
 /// The refresher's interval and the document's TTL: short, so the outage plays out in
@@ -114,7 +114,7 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
             == 2
     };
     assert!(
-        wait_until(Duration::from_secs(10), on_replica),
+        wait_until(SETTLE, on_replica),
         "the document never reached the replica:\n{}",
         refresher.output()
     );
@@ -125,8 +125,17 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
             .variable("redis_password", &reader_user.password),
     )
     .await;
-    let reply = reader.get("/server/status").await;
-    assert_eq!(reply.status, 200, "{}", body(&reply));
+    // At a 1 s interval a document is overdue for the moment each refresh takes, which a
+    // busy machine stretches: wait for a fresh answer rather than judge whichever comes.
+    let fresh_deadline = Instant::now() + SETTLE;
+    let reply = loop {
+        let reply = reader.get("/server/status").await;
+        assert_eq!(reply.status, 200, "{}", body(&reply));
+        if reply.json()["_cache"]["fresh"] == true || Instant::now() > fresh_deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let doc = reply.json();
     assert_eq!(doc["rates"]["exp"], EXP);
     let cache = &doc["_cache"];
@@ -146,7 +155,7 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
     primary.kill();
     let outage = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(5), || replication(&replica.url())
+        wait_until(SETTLE, || replication(&replica.url())
             .contains("master_link_status:down")),
         "the replica did not notice the primary's death"
     );
@@ -154,7 +163,8 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
     // Every reply until the last-good copy is served a while: 200, and the stages in order.
     let mut stages: Vec<&'static str> = Vec::new();
     let mut last_good_since = None;
-    let deadline = Duration::from_secs(TTL_S + 5);
+    // Generous: every answer on the way is checked; only the order and the end matter.
+    let deadline = Duration::from_secs(TTL_S) + SETTLE;
     loop {
         let reply = reader.get("/server/status").await;
         assert_eq!(

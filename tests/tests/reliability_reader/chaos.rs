@@ -14,6 +14,7 @@ use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::reader::Reply;
 use integration_tests::redis::RedisServer;
 use integration_tests::unix_now;
+use integration_tests::wait::SETTLE;
 use status_document::DocumentView;
 
 use super::{REQUEST_LIMIT, daemon_command, spawn_reader, try_get, unique_key, wait_for_fresh};
@@ -123,7 +124,7 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
         move || Child::spawn(daemon_command(&db_url, &redis_url, &key, "2"))
     };
     let first = spawn_refresher();
-    wait_for_fresh(addr, 0.0, Duration::from_secs(15))
+    wait_for_fresh(addr, 0.0, SETTLE)
         .await
         .unwrap_or_else(|last| panic!("never served: {last}\n{}", first.output()));
 
@@ -212,7 +213,7 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
                         Some(mut child) => {
                             child.signal(Signal::Term).expect("kill");
                             event("refresher SIGTERM");
-                            let status = child.wait(Duration::from_secs(8));
+                            let status = child.wait(SETTLE);
                             // A TERM that lands before the handlers are installed kills it.
                             assert!(
                                 status.success() || status.signal() == Some(15),
@@ -272,7 +273,7 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
     });
     let (faults, refresher, redis, _proxy, _db) = driver.await.expect("chaos driver failed");
     let healed_at = unix_now();
-    let recovered = wait_for_fresh(addr, healed_at - 1.0, Duration::from_secs(20)).await;
+    let recovered = wait_for_fresh(addr, healed_at - 1.0, SETTLE).await;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.await.expect("load client panicked");

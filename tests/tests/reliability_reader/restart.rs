@@ -7,6 +7,7 @@ use integration_tests::binaries::{Child, Signal};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::redis::RedisServer;
 use integration_tests::unix_now;
+use integration_tests::wait::SETTLE;
 
 use super::{REQUEST_LIMIT, daemon_command, spawn_reader, try_get, unique_key, wait_for_fresh};
 
@@ -24,11 +25,15 @@ async fn redis_restart_with_both_halves_running() {
     // The default lease (30 s): after the restart the lock is gone with everything else.
     let refresher = Child::spawn(daemon_command(&db.url(), &redis.url(), &key, "30"));
     let (reader, addr) = tokio::task::block_in_place(|| spawn_reader(&redis.url(), &key, &[], &[]));
-    wait_for_fresh(addr, 0.0, Duration::from_secs(15))
+    wait_for_fresh(addr, 0.0, SETTLE)
         .await
         .unwrap_or_else(|last| panic!("never served: {last}\n{}", refresher.output()));
 
     // Cycle 1, refresher held across the restart so the empty phase is observed for sure.
+    // Refused connections are answered at once: well inside reader-host's 1 s Redis
+    // timeout, which is what a 503 that waited for it would take. (The bound is that
+    // timeout rather than a tighter guess: the request's own round trip through a fresh
+    // instance can take hundreds of milliseconds on a busy machine.)
     redis.kill();
     for _ in 0..3 {
         let started = Instant::now();
@@ -39,7 +44,7 @@ async fn redis_restart_with_both_halves_running() {
         assert_eq!(reply.status, 503, "{:?}", reply.body);
         assert_eq!(reply.json()["error"], "redis_unavailable");
         assert_eq!(reply.header("retry-after"), Some("5"));
-        assert!(took < Duration::from_millis(500), "{took:?}");
+        assert!(took < Duration::from_secs(1), "{took:?}");
     }
     refresher.signal(Signal::Stop).expect("kill");
     let restarted_at = unix_now();
@@ -55,7 +60,7 @@ async fn redis_restart_with_both_halves_running() {
         "Redis restarted empty"
     );
     assert_eq!(reply.header("retry-after"), Some("30"));
-    wait_for_fresh(addr, restarted_at, Duration::from_secs(15))
+    wait_for_fresh(addr, restarted_at, SETTLE)
         .await
         .unwrap_or_else(|last| {
             panic!(
@@ -74,7 +79,7 @@ async fn redis_restart_with_both_halves_running() {
         redis
     });
     let mut seen: Vec<String> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + SETTLE;
     loop {
         assert!(
             Instant::now() < deadline,

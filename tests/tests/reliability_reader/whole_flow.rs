@@ -12,7 +12,7 @@ use integration_tests::binaries::{Child, Signal, refresher_command, refresher_fo
 use integration_tests::db::{TestDb, constant};
 use integration_tests::reader::{Reply, http_request};
 use integration_tests::redis::TestRedis;
-use integration_tests::wait::wait_until;
+use integration_tests::wait::{SETTLE, wait_until};
 use status_document::{DocumentView, StatusDocument};
 
 use super::acl::{AclUser, assert_dry_run_denied};
@@ -82,7 +82,10 @@ async fn whole_flow_runs_under_the_acl_users() {
         ],
     );
     let redis = TestRedis::new();
-    redis.set(&redis.interval_key(), "20");
+    // The live override (not the daemon's 1 s, so reading it shows), long enough that the
+    // document stays fresh through the reader's start-up below on a busy machine: /health
+    // is 200 only while it is.
+    redis.set(&redis.interval_key(), "300");
     let reader_pw = format!("Rd-{:016x}:p@ss/w%rd", fastrand::u64(..));
     let refresher_pw = format!("Wr-{:016x}", fastrand::u64(..));
     let reader_user = AclUser::create(&redis, "status-reader", &reader_pw);
@@ -116,7 +119,7 @@ async fn whole_flow_runs_under_the_acl_users() {
     cmd.env("STATUS_UPDATE_INTERVAL", "1");
     let mut daemon = Child::spawn(cmd);
     let wrote = tokio::task::block_in_place(|| {
-        wait_until(Duration::from_secs(15), || {
+        wait_until(SETTLE, || {
             stored(&redis).is_some_and(|d| d.rates.exp == 6.0) && redis.get(&lock).is_some()
         })
     });
@@ -126,7 +129,7 @@ async fn whole_flow_runs_under_the_acl_users() {
         daemon.output()
     );
     assert!(
-        daemon.wait_for_output("refresh interval changed", Duration::from_secs(5)),
+        daemon.wait_for_output("refresh interval changed", SETTLE),
         "the interval override was not read:\n{}",
         daemon.output()
     );
@@ -151,7 +154,7 @@ async fn whole_flow_runs_under_the_acl_users() {
     );
     assert_eq!(publisher.acl_log(), Vec::<BTreeMap<_, _>>::new());
     daemon.signal(Signal::Term).expect("kill");
-    let status = tokio::task::block_in_place(|| daemon.wait(Duration::from_secs(10)));
+    let status = tokio::task::block_in_place(|| daemon.wait(SETTLE));
     assert!(status.success(), "{status:?}\n{}", daemon.output());
     assert!(
         redis.get(&lock).is_none(),
