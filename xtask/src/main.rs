@@ -25,6 +25,7 @@ mod image;
 mod manifest_checks;
 mod services;
 mod shutdown;
+mod spin_manifest;
 mod test;
 mod up;
 mod workspace;

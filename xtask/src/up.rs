@@ -20,6 +20,7 @@ use crate::demo::{self, DEMO_DATABASE, Seeded};
 use crate::endpoint::ServiceUrl;
 use crate::services::{Services, Wanted, on_path};
 use crate::shutdown::Shutdown;
+use crate::spin_manifest;
 use crate::workspace::Workspace;
 
 /// Refresh interval for local runs, unless `STATUS_UPDATE_INTERVAL` says otherwise: short
@@ -152,10 +153,9 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
             (bins[0].clone(), Server::Host(bins[1].clone()))
         }
     };
-    let manifest = ws.spin_manifest();
-    if !manifest.is_file() {
-        bail!("{} is missing", manifest.display());
-    }
+    // spin.toml's copy whose component source is the `.wasm` just built, wherever the
+    // target directory is (CARGO_TARGET_DIR): both servers run on it.
+    let manifest = spin_manifest::write(&ws, &wasm)?;
 
     // 2. Services (dropping `services` stops throwaway ones and removes their data), and
     // 3. demo data, only where there is none.
@@ -188,7 +188,6 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
             let mut cmd = Command::new(host);
             cmd.arg("--manifest").arg(&manifest);
             cmd.arg("--listen").arg(args.listen.to_string());
-            cmd.arg("--wasm").arg(&wasm);
             cmd
         }
     };
