@@ -80,6 +80,16 @@ fn errors(schema: &Value, instance: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Whether the spec's schema of the parameter `name` (`#/components/parameters/<name>`)
+/// accepts `value`: what a client generated from the spec will send, and what schemathesis
+/// expects the reader to answer rather than refuse.
+pub fn parameter_accepts(name: &str, value: &str) -> bool {
+    let parameter = spec()["components"]["parameters"]
+        .get(name)
+        .unwrap_or_else(|| panic!("openapi.json has no parameter {name}"));
+    validator(&parameter["schema"]).is_valid(&Value::String(value.to_owned()))
+}
+
 static CHECKED: AtomicUsize = AtomicUsize::new(0);
 static HOST_GENERATED: AtomicUsize = AtomicUsize::new(0);
 
