@@ -34,9 +34,9 @@ impl DocumentedUser {
         role: &str,
         password: &str,
     ) -> DocumentedUser {
-        let readme = docs::read(docs::DEPLOY);
+        let page = docs::read(docs::DEPLOY);
         let prefix = format!("ACL SETUSER {role} ");
-        let lines: Vec<&str> = readme.lines().filter(|l| l.starts_with(&prefix)).collect();
+        let lines: Vec<&str> = page.lines().filter(|l| l.starts_with(&prefix)).collect();
         assert_eq!(
             lines.len(),
             1,

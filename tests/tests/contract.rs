@@ -50,8 +50,8 @@ fn repository_spec() -> Value {
 
 #[test]
 fn documented_endpoint_table_names_the_specs_paths() {
-    let readme = docs::read(docs::WEBSITE);
-    let table: Vec<&str> = readme
+    let page = docs::read(docs::WEBSITE);
+    let table: Vec<&str> = page
         .lines()
         .skip_while(|l| !l.starts_with("| Request | Answer |"))
         .take_while(|l| l.starts_with('|'))

@@ -22,10 +22,10 @@ fn script() -> PathBuf {
 }
 
 /// The rules after the password of docs/deploy.md's `ACL SETUSER <user> reset on >PASSWORD …` line.
-fn readme_rules(user: &str) -> String {
-    let readme = docs::read(docs::DEPLOY);
+fn documented_rules(user: &str) -> String {
+    let page = docs::read(docs::DEPLOY);
     let prefix = format!("ACL SETUSER {user} reset on >");
-    let line = readme
+    let line = page
         .lines()
         .find(|l| l.starts_with(&prefix))
         .unwrap_or_else(|| panic!("{} has no `{prefix}…` line", docs::DEPLOY));
@@ -41,7 +41,7 @@ fn rules_after_password(line: &str) -> String {
 }
 
 #[test]
-fn script_acl_rules_are_readmes() {
+fn script_acl_rules_are_the_documented_ones() {
     let text = std::fs::read_to_string(script()).expect("read redis-start.sh");
     for user in ["status-reader", "status-refresher"] {
         let prefix = format!("user {user} reset on >");
@@ -51,7 +51,7 @@ fn script_acl_rules_are_readmes() {
             .unwrap_or_else(|| panic!("redis-start.sh has no `{prefix}…` line"));
         assert_eq!(
             rules_after_password(line),
-            readme_rules(user),
+            documented_rules(user),
             "{user}: redis-start.sh and docs/deploy.md's ACL SETUSER differ"
         );
     }

@@ -121,7 +121,7 @@ fn unit_passes_systemd_analyze_verify_with_no_warnings() {
 }
 
 #[test]
-fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
+fn unit_security_exposure_is_at_most_two_and_is_the_number_in_the_docs() {
     if !systemd_analyze_available() {
         return;
     }
@@ -149,10 +149,10 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
         score <= MAX_EXPOSURE,
         "exposure {score} is over {MAX_EXPOSURE}:\n{text}"
     );
-    let readme = docs::read(docs::DEPLOY);
+    let page = docs::read(docs::DEPLOY);
     let stated = format!("exposure level is **{level}**");
     assert!(
-        readme.contains(&stated),
+        page.contains(&stated),
         "{} must state the measured score as `{stated}`",
         docs::DEPLOY
     );
@@ -162,7 +162,7 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_readme() {
 fn env_example_sets_only_documented_refresher_variables() {
     let example = fs::read_to_string(workspace_root().join("deploy/systemd/refresher.env.example"))
         .expect("read refresher.env.example");
-    let readme = docs::read(docs::CONFIGURATION);
+    let page = docs::read(docs::CONFIGURATION);
     let names: Vec<&str> = example
         .lines()
         .map(str::trim)
@@ -172,7 +172,7 @@ fn env_example_sets_only_documented_refresher_variables() {
     assert!(names.contains(&"DATABASE_URL") && names.contains(&"REDIS_URL"));
     for name in names {
         assert!(
-            readme.contains(&format!("| `{name}` |")),
+            page.contains(&format!("| `{name}` |")),
             "{name} is set in refresher.env.example but not in docs/configuration.md's refresher table"
         );
     }

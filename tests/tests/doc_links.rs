@@ -19,9 +19,7 @@ fn pages(root: &Path) -> Vec<PathBuf> {
         .expect("read docs/")
         .map(|entry| entry.expect("a docs/ entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .map(|path| {
-            PathBuf::from("docs").join(path.file_name().expect("a file name in docs/"))
-        })
+        .map(|path| PathBuf::from("docs").join(path.file_name().expect("a file name in docs/")))
         .collect();
     docs.sort();
     pages.extend(docs);
@@ -131,9 +129,9 @@ fn links(text: &str) -> Vec<(usize, String)> {
 
 /// Whether a link target is an absolute URL (`https:`, `mailto:`, …), which is not ours to check.
 fn is_absolute_url(target: &str) -> bool {
-    target
-        .split_once(':')
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic()))
+    target.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic())
+    })
 }
 
 /// `base` joined with `relative`, `..` resolved lexically (the file need not exist).
@@ -210,7 +208,10 @@ fn every_relative_link_and_anchor_in_the_docs_resolves() {
         checked += links(&text).len();
         broken.extend(broken_links(page, &text, &read, &exists));
     }
-    assert!(checked > 50, "only {checked} links found: is the parser blind?");
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the parser blind?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
@@ -251,7 +252,19 @@ fn the_check_finds_each_kind_of_broken_link() {
                 [gone](missing.md) [bad anchor](other.md#lost) [bad self](#nowhere)\n";
     let broken = broken_links(Path::new("docs/here.md"), page, &read, &exists);
     assert_eq!(broken.len(), 3, "{broken:#?}");
-    assert!(broken[0].contains("missing.md (no such file"), "{}", broken[0]);
-    assert!(broken[1].contains("other.md#lost (no heading"), "{}", broken[1]);
-    assert!(broken[2].contains("#nowhere (no heading on this page"), "{}", broken[2]);
+    assert!(
+        broken[0].contains("missing.md (no such file"),
+        "{}",
+        broken[0]
+    );
+    assert!(
+        broken[1].contains("other.md#lost (no heading"),
+        "{}",
+        broken[1]
+    );
+    assert!(
+        broken[2].contains("#nowhere (no heading on this page"),
+        "{}",
+        broken[2]
+    );
 }
