@@ -32,7 +32,12 @@ pub fn write(ws: &Workspace, wasm: &Path) -> Result<PathBuf> {
     let dir = ws.xtask_dir().join("spin");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let manifest = dir.join("spin.toml");
-    let copy = rewrite(&text, &dir, wasm, ws.root())
+    // Relative paths are resolved by the OS, `..` after any symbolic link: computed between
+    // the real locations, they hold when CARGO_TARGET_DIR is (or lies under) a link.
+    let real = |path: &Path| {
+        std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))
+    };
+    let copy = rewrite(&text, &real(&dir)?, &real(wasm)?, &real(ws.root())?)
         .with_context(|| format!("cannot point {} at {}", original.display(), wasm.display()))?;
     std::fs::write(&manifest, copy)
         .with_context(|| format!("cannot write {}", manifest.display()))?;
