@@ -12,7 +12,7 @@ use crate::db::TestDb;
 pub fn metrics_addr(child: &Child) -> SocketAddr {
     const MARK: &str = "listening on http://";
     assert!(
-        child.wait_for_output(MARK, Duration::from_secs(10)),
+        child.wait_for_output(MARK, crate::wait::SETTLE),
         "no listener line:\n{}",
         child.output()
     );

@@ -233,9 +233,10 @@ impl ReaderServer {
     }
 
     /// The statistics once every request so far has finished (its store dropped, so its
-    /// counters are in), waiting up to 5 s: a response can reach the client before that.
+    /// counters are in), waiting up to [`crate::wait::SETTLE`]: a response can reach the
+    /// client before that, and on a busy machine well before.
     pub async fn settled_stats(&self) -> StatsSnapshot {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let deadline = std::time::Instant::now() + crate::wait::SETTLE;
         loop {
             let s = self.running.stats();
             if s.requests_finished >= s.component_requests || std::time::Instant::now() > deadline {

@@ -280,7 +280,7 @@ async fn redis_down_is_a_quick_503() {
     let took = started.elapsed();
     assert_error(&reply, 503, "redis_unavailable");
     assert!(reply.header("retry-after").is_some());
-    let stats = reader.stats();
+    let stats = reader.settled_stats().await;
     assert_eq!(stats.redis_open_refused, 0, "allowed, just down");
     assert_eq!(stats.redis_errors, 1);
     // Quick means it did not wait for the host's Redis timeout (1 s): the refused connect
@@ -313,7 +313,7 @@ async fn redis_stall_is_a_503_within_the_timeout() {
     );
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(stalled.accepted(), 1);
-    assert_eq!(reader.stats().redis_timeouts, 1);
+    assert_eq!(reader.settled_stats().await.redis_timeouts, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,7 +467,7 @@ async fn unknown_paths_are_json_404() {
         assert_error(&reader.get(path).await, 404, "not_found");
     }
     // The catch-all route sends them to the component, which answers without Redis.
-    let stats = reader.stats();
+    let stats = reader.settled_stats().await;
     assert_eq!(stats.not_found, 0);
     assert_eq!(stats.component_requests, 4);
     assert_eq!(stats.redis_connections_opened, 0);
@@ -518,7 +518,7 @@ async fn refused_reader(redis: &TestRedis, connection: &str) -> ReaderServer {
     .await;
     let reply = reader.get("/server/status").await;
     assert_error(&reply, 503, "redis_unavailable");
-    let stats = reader.stats();
+    let stats = reader.settled_stats().await;
     assert_eq!(stats.redis_open_refused, 1);
     assert_eq!(stats.redis_connections_opened, 0);
     reader
@@ -556,7 +556,7 @@ async fn every_request_gets_a_fresh_instance_and_one_connection() {
     for _ in 0..5 {
         assert_eq!(reader.get("/server/status").await.status, 200);
     }
-    let stats = reader.stats();
+    let stats = reader.settled_stats().await;
     assert_eq!(stats.component_requests, 5);
     assert_eq!(stats.redis_connections_opened, 5);
     assert_eq!(stats.guest_failures, 0);
@@ -583,7 +583,7 @@ async fn paths_outside_every_route_get_the_hosts_404() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(reader.get("/health").await.status, 200);
-    let stats = reader.stats();
+    let stats = reader.settled_stats().await;
     assert_eq!(stats.not_found, 1);
     assert_eq!(
         stats.component_requests, 1,
