@@ -268,3 +268,53 @@ fn the_check_finds_each_kind_of_broken_link() {
         broken[2]
     );
 }
+
+/// The cells of the markdown table row that begins with `` | `name` | `` in `page`.
+fn row<'a>(page: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    let start = format!("| `{name}` |");
+    page.lines().find(|l| l.starts_with(&start)).map(|l| {
+        l.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect()
+    })
+}
+
+/// README's "five settings" are a newcomer's view of docs/configuration.md: each is a row
+/// there, with the same default, so the short page cannot drift from the manual.
+#[test]
+fn readmes_five_settings_are_the_configuration_pages() {
+    let root = workspace_root();
+    let read = |page: &str| std::fs::read_to_string(root.join(page)).expect(page);
+    let (readme, manual) = (read("README.md"), read("docs/configuration.md"));
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| Setting | Half | Default |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(table.len(), 5, "README's five settings: {table:?}");
+    for line in table {
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        let name = cells[0].trim_matches('`');
+        let documented = row(&manual, name)
+            .unwrap_or_else(|| panic!("{name} is in README but not in docs/configuration.md"));
+        // The refresher's table has a flag column before the default; the reader's does not.
+        let default = if documented[1].starts_with("`--") {
+            documented[2]
+        } else {
+            documented[1]
+        };
+        assert_eq!(
+            cells[2], default,
+            "{name}: README says the default is {}, docs/configuration.md {default}",
+            cells[2]
+        );
+    }
+}
