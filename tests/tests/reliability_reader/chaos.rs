@@ -118,7 +118,8 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
     let db_url = proxy.rewrite_url(&db.url());
     let redis = tokio::task::block_in_place(RedisServer::start);
     let key = unique_key();
-    let (reader, addr) = tokio::task::block_in_place(|| spawn_reader(&redis.url(), &key, &[], &[]));
+    let (reader, addr) =
+        tokio::task::block_in_place(|| spawn_reader(&redis.url(), &key, &[], &[], &[]));
     let spawn_refresher = {
         let (db_url, redis_url, key) = (db_url.clone(), redis.url(), key.clone());
         move || Child::spawn(daemon_command(&db_url, &redis_url, &key, "2"))

@@ -29,14 +29,17 @@ use integration_tests::reader::{Reply, listening_addr, reader_host_command, try_
 const REQUEST_LIMIT: Duration = Duration::from_secs(5);
 
 /// Starts the `reader-host` binary (a separate process, as in production; its output, the
-/// component's included, is captured) for `redis_address` and `status_key`.
+/// component's included, is captured) for `redis_address` and `status_key`, with `args`
+/// added to its command line.
 fn spawn_reader(
     redis_address: &str,
     status_key: &str,
     variables: &[(&str, &str)],
     env: &[(&str, &str)],
+    args: &[&str],
 ) -> (Child, SocketAddr) {
     let mut cmd = reader_host_command();
+    cmd.args(args);
     cmd.arg("--variable")
         .arg(format!("redis_address={redis_address}"))
         .arg("--variable")

@@ -24,7 +24,8 @@ async fn redis_restart_with_both_halves_running() {
     let key = unique_key();
     // The default lease (30 s): after the restart the lock is gone with everything else.
     let refresher = Child::spawn(daemon_command(&db.url(), &redis.url(), &key, "30"));
-    let (reader, addr) = tokio::task::block_in_place(|| spawn_reader(&redis.url(), &key, &[], &[]));
+    let (reader, addr) =
+        tokio::task::block_in_place(|| spawn_reader(&redis.url(), &key, &[], &[], &[]));
     wait_for_fresh(addr, 0.0, SETTLE)
         .await
         .unwrap_or_else(|last| panic!("never served: {last}\n{}", refresher.output()));
