@@ -26,18 +26,27 @@ const COMPONENT: &str = "reader";
 
 /// Writes the manifest for `wasm` under the target directory and returns its path.
 pub fn write(ws: &Workspace, wasm: &Path) -> Result<PathBuf> {
-    let original = ws.spin_manifest();
-    let text = std::fs::read_to_string(&original)
+    write_copy(
+        &ws.spin_manifest(),
+        &ws.xtask_dir().join("spin"),
+        wasm,
+        ws.root(),
+    )
+}
+
+/// Writes `original` (spin.toml) to `dir/spin.toml` with its source `wasm` and its build in
+/// `workspace`; the copy's path.
+fn write_copy(original: &Path, dir: &Path, wasm: &Path, workspace: &Path) -> Result<PathBuf> {
+    let text = std::fs::read_to_string(original)
         .with_context(|| format!("cannot read {}", original.display()))?;
-    let dir = ws.xtask_dir().join("spin");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let manifest = dir.join("spin.toml");
     // Relative paths are resolved by the OS, `..` after any symbolic link: computed between
     // the real locations, they hold when CARGO_TARGET_DIR is (or lies under) a link.
     let real = |path: &Path| {
         std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))
     };
-    let copy = rewrite(&text, &real(&dir)?, &real(wasm)?, &real(ws.root())?)
+    let copy = rewrite(&text, &real(dir)?, &real(wasm)?, &real(workspace)?)
         .with_context(|| format!("cannot point {} at {}", original.display(), wasm.display()))?;
     std::fs::write(&manifest, copy)
         .with_context(|| format!("cannot write {}", manifest.display()))?;
@@ -222,6 +231,53 @@ mod tests {
             resolved(&spin, workspace, "source", "[component.reader]"),
             shared
         );
+    }
+
+    /// CARGO_TARGET_DIR behind a symbolic link, elsewhere than the checkout: the written copy's
+    /// paths, opened the way Spin opens them (the OS resolving `..` after the link), reach
+    /// the `.wasm` and the workspace.
+    #[test]
+    fn the_written_copy_resolves_through_a_linked_target_directory() {
+        let base = std::env::temp_dir().join(format!("xtask-spin-{}", std::process::id()));
+        let (workspace, real_target) = (base.join("checkout"), base.join("disk/cache/target"));
+        let wasm_dir = real_target.join("wasm32-wasip2/release");
+        std::fs::create_dir_all(&workspace).unwrap();
+        std::fs::create_dir_all(&wasm_dir).unwrap();
+        std::fs::write(wasm_dir.join("status_reader.wasm"), b"\0asm").unwrap();
+        let spin = workspace.join("spin.toml");
+        std::fs::write(&spin, spin_toml()).unwrap();
+        let linked = base.join("target-link");
+        std::os::unix::fs::symlink(&real_target, &linked).unwrap();
+
+        let wasm = linked.join("wasm32-wasip2/release/status_reader.wasm");
+        let written = write_copy(&spin, &linked.join("xtask/spin"), &wasm, &workspace);
+        let opened = |key: &str, table: &str| {
+            let copy = std::fs::read_to_string(written.as_ref().unwrap()).unwrap();
+            let dir = written.as_ref().unwrap().parent().unwrap();
+            let mut section = "";
+            let value = copy
+                .lines()
+                .find_map(|line| {
+                    let line = line.trim();
+                    if line.starts_with('[') {
+                        section = line;
+                        return None;
+                    }
+                    let value = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+                    (section == table).then(|| value.trim().trim_matches('"').to_owned())
+                })
+                .unwrap_or_else(|| panic!("no {key} in {table}:\n{copy}"));
+            std::fs::canonicalize(dir.join(value))
+        };
+        let source = opened("source", "[component.reader]");
+        let workdir = opened("workdir", "[component.reader.build]");
+        let want = (
+            std::fs::canonicalize(wasm_dir.join("status_reader.wasm")),
+            std::fs::canonicalize(&workspace),
+        );
+        let _ = std::fs::remove_dir_all(&base);
+        assert_eq!(source.unwrap(), want.0.unwrap());
+        assert_eq!(workdir.unwrap(), want.1.unwrap());
     }
 
     #[test]
