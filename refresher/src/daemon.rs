@@ -1,14 +1,14 @@
 //! The process: refresh at start-up, then every interval, until a signal.
 //!
-//! With a lease (the default; see [`crate::lease`]) the loop has two clocks: when the next
+//! With a lease (the default; see [`crate::replicas::lease`]) the loop has two clocks: when the next
 //! refresh is due, and when to look at the lease next (renew it every third of the lease
 //! while holding it; otherwise look again when the holder's lease would run out). A refresh
 //! that falls due while another replica holds the lease is skipped: the standby neither
 //! reads the database nor writes. When a standby takes the lease over it refreshes at once,
 //! so the document's age after a holder dies is at most one interval plus one lease.
 //!
-//! A third clock is the nudge (see [`crate::nudge`]): while this replica is the writer it
-//! runs the nudge sources ([`crate::sources`]), and a pending nudge makes a refresh due at
+//! A third clock is the nudge (see [`crate::replicas::nudge`]): while this replica is the writer it
+//! runs the nudge sources ([`crate::replicas::sources`]), and a pending nudge makes a refresh due at
 //! the earliest one `STATUS_MIN_REFRESH_GAP` after the last refresh started. A refresh of
 //! either kind restarts the interval, so a nudged refresh saves the periodic one.
 
@@ -20,19 +20,19 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Watch};
-use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
-use crate::listener;
-use crate::metrics::Metrics;
-use crate::nudge::{Coalescer, Trigger};
-use crate::redis_target::Primary;
+use crate::read::db::Source;
+use crate::read::watch::binlog::BinlogWatch;
+use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
+use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
+use crate::replicas::nudge::{Coalescer, Trigger};
+use crate::replicas::sources::{Sources, Watcher};
+use crate::replicas::subscription::Subscription;
+use crate::replicas::target::Primary;
+use crate::report::listener;
+use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
-use crate::sink::{Keys, Sink};
-use crate::source::Source;
-use crate::sources::{Sources, Watcher};
-use crate::subscription::Subscription;
-use crate::watch::binlog::BinlogWatch;
-use crate::watch::poll::PollWatch;
+use crate::write::document::{Keys, Sink};
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with
 /// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.

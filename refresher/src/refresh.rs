@@ -13,12 +13,12 @@ use status_document::{BuildError, BuildOptions, Mapping, MetaPolicy, StateSettin
 use tracing::{info, warn};
 
 use crate::clock::unix_now;
-use crate::lease::WriteGuard;
-use crate::metrics::{Metrics, Outcome};
+use crate::read::db::{Source, SourceError};
 use crate::redis_call::RedisCallError;
+use crate::replicas::lease::WriteGuard;
+use crate::report::metrics::{Metrics, Outcome};
 use crate::schedule::{Backoff, parse_override};
-use crate::sink::{Published, Sink};
-use crate::source::{Source, SourceError};
+use crate::write::document::{Published, Sink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -94,7 +94,7 @@ impl Refresher {
     }
 
     /// Runs one cycle, logs its one result line, and records its outcome. With a `guard` the
-    /// write happens only if the lease allows it (see [`crate::lease`]); a refused write is
+    /// write happens only if the lease allows it (see [`crate::replicas::lease`]); a refused write is
     /// [`RefreshError::NotLeaseHolder`], logged as a warning and not counted as a failure.
     pub async fn refresh(&mut self, guard: Option<&WriteGuard>) -> Result<Refreshed, RefreshError> {
         let started = Instant::now();

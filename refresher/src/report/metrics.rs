@@ -1,5 +1,5 @@
 //! What the refresher knows about its own health, for the `/health` probe and the
-//! Prometheus `/metrics` page (served by [`crate::listener`]).
+//! Prometheus `/metrics` page (served by [`crate::report::listener`]).
 //!
 //! This is the one record of how refreshing goes: the [`crate::refresh::Refresher`] records
 //! every outcome here and reads its failure count back for the backoff, the daemon adds
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
 
-use crate::sources::SourcesView;
+use crate::replicas::sources::SourcesView;
 
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
 /// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts

@@ -14,7 +14,7 @@ use status_document::{ConstantRow, RowValue};
 use tokio::time::timeout;
 
 use crate::config::{Database, DbTls};
-use crate::db_tls;
+use crate::read::db_tls;
 
 /// The one query the refresher runs.
 pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
@@ -41,7 +41,7 @@ pub enum SourceError {
     MissingTable,
     #[error("the `constants` table has more than {MAX_ROWS} rows")]
     TooManyRows,
-    /// A TLS failure, described with the setting to fix ([`crate::db_tls::describe`]).
+    /// A TLS failure, described with the setting to fix ([`crate::read::db_tls::describe`]).
     #[error("{0}")]
     Tls(String),
     #[error("database error: {0}")]
