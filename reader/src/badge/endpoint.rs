@@ -1,6 +1,6 @@
 //! Request to response for the two badge routes, over the same read as `/server/status`.
 
-use status_document::{Rates, State, freshness, vouched_state};
+use status_document::{Rates, State, vouched_state};
 
 use super::options::BadgeOptions;
 use super::{render_svg, shields_json};
@@ -41,14 +41,19 @@ pub fn serve<S: Store>(
     };
     let judged = fetch(store, config.status_key()).and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
-        let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
+        let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
         Ok(Judged {
             state: vouched_state(view.state, &f, fetched.source),
             rates: view.rates,
-            cache_control: cache::cache_control(&f, view.refresh_interval_s, primary),
+            cache_control: cache::cache_control(&f, view.rewrite_interval_s(), primary),
             max_age: cache::max_age(&f, primary),
-            etag: cache::etag(view.schema_version, view.updated_at, fetched.bytes.len()),
+            etag: cache::etag(
+                view.schema_version,
+                view.updated_at,
+                fetched.bytes.len(),
+                view.live_stamps(),
+            ),
             last_modified: cache::http_date(view.updated_at),
         })
     });

@@ -9,7 +9,12 @@ use status_document::{BuildOptions, ConstantRow, MAX_DOCUMENT_BYTES, RowValue, b
 /// The tag the reader must give `stored`.
 fn etag_of(stored: &[u8]) -> String {
     let v = status_document::DocumentView::parse(stored).unwrap();
-    cache::etag(v.schema_version, v.updated_at, stored.len())
+    cache::etag(
+        v.schema_version,
+        v.updated_at,
+        stored.len(),
+        v.live_stamps(),
+    )
 }
 
 fn doc_at(updated_at: f64) -> Vec<u8> {
