@@ -48,7 +48,8 @@ impl GameServer {
     /// Whether the probe's word is past its deadline at `now` (unix seconds).
     pub fn overdue(&self, now: f64) -> bool {
         // A NaN `now - checked_at` (a hand-edited document) is overdue: never vouch on it.
-        !(now - self.checked_at <= self.deadline_s as f64)
+        let within = now - self.checked_at <= self.deadline_s as f64;
+        !within
     }
 
     /// Whole seconds until the next probe is due at `now` (0 once due).
