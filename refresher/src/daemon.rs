@@ -21,11 +21,12 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, Watch};
 use crate::read::db::Source;
+use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
-use crate::replicas::nudge::{Coalescer, Trigger};
+use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
 use crate::replicas::sources::{Sources, Watcher};
 use crate::replicas::subscription::Subscription;
 use crate::replicas::target::Primary;
@@ -76,6 +77,11 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
         min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
         watch = %config.watch,
+        game_server_addrs = config.probe.as_ref().map_or(0, |p| p.addrs.len()),
+        probe_interval_s = config.probe.as_ref().map_or(0, |p| p.interval.as_secs()),
+        probe_timeout_s = config.probe.as_ref().map_or(0.0, |p| p.timeout.as_secs_f64()),
+        probe_failures = config.probe.as_ref().map_or(0, |p| p.failures),
+        players_query = config.players.is_some(),
         replica = %token,
         once = config.once,
         "status-refresher starting"
@@ -122,7 +128,12 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         settings,
         config.interval,
         Arc::clone(&metrics),
+    )
+    .with_live(
+        config.probe.clone().map(Liveness::new),
+        config.players.clone(),
     );
+    refresher.preflight_players().await;
 
     let exit = if config.once {
         // `--once` never holds the lease (it is gone before a lease would matter); it
@@ -131,6 +142,8 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
             allow_unheld: true,
             ..l.guard()
         });
+        // One probe first, so the one document written carries the game server's word.
+        refresher.probe_only().await;
         once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
         metrics.set_lease_holder(lease.is_none());
@@ -145,6 +158,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
             refresher: &mut refresher,
             lease,
             metrics,
+            nudger: trigger.nudger(),
             trigger,
             coalescer: Coalescer::new(config.min_refresh_gap),
             sources,
@@ -239,27 +253,38 @@ struct Daemon<'a> {
     refresher: &'a mut Refresher,
     lease: Option<Lease>,
     metrics: Arc<Metrics>,
+    /// The probe's own way to ask for a refresh when the game server's reachability changes.
+    nudger: Nudger,
     trigger: Trigger,
     coalescer: Coalescer,
     sources: Sources,
 }
 
 impl Daemon<'_> {
+    /// Whether this replica is the writer: it holds the lease, or runs without one.
+    fn writer(&self) -> bool {
+        self.lease.as_ref().is_none_or(Lease::held)
+    }
+
     async fn run(&mut self, shutdown: &mut Shutdown) {
         let mut refresh_due = Instant::now();
         let mut lease_due = Instant::now();
+        // The probe and the players query run on the writer only, on clocks of their own.
+        let mut probe_due = Instant::now();
+        let mut players_due = Instant::now();
         // The last lease error, while it keeps us from knowing whether we hold the lease.
         let mut lease_error: Option<crate::redis_call::RedisCallError> = None;
         let mut standby_logged = false;
         if self.lease.is_none() {
             self.sources.start();
+            // Without a lease, a restart carries on from what the last run published.
+            self.refresher.carry_on().await;
         }
         loop {
             // A pending nudge makes a refresh due, one gap after the last one at the earliest.
-            let nudge_due = self.coalescer.due(
-                self.sources.running() && self.trigger.pending(),
-                Instant::now(),
-            );
+            let nudge_due = self
+                .coalescer
+                .due(self.writer() && self.trigger.pending(), Instant::now());
             if let Some(due) = nudge_due {
                 refresh_due = refresh_due.min(due);
             }
@@ -279,6 +304,7 @@ impl Daemon<'_> {
                         if acquired {
                             info!(lock = %lease.key(), replica = %lease.token(), "lease acquired; this replica writes");
                             refresh_due = Instant::now();
+                            probe_due = Instant::now();
                         }
                         lease_due = Instant::now() + lease.renew_every();
                     }
@@ -302,18 +328,75 @@ impl Daemon<'_> {
                             Instant::now() + lease.renew_every().min(Duration::from_secs(1));
                     }
                 }
-                self.metrics.set_lease_holder(lease.held());
+                let held = lease.held();
+                self.metrics.set_lease_holder(held);
                 // The writer runs the nudge sources; a standby (or a replica that can no
                 // longer tell) does not.
-                if lease.held() {
+                if held {
                     self.sources.start();
+                    if !was_held {
+                        // A takeover carries on from the previous holder's word, so the
+                        // state does not flap while this replica makes its first probe.
+                        self.refresher.carry_on().await;
+                    }
                 } else {
                     self.sources.stop();
+                    if was_held {
+                        self.refresher.forget();
+                    }
+                }
+            }
+
+            // The probe goes before a due refresh, so a new writer's first document
+            // carries a fresh word.
+            if let Some(every) = self.refresher.probe_interval()
+                && self.writer()
+                && Instant::now() >= probe_due
+            {
+                probe_due = Instant::now() + every;
+                let guard = self.lease.as_ref().map(Lease::guard);
+                let step = self.refresher.probe(guard.as_ref());
+                let Some(result) = finish_or_stop(step, shutdown).await else {
+                    return;
+                };
+                match result {
+                    Ok(Some(_change)) => {
+                        // The probe's write already shows the new state; the nudge reads
+                        // `constants` again too, through the same coalescing as every other.
+                        self.nudger.nudge();
+                    }
+                    Ok(None) => {}
+                    Err(RefreshError::NotLeaseHolder) => {
+                        if let Some(lease) = self.lease.as_mut() {
+                            lease.lost();
+                            lease_due = Instant::now();
+                            self.sources.stop();
+                            self.refresher.forget();
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot write the probe's word; retrying at the next probe")
+                    }
+                }
+            }
+            if let Some(every) = self.refresher.players_interval()
+                && self.writer()
+                && Instant::now() >= players_due
+                && Instant::now() < refresh_due
+            {
+                players_due = Instant::now() + every;
+                let guard = self.lease.as_ref().map(Lease::guard);
+                let step = self.refresher.players_now(guard.as_ref());
+                let Some(result) = finish_or_stop(step, shutdown).await else {
+                    return;
+                };
+                if let Err(e) = result {
+                    warn!(error = %e, "cannot write the players count; retrying at the next count");
                 }
             }
 
             if Instant::now() >= refresh_due {
-                let holder = self.lease.as_ref().is_none_or(Lease::held);
+                let holder = self.writer();
                 if holder {
                     let guard = self.lease.as_ref().map(Lease::guard);
                     let started = Instant::now();
@@ -322,19 +405,13 @@ impl Daemon<'_> {
                     self.trigger.answer();
                     self.coalescer.started(started);
                     let cycle = self.refresher.refresh(guard.as_ref());
-                    tokio::pin!(cycle);
-                    let result = tokio::select! {
-                        result = &mut cycle => result,
-                        signal = shutdown.recv() => {
-                            info!(signal, "stopping; letting the refresh under way finish");
-                            // Dropping the cycle after the grace period is safe: the write is
-                            // a single transaction or script, applied whole or not at all.
-                            if tokio::time::timeout(SHUTDOWN_GRACE, &mut cycle).await.is_err() {
-                                warn!("refresh abandoned at shutdown; nothing was written");
-                            }
-                            return;
-                        }
+                    let Some(result) = finish_or_stop(cycle, shutdown).await else {
+                        return;
                     };
+                    // The refresh counted the players too.
+                    if let Some(every) = self.refresher.players_interval() {
+                        players_due = Instant::now() + every;
+                    }
                     // The refresher has recorded the outcome; only the lease is ours to update.
                     match (result, self.lease.as_mut()) {
                         // The guarded write extended the lease.
@@ -343,6 +420,7 @@ impl Daemon<'_> {
                             lease.lost();
                             lease_due = Instant::now();
                             self.sources.stop();
+                            self.refresher.forget();
                         }
                         _ => {}
                     }
@@ -352,7 +430,7 @@ impl Daemon<'_> {
                 } else {
                     self.refresher.skip();
                 }
-                if !self.sources.running() {
+                if !self.writer() {
                     // A standby does not act on nudges (none should arrive: it is not
                     // subscribed, but one may be left from before it lost the lease).
                     self.trigger.discard();
@@ -370,19 +448,46 @@ impl Daemon<'_> {
                 }
             }
 
-            let wake = match self.lease {
+            let mut wake = match self.lease {
                 Some(_) => refresh_due.min(lease_due),
                 None => refresh_due,
             };
-            let listening = self.sources.running();
+            let writer = self.writer();
+            if writer && self.refresher.probe_interval().is_some() {
+                wake = wake.min(probe_due);
+            }
+            if writer && self.refresher.players_interval().is_some() {
+                wake = wake.min(players_due);
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
-                () = self.trigger.arrived(), if listening => {}
+                () = self.trigger.arrived(), if writer => {}
                 signal = shutdown.recv() => {
                     info!(signal, "stopping");
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Runs one step (a refresh, a probe, a players count) to its end; on a signal, lets it
+/// finish within [`SHUTDOWN_GRACE`] and returns `None`: the daemon stops. Dropping a step
+/// after the grace period is safe: its write is a single transaction or script, applied
+/// whole or not at all.
+async fn finish_or_stop<T>(
+    step: impl std::future::Future<Output = T>,
+    shutdown: &mut Shutdown,
+) -> Option<T> {
+    tokio::pin!(step);
+    tokio::select! {
+        result = &mut step => Some(result),
+        signal = shutdown.recv() => {
+            info!(signal, "stopping; letting the step under way finish");
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut step).await.is_err() {
+                warn!("step abandoned at shutdown; nothing was written");
+            }
+            None
         }
     }
 }

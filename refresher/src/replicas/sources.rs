@@ -93,11 +93,6 @@ impl Sources {
         }
     }
 
-    /// Whether the sources run (this replica is the writer).
-    pub fn running(&self) -> bool {
-        self.channel.task.is_some() || self.watch.task.is_some()
-    }
-
     /// Starts whatever is configured and not running. Must be called inside the runtime.
     pub fn start(&mut self) {
         if let (Some(sub), None) = (&self.subscription, &self.channel.task) {

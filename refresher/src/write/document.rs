@@ -103,6 +103,17 @@ impl Sink {
         Ok(raw.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
+    /// The document as stored now (`None` when the key is missing).
+    pub async fn current(&self) -> Result<Option<Vec<u8>>, RedisCallError> {
+        let mut get = redis::cmd("GET");
+        get.arg(&self.keys.status);
+        self.primary
+            .call("GET status", async |mut conn| {
+                get.query_async::<Option<Vec<u8>>>(&mut conn).await
+            })
+            .await
+    }
+
     /// Writes the document and its last-known-good copy in one atomic step: a transaction,
     /// or with a lease, the [`GUARDED_WRITE`] script.
     pub async fn publish(
