@@ -16,7 +16,6 @@ pub mod kv;
 pub mod load;
 pub mod machine;
 pub mod mysql;
-pub mod nginx;
 pub mod process;
 pub mod procfs;
 pub mod report;

@@ -139,21 +139,22 @@ fn members_match(mut s: &[u8], ours: &[u8]) -> bool {
 /// * `public`, and no `s-maxage`: `s-maxage` would forbid shared caches to serve stale
 ///   (RFC 9111 §5.2.2.10), defeating both extensions above.
 pub fn cache_control(freshness: &Freshness, rewrite_interval_s: u64, primary: bool) -> String {
-    let max_age = max_age(freshness, primary);
+    let max_age = max_age(freshness, primary, rewrite_interval_s);
     format!(
         "public, max-age={max_age}, stale-while-revalidate={rewrite_interval_s}, \
          stale-if-error={STALE_IF_ERROR_S}"
     )
 }
 
-/// The `max-age` of [`cache_control`]: seconds until the next refresh is due, or
-/// [`OVERDUE_MAX_AGE_S`] once due or when serving the last-known-good copy. `shields.json`
-/// reports it as `cacheSeconds`.
-pub fn max_age(freshness: &Freshness, primary: bool) -> u64 {
+/// The `max-age` of [`cache_control`]: seconds until the next refresh (or probe write) is
+/// due, or [`OVERDUE_MAX_AGE_S`] once due or when serving the last-known-good copy — but
+/// never more than `rewrite_interval_s` (at least 1): with a 1-second probe, a copy kept for
+/// 5 s would hide four of its writes. `shields.json` reports it as `cacheSeconds`.
+pub fn max_age(freshness: &Freshness, primary: bool, rewrite_interval_s: u64) -> u64 {
     if primary && freshness.seconds_until_due > 0 {
         freshness.seconds_until_due
     } else {
-        OVERDUE_MAX_AGE_S
+        OVERDUE_MAX_AGE_S.min(rewrite_interval_s.max(1))
     }
 }
 
@@ -304,6 +305,11 @@ mod tests {
             "last-known-good copies are never promised for long"
         );
         assert!(!cache_control(&f, 600, true).contains("s-maxage"));
+        // A 1-second probe rewrites the document every second: no copy is kept longer.
+        assert_eq!(
+            cache_control(&overdue, 1, true),
+            "public, max-age=1, stale-while-revalidate=1, stale-if-error=86400"
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn serve<S: Store>(
             state: vouched_state(view.state, &f, fetched.source),
             rates: view.rates,
             cache_control: cache::cache_control(&f, view.rewrite_interval_s(), primary),
-            max_age: cache::max_age(&f, primary),
+            max_age: cache::max_age(&f, primary, view.rewrite_interval_s()),
             etag: cache::etag(
                 view.schema_version,
                 view.updated_at,
