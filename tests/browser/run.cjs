@@ -204,6 +204,19 @@ async function widgetTests(context) {
     await shot(page, "stale");
     await page.close();
   }
+  // The game-server probe stopped (the refresher died): the reader vouches for no state,
+  // and the widget says why, with the last state it was told, and no players count.
+  {
+    const { page } = await openWidget(context, "probe-stopped", "ru", "Неизвестно");
+    const s = await shown(page);
+    check("widget probe past its deadline: unknown with stale notice", () => {
+      assert.equal(s.dataState, "unknown");
+      assert.equal(s.players, "");
+      assert.match(s.stale, /^Данные устарели: статус не обновлялся (1 минуту|2 минуты), состояние сервера неизвестно \(последнее известное: Онлайн\)\.$/);
+      assert.equal(s.error, null);
+    });
+    await page.close();
+  }
   // Redis goes down after the first load: last good data stays, with an error line.
   {
     const { page } = await openWidget(context, "down", "ru", "Онлайн");

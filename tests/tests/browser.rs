@@ -113,6 +113,12 @@ fn with_players(doc: Vec<u8>, players: u64, max_players: u64) -> Vec<u8> {
 /// which the widget must not show beside offline). The probe's interval is long, so its
 /// word stays within its deadline for the whole script.
 fn unreachable(age_s: f64) -> Vec<u8> {
+    probed(age_s, false, 5.0, 600)
+}
+
+/// A document read `age_s` ago whose game-server probe last wrote `since_check_s` ago, every
+/// `interval_s` (believed for three intervals), with a players count.
+fn probed(age_s: f64, reachable: bool, since_check_s: f64, interval_s: u64) -> Vec<u8> {
     let at = now();
     let rows = vec![ConstantRow {
         name: "ServerStatus".into(),
@@ -124,17 +130,17 @@ fn unreachable(age_s: f64) -> Vec<u8> {
         .document;
     let live = Live {
         game_server: Some(GameServer {
-            reachable: false,
-            checked_at: at - 5.0,
-            latency_ms: None,
-            since: at - 20.0,
+            reachable,
+            checked_at: at - since_check_s,
+            latency_ms: reachable.then_some(0.5),
+            since: at - 3600.0,
             addr_count: 1,
-            interval_s: 600,
-            deadline_s: 1800,
+            interval_s,
+            deadline_s: interval_s * 3,
         }),
         players: Some(PlayerCount {
             count: 150,
-            at: at - 5.0,
+            at: at - since_check_s,
         }),
     };
     document.apply_live(State::Online, &live);
@@ -164,6 +170,9 @@ async fn badge_and_widget_in_chromium() {
         ),
         ("offline", document("offline", 30.0), 900),
         ("unreachable", unreachable(30.0), 900),
+        // The probe stopped a minute ago (interval 10 s, believed for 30 s): the document is
+        // well within its TTL, but nobody vouches for its "online" any more.
+        ("probe-stopped", probed(90.0, true, 60.0, 10), 900),
         ("maintenance", document("maintenance", 30.0), 900),
         // Past its 900 s TTL but still in Redis (a refresher that kept the key alive
         // without a new document): served, vouched for by no one.
