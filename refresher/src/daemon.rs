@@ -44,6 +44,9 @@ pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
 /// connection, the query, the write. A refresh takes at most this many timeouts.
 const MAX_CALLS_PER_CYCLE: u32 = 4;
+/// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the
+/// server and one second more on the client (see `read/players.rs`); counted as two.
+const PLAYERS_CALLS: u32 = 2;
 
 /// How the process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,13 +93,20 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         warn!(ignored = ?config.ignored, "DATABASE_URL is set; these DB_* settings are ignored");
     }
     warn_if_outlives_ttl(config.interval, config.ttl_s);
+    let calls = MAX_CALLS_PER_CYCLE
+        + if config.players.is_some() {
+            PLAYERS_CALLS
+        } else {
+            0
+        };
     if let Some(lease) = config.lease
-        && lease <= config.timeout * MAX_CALLS_PER_CYCLE
+        && lease <= config.timeout * calls
     {
         warn!(
             lease_s = lease.as_secs_f64(),
             timeout_s = config.timeout.as_secs_f64(),
-            "the lease is not longer than a refresh may take (four timeouts): a slow \
+            calls,
+            "the lease is not longer than a refresh may take (`calls` timeouts): a slow \
              refresh may lose it before its write (the write is then refused, never misplaced)"
         );
     }
@@ -118,10 +128,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     };
     // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
     // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
-    let metrics = Arc::new(Metrics::new(
-        config.interval,
-        config.timeout * MAX_CALLS_PER_CYCLE,
-    ));
+    let metrics = Arc::new(Metrics::new(config.interval, config.timeout * calls));
     let mut refresher = Refresher::new(
         source,
         sink,
