@@ -8,7 +8,7 @@
 //! so the document's age after a holder dies is at most one interval plus one lease.
 //!
 //! A third clock is the nudge (see [`crate::replicas::nudge`]): while this replica is the writer it
-//! runs the nudge sources ([`crate::replicas::sources`]), and a pending nudge makes a refresh due at
+//! runs the nudge sources ([`crate::sources`]), and a pending nudge makes a refresh due at
 //! the earliest one `STATUS_MIN_REFRESH_GAP` after the last refresh started. A refresh of
 //! either kind restarts the interval, so a nudged refresh saves the periodic one.
 
@@ -27,12 +27,12 @@ use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
 use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
 use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
-use crate::replicas::sources::{Sources, Watcher};
 use crate::replicas::subscription::Subscription;
 use crate::replicas::target::Primary;
 use crate::report::listener;
 use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
+use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with

@@ -26,6 +26,7 @@ mod refresh;
 pub mod refresh_now;
 mod schedule;
 mod shutdown;
+mod sources;
 mod tls;
 
 // By concern: what it reads, what it writes, how replicas agree, how it reports.

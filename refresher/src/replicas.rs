@@ -2,12 +2,11 @@
 //!
 //! [`lease`] makes one refresher the holder; [`target`] names the Redis primary they all
 //! talk to (`REDIS_URL`'s, or Sentinel's across failovers). Only the holder runs the nudge
-//! [`sources`] ([`subscription`] to the refresh channel, and the watchers of
-//! [`crate::read::watch`]), and [`nudge`] coalesces what they ask for into at most one
-//! refresh per `STATUS_MIN_REFRESH_GAP`.
+//! sources ([`crate::sources`]: the [`subscription`] to the refresh channel, and the
+//! watchers of [`crate::read::watch`]), and [`nudge`] coalesces what they ask for into at
+//! most one refresh per `STATUS_MIN_REFRESH_GAP`.
 
 pub(crate) mod lease;
 pub(crate) mod nudge;
-pub(crate) mod sources;
 pub(crate) mod subscription;
 pub mod target;
