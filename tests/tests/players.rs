@@ -260,7 +260,15 @@ fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
             case.reason,
             &child.output()[mark..]
         );
-        assert!(sample(addr, "status_refresher_players_query_failures_total") > failures);
+        // The metric is counted right after the line is logged.
+        assert!(
+            wait_until(SOON, || sample(
+                addr,
+                "status_refresher_players_query_failures_total"
+            ) > failures),
+            "{}: the failure was not counted",
+            case.what
+        );
 
         // A full refresh after the change runs the query again (which fails again) and
         // writes the document anew: it still carries the last good count and its time.
