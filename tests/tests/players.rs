@@ -443,3 +443,41 @@ fn the_query_runs_read_only_even_as_a_user_who_may_write() {
         Some("5")
     );
 }
+
+/// A restart with a query that cannot work publishes no players at all: not the count the
+/// previous run left in the document, which nothing would ever update again.
+#[test]
+fn a_restart_with_a_broken_query_does_not_carry_on_the_old_count() {
+    let db = game_db(3);
+    let redis = TestRedis::new();
+    let mut first = started(daemon(&db, &redis, ONLINE), &redis);
+    assert!(
+        wait_until(SOON, || players(&redis) == Some(3)),
+        "{:?}\n{}",
+        document(&redis),
+        first.output()
+    );
+    assert!(
+        first.stop(Duration::from_secs(10)).is_some(),
+        "{}",
+        first.output()
+    );
+    let stopped = unix_now();
+
+    let broken = "SELECT COUNT(*) FROM characters WHERE logged_in = 1";
+    let second = Child::spawn(daemon(&db, &redis, broken));
+    second.expect_output("STATUS_PLAYERS_QUERY cannot work", SOON);
+    assert!(
+        wait_until(SOON, || current(&redis).updated_at > stopped),
+        "no document from the second run:\n{}",
+        second.output()
+    );
+    let d = current(&redis);
+    assert_eq!(
+        (d.players, d.players_at),
+        (None, None),
+        "{d:?}\n{}",
+        second.output()
+    );
+    assert_eq!(d.max_players, Some(500));
+}
