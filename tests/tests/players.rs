@@ -8,7 +8,8 @@
 //!   exact reason, the refresher keeps running, and a refresh after it still publishes the
 //!   last good count with its own `players_at`; the next good answer is published again;
 //! - a query that can never work (missing table, syntax error, missing column) is named by
-//!   the start-up preflight, and the refresher runs on without players;
+//!   the start-up preflight, and the refresher runs on without players — nor with the
+//!   count a previous run left in the document;
 //! - the query runs read-only: as a user who may write, a statement that writes, and a
 //!   SELECT of a function that writes, change nothing.
 //!
