@@ -153,11 +153,17 @@ impl Refresher {
             .map(|p| p.settings.interval)
     }
 
-    /// What is known now between reads: the probe's word and the last good count.
+    /// What is known now between reads: the probe's word and the last good count. A
+    /// query the preflight turned off publishes no count, not even one carried on from the
+    /// previous run's document, which nothing would ever update again.
     fn live(&self) -> Live {
         Live {
             game_server: self.liveness.as_ref().and_then(Liveness::game_server),
-            players: self.players.as_ref().and_then(|p| p.last),
+            players: self
+                .players
+                .as_ref()
+                .filter(|p| !p.off)
+                .and_then(|p| p.last),
         }
     }
 
