@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bench::callgrind;
-use bench::changes;
 use bench::context::{self, Context};
 use bench::costs_and_freshness;
 use bench::kv::Kv;
@@ -17,6 +16,7 @@ use bench::procfs;
 use bench::report::{Extras, Header, Outcome, Report, Row, Upstream};
 use bench::seed::{seconds_until_due, seed};
 use bench::targets::{self, Kind, Running};
+use bench::{changes, game_server};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -84,6 +84,13 @@ struct Args {
     /// With --changes: seconds of the idle window in which the statements are counted.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     changes_idle: u64,
+    /// Instead of the load table: issue 21's game-server bench, beside --changes — N flips
+    /// (default 10) of a TCP listener the refresher probes at its defaults, stop → the
+    /// reader serves offline and start → online, median and max, and the refresher's MySQL
+    /// statements per hour at the defaults (probe, players query, interval), written to
+    /// bench/results/<date>-<host>-game-server.md.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
+    game_server: Option<u32>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -91,6 +98,9 @@ async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if let Some(changes) = args.changes {
         return live_changes(&args, changes).await;
+    }
+    if let Some(flips) = args.game_server {
+        return game_server_flips(&args, flips).await;
     }
     if args.quick {
         args.duration = args.duration.min(2);
@@ -310,6 +320,42 @@ async fn live_changes(args: &Args, changes: u32) -> anyhow::Result<()> {
     let report = changes::run(changes::Options {
         changes: changes.max(1),
         idle: Duration::from_secs(idle.max(5)),
+        redis_url: args.redis.clone(),
+        command,
+        notes,
+    })
+    .await?;
+    let text = report.render();
+    println!("{text}");
+    let dir = match (&args.out, args.quick) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => report.run_dir.clone(),
+        (None, false) => root.join("bench/results"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(report.file_name());
+    std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("bench: report written to {}", file.display());
+    Ok(())
+}
+
+/// `--game-server`: its own throwaway server and report (bench/src/game_server.rs).
+async fn game_server_flips(args: &Args, flips: u32) -> anyhow::Result<()> {
+    let flips = if args.quick { flips.min(3) } else { flips };
+    let root = context::workspace_root();
+    let mut notes = Vec::new();
+    if !args.no_build {
+        notes.extend(context::build_only(&root, &context::CHANGES_ARTIFACTS));
+    }
+    let mut command = String::from("cargo xtask bench --game-server");
+    if flips != 10 {
+        command.push_str(&format!(" {flips}"));
+    }
+    if args.quick {
+        command.push_str(" --quick");
+    }
+    let report = game_server::run(game_server::Options {
+        flips: flips.max(1),
         redis_url: args.redis.clone(),
         command,
         notes,

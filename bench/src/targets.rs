@@ -9,8 +9,8 @@ use anyhow::bail;
 
 use crate::context::Context;
 use crate::load::which;
-use crate::nginx::{self, Rendered};
 use crate::process::{self, Server, free_port};
+use dev_support::nginx::{self, Rendered};
 
 /// The path every target is measured on.
 pub const PATH: &str = "/server/status";
@@ -359,11 +359,4 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
         }
     }
 }
-
-/// nginx on PATH or in /usr/sbin (not on a non-root PATH).
-pub fn nginx_binary() -> Option<std::path::PathBuf> {
-    which("nginx").or_else(|| {
-        let sbin = std::path::PathBuf::from("/usr/sbin/nginx");
-        sbin.is_file().then_some(sbin)
-    })
-}
+pub use dev_support::nginx::binary as nginx_binary;

@@ -18,7 +18,7 @@ pub struct BuildOptions {
     pub meta: MetaPolicy,
     pub refresh_interval_s: u64,
     pub ttl_s: u64,
-    /// `state`, `message` and `maintenance_until`.
+    /// `state`, `message`, `maintenance_until` and `max_players`.
     pub state: StateSettings,
 }
 
@@ -131,6 +131,11 @@ pub fn build(
         schema_version: SCHEMA_VERSION,
         server_status: value(Field::ServerStatus, &mut defaulted),
         state,
+        state_reason: None,
+        game_server: None,
+        players: None,
+        max_players: notice.max_players,
+        players_at: None,
         message: notice.message,
         maintenance_until: notice.maintenance_until,
         rates: Rates {

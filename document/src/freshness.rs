@@ -2,6 +2,7 @@
 //! no second Redis call.
 
 use crate::keys::Source;
+use crate::live::GameServer;
 use crate::state::State;
 
 /// How old a document is, judged against the interval and TTL written into it.
@@ -15,8 +16,25 @@ pub struct Freshness {
     /// Older than the TTL: only a last-known-good copy can still be this old.
     pub expired: bool,
     /// Whole seconds until the next refresh is due (0 once it is overdue). This is what a
-    /// cache may keep the response for without missing a newer document.
+    /// cache may keep the response for without missing a newer document. With a game-server
+    /// probe, the next probe's write counts as a refresh (see [`Freshness::with_probe`]).
     pub seconds_until_due: u64,
+    /// The game-server probe has missed its deadline: its word (and so the state) can no
+    /// longer be vouched for. Always false without a probe.
+    pub probe_overdue: bool,
+}
+
+impl Freshness {
+    /// Takes the game-server probe's clock into account: the probe rewrites the document
+    /// every `interval_s`, so a cache must not keep it longer than that (the state may have
+    /// changed), and past the probe's deadline nobody vouches for the state any more.
+    pub fn with_probe(mut self, probe: Option<&GameServer>, now: f64) -> Freshness {
+        if let Some(probe) = probe {
+            self.seconds_until_due = self.seconds_until_due.min(probe.seconds_until_next(now));
+            self.probe_overdue = probe.overdue(now);
+        }
+        self
+    }
 }
 
 /// Judges a document with `updated_at`, `refresh_interval_s` and `ttl_s` at time `now`
@@ -40,22 +58,25 @@ pub fn freshness(updated_at: f64, refresh_interval_s: u64, ttl_s: u64, now: f64)
         fresh: age_seconds <= interval,
         expired: age_seconds > ttl_s as f64,
         seconds_until_due,
+        probe_overdue: false,
     }
 }
 
 /// The state the reader vouches for (`_cache.state`): the document's own `state` while the
-/// document comes from the primary key and is within its TTL; [`State::Unknown`] once it is
-/// past the TTL or served from the last-good copy.
+/// document comes from the primary key and is within its TTL (and, with a game-server probe,
+/// the probe within its deadline); [`State::Unknown`] once it is past the TTL, served from
+/// the last-good copy, or the probe has stopped.
 ///
 /// Why: the most common failure of public status pages is a server shown online after it went
 /// down, because the checker itself stopped. A last-good copy or an expired document says
 /// what the state *was* (the reader keeps it visible as `last_known_state`), not what it is.
 /// An overdue but unexpired primary document is still vouched for: the refresher is late,
-/// the TTL is the operator's statement of how long a document may be believed. Every
+/// the TTL is the operator's statement of how long a document may be believed. A probe that
+/// stopped is the checker stopping, and is treated as such within seconds. Every
 /// endpoint that shows a state (document, debug, health, simple, badge, widget) calls this
 /// one function, so they cannot disagree.
 pub fn vouched_state(document_state: State, freshness: &Freshness, source: Source) -> State {
-    if source == Source::Primary && !freshness.expired {
+    if source == Source::Primary && !freshness.expired && !freshness.probe_overdue {
         document_state
     } else {
         State::Unknown
@@ -131,6 +152,37 @@ mod tests {
                 assert_eq!(vouched_state(state, &f, Source::LastGood), State::Unknown);
             }
         }
+    }
+
+    #[test]
+    fn a_stopped_probe_is_not_vouched_for() {
+        let probe = GameServer {
+            reachable: true,
+            checked_at: 1000.0,
+            latency_ms: Some(1.0),
+            since: 900.0,
+            addr_count: 1,
+            interval_s: 10,
+            deadline_s: 30,
+        };
+        let f = freshness(995.0, 600, 900, 1004.0).with_probe(Some(&probe), 1004.0);
+        assert_eq!(
+            f.seconds_until_due, 6,
+            "the next probe, not the next refresh"
+        );
+        assert!(!f.probe_overdue);
+        assert_eq!(
+            vouched_state(State::Online, &f, Source::Primary),
+            State::Online
+        );
+        let f = freshness(995.0, 600, 900, 1031.0).with_probe(Some(&probe), 1031.0);
+        assert!(f.probe_overdue && f.fresh && !f.expired);
+        assert_eq!(f.seconds_until_due, 0);
+        for state in State::ALL {
+            assert_eq!(vouched_state(state, &f, Source::Primary), State::Unknown);
+        }
+        let without = freshness(995.0, 600, 900, 1031.0);
+        assert_eq!(without.with_probe(None, 1031.0), without);
     }
 
     proptest! {

@@ -5,7 +5,7 @@
 //! the end of maintenance come from constants the operator names (none by default), so a
 //! game can publish "back at 18:00" from the same `constants` table it already edits.
 
-use crate::row::{ConstantRow, MAX_MESSAGE_CHARS, RowWarning};
+use crate::row::{ConstantRow, MAX_MESSAGE_CHARS, MAX_PLAYERS, MaxPlayersError, RowWarning};
 use crate::state::StateMapping;
 use crate::value::RowValue;
 
@@ -19,6 +19,9 @@ pub struct StateSettings {
     /// `STATUS_MAINTENANCE_UNTIL_CONSTANT`: the constant whose `Value` (unix seconds) is
     /// published as `maintenance_until`.
     pub maintenance_until_constant: Option<String>,
+    /// `STATUS_MAX_PLAYERS_CONSTANT`: the constant whose `Value` is published as
+    /// `max_players`.
+    pub max_players_constant: Option<String>,
 }
 
 /// The optional fields found so far in one build.
@@ -26,6 +29,7 @@ pub struct StateSettings {
 pub struct Notice {
     pub message: Option<String>,
     pub maintenance_until: Option<f64>,
+    pub max_players: Option<u64>,
 }
 
 impl Notice {
@@ -55,6 +59,28 @@ impl Notice {
                 }
             };
         }
+        if settings.max_players_constant.as_deref() == Some(row.name.as_str()) {
+            self.max_players = match max_players(&row.value) {
+                Ok(n) => Some(n),
+                Err(reason) => {
+                    warnings.push(RowWarning::UnusableMaxPlayers {
+                        name: row.name.clone(),
+                        reason,
+                    });
+                    None
+                }
+            };
+        }
+    }
+}
+
+/// A player limit: a whole, non-negative number within [`MAX_PLAYERS`].
+fn max_players(value: &RowValue) -> Result<u64, MaxPlayersError> {
+    let n = value.to_number()?;
+    if n >= 0.0 && n.fract() == 0.0 && n <= MAX_PLAYERS as f64 {
+        Ok(n as u64)
+    } else {
+        Err(MaxPlayersError::OutOfRange(n))
     }
 }
 
@@ -91,6 +117,7 @@ mod tests {
         StateSettings {
             message_constant: Some("MaintenanceMessage".into()),
             maintenance_until_constant: Some("MaintenanceUntil".into()),
+            max_players_constant: Some("MaxOnline".into()),
             ..StateSettings::default()
         }
     }
@@ -142,6 +169,32 @@ mod tests {
         );
         let (n, _) = observe(&[("MaintenanceMessage", RowValue::Int(42))]);
         assert_eq!(n.message.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn max_players_is_a_whole_non_negative_number() {
+        for (value, want) in [
+            (RowValue::Int(1000), Some(1000)),
+            (RowValue::Bytes(b" 150 ".to_vec()), Some(150)),
+            (RowValue::Float(0.0), Some(0)),
+        ] {
+            let (n, w) = observe(&[("MaxOnline", value)]);
+            assert_eq!((n.max_players, w.len()), (want, 0));
+        }
+        for value in [
+            RowValue::Int(-1),
+            RowValue::Float(1.5),
+            RowValue::Null,
+            RowValue::Bytes(b"many".to_vec()),
+            RowValue::Float(1e300),
+        ] {
+            let (n, w) = observe(&[("MaxOnline", value.clone())]);
+            assert_eq!(n.max_players, None, "{value:?}");
+            assert!(
+                matches!(&w[..], [RowWarning::UnusableMaxPlayers { name, .. }] if name == "MaxOnline"),
+                "{value:?}: {w:?}"
+            );
+        }
     }
 
     #[test]

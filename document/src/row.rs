@@ -52,4 +52,22 @@ pub enum RowWarning {
     LongMessage { name: String, chars: usize },
     #[error("maintenance-until constant {name:?} skipped: {reason}")]
     UnusableMaintenanceUntil { name: String, reason: ValueError },
+    #[error("max-players constant {name:?} skipped: {reason}")]
+    UnusableMaxPlayers {
+        name: String,
+        reason: MaxPlayersError,
+    },
 }
+
+/// Why a max-players cell is not a player limit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MaxPlayersError {
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    #[error("{0} is not a whole number from 0 to {MAX_PLAYERS}")]
+    OutOfRange(f64),
+}
+
+/// The largest player count (or limit) the document carries: far above any game server,
+/// and exact in an `f64`, so JavaScript reads the same number.
+pub const MAX_PLAYERS: u64 = 1 << 32;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::live::{GameServer, Live, StateReason, combine};
 use crate::state::State;
 
 /// The version written into every document. A reader refuses any other value rather than
@@ -34,6 +35,22 @@ pub struct StatusDocument {
     /// `unknown` when the constant is missing, unusable or not in the mapping.
     #[serde(default)]
     pub state: State,
+    /// Why `state` is not what the constant says (`unreachable`: the game server does not
+    /// answer); absent when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<StateReason>,
+    /// The game-server probe's latest word; absent without `GAME_SERVER_ADDR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_server: Option<GameServer>,
+    /// Players online, from `STATUS_PLAYERS_QUERY`: the last good count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<u64>,
+    /// The player limit, from the constant `STATUS_MAX_PLAYERS_CONSTANT` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_players: Option<u64>,
+    /// Unix seconds at which `players` was counted (how old the count is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players_at: Option<f64>,
     /// The operator's text for visitors (e.g. a maintenance notice), bounded; plain text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -69,5 +86,17 @@ impl StatusDocument {
     pub fn to_json(&self) -> Vec<u8> {
         // Serialising plain structs of numbers, strings and maps with string keys cannot fail.
         serde_json::to_vec(self).expect("status document is always serialisable")
+    }
+
+    /// Applies what the refresher learnt between reads of `constants`: `constant_state` is
+    /// the state the constant alone gave (what [`build`](crate::build) wrote), and the probe
+    /// may override it by [`combine`]'s precedence.
+    pub fn apply_live(&mut self, constant_state: State, live: &Live) {
+        let (state, reason) = combine(constant_state, live.game_server.map(|g| g.reachable));
+        self.state = state;
+        self.state_reason = reason;
+        self.game_server = live.game_server;
+        self.players = live.players.map(|p| p.count);
+        self.players_at = live.players.map(|p| p.at);
     }
 }

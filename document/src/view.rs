@@ -11,6 +11,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+use crate::freshness::{Freshness, freshness};
+use crate::live::GameServer;
 use crate::schema::{MAX_DOCUMENT_BYTES, Rates, SCHEMA_VERSION};
 use crate::state::State;
 
@@ -35,6 +37,17 @@ pub struct DocumentView<'a> {
     /// Absent in documents written before `state` existed: those read as `unknown`.
     #[serde(default)]
     pub state: State,
+    /// Any word: a reason a later refresher adds is shown, not refused.
+    #[serde(borrow, default)]
+    pub state_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub game_server: Option<GameServer>,
+    #[serde(default)]
+    pub players: Option<u64>,
+    #[serde(default)]
+    pub max_players: Option<u64>,
+    #[serde(default)]
+    pub players_at: Option<f64>,
     #[serde(borrow, default)]
     pub message: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -69,6 +82,31 @@ impl<'a> DocumentView<'a> {
             }
             Err(_) => Err(ViewError::NotJson),
         }
+    }
+}
+
+impl DocumentView<'_> {
+    /// How fresh the document is at `now`, with the game-server probe's clock when it has
+    /// one: the function every endpoint judges the document by.
+    pub fn freshness(&self, now: f64) -> Freshness {
+        freshness(self.updated_at, self.refresh_interval_s, self.ttl_s, now)
+            .with_probe(self.game_server.as_ref(), now)
+    }
+
+    /// How often a newer document can appear: the probe's interval with a game-server
+    /// probe (it rewrites the document), the refresh interval without. What a cache may
+    /// serve a stale copy for while it fetches the new one (`stale-while-revalidate`).
+    pub fn rewrite_interval_s(&self) -> u64 {
+        self.game_server.map_or(self.refresh_interval_s, |g| {
+            g.interval_s.min(self.refresh_interval_s)
+        })
+    }
+
+    /// The stamps of the writes between reads of `constants` (the probe's, the players
+    /// count's): with `updated_at` they name one write, so an entity tag built from them
+    /// changes whenever the stored bytes do.
+    pub fn live_stamps(&self) -> [Option<f64>; 2] {
+        [self.game_server.map(|g| g.checked_at), self.players_at]
     }
 }
 
@@ -163,6 +201,28 @@ mod tests {
         assert_eq!(v.message.as_deref(), Some("До 18:00 \"x\""));
         assert_eq!(v.maintenance_until, Some(1_764_170_000.5));
 
+        doc["state_reason"] = "unreachable".into();
+        doc["players"] = 150.into();
+        doc["max_players"] = 1000.into();
+        doc["players_at"] = 99.5.into();
+        doc["game_server"] = serde_json::json!({"reachable": false, "checked_at": 101.0,
+            "latency_ms": null, "since": 90.0, "addr_count": 2, "interval_s": 10,
+            "deadline_s": 30});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let v = DocumentView::parse(&bytes).unwrap();
+        assert_eq!(v.state_reason.as_deref(), Some("unreachable"));
+        assert_eq!(
+            (v.players, v.max_players, v.players_at),
+            (Some(150), Some(1000), Some(99.5))
+        );
+        let probe = v.game_server.unwrap();
+        assert_eq!(
+            (probe.reachable, probe.addr_count, probe.latency_ms),
+            (false, 2, None)
+        );
+        assert_eq!(v.live_stamps(), [Some(101.0), Some(99.5)]);
+        assert!(v.freshness(131.5).probe_overdue && !v.freshness(131.0).probe_overdue);
+
         // A document from before `state` existed is served, and reads as unknown.
         doc.as_object_mut().unwrap().remove("state");
         let bytes = serde_json::to_vec(&doc).unwrap();
@@ -173,6 +233,12 @@ mod tests {
             ("state", serde_json::json!(1)),
             ("message", serde_json::json!(5)),
             ("maintenance_until", serde_json::json!("soon")),
+            ("players", serde_json::json!(-1)),
+            ("players", serde_json::json!("150")),
+            ("max_players", serde_json::json!(1.5)),
+            ("game_server", serde_json::json!({"reachable": "yes"})),
+            ("game_server", serde_json::json!(true)),
+            ("state_reason", serde_json::json!(3)),
         ] {
             let mut d = doc.clone();
             d[field] = bad;

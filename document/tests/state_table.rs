@@ -144,6 +144,7 @@ fn message_and_maintenance_until_from_named_constants() {
             states: "1:online,0:offline,2:maintenance".parse().unwrap(),
             message_constant: Some("MOTD".into()),
             maintenance_until_constant: Some("MaintenanceEnds".into()),
+            max_players_constant: None,
         },
         ..BuildOptions::default()
     };

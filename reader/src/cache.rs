@@ -37,14 +37,29 @@ pub const STALE_IF_ERROR_S: u64 = 86_400;
 /// Like the content hash it replaces, it depends on the stored document only, so every
 /// reader replica gives the same tag; the per-request `_cache` object is response metadata
 /// and deliberately not part of it.
-pub fn etag(schema_version: u32, updated_at: f64, stored_len: usize) -> String {
-    let mut tag = String::with_capacity(40);
+///
+/// With a game-server probe or a players query, the refresher also rewrites the document
+/// between reads of `constants`, keeping `updated_at` (the time the table was read) and
+/// stamping `game_server.checked_at` or `players_at` instead. Those `live` stamps are
+/// appended (16 hex digits each, when present), so each such write gets its own tag too:
+/// a probe write that changed the state never gets a 304 for the tag of the write before.
+pub fn etag(
+    schema_version: u32,
+    updated_at: f64,
+    stored_len: usize,
+    live: [Option<f64>; 2],
+) -> String {
+    let mut tag = String::with_capacity(76);
     tag.push('"');
     push_hex(&mut tag, u64::from(schema_version), 1);
     tag.push('-');
     push_hex(&mut tag, stored_len as u64, 1);
     tag.push('-');
     push_hex(&mut tag, updated_at.to_bits(), 16);
+    for stamp in live.into_iter().flatten() {
+        tag.push('-');
+        push_hex(&mut tag, stamp.to_bits(), 16);
+    }
     tag.push('"');
     tag
 }
@@ -116,27 +131,30 @@ fn members_match(mut s: &[u8], ours: &[u8]) -> bool {
 /// * `max-age`: whole seconds until the next refresh is due, so no cache holds a document
 ///   past the moment a newer one can exist. Once due (or when serving the last-known-good
 ///   copy) it is [`OVERDUE_MAX_AGE_S`].
-/// * `stale-while-revalidate`: one refresh interval — a cache answers at once with its copy
-///   and fetches the new document in the background (RFC 5861 §3).
+/// * `stale-while-revalidate`: how often a newer document can appear
+///   (`rewrite_interval_s`: one refresh interval, or one probe interval with a game-server
+///   probe) — a cache answers at once with its copy and fetches the new document in the
+///   background (RFC 5861 §3), and never shows a copy older than that.
 /// * `stale-if-error`: [`STALE_IF_ERROR_S`] (RFC 5861 §4).
 /// * `public`, and no `s-maxage`: `s-maxage` would forbid shared caches to serve stale
 ///   (RFC 9111 §5.2.2.10), defeating both extensions above.
-pub fn cache_control(freshness: &Freshness, refresh_interval_s: u64, primary: bool) -> String {
-    let max_age = max_age(freshness, primary);
+pub fn cache_control(freshness: &Freshness, rewrite_interval_s: u64, primary: bool) -> String {
+    let max_age = max_age(freshness, primary, rewrite_interval_s);
     format!(
-        "public, max-age={max_age}, stale-while-revalidate={refresh_interval_s}, \
+        "public, max-age={max_age}, stale-while-revalidate={rewrite_interval_s}, \
          stale-if-error={STALE_IF_ERROR_S}"
     )
 }
 
-/// The `max-age` of [`cache_control`]: seconds until the next refresh is due, or
-/// [`OVERDUE_MAX_AGE_S`] once due or when serving the last-known-good copy. `shields.json`
-/// reports it as `cacheSeconds`.
-pub fn max_age(freshness: &Freshness, primary: bool) -> u64 {
+/// The `max-age` of [`cache_control`]: seconds until the next refresh (or probe write) is
+/// due, or [`OVERDUE_MAX_AGE_S`] once due or when serving the last-known-good copy — but
+/// never more than `rewrite_interval_s` (at least 1): with a 1-second probe, a copy kept for
+/// 5 s would hide four of its writes. `shields.json` reports it as `cacheSeconds`.
+pub fn max_age(freshness: &Freshness, primary: bool, rewrite_interval_s: u64) -> u64 {
     if primary && freshness.seconds_until_due > 0 {
         freshness.seconds_until_due
     } else {
-        OVERDUE_MAX_AGE_S
+        OVERDUE_MAX_AGE_S.min(rewrite_interval_s.max(1))
     }
 }
 
@@ -190,8 +208,8 @@ mod tests {
     #[test]
     fn etag_is_quoted_deterministic_and_sensitive() {
         let t = 1_764_120_000.123_456_7;
-        let a = etag(1, t, 4559);
-        assert_eq!(a, etag(1, t, 4559));
+        let a = etag(1, t, 4559, NO_LIVE);
+        assert_eq!(a, etag(1, t, 4559, NO_LIVE));
         assert!(a.starts_with('"') && a.ends_with('"'));
         assert!(
             a[1..a.len() - 1]
@@ -200,18 +218,43 @@ mod tests {
         );
         assert_ne!(
             a,
-            etag(1, f64::from_bits(t.to_bits() + 1), 4559),
+            etag(1, f64::from_bits(t.to_bits() + 1), 4559, NO_LIVE),
             "one ulp later"
         );
-        assert_ne!(a, etag(1, t, 4560), "another length");
-        assert_ne!(a, etag(2, t, 4559), "another schema");
-        assert_ne!(etag(1, 0.0, 0), etag(1, -0.0, 0));
+        assert_ne!(a, etag(1, t, 4560, NO_LIVE), "another length");
+        assert_ne!(a, etag(2, t, 4559, NO_LIVE), "another schema");
+        assert_ne!(etag(1, 0.0, 0, NO_LIVE), etag(1, -0.0, 0, NO_LIVE));
         // Pinned: replicas and releases must agree on the tag of the same document.
-        assert_eq!(etag(1, 1234.5, 0x11cf), "\"1-11cf-40934a0000000000\"");
-        assert_eq!(etag(1, 0.0, 0), "\"1-0-0000000000000000\"");
         assert_eq!(
-            etag(u32::MAX, f64::NAN, usize::MAX).len(),
+            etag(1, 1234.5, 0x11cf, NO_LIVE),
+            "\"1-11cf-40934a0000000000\""
+        );
+        assert_eq!(etag(1, 0.0, 0, NO_LIVE), "\"1-0-0000000000000000\"");
+        assert_eq!(
+            etag(u32::MAX, f64::NAN, usize::MAX, NO_LIVE).len(),
             2 + 8 + 1 + 16 + 1 + 16
+        );
+    }
+
+    const NO_LIVE: [Option<f64>; 2] = [None, None];
+
+    #[test]
+    fn every_live_write_has_its_own_tag() {
+        // A probe write keeps updated_at and may keep the length ("online" and "offline"
+        // differ, but a latency of 1.5 and of 2.5 do not): only the stamp tells them apart.
+        let t = 1_764_120_000.5;
+        let before = etag(1, t, 900, [Some(t + 10.0), None]);
+        let after = etag(1, t, 900, [Some(t + 20.0), None]);
+        assert_ne!(before, after);
+        assert_ne!(etag(1, t, 900, NO_LIVE), before);
+        assert_ne!(
+            etag(1, t, 900, [None, Some(t + 10.0)]),
+            etag(1, t, 900, [None, Some(t + 70.0)]),
+            "a new players count"
+        );
+        assert_eq!(
+            etag(1, 1234.5, 0x11cf, [Some(1234.5), Some(0.0)]),
+            "\"1-11cf-40934a0000000000-40934a0000000000-0000000000000000\""
         );
     }
 
@@ -262,6 +305,11 @@ mod tests {
             "last-known-good copies are never promised for long"
         );
         assert!(!cache_control(&f, 600, true).contains("s-maxage"));
+        // A 1-second probe rewrites the document every second: no copy is kept longer.
+        assert_eq!(
+            cache_control(&overdue, 1, true),
+            "public, max-age=1, stale-while-revalidate=1, stale-if-error=86400"
+        );
     }
 
     #[test]
@@ -291,8 +339,9 @@ mod tests {
 
         #[test]
         fn own_tag_always_matches(updated_at in any::<f64>(), len in any::<usize>(),
-                                  weak in any::<bool>()) {
-            let tag = etag(1, updated_at, len);
+                                  weak in any::<bool>(),
+                                  live in proptest::array::uniform2(proptest::option::of(any::<f64>()))) {
+            let tag = etag(1, updated_at, len, live);
             let sent = if weak { format!("W/{tag}") } else { tag.clone() };
             let line = format!("\"zz\", {sent}");
             prop_assert!(none_match(&[line], &tag));

@@ -58,7 +58,7 @@ impl OptionError {
             OptionError::Style => "style must be flat, flat-square or for-the-badge",
             OptionError::Lang => "lang must be en or ru",
             OptionError::Show => {
-                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob"
+                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob, players"
             }
         }
     }

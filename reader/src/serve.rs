@@ -5,7 +5,7 @@
 //! fixed clock.
 
 use serde::Serialize;
-use status_document::{State, freshness, vouched_state};
+use status_document::{State, vouched_state};
 
 use crate::badge::{self, endpoint::Kind};
 use crate::cache;
@@ -92,22 +92,23 @@ fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> 
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
-    let (schema_version, updated_at, interval, ttl, document_state) = match validate(&bytes) {
+    let (f, updated_at, rewrite_interval, document_state, etag) = match validate(&bytes) {
         Ok(v) => (
-            v.schema_version,
+            v.freshness(now),
             v.updated_at,
-            v.refresh_interval_s,
-            v.ttl_s,
+            v.rewrite_interval_s(),
             v.state,
+            cache::etag(v.schema_version, v.updated_at, bytes.len(), v.live_stamps()),
         ),
         Err(e) => return Response::error(e),
     };
-    let f = freshness(updated_at, interval, ttl, now);
     let primary = source == Source::Primary;
 
-    let etag = cache::etag(schema_version, updated_at, bytes.len());
     let mut headers = Vec::with_capacity(8);
-    headers.push(("cache-control", cache::cache_control(&f, interval, primary)));
+    headers.push((
+        "cache-control",
+        cache::cache_control(&f, rewrite_interval, primary),
+    ));
     if let Some(date) = cache::http_date(updated_at) {
         headers.push(("last-modified", date));
     }
@@ -176,7 +177,7 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         Err(e) => return Response::error(e),
     };
     let key = source.key(config.status_key());
-    let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
+    let f = view.freshness(now);
     let (ttl, ttl_unavailable) = match store.ttl(&key) {
         Ok(Some(ttl)) => (Some(ttl), None),
         Ok(None) => (None, Some(TTL_NOT_IN_API)),
@@ -220,8 +221,7 @@ fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
     }
     let judged = fetch(store, config.status_key()).and_then(|Fetched { bytes, source }| {
         let v = validate(&bytes)?;
-        let f = freshness(v.updated_at, v.refresh_interval_s, v.ttl_s, now);
-        Ok((f, source, v.state))
+        Ok((v.freshness(now), source, v.state))
     });
     let (status, body) = match judged {
         Ok((f, source, document_state)) => {

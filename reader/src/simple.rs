@@ -9,7 +9,7 @@
 //! to judge (Redis down, nothing published, a corrupt value) the answer is `503 unknown`,
 //! `no-store`, with the error's `Retry-After` when it is transient.
 
-use status_document::{State, freshness, vouched_state};
+use status_document::{State, vouched_state};
 
 use crate::cache;
 use crate::config::Config;
@@ -29,13 +29,18 @@ pub fn status_for(state: State) -> u16 {
 pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
     let judged = fetch(store, config.status_key()).and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
-        let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
+        let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
         let state = vouched_state(view.state, &f, fetched.source);
-        let document_tag = cache::etag(view.schema_version, view.updated_at, fetched.bytes.len());
+        let document_tag = cache::etag(
+            view.schema_version,
+            view.updated_at,
+            fetched.bytes.len(),
+            view.live_stamps(),
+        );
         Ok((
             state,
-            cache::cache_control(&f, view.refresh_interval_s, primary),
+            cache::cache_control(&f, view.rewrite_interval_s(), primary),
             cache::state_etag(&document_tag, 't', state),
             cache::http_date(view.updated_at),
         ))

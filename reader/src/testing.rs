@@ -8,7 +8,9 @@ use crate::request::RequestHead;
 use crate::respond::Response;
 use crate::serve::handle;
 use crate::store::memory::MemoryStore;
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
+use status_document::{
+    BuildOptions, ConstantRow, GameServer, Live, PlayerCount, RowValue, State, build,
+};
 
 /// When the test documents are written: Tue, 14 Nov 2023 22:13:20 GMT.
 pub(crate) const T0: f64 = 1_700_000_000.0;
@@ -27,6 +29,45 @@ pub(crate) fn document(rate_exp: RowValue, options: &BuildOptions, state: &str) 
     let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     v["state"] = state.into();
     serde_json::to_vec(&v).unwrap()
+}
+
+/// A document written at [`T0`] (interval 600 s, TTL 900 s) whose constant says
+/// `constant`, with what the refresher learnt since (`live`) applied the way the refresher
+/// applies it, so `state` and `state_reason` follow the one precedence rule.
+pub(crate) fn live_document(constant: State, live: &Live) -> Vec<u8> {
+    let rows = [ConstantRow {
+        name: "RateExp".into(),
+        value: RowValue::Int(2),
+        description: None,
+    }];
+    let mut document = build(&rows, &BuildOptions::default(), T0).unwrap().document;
+    document.apply_live(constant, live);
+    document.to_json()
+}
+
+/// A game-server probe's word: `reachable` as of `checked_at`, probing every `interval_s`,
+/// believed for `deadline_s` (with 2 failures to go down: three intervals).
+pub(crate) fn probe(reachable: bool, checked_at: f64, interval_s: u64) -> GameServer {
+    GameServer {
+        reachable,
+        checked_at,
+        latency_ms: reachable.then_some(1.5),
+        since: T0 - 3600.0,
+        addr_count: 1,
+        interval_s,
+        deadline_s: interval_s * 3,
+    }
+}
+
+/// [`Live`] with a probe and, when `players` is given, a count taken at `checked_at`.
+pub(crate) fn live(game_server: GameServer, players: Option<u64>) -> Live {
+    Live {
+        game_server: Some(game_server),
+        players: players.map(|count| PlayerCount {
+            count,
+            at: game_server.checked_at,
+        }),
+    }
 }
 
 /// The reader under test: status key `k`, CORS for any origin, a Redis it never dials.

@@ -17,7 +17,10 @@ use status_document::{Mapping, MetaPolicy, StateSettings};
 
 use crate::redact::{MASK, RedactedUrl};
 
+pub use game::{PlayersSettings, ProbeSettings};
+
 mod args;
+mod game;
 mod live;
 mod sentinel;
 mod states;
@@ -114,6 +117,10 @@ pub struct Config {
     pub refresh_channel: Option<String>,
     pub min_refresh_gap: Duration,
     pub watch: Watch,
+    /// `GAME_SERVER_ADDR` and `STATUS_PROBE_*`; `None` without an address.
+    pub probe: Option<ProbeSettings>,
+    /// `STATUS_PLAYERS_QUERY` and `STATUS_PLAYERS_INTERVAL`; `None` without a query.
+    pub players: Option<PlayersSettings>,
     pub once: bool,
     /// DB_* settings that were ignored because DATABASE_URL was set (for a start-up warning).
     pub ignored: Vec<&'static str>,
@@ -165,6 +172,8 @@ impl Config {
             refresh_channel,
             min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
             watch: live::parse_watch(&args.status_watch)?,
+            probe: game::parse_probe(&args)?,
+            players: game::parse_players(&args)?,
             once: args.once,
             ignored,
         })

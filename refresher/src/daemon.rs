@@ -1,13 +1,13 @@
 //! The process: refresh at start-up, then every interval, until a signal.
 //!
-//! With a lease (the default; see [`crate::lease`]) the loop has two clocks: when the next
+//! With a lease (the default; see [`crate::replicas::lease`]) the loop has two clocks: when the next
 //! refresh is due, and when to look at the lease next (renew it every third of the lease
 //! while holding it; otherwise look again when the holder's lease would run out). A refresh
 //! that falls due while another replica holds the lease is skipped: the standby neither
 //! reads the database nor writes. When a standby takes the lease over it refreshes at once,
 //! so the document's age after a holder dies is at most one interval plus one lease.
 //!
-//! A third clock is the nudge (see [`crate::nudge`]): while this replica is the writer it
+//! A third clock is the nudge (see [`crate::replicas::nudge`]): while this replica is the writer it
 //! runs the nudge sources ([`crate::sources`]), and a pending nudge makes a refresh due at
 //! the earliest one `STATUS_MIN_REFRESH_GAP` after the last refresh started. A refresh of
 //! either kind restarts the interval, so a nudged refresh saves the periodic one.
@@ -20,19 +20,20 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Watch};
-use crate::lease::{Lease, LeaseState, WriteGuard, replica_token};
-use crate::listener;
-use crate::metrics::Metrics;
-use crate::nudge::{Coalescer, Trigger};
-use crate::redis_target::Primary;
+use crate::read::db::Source;
+use crate::read::probe::Liveness;
+use crate::read::watch::binlog::BinlogWatch;
+use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
+use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
+use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
+use crate::replicas::subscription::Subscription;
+use crate::replicas::target::Primary;
+use crate::report::listener;
+use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
-use crate::sink::{Keys, Sink};
-use crate::source::Source;
 use crate::sources::{Sources, Watcher};
-use crate::subscription::Subscription;
-use crate::watch::binlog::BinlogWatch;
-use crate::watch::poll::PollWatch;
+use crate::write::document::{Keys, Sink};
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with
 /// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
@@ -43,6 +44,9 @@ pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
 /// connection, the query, the write. A refresh takes at most this many timeouts.
 const MAX_CALLS_PER_CYCLE: u32 = 4;
+/// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the
+/// server and one second more on the client (see `read/players.rs`); counted as two.
+const PLAYERS_CALLS: u32 = 2;
 
 /// How the process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +80,11 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
         min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
         watch = %config.watch,
+        game_server_addrs = config.probe.as_ref().map_or(0, |p| p.addrs.len()),
+        probe_interval_s = config.probe.as_ref().map_or(0, |p| p.interval.as_secs()),
+        probe_timeout_s = config.probe.as_ref().map_or(0.0, |p| p.timeout.as_secs_f64()),
+        probe_failures = config.probe.as_ref().map_or(0, |p| p.failures),
+        players_query = config.players.is_some(),
         replica = %token,
         once = config.once,
         "status-refresher starting"
@@ -84,13 +93,20 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         warn!(ignored = ?config.ignored, "DATABASE_URL is set; these DB_* settings are ignored");
     }
     warn_if_outlives_ttl(config.interval, config.ttl_s);
+    let calls = MAX_CALLS_PER_CYCLE
+        + if config.players.is_some() {
+            PLAYERS_CALLS
+        } else {
+            0
+        };
     if let Some(lease) = config.lease
-        && lease <= config.timeout * MAX_CALLS_PER_CYCLE
+        && lease <= config.timeout * calls
     {
         warn!(
             lease_s = lease.as_secs_f64(),
             timeout_s = config.timeout.as_secs_f64(),
-            "the lease is not longer than a refresh may take (four timeouts): a slow \
+            calls,
+            "the lease is not longer than a refresh may take (`calls` timeouts): a slow \
              refresh may lose it before its write (the write is then refused, never misplaced)"
         );
     }
@@ -112,17 +128,19 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     };
     // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
     // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
-    let metrics = Arc::new(Metrics::new(
-        config.interval,
-        config.timeout * MAX_CALLS_PER_CYCLE,
-    ));
+    let metrics = Arc::new(Metrics::new(config.interval, config.timeout * calls));
     let mut refresher = Refresher::new(
         source,
         sink,
         settings,
         config.interval,
         Arc::clone(&metrics),
+    )
+    .with_live(
+        config.probe.clone().map(Liveness::new),
+        config.players.clone(),
     );
+    refresher.preflight_players().await;
 
     let exit = if config.once {
         // `--once` never holds the lease (it is gone before a lease would matter); it
@@ -131,6 +149,8 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
             allow_unheld: true,
             ..l.guard()
         });
+        // One probe first, so the one document written carries the game server's word.
+        refresher.probe_only().await;
         once(&mut refresher, guard.as_ref(), &mut shutdown).await
     } else {
         metrics.set_lease_holder(lease.is_none());
@@ -145,6 +165,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
             refresher: &mut refresher,
             lease,
             metrics,
+            nudger: trigger.nudger(),
             trigger,
             coalescer: Coalescer::new(config.min_refresh_gap),
             sources,
@@ -239,27 +260,38 @@ struct Daemon<'a> {
     refresher: &'a mut Refresher,
     lease: Option<Lease>,
     metrics: Arc<Metrics>,
+    /// The probe's own way to ask for a refresh when the game server's reachability changes.
+    nudger: Nudger,
     trigger: Trigger,
     coalescer: Coalescer,
     sources: Sources,
 }
 
 impl Daemon<'_> {
+    /// Whether this replica is the writer: it holds the lease, or runs without one.
+    fn writer(&self) -> bool {
+        self.lease.as_ref().is_none_or(Lease::held)
+    }
+
     async fn run(&mut self, shutdown: &mut Shutdown) {
         let mut refresh_due = Instant::now();
         let mut lease_due = Instant::now();
+        // The probe and the players query run on the writer only, on clocks of their own.
+        let mut probe_due = Instant::now();
+        let mut players_due = Instant::now();
         // The last lease error, while it keeps us from knowing whether we hold the lease.
         let mut lease_error: Option<crate::redis_call::RedisCallError> = None;
         let mut standby_logged = false;
         if self.lease.is_none() {
             self.sources.start();
+            // Without a lease, a restart carries on from what the last run published.
+            self.refresher.carry_on().await;
         }
         loop {
             // A pending nudge makes a refresh due, one gap after the last one at the earliest.
-            let nudge_due = self.coalescer.due(
-                self.sources.running() && self.trigger.pending(),
-                Instant::now(),
-            );
+            let nudge_due = self
+                .coalescer
+                .due(self.writer() && self.trigger.pending(), Instant::now());
             if let Some(due) = nudge_due {
                 refresh_due = refresh_due.min(due);
             }
@@ -279,6 +311,7 @@ impl Daemon<'_> {
                         if acquired {
                             info!(lock = %lease.key(), replica = %lease.token(), "lease acquired; this replica writes");
                             refresh_due = Instant::now();
+                            probe_due = Instant::now();
                         }
                         lease_due = Instant::now() + lease.renew_every();
                     }
@@ -302,18 +335,75 @@ impl Daemon<'_> {
                             Instant::now() + lease.renew_every().min(Duration::from_secs(1));
                     }
                 }
-                self.metrics.set_lease_holder(lease.held());
+                let held = lease.held();
+                self.metrics.set_lease_holder(held);
                 // The writer runs the nudge sources; a standby (or a replica that can no
                 // longer tell) does not.
-                if lease.held() {
+                if held {
                     self.sources.start();
+                    if !was_held {
+                        // A takeover carries on from the previous holder's word, so the
+                        // state does not flap while this replica makes its first probe.
+                        self.refresher.carry_on().await;
+                    }
                 } else {
                     self.sources.stop();
+                    if was_held {
+                        self.refresher.forget();
+                    }
+                }
+            }
+
+            // The probe goes before a due refresh, so a new writer's first document
+            // carries a fresh word.
+            if let Some(every) = self.refresher.probe_interval()
+                && self.writer()
+                && Instant::now() >= probe_due
+            {
+                probe_due = Instant::now() + every;
+                let guard = self.lease.as_ref().map(Lease::guard);
+                let step = self.refresher.probe(guard.as_ref());
+                let Some(result) = finish_or_stop(step, shutdown).await else {
+                    return;
+                };
+                match result {
+                    Ok(Some(_change)) => {
+                        // The probe's write already shows the new state; the nudge reads
+                        // `constants` again too, through the same coalescing as every other.
+                        self.nudger.nudge();
+                    }
+                    Ok(None) => {}
+                    Err(RefreshError::NotLeaseHolder) => {
+                        if let Some(lease) = self.lease.as_mut() {
+                            lease.lost();
+                            lease_due = Instant::now();
+                            self.sources.stop();
+                            self.refresher.forget();
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot write the probe's word; retrying at the next probe")
+                    }
+                }
+            }
+            if let Some(every) = self.refresher.players_interval()
+                && self.writer()
+                && Instant::now() >= players_due
+                && Instant::now() < refresh_due
+            {
+                players_due = Instant::now() + every;
+                let guard = self.lease.as_ref().map(Lease::guard);
+                let step = self.refresher.players_now(guard.as_ref());
+                let Some(result) = finish_or_stop(step, shutdown).await else {
+                    return;
+                };
+                if let Err(e) = result {
+                    warn!(error = %e, "cannot write the players count; retrying at the next count");
                 }
             }
 
             if Instant::now() >= refresh_due {
-                let holder = self.lease.as_ref().is_none_or(Lease::held);
+                let holder = self.writer();
                 if holder {
                     let guard = self.lease.as_ref().map(Lease::guard);
                     let started = Instant::now();
@@ -322,19 +412,13 @@ impl Daemon<'_> {
                     self.trigger.answer();
                     self.coalescer.started(started);
                     let cycle = self.refresher.refresh(guard.as_ref());
-                    tokio::pin!(cycle);
-                    let result = tokio::select! {
-                        result = &mut cycle => result,
-                        signal = shutdown.recv() => {
-                            info!(signal, "stopping; letting the refresh under way finish");
-                            // Dropping the cycle after the grace period is safe: the write is
-                            // a single transaction or script, applied whole or not at all.
-                            if tokio::time::timeout(SHUTDOWN_GRACE, &mut cycle).await.is_err() {
-                                warn!("refresh abandoned at shutdown; nothing was written");
-                            }
-                            return;
-                        }
+                    let Some(result) = finish_or_stop(cycle, shutdown).await else {
+                        return;
                     };
+                    // The refresh counted the players too.
+                    if let Some(every) = self.refresher.players_interval() {
+                        players_due = Instant::now() + every;
+                    }
                     // The refresher has recorded the outcome; only the lease is ours to update.
                     match (result, self.lease.as_mut()) {
                         // The guarded write extended the lease.
@@ -343,6 +427,7 @@ impl Daemon<'_> {
                             lease.lost();
                             lease_due = Instant::now();
                             self.sources.stop();
+                            self.refresher.forget();
                         }
                         _ => {}
                     }
@@ -352,7 +437,7 @@ impl Daemon<'_> {
                 } else {
                     self.refresher.skip();
                 }
-                if !self.sources.running() {
+                if !self.writer() {
                     // A standby does not act on nudges (none should arrive: it is not
                     // subscribed, but one may be left from before it lost the lease).
                     self.trigger.discard();
@@ -370,19 +455,46 @@ impl Daemon<'_> {
                 }
             }
 
-            let wake = match self.lease {
+            let mut wake = match self.lease {
                 Some(_) => refresh_due.min(lease_due),
                 None => refresh_due,
             };
-            let listening = self.sources.running();
+            let writer = self.writer();
+            if writer && self.refresher.probe_interval().is_some() {
+                wake = wake.min(probe_due);
+            }
+            if writer && self.refresher.players_interval().is_some() {
+                wake = wake.min(players_due);
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
-                () = self.trigger.arrived(), if listening => {}
+                () = self.trigger.arrived(), if writer => {}
                 signal = shutdown.recv() => {
                     info!(signal, "stopping");
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Runs one step (a refresh, a probe, a players count) to its end; on a signal, lets it
+/// finish within [`SHUTDOWN_GRACE`] and returns `None`: the daemon stops. Dropping a step
+/// after the grace period is safe: its write is a single transaction or script, applied
+/// whole or not at all.
+async fn finish_or_stop<T>(
+    step: impl std::future::Future<Output = T>,
+    shutdown: &mut Shutdown,
+) -> Option<T> {
+    tokio::pin!(step);
+    tokio::select! {
+        result = &mut step => Some(result),
+        signal = shutdown.recv() => {
+            info!(signal, "stopping; letting the step under way finish");
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut step).await.is_err() {
+                warn!("step abandoned at shutdown; nothing was written");
+            }
+            None
         }
     }
 }

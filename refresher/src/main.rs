@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use status_refresher::config::{Args, Command, Config, RefreshNowConfig};
 use status_refresher::daemon::{self, Exit};
-use status_refresher::redis_target::Primary;
 use status_refresher::refresh_now::{self, Outcome, RefreshNow};
+use status_refresher::replicas::target::Primary;
 use tracing_subscriber::EnvFilter;
 
 /// Exit code for unusable configuration; clap uses the same for its usage errors.

@@ -1,4 +1,4 @@
-//! One Redis call under a deadline: what both the [`crate::sink`] and the [`crate::lease`]
+//! One Redis call under a deadline: what both the [`crate::write::document`] and the [`crate::replicas::lease`]
 //! make of every command they send.
 //!
 //! The connection manager has its own timeouts, but its reconnect loop can outlast them;
@@ -21,7 +21,7 @@ pub enum RedisCallError {
         step: &'static str,
         error: redis::RedisError,
     },
-    /// No Sentinel named the primary (see [`crate::redis_target`]); `detail` says what each
+    /// No Sentinel named the primary (see [`crate::replicas::target`]); `detail` says what each
     /// one answered.
     #[error("no Sentinel named a primary for {master:?} (REDIS_SENTINEL_MASTER): {detail}")]
     NoPrimary { master: String, detail: String },

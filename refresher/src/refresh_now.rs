@@ -14,7 +14,7 @@ use redis::{AsyncConnectionConfig, Client};
 use status_document::DocumentView;
 use tokio::time::{Instant, timeout};
 
-use crate::subscription::NUDGE_MESSAGE;
+use crate::replicas::subscription::NUDGE_MESSAGE;
 
 /// How often `--wait` looks at the document.
 const POLL_EVERY: Duration = Duration::from_millis(100);

@@ -1,5 +1,5 @@
-//! The nudge sources the lease holder runs: the refresh channel ([`crate::subscription`])
-//! and the configured change watcher ([`crate::watch`]).
+//! The nudge sources the lease holder runs: the refresh channel ([`crate::replicas::subscription`])
+//! and the configured change watcher ([`crate::read::watch`]).
 //!
 //! The daemon [`Sources::start`]s them when it becomes the writer (at start without a lease,
 //! on acquiring the lease otherwise) and [`Sources::stop`]s them when it loses the lease, so
@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::nudge::{Nudger, SourceState, Trigger};
-use crate::subscription::{self, Subscription};
-use crate::watch::binlog::{self, BinlogWatch};
-use crate::watch::poll::{self, PollWatch};
+use crate::read::watch::binlog::{self, BinlogWatch};
+use crate::read::watch::poll::{self, PollWatch};
+use crate::replicas::nudge::{Nudger, SourceState, Trigger};
+use crate::replicas::subscription::{self, Subscription};
 
 /// The configured watcher.
 #[derive(Debug, Clone)]
@@ -91,11 +91,6 @@ impl Sources {
             channel,
             watch,
         }
-    }
-
-    /// Whether the sources run (this replica is the writer).
-    pub fn running(&self) -> bool {
-        self.channel.task.is_some() || self.watch.task.is_some()
     }
 
     /// Starts whatever is configured and not running. Must be called inside the runtime.

@@ -19,6 +19,7 @@ pub mod certs;
 pub mod constants;
 pub mod http;
 pub mod net;
+pub mod nginx;
 pub mod process;
 pub mod servers;
 pub mod workspace;

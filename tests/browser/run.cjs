@@ -80,7 +80,7 @@ function badgesPage() {
   const rows = config.badge_readers.map(([, reader]) => {
     const base = `${reader}/server/status/badge.svg`;
     const imgs = ["flat", "flat-square", "for-the-badge"].map(style =>
-      `<img src="${base}?style=${style}&show=exp"> <img src="${base}?style=${style}&lang=ru">`).join(" ");
+      `<img src="${base}?style=${style}&show=exp,players"> <img src="${base}?style=${style}&lang=ru">`).join(" ");
     return `<div style="margin:6px 0">${imgs}</div>`;
   }).join("");
   return `<!doctype html><meta charset="utf-8"><body style="margin:0;background:#fff">` +
@@ -94,6 +94,7 @@ async function shown(page) {
     const text = s => q(s).textContent;
     return {
       state: text(".state"), dataState: q(".box").dataset.state, rates: text(".rates"),
+      players: text(".players"),
       updated: text(".updated"), stale: q(".stale").hidden ? null : text(".stale"),
       error: q(".error").hidden ? null : text(".error"), live: q("[aria-live]") !== null,
     };
@@ -138,6 +139,9 @@ async function widgetTests(context) {
       assert.equal(s.error, null);
       assert.ok(s.live, "aria-live region");
     });
+    check("widget online: players count and limit beside the state", () => {
+      assert.equal(s.players, "150 / 1000 игроков");
+    });
     check("widget online: no page errors", () => assert.deepEqual(errors, []));
     await shot(page, "online");
     await page.close();
@@ -149,6 +153,7 @@ async function widgetTests(context) {
     check("widget online (en)", () => {
       assert.match(s.rates, new RegExp(`EXP ×${r.exp}`));
       assert.equal(s.updated, "Updated 2 minutes ago");
+      assert.equal(s.players, "150 / 1000 players");
     });
     await page.close();
   }
@@ -158,10 +163,28 @@ async function widgetTests(context) {
     const s = await shown(page);
     check("widget offline", () => {
       assert.equal(s.dataState, "offline");
+      assert.equal(s.players, "", "no players query: no count");
       assert.equal(s.stale, null);
       assert.equal(s.error, null);
     });
     await shot(page, "offline");
+    await page.close();
+  }
+  // Offline because the game server does not answer (the constant says online): the reason
+  // is shown, and the kept players count is not (it would contradict the state). The age
+  // line follows the probe's latest write, not the table's read.
+  for (const [lang, word, updated] of [["ru", "Офлайн (недоступен)", "Обновлено только что"],
+    ["en", "Offline (unreachable)", "Updated just now"]]) {
+    const { page } = await openWidget(context, "unreachable", lang, word);
+    const s = await shown(page);
+    check(`widget offline (unreachable), ${lang}`, () => {
+      assert.equal(s.dataState, "offline");
+      assert.equal(s.players, "");
+      assert.equal(s.updated, updated);
+      assert.equal(s.stale, null);
+      assert.equal(s.error, null);
+    });
+    if (lang === "ru") await shot(page, "unreachable");
     await page.close();
   }
   // Maintenance (with the document's message).
@@ -181,6 +204,19 @@ async function widgetTests(context) {
       assert.equal(s.error, null);
     });
     await shot(page, "stale");
+    await page.close();
+  }
+  // The game-server probe stopped (the refresher died): the reader vouches for no state,
+  // and the widget says why, with the last state it was told, and no players count.
+  {
+    const { page } = await openWidget(context, "probe-stopped", "ru", "Неизвестно");
+    const s = await shown(page);
+    check("widget probe past its deadline: unknown with stale notice", () => {
+      assert.equal(s.dataState, "unknown");
+      assert.equal(s.players, "");
+      assert.match(s.stale, /^Данные устарели: статус не обновлялся (1 минуту|2 минуты), состояние сервера неизвестно \(последнее известное: Онлайн\)\.$/);
+      assert.equal(s.error, null);
+    });
     await page.close();
   }
   // Redis goes down after the first load: last good data stays, with an error line.
@@ -351,6 +387,26 @@ async function badgeTests(context) {
     });
   }
   check("no dialog ever opened", () => assert.deepEqual(dialogs, []));
+  // show=players: the count with its plural form, laid out from the Verdana table.
+  for (const [query, title] of [["show=players", "server: online · 150 players"],
+    ["lang=ru&show=players", "сервер: онлайн · 150 игроков"],
+    ["style=for-the-badge&lang=ru&show=exp,players", "сервер: онлайн · Опыт ×7.5 · 150 игроков"]]) {
+    const res = await page.goto(`${online}/server/status/badge.svg?${query}`);
+    const m = await measure(page);
+    check(`badge ${query}`, () => {
+      assert.equal(res.status(), 200);
+      assert.equal(m.title, title);
+      assertLayout(m, query);
+    });
+  }
+  {
+    const res = await page.goto(`${config.readers.unreachable}/server/status/badge.svg?show=players`);
+    const m = await measure(page);
+    check("badge offline (unreachable): no count beside offline", () => {
+      assert.equal(res.status(), 200);
+      assert.equal(m.title, "server: offline");
+    });
+  }
   // A picture of every state and style, for the README.
   await page.goto(`${SITE}/badges`);
   await page.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0), null, { timeout: 45000 });

@@ -261,3 +261,86 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Statement counters of one MariaDB user (`information_schema.USER_STATISTICS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserStats {
+    pub connections: u64,
+    pub selects: u64,
+    pub updates: u64,
+    pub others: u64,
+    pub bytes_received: u64,
+}
+
+impl UserStats {
+    pub fn statements(&self) -> u64 {
+        self.selects + self.updates + self.others
+    }
+}
+
+pub fn user_stats(db: &TestDb, user: &str) -> UserStats {
+    let rows = db.query(&format!(
+        "SELECT TOTAL_CONNECTIONS, SELECT_COMMANDS, UPDATE_COMMANDS, OTHER_COMMANDS, \
+         BYTES_RECEIVED FROM information_schema.USER_STATISTICS WHERE USER = '{user}'"
+    ));
+    let Some(row) = rows.first() else {
+        return UserStats::default();
+    };
+    let n = |i: usize| -> u64 {
+        row[i]
+            .as_deref()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    };
+    UserStats {
+        connections: n(0),
+        selects: n(1),
+        updates: n(2),
+        others: n(3),
+        bytes_received: n(4),
+    }
+}
+
+/// A MariaDB user that exists for one test: only the refresher uses it.
+pub struct DbUser<'a> {
+    db: &'a TestDb,
+    pub name: String,
+    password: String,
+}
+
+impl<'a> DbUser<'a> {
+    /// `ss_t_user_<random>` with `SELECT` on this database's `constants` and nothing else.
+    pub fn create(db: &'a TestDb) -> DbUser<'a> {
+        let name = format!("ss_t_user_{:012x}", fastrand::u64(..) >> 16);
+        let password = format!("{:016x}", fastrand::u64(..));
+        db.exec(&format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"
+        ));
+        let user = DbUser { db, name, password };
+        db.exec(&format!(
+            "GRANT SELECT ON `{}`.`constants` TO '{}'@'%'",
+            db.name(),
+            user.name
+        ));
+        user
+    }
+
+    pub fn url(&self) -> String {
+        let (host, port) = self.db.host_port();
+        format!(
+            "mysql://{}:{}@{host}:{port}/{}",
+            self.name,
+            self.password,
+            self.db.name()
+        )
+    }
+}
+
+impl Drop for DbUser<'_> {
+    fn drop(&mut self) {
+        // Also while a failed test unwinds: its panic message is already printed, so even
+        // the abort a failing DROP would cause then hides nothing.
+        self.db
+            .exec(&format!("DROP USER IF EXISTS '{}'@'%'", self.name));
+    }
+}

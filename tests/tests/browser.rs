@@ -2,8 +2,9 @@
 //! by `playwright-core` (tests/browser/run.cjs), against the real `.wasm` in reader-host
 //! over real Redis.
 //!
-//! One reader per situation (each with its own status key): a fresh online document, an
-//! offline one, maintenance, one past its TTL, one whose Redis is taken away mid-test
+//! One reader per situation (each with its own status key): a fresh online document (with a
+//! players count and limit), an offline one, one that the game-server probe made offline
+//! (`state_reason: unreachable`), maintenance, one past its TTL, one whose Redis is taken away mid-test
 //! (through a fault proxy), and one due for refresh within seconds (revalidation). The
 //! script asserts what the widget renders, the badge's layout in every state and style,
 //! and hostile labels; it writes screenshots to `target/browser/`.
@@ -23,7 +24,9 @@ use integration_tests::fault::{FaultProxy, Mode};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use serde_json::{Value, json};
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
+use status_document::{
+    BuildOptions, ConstantRow, GameServer, Live, PlayerCount, RowValue, State, build,
+};
 
 /// Bound on the whole browser script: generous, as its waits are (each returns as soon as
 /// the page shows what it waits for; a loaded machine renders slowly).
@@ -95,6 +98,56 @@ fn document(state: &str, age_s: f64) -> Vec<u8> {
     serde_json::to_vec(&doc).expect("serialises")
 }
 
+/// `doc` with a players count and limit, as a refresher with `STATUS_PLAYERS_QUERY` and
+/// `STATUS_MAX_PLAYERS_CONSTANT` writes it (counted a minute after the table was read).
+fn with_players(doc: Vec<u8>, players: u64, max_players: u64) -> Vec<u8> {
+    let mut doc: Value = serde_json::from_slice(&doc).expect("document is JSON");
+    let players_at = doc["updated_at"].as_f64().expect("updated_at") + 60.0;
+    doc["players"] = players.into();
+    doc["max_players"] = max_players.into();
+    doc["players_at"] = players_at.into();
+    serde_json::to_vec(&doc).expect("serialises")
+}
+
+/// The constant says online, but the game-server probe has had no answer: the refresher
+/// writes `offline` with `state_reason: unreachable` (and keeps the last players count,
+/// which the widget must not show beside offline). The probe's interval is long, so its
+/// word stays within its deadline for the whole script.
+fn unreachable(age_s: f64) -> Vec<u8> {
+    probed(age_s, false, 5.0, 600)
+}
+
+/// A document read `age_s` ago whose game-server probe last wrote `since_check_s` ago, every
+/// `interval_s` (believed for three intervals), with a players count.
+fn probed(age_s: f64, reachable: bool, since_check_s: f64, interval_s: u64) -> Vec<u8> {
+    let at = now();
+    let rows = vec![ConstantRow {
+        name: "ServerStatus".into(),
+        value: RowValue::Int(1),
+        description: None,
+    }];
+    let mut document = build(&rows, &BuildOptions::default(), at - age_s)
+        .expect("document builds")
+        .document;
+    let live = Live {
+        game_server: Some(GameServer {
+            reachable,
+            checked_at: at - since_check_s,
+            latency_ms: reachable.then_some(0.5),
+            since: at - 3600.0,
+            addr_count: 1,
+            interval_s,
+            deadline_s: interval_s * 3,
+        }),
+        players: Some(PlayerCount {
+            count: 150,
+            at: at - since_check_s,
+        }),
+    };
+    document.apply_live(State::Online, &live);
+    document.to_json()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badge_and_widget_in_chromium() {
     let tools = match tools() {
@@ -111,8 +164,16 @@ async fn badge_and_widget_in_chromium() {
     let url = redis.url();
     // name -> (document, Redis TTL of the primary key)
     let situations = [
-        ("online", document("online", 125.0), 900),
+        (
+            "online",
+            with_players(document("online", 125.0), 150, 1000),
+            900,
+        ),
         ("offline", document("offline", 30.0), 900),
+        ("unreachable", unreachable(30.0), 900),
+        // The probe stopped a minute ago (interval 10 s, believed for 30 s): the document is
+        // well within its TTL, but nobody vouches for its "online" any more.
+        ("probe-stopped", probed(90.0, true, 60.0, 10), 900),
         ("maintenance", document("maintenance", 30.0), 900),
         // Past its 900 s TTL but still in Redis (a refresher that kept the key alive
         // without a new document): served, vouched for by no one.

@@ -12,8 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use reader_host::StatsSnapshot;
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
+use status_document::{
+    BuildOptions, ConstantRow, GameServer, Live, PlayerCount, RowValue, State, build,
+};
 
+/// A document with everything a request may have to judge: the state, and issue 21's
+/// game-server probe (its deadline, its next write) and players count, all of which must
+/// come from the one read.
 fn document() -> Vec<u8> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -24,7 +29,28 @@ fn document() -> Vec<u8> {
         value: RowValue::Int(1),
         description: None,
     }];
-    build(&rows, &BuildOptions::default(), now).unwrap().json
+    let mut document = build(&rows, &BuildOptions::default(), now)
+        .unwrap()
+        .document;
+    document.apply_live(
+        State::Online,
+        &Live {
+            game_server: Some(GameServer {
+                reachable: true,
+                checked_at: now,
+                latency_ms: Some(0.5),
+                since: now - 60.0,
+                addr_count: 1,
+                interval_s: 10,
+                deadline_s: 30,
+            }),
+            players: Some(PlayerCount {
+                count: 150,
+                at: now,
+            }),
+        },
+    );
+    document.to_json()
 }
 
 /// What one request may ask the host for.
@@ -110,7 +136,7 @@ const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 6] = [
     ),
     ("/health", None, budget(2, 1, 1, 1), budget(1, 1, 2, 1)),
     (
-        "/server/status/badge.svg",
+        "/server/status/badge.svg?show=players",
         None,
         budget(2, 1, 1, 1),
         budget(1, 1, 2, 1),

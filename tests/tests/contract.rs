@@ -13,8 +13,10 @@ use integration_tests::docs;
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use redis::Commands;
-use serde_json::Value;
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
+use serde_json::{Value, json};
+use status_document::{
+    BuildOptions, ConstantRow, GameServer, Live, PlayerCount, RowValue, State, build,
+};
 
 fn now() -> f64 {
     SystemTime::now()
@@ -40,6 +42,34 @@ fn document(updated_at: f64, status: i64) -> Vec<u8> {
     build(&rows, &BuildOptions::default(), updated_at)
         .expect("the fixture document builds")
         .json
+}
+
+/// [`document`] as the refresher rewrites it with a game-server probe (every 10 s, checked
+/// `since_check` seconds ago, `reachable` or not) and a players count: issue 21's fields.
+fn probed(updated_at: f64, reachable: bool, since_check: f64) -> Vec<u8> {
+    let mut doc: status_document::StatusDocument =
+        serde_json::from_slice(&document(updated_at, 1)).expect("the fixture parses");
+    let checked_at = now() - since_check;
+    doc.max_players = Some(1000);
+    doc.apply_live(
+        State::Online,
+        &Live {
+            game_server: Some(GameServer {
+                reachable,
+                checked_at,
+                latency_ms: reachable.then_some(0.7),
+                since: updated_at - 3600.0,
+                addr_count: 2,
+                interval_s: 10,
+                deadline_s: 30,
+            }),
+            players: Some(PlayerCount {
+                count: 150,
+                at: checked_at,
+            }),
+        },
+    );
+    doc.to_json()
 }
 
 fn repository_spec() -> Value {
@@ -318,6 +348,8 @@ async fn exercise(reader: &ReaderServer) -> usize {
     }
     for target in [
         "/server/status/badge.svg?style=flat-square&label=realm&lang=ru&show=exp,pvp",
+        "/server/status/badge.svg?lang=ru&show=players,exp",
+        "/server/status/shields.json?show=players",
         "/server/status/shields.json?style=plastic",
         "/server/status/badge.svg?label=%E2%80%AEx",
         "/nope",
@@ -345,10 +377,25 @@ async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
 
     let t = now();
     // (what, which key: 0 primary / 1 last-good, stored value); `None`: nothing stored.
-    let states: [(&str, usize, Option<Vec<u8>>); 9] = [
+    let states: [(&str, usize, Option<Vec<u8>>); 12] = [
         ("nothing published", 0, None),
         ("fresh, online", 0, Some(document(t, 1))),
         ("fresh, offline", 0, Some(document(t, 0))),
+        (
+            "probed, online, with players",
+            0,
+            Some(probed(t - 100.0, true, 3.0)),
+        ),
+        (
+            "probed, unreachable",
+            0,
+            Some(probed(t - 100.0, false, 3.0)),
+        ),
+        (
+            "probe past its deadline",
+            0,
+            Some(probed(t - 100.0, true, 45.0)),
+        ),
         ("overdue", 0, Some(document(t - 700.0, 1))),
         ("past the TTL", 0, Some(document(t - 1000.0, 1))),
         ("last-good only", 1, Some(document(t - 5000.0, 1))),
@@ -388,6 +435,51 @@ async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
         checked >= sent,
         "{sent} requests sent, only {checked} replies checked against the spec"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_21_fields_are_held_to_their_types() {
+    let redis = TestRedis::new();
+    let key = redis.status_key();
+    redis.set(&key, probed(now() - 100.0, false, 2.0));
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &key)).await;
+    let reply = reader.get("/server/status").await;
+    assert_eq!(reply.status, 200);
+    let served = reply.json();
+    assert_eq!(served["state_reason"], "unreachable");
+    assert_eq!(served["game_server"]["latency_ms"], Value::Null);
+    assert_eq!(
+        contract::check("GET", "/server/status", 200, &reply.headers, &reply.body),
+        Ok(())
+    );
+    // The same reply with one field out of its type or range is refused.
+    for (pointer, bad) in [
+        ("/players", json!(-1)),
+        ("/players", json!(4_294_967_297_u64)),
+        ("/players", json!(1.5)),
+        ("/max_players", json!("1000")),
+        ("/players_at", json!("now")),
+        ("/state_reason", json!(1)),
+        ("/game_server/reachable", json!("no")),
+        ("/game_server/latency_ms", json!(-1.0)),
+        ("/game_server/addr_count", json!(0)),
+        ("/game_server/interval_s", json!(0)),
+        ("/game_server/checked_at", Value::Null),
+    ] {
+        let mut body = served.clone();
+        *body.pointer_mut(pointer).expect("the field is served") = bad.clone();
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let err = contract::check("GET", "/server/status", 200, &reply.headers, &bytes)
+            .expect_err(&format!("{pointer} = {bad} passed"));
+        assert!(err.contains("body"), "{err}");
+    }
+    let mut body = served.clone();
+    body["game_server"]
+        .as_object_mut()
+        .unwrap()
+        .remove("deadline_s");
+    let bytes = serde_json::to_vec(&body).unwrap();
+    assert!(contract::check("GET", "/server/status", 200, &reply.headers, &bytes).is_err());
 }
 
 /// A reply the spec does not allow: method, target, status, headers, body, and a word the

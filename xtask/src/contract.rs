@@ -66,7 +66,7 @@ pub fn run(
     shutdown: &Shutdown,
 ) -> Result<()> {
     let python = manifest_checks::venv_python(ws, shutdown)?;
-    demo::ensure(&services.mysql.url, DEMO_DATABASE).context("seeding the demo table")?;
+    demo::ensure_constants(&services.mysql.url, DEMO_DATABASE).context("seeding the demo table")?;
     let key = format!("xtask:schemathesis:{}", std::process::id());
     let result = publish_and_check(ws, services, refresher, host, wasm, &python, &key, shutdown);
     if let Err(e) = delete_keys(services, &key) {

@@ -1,9 +1,11 @@
-//! The demo database: a realistic `constants` table for `up` to serve.
+//! The demo database: a realistic `constants` table for `up` to serve, and a small
+//! `characters` table whose online ones the refresher counts as players (issue 21).
 //!
-//! The rule is "create if absent, never alter": if the database already has a `constants`
-//! table — the developer's own data, or a real game database named by `DATABASE_URL` — it is
-//! served as it is. The rows live in `fixtures/demo_constants.sql` so tests and benchmarks can
-//! load exactly the same table.
+//! The rule is "create if absent, never alter", for each table on its own: if the database
+//! already has a `constants` (or `characters`) table — the developer's own data, or a real
+//! game database named by `DATABASE_URL` — it is served as it is. The rows live in
+//! `fixtures/demo_constants.sql` and `fixtures/demo_characters.sql` so tests and benchmarks
+//! can load exactly the same tables.
 
 use std::time::Duration;
 
@@ -19,6 +21,15 @@ pub const DEMO_DATABASE: &str = "server_status_demo";
 /// The demo table and its rows (runs in the current database).
 pub const FIXTURE_SQL: &str = include_str!("../fixtures/demo_constants.sql");
 
+/// The demo `characters` table (runs in the current database).
+pub const CHARACTERS_SQL: &str = include_str!("../fixtures/demo_characters.sql");
+
+/// The players query `up` gives the refresher for the demo `characters` table.
+pub const PLAYERS_QUERY: &str = "SELECT COUNT(*) FROM characters WHERE online = 1";
+
+/// The demo constant that holds the most players at once (`STATUS_MAX_PLAYERS_CONSTANT`).
+pub const MAX_PLAYERS_CONSTANT: &str = "MaxOnline";
+
 /// Bound on the whole seeding conversation (a handful of statements).
 const SEED_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,21 +41,39 @@ pub enum Seeded {
     Existing { rows: u64 },
 }
 
+/// What [`ensure`] found or made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demo {
+    pub constants: Seeded,
+    /// `None`: not asked for (`ensure_constants`).
+    pub characters: Option<Seeded>,
+}
+
 /// Makes sure `database` exists and has a `constants` table, creating both from the fixture
 /// only when absent. `server` is the server URL (its path is ignored).
-pub fn ensure(server: &ServiceUrl, database: &str) -> Result<Seeded> {
+pub fn ensure_constants(server: &ServiceUrl, database: &str) -> Result<Seeded> {
+    Ok(ensure_tables(server, database, false)?.constants)
+}
+
+/// [`ensure_constants`], and a `characters` table likewise: created from its fixture only
+/// when absent, never altered.
+pub fn ensure(server: &ServiceUrl, database: &str) -> Result<Demo> {
+    ensure_tables(server, database, true)
+}
+
+fn ensure_tables(server: &ServiceUrl, database: &str, characters: bool) -> Result<Demo> {
     check_name(database)?;
     let opts = mysql_async::Opts::from_url(&server.with_path("").expose())
         .map_err(|e| anyhow!("the MySQL URL is not valid: {e}"))?;
     let seeded = block_on(async {
-        tokio::time::timeout(SEED_TIMEOUT, seed(opts, database))
+        tokio::time::timeout(SEED_TIMEOUT, seed(opts, database, characters))
             .await
             .map_err(|_| anyhow!("no answer within {}s", SEED_TIMEOUT.as_secs()))?
     })??;
     Ok(seeded)
 }
 
-async fn seed(opts: mysql_async::Opts, database: &str) -> Result<Seeded> {
+async fn seed(opts: mysql_async::Opts, database: &str, characters: bool) -> Result<Demo> {
     let mut conn = mysql_async::Conn::new(opts).await.context("connecting")?;
     // Existence is checked through information_schema first, so a user that may only read an
     // existing database is never asked to CREATE anything.
@@ -61,26 +90,44 @@ async fn seed(opts: mysql_async::Opts, database: &str) -> Result<Seeded> {
         .await
         .with_context(|| format!("creating the database {database}"))?;
     }
+    let constants = seed_table(&mut conn, database, "constants", FIXTURE_SQL).await?;
+    let characters = match characters {
+        true => Some(seed_table(&mut conn, database, "characters", CHARACTERS_SQL).await?),
+        false => None,
+    };
+    conn.disconnect().await?;
+    Ok(Demo {
+        constants,
+        characters,
+    })
+}
+
+/// Creates `table` from `fixture` unless it exists; counts its rows either way.
+async fn seed_table(
+    conn: &mut mysql_async::Conn,
+    database: &str,
+    table: &str,
+    fixture: &str,
+) -> Result<Seeded> {
     let tables: Option<u64> = conn
         .exec_first(
             "SELECT COUNT(*) FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'constants'",
-            (database,),
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (database, table),
         )
         .await?;
     let existed = tables.unwrap_or(0) > 0;
     if !existed {
         conn.query_drop(format!("USE `{database}`")).await?;
-        conn.query_drop(FIXTURE_SQL)
+        conn.query_drop(fixture)
             .await
-            .with_context(|| format!("creating {database}.constants from the demo fixture"))?;
+            .with_context(|| format!("creating {database}.{table} from the demo fixture"))?;
     }
     let rows: Option<u64> = conn
-        .query_first(format!("SELECT COUNT(*) FROM `{database}`.constants"))
+        .query_first(format!("SELECT COUNT(*) FROM `{database}`.`{table}`"))
         .await
-        .with_context(|| format!("counting the rows of {database}.constants"))?;
+        .with_context(|| format!("counting the rows of {database}.{table}"))?;
     let rows = rows.unwrap_or(0);
-    conn.disconnect().await?;
     Ok(if existed {
         Seeded::Existing { rows }
     } else {
@@ -167,11 +214,17 @@ mod tests {
             ))
             .await
             .unwrap();
+            // The players query up gives the refresher, on the demo characters.
+            c.query_drop(format!("USE `{db}`")).await.unwrap();
+            let online: Option<u64> = c.query_first(PLAYERS_QUERY).await.unwrap();
+            c.query_drop("UPDATE characters SET online = 1")
+                .await
+                .unwrap();
             c.disconnect().await.unwrap();
-            rows
+            (rows, online)
         });
         let second = ensure(&server, &db);
-        let after: Option<String> = block_on(async {
+        let (after, online_after): (Option<String>, Option<u64>) = block_on(async {
             let mut c = conn(&server).await;
             let v = c
                 .query_first(format!(
@@ -179,21 +232,41 @@ mod tests {
                 ))
                 .await
                 .unwrap();
+            c.query_drop(format!("USE `{db}`")).await.unwrap();
+            let online = c.query_first(PLAYERS_QUERY).await.unwrap();
             c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
             c.disconnect().await.unwrap();
-            v
+            (v, online)
         })
         .unwrap();
 
-        assert_eq!(first.unwrap(), Seeded::Created { rows: 42 });
-        assert_eq!(second.unwrap(), Seeded::Existing { rows: 42 });
+        assert_eq!(
+            first.unwrap(),
+            Demo {
+                constants: Seeded::Created { rows: 42 },
+                characters: Some(Seeded::Created { rows: 8 }),
+            }
+        );
+        assert_eq!(
+            second.unwrap(),
+            Demo {
+                constants: Seeded::Existing { rows: 42 },
+                characters: Some(Seeded::Existing { rows: 8 }),
+            }
+        );
         assert_eq!(
             after.as_deref(),
             Some("7"),
             "an existing table must not be re-seeded"
         );
+        assert_eq!(
+            online_after,
+            Some(8),
+            "an existing characters table must not be re-seeded"
+        );
 
-        let rows = outcome.unwrap();
+        let (rows, online) = outcome.unwrap();
+        assert_eq!(online, Some(5), "five demo characters are online");
         let rows: Vec<ConstantRow> = rows
             .into_iter()
             .map(|(name, value, description)| ConstantRow {
@@ -210,6 +283,10 @@ mod tests {
         assert_eq!(doc.rates.skill, 1.75);
         assert_eq!(doc.client_status, 256.0);
         assert_eq!(doc.meta.len(), 42);
+        assert!(
+            FIXTURE_SQL.contains(&format!("('{MAX_PLAYERS_CONSTANT}', '1500'")),
+            "the max-players constant is in the demo table"
+        );
         assert_eq!(
             doc.meta.get("EventName").map(String::as_str),
             Some("🎄 Название текущего сезонного события")

@@ -3,6 +3,8 @@
 //! - `up`: the whole stack on this machine — MariaDB and Redis (the local ones, the ones named
 //!   by `DATABASE_URL`/`REDIS_URL`, or throwaway instances under `target/`), a demo
 //!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
+//! - `game-server stop|start|status`: close or reopen the game server's stand-in that `up`
+//!   runs, to watch the status follow the game server (issue 21).
 //! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
 //!   `cargo test --workspace` against real services, then schemathesis against the reader.
 //! - `image`: the refresher's container image (`deploy/container/Containerfile`) from the
@@ -21,6 +23,7 @@ mod child;
 mod contract;
 mod demo;
 mod endpoint;
+mod game_server;
 mod image;
 mod manifest_checks;
 mod services;
@@ -51,6 +54,9 @@ enum Command {
     /// Only the services and demo data of `up` (no builds), until Ctrl-C: for running the
     /// refresher or tests by hand against throwaway servers.
     Services(up::ServicesArgs),
+    /// Stop or start the game server's stand-in of a running `cargo xtask up` (its probe
+    /// then reports the game server unreachable, or reachable again).
+    GameServer(game_server::GameServerArgs),
     /// Build the refresher's container image (static musl binary, FROM scratch) with podman.
     Image(image::ImageArgs),
     /// Run the benchmarks and print/save the report (`bench --help` lists the options).
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Services(args) => up::services_only(args),
         Command::Image(args) => image::run(args),
+        Command::GameServer(args) => game_server::run(args),
         Command::Bench { args } => bench(args),
     };
     match result {

@@ -1,6 +1,9 @@
 //! `cargo xtask up`: the whole stack on this machine, stopped cleanly by Ctrl-C.
 //!
-//! MariaDB → refresher → Redis → reader → HTTP on 127.0.0.1:3000, the same flow as production.
+//! MariaDB → refresher → Redis → reader → HTTP on 127.0.0.1:3000, the same flow as production,
+//! with a stand-in for the game server (`game_server.rs`) that the refresher probes and
+//! `cargo xtask game-server stop|start` closes and reopens, and a demo `characters` table
+//! whose online rows the refresher counts as players.
 //! Order matters twice: at start (services and demo data before the refresher, the refresher
 //! before the reader, so the first request already finds a document) and at stop (reader, then
 //! refresher, then throwaway services, so nothing logs errors about a peer that vanished first).
@@ -16,8 +19,9 @@ use dev_support::http;
 
 use crate::build;
 use crate::child::{self, Managed, Output, POLL, STOP_GRACE, describe_status};
-use crate::demo::{self, DEMO_DATABASE, Seeded};
+use crate::demo::{self, DEMO_DATABASE, MAX_PLAYERS_CONSTANT, PLAYERS_QUERY, Seeded};
 use crate::endpoint::ServiceUrl;
+use crate::game_server::{self, Control, StandIn};
 use crate::services::{Services, Wanted, on_path};
 use crate::shutdown::Shutdown;
 use crate::spin_manifest;
@@ -26,6 +30,13 @@ use crate::workspace::Workspace;
 /// Refresh interval for local runs, unless `STATUS_UPDATE_INTERVAL` says otherwise: short
 /// enough to watch a change arrive, long enough not to flood the log.
 const LOCAL_INTERVAL_S: &str = "30";
+
+/// Probe interval for local runs, unless `STATUS_PROBE_INTERVAL` says otherwise: with the
+/// default two failures, a stopped stand-in shows as offline within about six seconds.
+const LOCAL_PROBE_INTERVAL_S: &str = "2";
+
+/// Players interval for local runs, unless `STATUS_PLAYERS_INTERVAL` says otherwise.
+const LOCAL_PLAYERS_INTERVAL_S: &str = "5";
 
 /// How long to wait for the first `200` from `/server/status` (the host compiles the
 /// component at start, the refresher does its first read).
@@ -46,6 +57,10 @@ pub struct UpArgs {
     /// Serve with the project's wasmtime host even when the `spin` CLI is on PATH.
     #[arg(long)]
     no_spin: bool,
+    /// Where the game server's stand-in listens (the refresher's GAME_SERVER_ADDR);
+    /// `cargo xtask game-server stop|start` closes and reopens it.
+    #[arg(long, default_value = game_server::DEFAULT_ADDR)]
+    game_server: SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,7 +118,7 @@ fn services_and_data(
 }
 
 /// The database to serve (from the MySQL URL's path, else the demo one), seeded from the
-/// fixture when it has no `constants` table — unless `no_demo`.
+/// fixtures when it has no `constants` (or `characters`) table — unless `no_demo`.
 fn prepare_database(services: &Services, no_demo: bool) -> Result<String> {
     let database = services
         .mysql
@@ -115,14 +130,21 @@ fn prepare_database(services: &Services, no_demo: bool) -> Result<String> {
         println!("xtask: --no-demo: serving {database}.constants as it is");
         return Ok(database);
     }
-    match demo::ensure(&services.mysql.url, &database)
-        .with_context(|| format!("preparing the demo database {database}"))?
-    {
-        Seeded::Created { rows } => {
-            println!("xtask: created {database}.constants with {rows} demo rows")
-        }
-        Seeded::Existing { rows } => {
-            println!("xtask: {database}.constants exists ({rows} rows); left as it is")
+    let demo = demo::ensure(&services.mysql.url, &database)
+        .with_context(|| format!("preparing the demo database {database}"))?;
+    let tables = [
+        ("constants", Some(demo.constants)),
+        ("characters", demo.characters),
+    ];
+    for (table, seeded) in tables {
+        match seeded {
+            Some(Seeded::Created { rows }) => {
+                println!("xtask: created {database}.{table} with {rows} demo rows")
+            }
+            Some(Seeded::Existing { rows }) => {
+                println!("xtask: {database}.{table} exists ({rows} rows); left as it is")
+            }
+            None => {}
         }
     }
     Ok(database)
@@ -138,6 +160,8 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
     check_listen_free(args.listen)?;
+    // The stand-in holds its port from now on, so a clash is reported before any build.
+    let stand_in = StandIn::start(args.game_server, Control::of(&ws))?;
 
     // 1. Build: the shipped component, the refresher, and our host unless Spin serves.
     build::ensure_wasm_target(&shutdown)?;
@@ -167,12 +191,14 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     // 4. The refresher.
     let database_url = services.mysql.url.with_path(&database);
     let interval = env::var("STATUS_UPDATE_INTERVAL").unwrap_or_else(|_| LOCAL_INTERVAL_S.into());
+    let live = LiveSettings::from_env(stand_in.addr(), args.no_demo);
     let mut refresher_cmd = Command::new(&refresher_bin);
     refresher_cmd
         .current_dir(ws.root())
         .env("DATABASE_URL", database_url.expose())
         .env("REDIS_URL", services.redis.url.expose())
-        .env("STATUS_UPDATE_INTERVAL", &interval);
+        .env("STATUS_UPDATE_INTERVAL", &interval)
+        .envs(live.vars());
     let mut refresher = child::spawn("refresher", &mut refresher_cmd, Output::Prefixed)?;
 
     // 5. The reader, on the address we checked is free.
@@ -215,6 +241,7 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     let result = match outcome {
         Ok(Some(body)) => {
             print_banner(args.listen, &interval, &body, &services, &database);
+            print_live_banner(args.listen, &live);
             supervise(&mut [&mut reader, &mut refresher], &mut services, &shutdown)
         }
         Ok(None) => supervise(&mut [&mut reader, &mut refresher], &mut services, &shutdown),
@@ -225,10 +252,110 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     println!("xtask: stopping");
     reader.stop(STOP_GRACE);
     refresher.stop(STOP_GRACE);
+    println!(
+        "xtask: the game server stand-in answered {} probes",
+        stand_in.accepted()
+    );
+    drop(stand_in);
     services.stop();
     result?;
     println!("xtask: everything `up` started has stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `up` gives the refresher besides the database and Redis: the stand-in to probe and
+/// the players query (the demo's, unless `--no-demo`). A setting in the environment wins,
+/// as `STATUS_UPDATE_INTERVAL` does.
+#[derive(Debug, Clone, PartialEq)]
+struct LiveSettings {
+    game_server: String,
+    probe_interval: String,
+    probe_failures: String,
+    /// `None`: no players query (`--no-demo` and none in the environment).
+    players_query: Option<String>,
+    players_interval: String,
+    max_players_constant: Option<String>,
+}
+
+impl LiveSettings {
+    fn from_env(stand_in: SocketAddr, no_demo: bool) -> LiveSettings {
+        LiveSettings::from(
+            |var| env::var(var).ok().filter(|v| !v.is_empty()),
+            stand_in,
+            no_demo,
+        )
+    }
+
+    fn from(
+        var: impl Fn(&str) -> Option<String>,
+        stand_in: SocketAddr,
+        no_demo: bool,
+    ) -> LiveSettings {
+        let demo = |value: &str| (!no_demo).then(|| value.to_owned());
+        LiveSettings {
+            game_server: var("GAME_SERVER_ADDR").unwrap_or_else(|| stand_in.to_string()),
+            probe_interval: var("STATUS_PROBE_INTERVAL")
+                .unwrap_or_else(|| LOCAL_PROBE_INTERVAL_S.into()),
+            probe_failures: var("STATUS_PROBE_FAILURES").unwrap_or_else(|| "2".into()),
+            players_query: var("STATUS_PLAYERS_QUERY").or_else(|| demo(PLAYERS_QUERY)),
+            players_interval: var("STATUS_PLAYERS_INTERVAL")
+                .unwrap_or_else(|| LOCAL_PLAYERS_INTERVAL_S.into()),
+            max_players_constant: var("STATUS_MAX_PLAYERS_CONSTANT")
+                .or_else(|| demo(MAX_PLAYERS_CONSTANT)),
+        }
+    }
+
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("GAME_SERVER_ADDR", self.game_server.clone()),
+            ("STATUS_PROBE_INTERVAL", self.probe_interval.clone()),
+            ("STATUS_PROBE_FAILURES", self.probe_failures.clone()),
+        ];
+        if let Some(query) = &self.players_query {
+            vars.push(("STATUS_PLAYERS_QUERY", query.clone()));
+            vars.push(("STATUS_PLAYERS_INTERVAL", self.players_interval.clone()));
+        }
+        if let Some(constant) = &self.max_players_constant {
+            vars.push(("STATUS_MAX_PLAYERS_CONSTANT", constant.clone()));
+        }
+        vars
+    }
+
+    /// Seconds from "the game server stops" to "offline" at most: the probe's interval
+    /// times (failures + 1), the reader's own deadline for the word.
+    fn offline_within_s(&self) -> Option<u64> {
+        let interval: u64 = self.probe_interval.trim().parse().ok()?;
+        let failures: u64 = self.probe_failures.trim().parse().ok()?;
+        Some(interval * (failures + 1))
+    }
+}
+
+fn print_live_banner(addr: SocketAddr, live: &LiveSettings) {
+    let within = live
+        .offline_within_s()
+        .map_or_else(|| "a few".to_owned(), |s| s.to_string());
+    println!(
+        "  The game server's stand-in listens on {}; the refresher probes it every {}s.",
+        live.game_server, live.probe_interval
+    );
+    println!("    stop it:   cargo xtask game-server stop");
+    println!(
+        "               within {within}s: \"state\":\"offline\",\"state_reason\":\"unreachable\""
+    );
+    println!("    start it:  cargo xtask game-server start");
+    println!("    watch:     watch -n1 curl -s http://{addr}/server/status/simple");
+    if let Some(query) = &live.players_query {
+        println!();
+        println!(
+            "  Players: {query}, every {}s{}.",
+            live.players_interval,
+            live.max_players_constant
+                .as_deref()
+                .map_or_else(String::new, |c| format!(" (max_players from {c})"))
+        );
+        println!("    try:     UPDATE characters SET online = 1;");
+    }
+    println!();
 }
 
 /// Fails early, before any build, when the reader's address is taken.
@@ -331,11 +458,18 @@ fn check_children(children: &mut [&mut Managed], services: &mut Services) -> Res
 }
 
 fn print_banner(addr: SocketAddr, interval: &str, body: &str, services: &Services, database: &str) {
-    let summary = ["server_status", "exp", "updated_at"]
-        .iter()
-        .filter_map(|key| json_scalar(body, key).map(|v| format!("{key}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let summary = [
+        "state",
+        "server_status",
+        "exp",
+        "players",
+        "max_players",
+        "updated_at",
+    ]
+    .iter()
+    .filter_map(|key| json_scalar(body, key).map(|v| format!("{key}={v}")))
+    .collect::<Vec<_>>()
+    .join(" ");
     println!();
     println!("  server-status is up ({summary})");
     println!();
@@ -398,6 +532,44 @@ mod tests {
                 "redis://127.0.0.1:6390".to_owned()
             )]
         );
+    }
+
+    #[test]
+    fn live_settings_point_at_the_stand_in_and_the_environment_wins() {
+        let stand_in: SocketAddr = "127.0.0.1:7777".parse().unwrap();
+        let none = |_: &str| None;
+        let demo = LiveSettings::from(none, stand_in, false);
+        let vars = demo.vars();
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("GAME_SERVER_ADDR"), Some("127.0.0.1:7777"));
+        assert_eq!(get("STATUS_PROBE_INTERVAL"), Some("2"));
+        assert_eq!(
+            get("STATUS_PLAYERS_QUERY"),
+            Some("SELECT COUNT(*) FROM characters WHERE online = 1")
+        );
+        assert_eq!(get("STATUS_MAX_PLAYERS_CONSTANT"), Some("MaxOnline"));
+        assert_eq!(demo.offline_within_s(), Some(6));
+
+        // --no-demo: the stand-in is still probed, but there is no demo table to count.
+        let bare = LiveSettings::from(none, stand_in, true).vars();
+        assert!(bare.iter().all(|(n, _)| !n.starts_with("STATUS_PLAYERS")));
+        assert!(
+            bare.iter()
+                .all(|(n, _)| *n != "STATUS_MAX_PLAYERS_CONSTANT")
+        );
+
+        let env = |var: &str| match var {
+            "STATUS_PROBE_INTERVAL" => Some("10".to_owned()),
+            "STATUS_PLAYERS_QUERY" => Some("SELECT 150".to_owned()),
+            _ => None,
+        };
+        let mine = LiveSettings::from(env, stand_in, true);
+        assert_eq!(mine.players_query.as_deref(), Some("SELECT 150"));
+        assert_eq!(mine.offline_within_s(), Some(30));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Request to response for the two badge routes, over the same read as `/server/status`.
 
-use status_document::{Rates, State, freshness, vouched_state};
+use status_document::{State, vouched_state};
 
 use super::options::BadgeOptions;
-use super::{render_svg, shields_json};
+use super::{Extras, render_svg, shields_json};
 use crate::cache;
 use crate::config::Config;
 use crate::error::ServeError;
@@ -41,14 +41,19 @@ pub fn serve<S: Store>(
     };
     let judged = fetch(store, config.status_key()).and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
-        let f = freshness(view.updated_at, view.refresh_interval_s, view.ttl_s, now);
+        let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
         Ok(Judged {
             state: vouched_state(view.state, &f, fetched.source),
-            rates: view.rates,
-            cache_control: cache::cache_control(&f, view.refresh_interval_s, primary),
-            max_age: cache::max_age(&f, primary),
-            etag: cache::etag(view.schema_version, view.updated_at, fetched.bytes.len()),
+            extras: Extras::of(&view),
+            cache_control: cache::cache_control(&f, view.rewrite_interval_s(), primary),
+            max_age: cache::max_age(&f, primary, view.rewrite_interval_s()),
+            etag: cache::etag(
+                view.schema_version,
+                view.updated_at,
+                fetched.bytes.len(),
+                view.live_stamps(),
+            ),
             last_modified: cache::http_date(view.updated_at),
         })
     });
@@ -75,7 +80,7 @@ pub fn serve<S: Store>(
     let mut r = body(
         kind,
         judged.state,
-        Some(&judged.rates),
+        Some(&judged.extras),
         &options,
         judged.max_age,
         judged.cache_control,
@@ -86,7 +91,7 @@ pub fn serve<S: Store>(
 
 struct Judged {
     state: State,
-    rates: Rates,
+    extras: Extras,
     cache_control: String,
     max_age: u64,
     etag: String,
@@ -96,7 +101,7 @@ struct Judged {
 fn body(
     kind: Kind,
     state: State,
-    rates: Option<&Rates>,
+    extras: Option<&Extras>,
     options: &BadgeOptions,
     max_age: u64,
     cache_control: String,
@@ -104,9 +109,9 @@ fn body(
     let (content_type, body) = match kind {
         Kind::Svg => (
             "image/svg+xml; charset=utf-8",
-            render_svg(state, rates, options).into_bytes(),
+            render_svg(state, extras, options).into_bytes(),
         ),
-        Kind::Shields => (JSON, shields_json(state, rates, options, max_age)),
+        Kind::Shields => (JSON, shields_json(state, extras, options, max_age)),
     };
     let mut headers = vec![
         ("content-type", content_type.to_owned()),
@@ -134,12 +139,13 @@ fn variant_etag(document_tag: &str, kind: Kind, state: State) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::badge::svg::size;
     use crate::request::RequestHead;
     use crate::serve::handle;
     use crate::store::StoreError;
     use crate::store::memory::MemoryStore;
-    use crate::testing::{T0, ask, config, document};
-    use status_document::{BuildOptions, RowValue};
+    use crate::testing::{T0, ask, config, document, live, live_document, probe};
+    use status_document::{BuildOptions, RowValue, State};
 
     fn doc(state: &str) -> Vec<u8> {
         document(RowValue::Float(7.5), &BuildOptions::default(), state)
@@ -245,6 +251,83 @@ mod tests {
             assert_eq!(v["color"], color);
             assert_eq!(v["cacheSeconds"], 500);
         }
+    }
+
+    #[test]
+    fn show_players() {
+        let with_count = |players: u64| {
+            live_document(
+                State::Online,
+                &live(probe(true, T0 + 50.0, 10), Some(players)),
+            )
+        };
+        let at = T0 + 51.0;
+        let s = MemoryStore::default().with("k", &with_count(150), 900);
+        let svg = get(&s, "/server/status/badge.svg?show=players", at);
+        assert!(
+            text(&svg).contains("<title>server: online · 150 players</title>"),
+            "{}",
+            text(&svg)
+        );
+        let json = get(
+            &s,
+            "/server/status/shields.json?lang=ru&show=players,exp",
+            at,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+        assert_eq!(v["message"], "онлайн · 150 игроков · Опыт ×2");
+        for (n, ru) in [
+            (1, "1 игрок"),
+            (2, "2 игрока"),
+            (11, "11 игроков"),
+            (21, "21 игрок"),
+        ] {
+            let s = MemoryStore::default().with("k", &with_count(n), 900);
+            let r = get(&s, "/server/status/shields.json?lang=ru&show=players", at);
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["message"], format!("онлайн · {ru}"));
+        }
+        // The width is measured from the text, through the Verdana table.
+        let plain = get(&s, "/server/status/badge.svg", at);
+        let width = |r: &crate::Response| {
+            let t = text(r);
+            let w = t
+                .split_once("width=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            w.parse::<u64>().unwrap()
+        };
+        let expected = size(&crate::badge::svg::Badge {
+            label: "server",
+            message: "online · 150 players",
+            color: "#4c1",
+            style: crate::badge::svg::Style::Flat,
+        });
+        assert_eq!(width(&svg), expected.0);
+        assert!(width(&svg) > width(&plain));
+
+        // No count in the document (no players query): the option adds nothing.
+        let without = MemoryStore::default().with("k", &doc("online"), 900);
+        let r = get(&without, "/server/status/badge.svg?show=players", T0 + 10.0);
+        assert!(text(&r).contains("<title>server: online</title>"));
+        let r = get(
+            &without,
+            "/server/status/shields.json?show=players,exp",
+            T0 + 10.0,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["message"], "online · EXP ×7.5");
+
+        // A count the refresher kept through a long failure of the query is not shown.
+        let mut old: serde_json::Value = serde_json::from_slice(&with_count(150)).unwrap();
+        old["players_at"] = (T0 - 901.0).into();
+        let s = MemoryStore::default().with("k", &serde_json::to_vec(&old).unwrap(), 900);
+        let r = get(&s, "/server/status/shields.json?show=players", at);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["message"], "online");
     }
 
     #[test]

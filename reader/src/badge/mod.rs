@@ -12,6 +12,12 @@
 //! * [`options`]: the `label` / `style` / `lang` / `show` query, refused with 400 when it
 //!   cannot be drawn honestly;
 //! * [`words`]: English and Russian texts.
+//!
+//! `show=players` appends the players count, only beside a vouched `online`: beside
+//! `offline` (a crash the database has not noticed yet) or `maintenance` a count of
+//! "players online" would contradict the state, and beside `unknown` it could be long out of
+//! date. A document without a count (no `STATUS_PLAYERS_QUERY`) shows nothing extra rather
+//! than a placeholder, so the option is harmless on any server.
 
 pub mod endpoint;
 pub mod options;
@@ -19,11 +25,44 @@ pub mod svg;
 pub mod verdana;
 pub mod words;
 
-use status_document::{Rates, State};
+use status_document::{DocumentView, Rates, State};
 
 use options::BadgeOptions;
 use svg::Badge;
-use words::Lang;
+use words::{Lang, Shown};
+
+/// What the message can show beside the state, taken from the document.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extras {
+    pub rates: Rates,
+    /// The players count, when the document has one fit to show ([`players_to_show`]).
+    pub players: Option<u64>,
+}
+
+impl Extras {
+    pub fn of(view: &DocumentView<'_>) -> Extras {
+        Extras {
+            rates: view.rates,
+            players: players_to_show(view.players, view.players_at, view.updated_at, view.ttl_s),
+        }
+    }
+}
+
+/// The players count, unless it was already older than the document's TTL when the
+/// refresher last read the table (`updated_at - players_at > ttl_s`): the players query has
+/// then been failing for longer than a document may be believed, and the refresher only
+/// kept the last good count. Judged from the document alone, so the badge's tag (the
+/// document's, plus the state) still names its bytes; the widget applies the same rule.
+pub fn players_to_show(
+    players: Option<u64>,
+    players_at: Option<f64>,
+    updated_at: f64,
+    ttl_s: u64,
+) -> Option<u64> {
+    let at = players_at.unwrap_or(updated_at);
+    // A NaN difference (never written by the refresher) is not shown.
+    players.filter(|_| updated_at - at <= ttl_s as f64)
+}
 
 /// Badge colour of a state (shields' brightgreen, red, yellow, lightgrey).
 pub fn color(state: State) -> &'static str {
@@ -59,22 +98,30 @@ pub fn state_word(state: State, lang: Lang) -> &'static str {
     }
 }
 
-/// The message: the state, then the rates asked for with `show`. Rates are only shown
-/// beside a state the reader vouches for; next to `unknown` they could be long out of date.
-pub fn message(state: State, rates: Option<&Rates>, options: &BadgeOptions) -> String {
+/// The message: the state, then what `show` asks for. Rates are only shown beside a state
+/// the reader vouches for; next to `unknown` they could be long out of date. The players
+/// count only beside `online` (see the module comment).
+pub fn message(state: State, extras: Option<&Extras>, options: &BadgeOptions) -> String {
     let mut message = state_word(state, options.lang).to_owned();
-    if let Some(rates) = rates.filter(|_| state != State::Unknown) {
-        for rate in &options.show {
+    if let Some(extras) = extras.filter(|_| state != State::Unknown) {
+        for shown in &options.show {
+            let phrase = match *shown {
+                Shown::Rate(rate) => rate.phrase(&extras.rates, options.lang),
+                Shown::Players => match extras.players.filter(|_| state == State::Online) {
+                    Some(count) => words::players_phrase(count, options.lang),
+                    None => continue,
+                },
+            };
             message.push_str(" · ");
-            message.push_str(&rate.phrase(rates, options.lang));
+            message.push_str(&phrase);
         }
     }
     message
 }
 
 /// The SVG for `state`.
-pub fn render_svg(state: State, rates: Option<&Rates>, options: &BadgeOptions) -> String {
-    let message = message(state, rates, options);
+pub fn render_svg(state: State, extras: Option<&Extras>, options: &BadgeOptions) -> String {
+    let message = message(state, extras, options);
     svg::render(&Badge {
         label: options.label(),
         message: &message,
@@ -87,7 +134,7 @@ pub fn render_svg(state: State, rates: Option<&Rates>, options: &BadgeOptions) -
 /// the `max-age` of the response (shields enforces its own minimum of 300).
 pub fn shields_json(
     state: State,
-    rates: Option<&Rates>,
+    extras: Option<&Extras>,
     options: &BadgeOptions,
     cache_seconds: u64,
 ) -> Vec<u8> {
@@ -105,7 +152,7 @@ pub fn shields_json(
     serde_json::to_vec(&Endpoint {
         schema_version: 1,
         label: options.label(),
-        message: message(state, rates, options),
+        message: message(state, extras, options),
         color: color_name(state),
         cache_seconds,
         style: options.style.as_str(),
@@ -117,12 +164,20 @@ pub fn shields_json(
 mod tests {
     use super::*;
 
-    const RATES: Rates = Rates {
-        exp: 7.5,
-        pvp: 2.0,
-        pve: 1.0,
-        color_mob: 1.0,
-        skill: 1.0,
+    const RATES: Extras = Extras {
+        rates: Rates {
+            exp: 7.5,
+            pvp: 2.0,
+            pve: 1.0,
+            color_mob: 1.0,
+            skill: 1.0,
+        },
+        players: None,
+    };
+
+    const PLAYERS: Extras = Extras {
+        players: Some(150),
+        ..RATES
     };
 
     fn opts(q: &str) -> BadgeOptions {
@@ -145,6 +200,58 @@ mod tests {
             "unknown",
             "no rates beside a state nobody vouches for"
         );
+    }
+
+    #[test]
+    fn players_beside_online_only() {
+        assert_eq!(
+            message(State::Online, Some(&PLAYERS), &opts("show=players")),
+            "online · 150 players"
+        );
+        assert_eq!(
+            message(
+                State::Online,
+                Some(&PLAYERS),
+                &opts("lang=ru&show=exp,players")
+            ),
+            "онлайн · Опыт ×7.5 · 150 игроков"
+        );
+        let one = Extras {
+            players: Some(21),
+            ..RATES
+        };
+        assert_eq!(
+            message(State::Online, Some(&one), &opts("lang=ru&show=players")),
+            "онлайн · 21 игрок"
+        );
+        for state in [State::Offline, State::Maintenance, State::Unknown] {
+            assert_eq!(
+                message(state, Some(&PLAYERS), &opts("show=players")),
+                state_word(state, Lang::En),
+                "no count beside {state}"
+            );
+        }
+        assert_eq!(
+            message(State::Online, Some(&RATES), &opts("show=players,pvp")),
+            "online · PvP ×2",
+            "no count in the document: nothing extra"
+        );
+    }
+
+    #[test]
+    fn a_count_older_than_a_ttl_at_the_last_read_is_not_shown() {
+        let t = 1000.0;
+        assert_eq!(players_to_show(Some(5), Some(t), t, 900), Some(5));
+        assert_eq!(
+            players_to_show(Some(5), Some(t + 55.0), t, 900),
+            Some(5),
+            "counted after the table was read"
+        );
+        assert_eq!(players_to_show(Some(5), Some(t - 900.0), t, 900), Some(5));
+        assert_eq!(players_to_show(Some(5), Some(t - 900.5), t, 900), None);
+        assert_eq!(players_to_show(Some(5), None, t, 900), Some(5));
+        assert_eq!(players_to_show(Some(5), Some(f64::NAN), t, 900), None);
+        assert_eq!(players_to_show(None, Some(t), t, 900), None);
     }
 
     #[test]

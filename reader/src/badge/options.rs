@@ -1,4 +1,4 @@
-//! The badge's query options: `label`, `style`, `lang` and `show`.
+//! The badge's query options: `label`, `style`, `lang` and `show` (rates and `players`).
 //!
 //! Anything a badge URL can carry is checked here, before any text reaches the SVG. A value
 //! that cannot be drawn honestly is refused with a 400, never "cleaned up": control
@@ -7,7 +7,7 @@
 //! Unknown parameters are ignored, so cache-busters such as `?v=2` keep working.
 
 use super::svg::Style;
-use super::words::{Lang, RateName};
+use super::words::{Lang, Shown};
 use crate::error::OptionError;
 use crate::query::{pairs, query_of};
 
@@ -21,8 +21,9 @@ pub struct BadgeOptions {
     pub label: Option<String>,
     pub style: Style,
     pub lang: Lang,
-    /// Rates appended to the message, in the order asked, without repeats.
-    pub show: Vec<RateName>,
+    /// Rates and the players count appended to the message, in the order asked, without
+    /// repeats.
+    pub show: Vec<Shown>,
 }
 
 impl BadgeOptions {
@@ -41,9 +42,9 @@ impl BadgeOptions {
                 "lang" => options.lang = Lang::parse(&value).ok_or(OptionError::Lang)?,
                 "show" => {
                     for item in value.split(',').filter(|s| !s.is_empty()) {
-                        let rate = RateName::parse(item).ok_or(OptionError::Show)?;
-                        if !options.show.contains(&rate) {
-                            options.show.push(rate);
+                        let shown = Shown::parse(item).ok_or(OptionError::Show)?;
+                        if !options.show.contains(&shown) {
+                            options.show.push(shown);
                         }
                     }
                 }
@@ -102,12 +103,23 @@ mod tests {
 
     #[test]
     fn every_option() {
-        let o = parse("?label=My+Realm&style=for-the-badge&lang=ru&show=exp,pvp&show=exp,skill")
-            .unwrap();
+        use super::super::words::RateName;
+        let o = parse(
+            "?label=My+Realm&style=for-the-badge&lang=ru&show=exp,players,pvp&show=exp,skill,players",
+        )
+        .unwrap();
         assert_eq!(o.label(), "My Realm");
         assert_eq!(o.style, Style::ForTheBadge);
         assert_eq!(o.lang, Lang::Ru);
-        assert_eq!(o.show, [RateName::Exp, RateName::Pvp, RateName::Skill]);
+        assert_eq!(
+            o.show,
+            [
+                Shown::Rate(RateName::Exp),
+                Shown::Players,
+                Shown::Rate(RateName::Pvp),
+                Shown::Rate(RateName::Skill)
+            ]
+        );
         assert_eq!(
             parse("?label=").unwrap().label(),
             "",
@@ -167,5 +179,6 @@ mod tests {
         assert_eq!(parse("?style=plastic"), Err(OptionError::Style));
         assert_eq!(parse("?lang=de"), Err(OptionError::Lang));
         assert_eq!(parse("?show=exp,gold"), Err(OptionError::Show));
+        assert_eq!(parse("?show=player"), Err(OptionError::Show));
     }
 }

@@ -3,6 +3,8 @@
 //! The site is Russian, so `ru` is a first-class language rather than a translation of the
 //! English badge: its own default label and state words. Rates keep the document's field
 //! names in the query (`show=exp`) and get a short, translated prefix in the message.
+//! `show=players` appends the players count, with the noun in its plural form
+//! (`150 players`, `1 игрок`, `2 игрока`, `5 игроков`).
 
 use status_document::Rates;
 
@@ -80,6 +82,44 @@ impl RateName {
     }
 }
 
+/// What `show` can append to the message: a rate, or the players count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Rate(RateName),
+    Players,
+}
+
+impl Shown {
+    pub fn parse(s: &str) -> Option<Shown> {
+        match s {
+            "players" => Some(Shown::Players),
+            _ => RateName::parse(s).map(Shown::Rate),
+        }
+    }
+}
+
+/// `150 players`, `21 игрок`: the count with its noun in the plural form the number takes.
+pub fn players_phrase(count: u64, lang: Lang) -> String {
+    let noun = match lang {
+        Lang::En if count == 1 => "player",
+        Lang::En => "players",
+        Lang::Ru => ["игрок", "игрока", "игроков"][russian_plural(count)],
+    };
+    format!("{count} {noun}")
+}
+
+/// The Russian plural form of a count: 0 for 1, 21, 101 (`игрок`), 1 for 2–4, 22–24
+/// (`игрока`), 2 for 0, 5–20, 25–30, 111–114 (`игроков`). The teens take the third form
+/// whatever their last digit.
+pub fn russian_plural(n: u64) -> usize {
+    match (n % 10, n % 100) {
+        (_, 11..=14) => 2,
+        (1, _) => 0,
+        (2..=4, _) => 1,
+        _ => 2,
+    }
+}
+
 /// A rate as people write it: `7.5`, `3`, `0.25`; at most two decimals, no trailing zeros,
 /// and no runaway digits for absurd values (documents are validated, not trusted to be
 /// sane). Integer formatting only: float formatting would add tens of KB to the `.wasm`.
@@ -131,5 +171,37 @@ mod tests {
         assert_eq!(RateName::Exp.phrase(&rates, Lang::En), "EXP ×7.5");
         assert_eq!(RateName::Exp.phrase(&rates, Lang::Ru), "Опыт ×7.5");
         assert_eq!(RateName::Skill.phrase(&rates, Lang::Ru), "Навыки ×1.5");
+    }
+
+    #[test]
+    fn players_in_both_languages() {
+        for (n, en, ru) in [
+            (0, "0 players", "0 игроков"),
+            (1, "1 player", "1 игрок"),
+            (2, "2 players", "2 игрока"),
+            (4, "4 players", "4 игрока"),
+            (5, "5 players", "5 игроков"),
+            (11, "11 players", "11 игроков"),
+            (12, "12 players", "12 игроков"),
+            (14, "14 players", "14 игроков"),
+            (21, "21 players", "21 игрок"),
+            (22, "22 players", "22 игрока"),
+            (111, "111 players", "111 игроков"),
+            (112, "112 players", "112 игроков"),
+            (150, "150 players", "150 игроков"),
+            (1001, "1001 players", "1001 игрок"),
+            (4_294_967_296, "4294967296 players", "4294967296 игроков"),
+        ] {
+            assert_eq!(players_phrase(n, Lang::En), en);
+            assert_eq!(players_phrase(n, Lang::Ru), ru);
+        }
+    }
+
+    #[test]
+    fn show_items() {
+        assert_eq!(Shown::parse("players"), Some(Shown::Players));
+        assert_eq!(Shown::parse("exp"), Some(Shown::Rate(RateName::Exp)));
+        assert_eq!(Shown::parse("player"), None);
+        assert_eq!(Shown::parse("max_players"), None);
     }
 }

@@ -5,6 +5,7 @@
   const T = {
     en: {
       online: "Online", offline: "Offline", maintenance: "Maintenance", unknown: "Unknown",
+      unreachable: "Offline (unreachable)", player: "player",
       loading: "Loading server status…", rates: "Rates",
       exp: "EXP", pvp: "PvP", pve: "PvE", skill: "Skill", color_mob: "Mobs",
       now: "Updated just now", ago: d => `Updated ${d} ago`,
@@ -18,6 +19,7 @@
     },
     ru: {
       online: "Онлайн", offline: "Офлайн", maintenance: "Техработы", unknown: "Неизвестно",
+      unreachable: "Офлайн (недоступен)", player: ["игрок", "игрока", "игроков"],
       loading: "Загрузка статуса сервера…", rates: "Рейты",
       exp: "Опыт", pvp: "PvP", pve: "PvE", skill: "Навыки", color_mob: "Мобы",
       now: "Обновлено только что", ago: d => `Обновлено ${d} назад`,
@@ -33,6 +35,7 @@
   // Russian plural form index: 1 минуту, 2 минуты, 5 минут, 11 минут, 21 минуту.
   const plural = n => n % 10 === 1 && n % 100 !== 11 ? 0
     : n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14) ? 1 : 2;
+  const noun = (n, unit) => Array.isArray(unit) ? unit[plural(n)] : unit + (n === 1 ? "" : "s");
   const STATES = ["online", "offline", "maintenance", "unknown"];
   const RATES = ["exp", "pvp", "pve", "skill", "color_mob"];
   const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 10000;
@@ -45,6 +48,7 @@
  padding:var(--server-status-padding,.7em 1em)}
 :host([hidden]){display:none}
 .head{display:flex;align-items:center;gap:.5em;font-weight:600;font-size:1.15em}
+.players{font-weight:400;font-size:.8em}
 .dot{width:.7em;height:.7em;border-radius:50%;background:var(--c);flex:none}
 [data-state=online]{--c:var(--server-status-online,#1a7f37)}
 [data-state=offline]{--c:var(--server-status-offline,#cf222e)}
@@ -52,7 +56,8 @@
 [data-state=unknown]{--c:var(--server-status-unknown,#8c959f)}
 .rates{display:flex;flex-wrap:wrap;gap:.2em .9em;margin:.35em 0 0;padding:0;list-style:none}
 .rates b{font-weight:600}
-.updated{margin-top:.35em;color:var(--server-status-muted,#656d76);font-size:.9em}
+.updated{margin-top:.35em;font-size:.9em}
+.updated,.players{color:var(--server-status-muted,#656d76)}
 .stale{margin-top:.35em;color:var(--server-status-warning,#9a6700)}
 .error{margin-top:.35em;color:var(--server-status-error,#cf222e)}
 .message:empty,[hidden]{display:none}`;
@@ -82,17 +87,22 @@
       const head = el("div", "head", live);
       el("span", "dot", head).setAttribute("aria-hidden", "true");
       this._state = el("span", "state", head);
+      // The count changes every minute or so: shown beside the state, never announced.
+      this._players = el("span", "players", head);
+      this._players.setAttribute("aria-live", "off");
       this._message = el("div", "message", live);
       this._rates = el("ul", "rates");
       this._updated = el("div", "updated");
       this._stale = el("div", "stale", live);
       this._error = el("div", "error", live);
-      for (const k of ["state", "message", "rates", "updated", "stale", "error"]) {
+      for (const k of ["state", "players", "message", "rates", "updated", "stale", "error"]) {
         this["_" + k].setAttribute("part", k);
       }
-      this._data = null;   // last good document
+      // The last good document, and the performance.now() at which its age was _age
+      // seconds. (Comments on lines of their own: build.rs drops them from the served copy.)
+      this._data = null;
       this._etag = null;
-      this._at = 0;        // performance.now() when _data's age was _age seconds
+      this._at = 0;
       this._age = 0;
       this._failure = null;
       this._timer = 0;
@@ -153,7 +163,8 @@
           this._failure = null;
         } else {
           let code = "";
-          try { code = (await r.json()).error || ""; } catch (_) { /* not JSON */ }
+          // A body that is not JSON leaves the code out.
+          try { code = (await r.json()).error || ""; } catch (_) { }
           this._failure = `HTTP ${r.status}${code ? " " + code : ""}`;
           delay = Number(r.headers.get("Retry-After"));
         }
@@ -185,8 +196,7 @@
       const t = this._t;
       const [n, unit] = s < 3600 ? [Math.max(1, Math.floor(s / 60)), t.minute]
         : s < 86400 ? [Math.floor(s / 3600), t.hour] : [Math.floor(s / 86400), t.day];
-      const u = Array.isArray(unit) ? unit[plural(n)] : unit + (n === 1 ? "" : "s");
-      return `${n} ${u}`;
+      return `${n} ${noun(n, unit)}`;
     }
 
     _render() {
@@ -199,19 +209,27 @@
         this._error.hidden = !this._failure;
         this._stale.hidden = true;
         this._rates.replaceChildren();
-        this._updated.textContent = this._message.textContent = "";
+        this._updated.textContent = this._message.textContent = this._players.textContent = "";
         return;
       }
-      const c = d._cache || {};
+      const c = d._cache || {}, g = d.game_server;
       const age = this._ageNow();
-      // The reader vouches for a state only within the TTL; past it the state is unknown,
-      // also when the age grew here while refreshes failed.
-      const expired = c.stale === true || age > (Number(d.ttl_s) || Infinity);
+      // With a game-server probe, the newest word is the probe's (it rewrites the document
+      // between reads of the table), and it may be believed only until its deadline.
+      const probed = g ? age - g.checked_at + d.updated_at : age, seen = Math.min(age, probed);
+      // The reader vouches for a state only within the TTL (and the probe's deadline); past
+      // it the state is unknown, also when the age grew here while refreshes failed.
+      const expired = c.stale === true || age > (Number(d.ttl_s) || Infinity) || g && !(probed <= g.deadline_s);
       const reported = STATES.includes(c.state) ? c.state : STATES.includes(d.state) ? d.state : "unknown";
       const last = STATES.includes(c.last_known_state) ? c.last_known_state : reported;
       const state = expired ? "unknown" : reported;
       this._box.dataset.state = state;
-      this._state.textContent = t[state];
+      this._state.textContent = t[state === "offline" && d.state_reason === "unreachable" ? "unreachable" : state];
+      // The count beside a vouched online only, and not one that was older than a TTL when
+      // the table was last read (the refresher kept it through failures): as the badge.
+      const p = d.players, m = d.max_players, x = Number.isInteger(m);
+      this._players.textContent = state === "online" && Number.isInteger(p) && !(d.updated_at - d.players_at > d.ttl_s)
+        ? `${p}${x ? " / " + m : ""} ${noun(x ? m : p, t.player)}` : "";
       let message = expired || typeof d.message !== "string" ? "" : d.message;
       if (!expired && state === "maintenance" && d.maintenance_until) {
         const until = new Date(typeof d.maintenance_until === "number" ? d.maintenance_until * 1000 : d.maintenance_until);
@@ -230,9 +248,9 @@
       });
       this._rates.setAttribute("aria-label", t.rates);
       this._rates.replaceChildren(...items);
-      this._updated.textContent = age < 60 ? t.now : t.ago(this._duration(age));
+      this._updated.textContent = seen < 60 ? t.now : t.ago(this._duration(seen));
       this._stale.hidden = !expired;
-      this._stale.textContent = expired ? t.stale(this._duration(age), last !== "unknown" ? t[last] : "") : "";
+      this._stale.textContent = expired ? t.stale(this._duration(seen), last !== "unknown" ? t[last] : "") : "";
       this._error.hidden = !this._failure;
       this._error.textContent = this._failure ? t.failed(why) : "";
     }

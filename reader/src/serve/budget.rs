@@ -7,8 +7,8 @@ use crate::config::counting::config;
 use crate::config::var;
 use crate::request::RequestHead;
 use crate::store::memory::MemoryStore;
-use crate::testing::T0;
-use status_document::{BuildOptions, ConstantRow, RowValue, build};
+use crate::testing::{T0, live, live_document, probe};
+use status_document::{BuildOptions, ConstantRow, RowValue, State, build};
 
 fn store() -> MemoryStore {
     let rows = [ConstantRow {
@@ -22,6 +22,16 @@ fn store() -> MemoryStore {
 
 /// (lookups, store calls) for one request.
 fn cost(method: &str, target: &str, origin: Option<&str>, key_value: bool) -> (Vec<String>, usize) {
+    cost_with(store(), method, target, origin, key_value)
+}
+
+fn cost_with(
+    s: MemoryStore,
+    method: &str,
+    target: &str,
+    origin: Option<&str>,
+    key_value: bool,
+) -> (Vec<String>, usize) {
     let api = if key_value { "key_value" } else { "outbound" };
     let settings = format!("{api}\nk\n*");
     let (c, asked) = config(&[
@@ -30,7 +40,6 @@ fn cost(method: &str, target: &str, origin: Option<&str>, key_value: bool) -> (V
     ]);
     let mut req = RequestHead::new(method, target);
     req.origin = origin.map(|o| o.as_bytes().to_vec());
-    let s = store();
     let r = handle(&req, &c, &s, T0 + 1.0);
     assert!(r.status < 500, "{method} {target}: {}", r.status);
     let asked = asked.borrow().clone();
@@ -53,6 +62,25 @@ fn document_endpoints_cost_the_settings_and_one_get() {
     }
     let (_, calls) = cost("GET", "/server/status/debug", None, false);
     assert_eq!(calls, 2, "debug: GET and TTL");
+}
+
+#[test]
+fn a_probe_and_a_players_count_cost_nothing_more() {
+    // Everything issue 21 shows (the probe's deadline, the next probe, the live stamps in
+    // the tag, the count on the badge) comes from the one document read.
+    let doc = live_document(State::Online, &live(probe(true, T0, 10), Some(150)));
+    for target in [
+        "/server/status",
+        "/health",
+        "/server/status/simple",
+        "/server/status/badge.svg?show=players",
+        "/server/status/shields.json?show=players",
+    ] {
+        let s = MemoryStore::default().with("k", &doc, 900);
+        let (asked, calls) = cost_with(s, "GET", target, None, false);
+        assert_eq!(asked, [var::SETTINGS], "{target}");
+        assert_eq!(calls, 1, "{target}");
+    }
 }
 
 #[test]

@@ -1,17 +1,18 @@
 //! The freshness × state × source table, over every endpoint that shows a state: the
-//! document's `_cache.state`, `/server/status/debug`, `/health`, `/server/status/simple`
-//! and `shields.json` all say the same word, and none ever says `online` for a document
-//! past its TTL or served from the last-good copy.
+//! document's `_cache.state`, `/server/status/debug`, `/health`, `/server/status/simple`,
+//! `shields.json` and `badge.svg` all say the same word, and none ever says `online` for a
+//! document past its TTL or served from the last-good copy — nor, with a game-server probe,
+//! once the probe is past its deadline (issue 21).
 //!
 //! The expected word is worked out here from the table in the issue, not by calling
 //! `vouched_state`, so a mistake in that function shows up as a disagreement.
 
 use super::*;
 use crate::store::memory::MemoryStore;
-use crate::testing::{T0, ask, document};
+use crate::testing::{T0, ask, document, live, live_document, probe};
 use proptest::prelude::*;
 use serde_json::Value;
-use status_document::{BuildOptions, RowValue};
+use status_document::{BuildOptions, DocumentView, RowValue};
 
 /// A document written at `T0` with this interval, TTL and state.
 fn doc(interval: u64, ttl: u64, state: State) -> Vec<u8> {
@@ -44,13 +45,15 @@ fn expected(state: State, age: f64, ttl: u64, source: Source) -> State {
     if believed { state } else { State::Unknown }
 }
 
-/// The state each endpoint shows, in the order document, debug, health, simple, shields.
-fn shown(s: &MemoryStore, now: f64) -> [String; 5] {
+/// The state each endpoint shows, in the order document, debug, health, simple, shields,
+/// badge.
+fn shown(s: &MemoryStore, now: f64) -> [String; 6] {
     let doc = json(&get(s, "/server/status", now));
     let debug = json(&get(s, "/server/status/debug", now));
     let health = json(&get(s, "/health", now));
     let simple = get(s, "/server/status/simple", now);
     let shields = json(&get(s, "/server/status/shields.json", now));
+    let badge = String::from_utf8(get(s, "/server/status/badge.svg", now).body).unwrap();
     let word = |v: &Value| v.as_str().unwrap_or("<missing>").to_owned();
     assert_eq!(
         simple.status == 200,
@@ -63,8 +66,19 @@ fn shown(s: &MemoryStore, now: f64) -> [String; 5] {
         word(&health["state"]),
         String::from_utf8(simple.body).unwrap(),
         word(&shields["message"]),
+        badge_word(&badge),
     ]
 }
+
+/// The state a badge's `<title>` (`server: <state>`) says.
+fn badge_word(svg: &str) -> String {
+    svg.split_once("<title>server: ")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map_or("<missing>", |(word, _)| word)
+        .to_owned()
+}
+
+const ENDPOINTS: [&str; 6] = ["document", "debug", "health", "simple", "shields", "badge"];
 
 fn any_state() -> impl Strategy<Value = State> {
     prop::sample::select(State::ALL.to_vec())
@@ -78,7 +92,6 @@ fn any_source() -> impl Strategy<Value = Source> {
 fn the_table_at_its_edges() {
     let online = doc(600, 900, State::Online);
     let primary = store(&online, Source::Primary);
-    let all = |w: &str| std::array::from_fn::<String, 5, _>(|_| w.to_owned());
     assert_eq!(shown(&primary, T0 + 10.0), all("online"), "fresh");
     assert_eq!(
         shown(&primary, T0 + 700.0),
@@ -139,6 +152,140 @@ fn a_document_without_state_is_unknown() {
     assert_eq!(served["_cache"]["last_known_state"], "unknown");
 }
 
+fn all(word: &str) -> [String; 6] {
+    std::array::from_fn(|_| word.to_owned())
+}
+
+#[test]
+fn a_probe_past_its_deadline_is_unknown_everywhere() {
+    // The table was read at T0 (TTL 900 s); the probe last wrote at T0 + 100, every 10 s,
+    // believed for 30 s: from T0 + 130 on the refresher has stopped probing.
+    let checked_at = T0 + 100.0;
+    let online = store(
+        &live_document(State::Online, &live(probe(true, checked_at, 10), None)),
+        Source::Primary,
+    );
+    assert_eq!(shown(&online, checked_at + 1.0), all("online"));
+    assert_eq!(
+        shown(&online, checked_at + 30.0),
+        all("online"),
+        "at the deadline"
+    );
+    assert_eq!(
+        shown(&online, checked_at + 30.5),
+        all("unknown"),
+        "past the probe's deadline, though the document is within its TTL"
+    );
+    let v = json(&get(&online, "/server/status", checked_at + 31.0));
+    assert_eq!(
+        (v["state"].as_str(), v["_cache"]["fresh"].as_bool()),
+        (Some("online"), Some(true)),
+        "the document is served as stored, and is fresh: only the state is not vouched for"
+    );
+    assert_eq!(v["_cache"]["last_known_state"], "online");
+    let d = json(&get(&online, "/server/status/debug", checked_at + 31.0));
+    assert_eq!(
+        (d["state"].as_str(), d["last_known_state"].as_str()),
+        (Some("unknown"), Some("online"))
+    );
+    let h = json(&get(&online, "/health", checked_at + 31.0));
+    assert_eq!(h["last_known_state"], "online");
+    let simple = get(&online, "/server/status/simple", checked_at + 31.0);
+    assert_eq!((simple.status, &simple.body[..]), (503, &b"unknown"[..]));
+
+    // A probe that has not stopped cannot save a document past its TTL.
+    let late = store(
+        &live_document(State::Online, &live(probe(true, T0 + 895.0, 10), None)),
+        Source::Primary,
+    );
+    assert_eq!(shown(&late, T0 + 900.0), all("online"));
+    assert_eq!(shown(&late, T0 + 901.0), all("unknown"));
+
+    // Nor a last-good copy.
+    let last_good = store(
+        &live_document(State::Online, &live(probe(true, checked_at, 10), None)),
+        Source::LastGood,
+    );
+    assert_eq!(shown(&last_good, checked_at + 1.0), all("unknown"));
+}
+
+#[test]
+fn an_unreachable_game_server_is_offline_with_its_reason() {
+    let checked_at = T0 + 100.0;
+    let stored = live_document(State::Online, &live(probe(false, checked_at, 10), Some(7)));
+    let s = store(&stored, Source::Primary);
+    assert_eq!(shown(&s, checked_at + 2.0), all("offline"));
+    let v = json(&get(&s, "/server/status", checked_at + 2.0));
+    assert_eq!(
+        (v["state"].as_str(), v["state_reason"].as_str()),
+        (Some("offline"), Some("unreachable"))
+    );
+    assert_eq!(v["game_server"]["reachable"], false);
+    assert_eq!(v["game_server"]["latency_ms"], Value::Null);
+    assert_eq!(v["_cache"]["state"], "offline");
+    let simple = get(&s, "/server/status/simple", checked_at + 2.0);
+    assert_eq!((simple.status, &simple.body[..]), (503, &b"offline"[..]));
+    let badge = get(
+        &s,
+        "/server/status/badge.svg?show=players",
+        checked_at + 2.0,
+    );
+    let badge = String::from_utf8(badge.body).unwrap();
+    assert!(badge.contains("<title>server: offline</title>"), "{badge}");
+    assert!(!badge.contains("players"), "no count beside offline");
+    // Past the deadline, "offline" is not vouched for either: nobody knows any more.
+    assert_eq!(shown(&s, checked_at + 31.0), all("unknown"));
+
+    // The operator's maintenance stands whatever the probe says, without a reason.
+    let planned = live_document(
+        State::Maintenance,
+        &live(probe(false, checked_at, 10), None),
+    );
+    let s = store(&planned, Source::Primary);
+    assert_eq!(shown(&s, checked_at + 2.0), all("maintenance"));
+    let v = json(&get(&s, "/server/status", checked_at + 2.0));
+    assert_eq!(v.get("state_reason"), None);
+}
+
+/// What every endpoint must say with a probe: the table's rule, and unknown past the
+/// probe's deadline.
+fn expected_with_probe(
+    state: State,
+    age: f64,
+    ttl: u64,
+    source: Source,
+    probe_age: f64,
+    deadline: u64,
+) -> State {
+    let believed = source == Source::Primary && age <= ttl as f64 && probe_age <= deadline as f64;
+    if believed { state } else { State::Unknown }
+}
+
+proptest! {
+    #[test]
+    fn with_a_probe_every_endpoint_agrees_and_none_vouches_past_the_deadline(
+        constant in any_state(),
+        reachable in any::<bool>(),
+        source in any_source(),
+        interval in 1u64..60,
+        checked in 0.0f64..900.0,
+        since_check in 0.0f64..400.0,
+    ) {
+        let game_server = probe(reachable, T0 + checked, interval);
+        let stored = live_document(constant, &live(game_server, Some(3)));
+        let state = DocumentView::parse(&stored).unwrap().state;
+        let s = store(&stored, source);
+        let now = T0 + checked + since_check;
+        let want = expected_with_probe(
+            state, now - T0, 900, source, now - (T0 + checked), game_server.deadline_s,
+        );
+        let words = shown(&s, now);
+        for (endpoint, word) in ENDPOINTS.iter().zip(&words) {
+            prop_assert_eq!(word.as_str(), want.as_str(), "{} {:?} at {} after the probe", endpoint, source, since_check);
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn every_endpoint_agrees_and_none_vouches_for_a_stale_online(
@@ -154,7 +301,7 @@ proptest! {
         let age = now - T0;
         let want = expected(state, age, ttl, source);
         let words = shown(&s, now);
-        for (endpoint, word) in ["document", "debug", "health", "simple", "shields"].iter().zip(&words) {
+        for (endpoint, word) in ENDPOINTS.iter().zip(&words) {
             prop_assert_eq!(word.as_str(), want.as_str(), "{} at age {} (ttl {}, {:?})", endpoint, age, ttl, source);
         }
         if age > ttl as f64 || source == Source::LastGood {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::store::StoreError;
 use crate::store::memory::MemoryStore;
-use crate::testing::{T0, ask, config, config_with_cors};
+use crate::testing::{T0, ask, config, config_with_cors, live, live_document, probe};
 use proptest::prelude::*;
 use serde_json::Value;
 use status_document::{BuildOptions, ConstantRow, MAX_DOCUMENT_BYTES, RowValue, build};
@@ -9,7 +9,12 @@ use status_document::{BuildOptions, ConstantRow, MAX_DOCUMENT_BYTES, RowValue, b
 /// The tag the reader must give `stored`.
 fn etag_of(stored: &[u8]) -> String {
     let v = status_document::DocumentView::parse(stored).unwrap();
-    cache::etag(v.schema_version, v.updated_at, stored.len())
+    cache::etag(
+        v.schema_version,
+        v.updated_at,
+        stored.len(),
+        v.live_stamps(),
+    )
 }
 
 fn doc_at(updated_at: f64) -> Vec<u8> {
@@ -67,6 +72,95 @@ fn fresh_document_with_cache_headers() {
         "no ServerStatus row: unknown, never online"
     );
     assert_eq!(v["rates"]["exp"], 3.0);
+}
+
+#[test]
+fn with_a_probe_max_age_follows_the_next_probe() {
+    // Table read at T0 (next refresh due at T0 + 600); the probe wrote at T0 + 50, every
+    // 10 s: a cache may keep the answer until T0 + 60, when the state may have changed.
+    let stored = live_document(State::Online, &live(probe(true, T0 + 50.0, 10), Some(150)));
+    let s = MemoryStore::default().with("k", &stored, 900);
+    let want = "public, max-age=7, stale-while-revalidate=10, stale-if-error=86400";
+    for target in [
+        "/server/status",
+        "/server/status/simple",
+        "/server/status/badge.svg?show=players",
+        "/server/status/shields.json",
+    ] {
+        let r = ask(&s, "GET", target, T0 + 53.0);
+        assert_eq!(r.status, 200, "{target}");
+        assert_eq!(r.header("cache-control"), Some(want), "{target}");
+    }
+    let shields = json(&ask(&s, "GET", "/server/status/shields.json", T0 + 53.0));
+    assert_eq!(shields["cacheSeconds"], 7);
+    let r = ask(&s, "GET", "/server/status", T0 + 53.5);
+    assert!(
+        r.header("cache-control")
+            .unwrap()
+            .starts_with("public, max-age=6, stale-while-revalidate=10,"),
+        "whole seconds, rounded down"
+    );
+    // The 304 says the same.
+    let mut req = get("/server/status");
+    req.if_none_match = vec![etag_of(&stored).into_bytes()];
+    let r = handle(&req, &config(), &s, T0 + 53.0);
+    assert_eq!((r.status, r.header("cache-control")), (304, Some(want)));
+    // Once the next probe is due, a cache keeps it only for the overdue minimum.
+    let r = ask(&s, "GET", "/server/status", T0 + 61.0);
+    assert!(
+        r.header("cache-control")
+            .unwrap()
+            .starts_with("public, max-age=5, stale-while-revalidate=10,")
+    );
+}
+
+#[test]
+fn every_probe_write_has_its_own_tag() {
+    // Two probe writes after the same read of the table: same `updated_at`, and the same
+    // length (the latency and the stamp change, not their width).
+    let write = |checked_at: f64, latency_ms: f64, players: u64, players_at: f64| {
+        let mut g = probe(true, checked_at, 10);
+        g.latency_ms = Some(latency_ms);
+        let mut l = live(g, None);
+        l.players = Some(status_document::PlayerCount {
+            count: players,
+            at: players_at,
+        });
+        live_document(State::Online, &l)
+    };
+    let first = write(T0 + 50.0, 1.5, 150, T0 + 5.0);
+    let second = write(T0 + 60.0, 2.5, 150, T0 + 5.0);
+    // The players query's own write, between two probes.
+    let third = write(T0 + 60.0, 2.5, 151, T0 + 65.0);
+    assert_eq!(first.len(), second.len());
+    assert_eq!(second.len(), third.len());
+    assert_ne!(first, second);
+    let tags = [&first, &second, &third].map(|d| etag_of(d));
+    assert_ne!(tags[0], tags[1]);
+    assert_ne!(tags[1], tags[2], "a new players count (players_at moved)");
+
+    for target in [
+        "/server/status",
+        "/server/status/simple",
+        "/server/status/badge.svg?show=players",
+        "/server/status/shields.json?show=players",
+    ] {
+        let before = MemoryStore::default().with("k", &first, 900);
+        let old = ask(&before, "GET", target, T0 + 51.0);
+        let old_tag = old.header("etag").unwrap().to_owned();
+        let mut again = get(target);
+        again.if_none_match = vec![old_tag.clone().into_bytes()];
+        assert_eq!(
+            handle(&again, &config(), &before, T0 + 52.0).status,
+            304,
+            "{target}: unchanged"
+        );
+        let after = MemoryStore::default().with("k", &second, 900);
+        let r = handle(&again, &config(), &after, T0 + 61.0);
+        assert_eq!(r.status, 200, "{target}: the probe wrote again");
+        assert_ne!(r.header("etag"), Some(old_tag.as_str()), "{target}");
+        assert!(!r.body.is_empty());
+    }
 }
 
 #[test]

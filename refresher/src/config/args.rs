@@ -232,6 +232,65 @@ pub struct Args {
     )]
     pub status_watch: String,
 
+    /// The constant whose Value is published as `max_players`; empty publishes none.
+    #[arg(
+        long,
+        env = "STATUS_MAX_PLAYERS_CONSTANT",
+        default_value = "",
+        value_name = "NAME"
+    )]
+    pub status_max_players_constant: String,
+
+    /// The game server's TCP address(es) to probe: host:port, or several separated by
+    /// commas (all must answer). Unset: no probe, `state` comes from ServerStatus alone.
+    /// Never published.
+    #[arg(long, env = "GAME_SERVER_ADDR", value_name = "HOST:PORT,...")]
+    pub game_server_addr: Option<String>,
+
+    /// Seconds between two probes of the game server (1 to 3600).
+    #[arg(
+        long,
+        env = "STATUS_PROBE_INTERVAL",
+        default_value = "10",
+        value_name = "SECONDS"
+    )]
+    pub status_probe_interval: String,
+
+    /// Seconds one probe waits for every address to accept (fractions allowed; at most the
+    /// probe interval).
+    #[arg(
+        long,
+        env = "STATUS_PROBE_TIMEOUT",
+        default_value = "3",
+        value_name = "SECONDS"
+    )]
+    pub status_probe_timeout: String,
+
+    /// Consecutive failed probes before the game server counts as down; one success brings
+    /// it back.
+    #[arg(
+        long,
+        env = "STATUS_PROBE_FAILURES",
+        default_value = "2",
+        value_name = "COUNT"
+    )]
+    pub status_probe_failures: String,
+
+    /// One SQL statement returning one non-negative integer, the players online, e.g.
+    /// `SELECT COUNT(*) FROM characters WHERE online = 1`. Runs read-only, under a time
+    /// limit. Unset: no `players` in the document.
+    #[arg(long, env = "STATUS_PLAYERS_QUERY", value_name = "SQL")]
+    pub status_players_query: Option<String>,
+
+    /// Seconds between two runs of the players query (it also runs on every refresh).
+    #[arg(
+        long,
+        env = "STATUS_PLAYERS_INTERVAL",
+        default_value = "60",
+        value_name = "SECONDS"
+    )]
+    pub status_players_interval: String,
+
     /// Refresh once and exit: 0 on success, 1 on failure (for cron and tests).
     #[arg(long)]
     pub once: bool,

@@ -1,6 +1,6 @@
 //! Where Redis is: `REDIS_URL` (one fixed address), or `REDIS_SENTINELS` plus
 //! `REDIS_SENTINEL_MASTER` (the primary Redis Sentinel names, followed across failovers; see
-//! [`crate::redis_target`]), with the data nodes' user in `REDIS_USERNAME` /
+//! [`crate::replicas::target`]), with the data nodes' user in `REDIS_USERNAME` /
 //! `REDIS_PASSWORD`.
 //!
 //! The two ways are exclusive, and half of the Sentinel pair is an error, so a refresher

@@ -30,10 +30,15 @@ pub(super) fn parse_state_settings(args: &Args) -> Result<StateSettings, ConfigE
             "must differ from STATUS_MESSAGE_CONSTANT",
         ));
     }
+    let max_players_constant = parse_constant(
+        "STATUS_MAX_PLAYERS_CONSTANT",
+        &args.status_max_players_constant,
+    )?;
     Ok(StateSettings {
         states,
         message_constant,
         maintenance_until_constant,
+        max_players_constant,
     })
 }
 

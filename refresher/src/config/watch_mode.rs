@@ -1,5 +1,5 @@
 //! `STATUS_WATCH`, the watch mode: `interval`, `binlog` or `poll:<seconds>` (what each does
-//! is in [`crate::watch`]).
+//! is in [`crate::read::watch`]).
 
 use std::fmt;
 use std::str::FromStr;

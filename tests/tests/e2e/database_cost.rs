@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::Child;
-use integration_tests::db::TestDb;
+use integration_tests::db::{DbUser, TestDb, UserStats, user_stats};
 use integration_tests::reader::{
     ReaderConfig, ReaderServer, http_request, manifest_path, reader_wasm,
 };
@@ -18,95 +18,12 @@ use super::fixtures::{
     seeded_db, status, still_running,
 };
 
-/// Statement counters of one MariaDB user (`information_schema.USER_STATISTICS`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct UserStats {
-    connections: u64,
-    selects: u64,
-    updates: u64,
-    others: u64,
-    bytes_received: u64,
-}
-
-impl UserStats {
-    fn statements(&self) -> u64 {
-        self.selects + self.updates + self.others
-    }
-}
-
-fn user_stats(db: &TestDb, user: &str) -> UserStats {
-    let rows = db.query(&format!(
-        "SELECT TOTAL_CONNECTIONS, SELECT_COMMANDS, UPDATE_COMMANDS, OTHER_COMMANDS, \
-         BYTES_RECEIVED FROM information_schema.USER_STATISTICS WHERE USER = '{user}'"
-    ));
-    let Some(row) = rows.first() else {
-        return UserStats::default();
-    };
-    let n = |i: usize| -> u64 {
-        row[i]
-            .as_deref()
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0, |v| v as u64)
-    };
-    UserStats {
-        connections: n(0),
-        selects: n(1),
-        updates: n(2),
-        others: n(3),
-        bytes_received: n(4),
-    }
-}
-
 fn global_questions(db: &TestDb) -> u64 {
     let rows = db.query("SHOW GLOBAL STATUS LIKE 'Questions'");
     rows.first()
         .and_then(|r| r.get(1).cloned().flatten())
         .and_then(|v| v.parse().ok())
         .expect("SHOW GLOBAL STATUS has Questions")
-}
-
-/// A MariaDB user that exists for one test: only the refresher uses it.
-struct DbUser<'a> {
-    db: &'a TestDb,
-    name: String,
-    password: String,
-}
-
-impl<'a> DbUser<'a> {
-    /// `ss_e2e_<random>` with `SELECT` on this database's `constants` and nothing else.
-    fn create(db: &'a TestDb) -> DbUser<'a> {
-        let name = format!("ss_e2e_{:012x}", fastrand::u64(..) >> 16);
-        let password = format!("{:016x}", fastrand::u64(..));
-        db.exec(&format!(
-            "CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"
-        ));
-        let user = DbUser { db, name, password };
-        db.exec(&format!(
-            "GRANT SELECT ON `{}`.`constants` TO '{}'@'%'",
-            db.name(),
-            user.name
-        ));
-        user
-    }
-
-    fn url(&self) -> String {
-        let (host, port) = self.db.host_port();
-        format!(
-            "mysql://{}:{}@{host}:{port}/{}",
-            self.name,
-            self.password,
-            self.db.name()
-        )
-    }
-}
-
-impl Drop for DbUser<'_> {
-    fn drop(&mut self) {
-        // Also while a failed test unwinds: its panic message is already printed, so even
-        // the abort a failing DROP would cause then hides nothing.
-        self.db
-            .exec(&format!("DROP USER IF EXISTS '{}'@'%'", self.name));
-    }
 }
 
 /// The reader cannot reach the database by construction: the component imports no network

@@ -375,7 +375,7 @@ fn acl_refresher_user_writes_only_its_keys() {
     let fresh = format!(
         "-- {:016x}\n{}",
         fastrand::u64(..),
-        status_refresher::sink::GUARDED_WRITE
+        status_refresher::write::document::GUARDED_WRITE
     );
     let written: i64 = redis::Script::new(&fresh)
         .key(&status)

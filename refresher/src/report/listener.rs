@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
-use crate::metrics::Metrics;
+use crate::report::metrics::Metrics;
 
 /// Largest request head read; anything longer gets 431.
 const MAX_HEAD: usize = 8 * 1024;
@@ -173,7 +173,7 @@ async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Outcome;
+    use crate::report::metrics::Outcome;
 
     async fn get(addr: SocketAddr, request: &str) -> String {
         let mut s = TcpStream::connect(addr).await.unwrap();

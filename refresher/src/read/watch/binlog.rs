@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tracing::error;
 
-use crate::nudge::{Nudger, Reconnect, SourceState};
+use crate::replicas::nudge::{Nudger, Reconnect, SourceState};
 
 pub mod events;
 pub mod follower;
@@ -68,7 +68,7 @@ pub const TABLE: &str = "constants";
 pub struct BinlogWatch {
     /// The refresher's database options (the same user; no pool is made).
     pub opts: Opts,
-    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::db_tls`]).
+    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::read::db_tls`]).
     pub fallback: Option<Opts>,
     /// Bound on connecting and on each check.
     pub timeout: Duration,
@@ -120,7 +120,7 @@ pub async fn run(watch: BinlogWatch, nudger: Nudger, state: watch::Sender<Source
 async fn connect(watch: &BinlogWatch) -> Result<Conn, String> {
     match timeout(
         watch.timeout,
-        crate::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
+        crate::read::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
     )
     .await
     {

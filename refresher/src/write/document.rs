@@ -11,7 +11,7 @@
 //! discards a `MULTI` block whose connection drops before `EXEC`, so neither a timeout nor a
 //! kill can leave one key updated without the other, or a half-written value.
 //!
-//! With a lease (two replicas, see [`crate::lease`]) the write is instead one Lua script,
+//! With a lease (two replicas, see [`crate::replicas::lease`]) the write is instead one Lua script,
 //! [`GUARDED_WRITE`]: it checks that the lease still holds our token, extends it, and sets
 //! both keys. A script runs atomically too, and it closes the gap a `MULTI` would leave
 //! between checking the lease and writing (a `WATCH` on the lock would also do, at the cost
@@ -21,9 +21,9 @@
 use redis::Script;
 use status_document::keys::last_good_key;
 
-use crate::lease::{WriteGuard, millis};
 use crate::redis_call::RedisCallError;
-use crate::redis_target::Primary;
+use crate::replicas::lease::{WriteGuard, millis};
+use crate::replicas::target::Primary;
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
 /// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
@@ -101,6 +101,17 @@ impl Sink {
             })
             .await?;
         Ok(raw.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The document as stored now (`None` when the key is missing).
+    pub async fn current(&self) -> Result<Option<Vec<u8>>, RedisCallError> {
+        let mut get = redis::cmd("GET");
+        get.arg(&self.keys.status);
+        self.primary
+            .call("GET status", async |mut conn| {
+                get.query_async::<Option<Vec<u8>>>(&mut conn).await
+            })
+            .await
     }
 
     /// Writes the document and its last-known-good copy in one atomic step: a transaction,

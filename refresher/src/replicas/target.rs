@@ -1,6 +1,6 @@
 //! The refresher's way to its Redis primary, shared by the document's writes
-//! ([`crate::sink`]), the lease ([`crate::lease`]), the refresh channel
-//! ([`crate::subscription`]) and `refresh-now`: a fixed `REDIS_URL`, or the primary that
+//! ([`crate::write::document`]), the lease ([`crate::replicas::lease`]), the refresh channel
+//! ([`crate::replicas::subscription`]) and `refresh-now`: a fixed `REDIS_URL`, or the primary that
 //! Redis Sentinel names (`REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`), looked up again
 //! whenever a call says the primary may have moved.
 //!

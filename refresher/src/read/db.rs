@@ -14,7 +14,7 @@ use status_document::{ConstantRow, RowValue};
 use tokio::time::timeout;
 
 use crate::config::{Database, DbTls};
-use crate::db_tls;
+use crate::read::db_tls;
 
 /// The one query the refresher runs.
 pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
@@ -41,7 +41,7 @@ pub enum SourceError {
     MissingTable,
     #[error("the `constants` table has more than {MAX_ROWS} rows")]
     TooManyRows,
-    /// A TLS failure, described with the setting to fix ([`crate::db_tls::describe`]).
+    /// A TLS failure, described with the setting to fix ([`crate::read::db_tls::describe`]).
     #[error("{0}")]
     Tls(String),
     #[error("database error: {0}")]
@@ -85,22 +85,7 @@ impl Source {
 
     /// Reads the whole `constants` table.
     pub async fn read(&mut self) -> Result<Rows, SourceError> {
-        let mut conn = match self.connect().await {
-            Err(SourceError::Mysql(e))
-                if db_tls::server_has_no_tls(&e) && self.fallback.is_some() =>
-            {
-                // `preferred` and a server without TLS: plaintext from now on (see db_tls).
-                tracing::warn!(
-                    "the database server offers no TLS; DB_SSL_MODE=preferred continues in \
-                     plaintext (set DB_SSL_MODE=disabled to say so, or required to refuse)"
-                );
-                if let Some(plain) = self.fallback.take() {
-                    self.pool = Pool::new(with_pool_limits(plain));
-                }
-                self.connect().await?
-            }
-            other => other?,
-        };
+        let mut conn = self.conn().await?;
         let query = async {
             let mut result = conn.query_iter(QUERY).await.map_err(missing_table)?;
             let mut out = Rows::default();
@@ -118,6 +103,32 @@ impl Source {
                 step: "query",
                 after: self.timeout,
             })?
+    }
+
+    /// A connection from the pool (the one kept between cycles), switching to plaintext once
+    /// if `DB_SSL_MODE=preferred` meets a server without TLS.
+    pub async fn conn(&mut self) -> Result<mysql_async::Conn, SourceError> {
+        match self.connect().await {
+            Err(SourceError::Mysql(e))
+                if db_tls::server_has_no_tls(&e) && self.fallback.is_some() =>
+            {
+                // `preferred` and a server without TLS: plaintext from now on (see db_tls).
+                tracing::warn!(
+                    "the database server offers no TLS; DB_SSL_MODE=preferred continues in \
+                     plaintext (set DB_SSL_MODE=disabled to say so, or required to refuse)"
+                );
+                if let Some(plain) = self.fallback.take() {
+                    self.pool = Pool::new(with_pool_limits(plain));
+                }
+                self.connect().await
+            }
+            other => other,
+        }
+    }
+
+    /// The configured timeout of every database call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn connect(&self) -> Result<mysql_async::Conn, SourceError> {

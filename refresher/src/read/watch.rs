@@ -8,7 +8,7 @@
 //! - `poll:<seconds>`: for servers without binlog access, a cheap change probe every few
 //!   seconds ([`poll`]) that nudges only when the table's checksum moved.
 //!
-//! A watcher only nudges (see [`crate::nudge`]): the refresh it asks for is coalesced with
+//! A watcher only nudges (see [`crate::replicas::nudge`]): the refresh it asks for is coalesced with
 //! every other, so even a table rewritten a thousand times a second costs at most one
 //! `SELECT` per `STATUS_MIN_REFRESH_GAP`. Like the subscription, a watcher runs on the lease
 //! holder only. The mode itself is a setting, [`crate::config::Watch`].

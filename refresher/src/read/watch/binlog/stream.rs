@@ -11,7 +11,7 @@ use tokio::time::{Instant, timeout};
 use tracing::{info, warn};
 
 use super::{Follower, HEARTBEAT, Position, SETTLE, SILENCE_LIMIT, classify};
-use crate::nudge::{Nudger, Reconnect, SourceState};
+use crate::replicas::nudge::{Nudger, Reconnect, SourceState};
 
 /// "Could not find first log file name in binary log index file" and relatives.
 const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;

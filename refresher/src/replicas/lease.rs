@@ -8,7 +8,7 @@
 //! - **renew**: a compare-and-extend script (`PEXPIRE` only if the value is still our token),
 //!   run every third of the lease, so the lease survives a holder that is only slow.
 //! - **write**: the document is written by a script that checks the token and sets both the
-//!   document and its `:last_good` copy in one atomic step (see [`crate::sink`]), so a holder
+//!   document and its `:last_good` copy in one atomic step (see [`crate::write::document`]), so a holder
 //!   that was paused past its lease (GC, SIGSTOP, a slow disk) cannot overwrite what the new
 //!   holder wrote.
 //! - **release**: a compare-and-delete script at shutdown, so a holder never deletes a lease
@@ -24,7 +24,7 @@ use redis::Script;
 use status_document::keys::lock_key;
 
 use crate::redis_call::RedisCallError;
-use crate::redis_target::Primary;
+use crate::replicas::target::Primary;
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
 const EXTEND: &str = r"

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tracing::{debug, info};
 
-use crate::nudge::{Nudger, Reconnect, SourceState};
+use crate::replicas::nudge::{Nudger, Reconnect, SourceState};
 
 /// The probe.
 pub const PROBE: &str = "CHECKSUM TABLE constants";
@@ -50,7 +50,7 @@ pub type Checksum = Option<i64>;
 #[derive(Debug, Clone)]
 pub struct PollWatch {
     pub opts: Opts,
-    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::db_tls`]).
+    /// `DB_SSL_MODE=preferred`'s plaintext options (see [`crate::read::db_tls`]).
     pub fallback: Option<Opts>,
     pub every: Duration,
     /// Bound on connecting and on each probe.
@@ -78,7 +78,7 @@ pub async fn run(watch: PollWatch, nudger: Nudger, state: watch::Sender<SourceSt
         state.send_replace(SourceState::Connecting);
         let error = match timeout(
             watch.timeout,
-            crate::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
+            crate::read::db_tls::connect(&watch.opts, watch.fallback.as_ref()),
         )
         .await
         {

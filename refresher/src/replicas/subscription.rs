@@ -1,5 +1,5 @@
 //! The refresh channel: the lease holder `SUBSCRIBE`s to `<STATUS_KEY>:refresh` (or
-//! `STATUS_REFRESH_CHANNEL`) and turns every message into a nudge (see [`crate::nudge`]).
+//! `STATUS_REFRESH_CHANNEL`) and turns every message into a nudge (see [`crate::replicas::nudge`]).
 //!
 //! The subscription is a dedicated RESP2 pub/sub connection (a subscribed connection can run
 //! nothing else), separate from the pooled one that writes the document. It is kept alive by
@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tracing::info;
 
-use crate::nudge::{Nudger, Reconnect, SourceState};
-use crate::redis_target::Primary;
+use crate::replicas::nudge::{Nudger, Reconnect, SourceState};
+use crate::replicas::target::Primary;
 
 /// How often an idle subscription checks that Redis still answers.
 pub const PING_EVERY: Duration = Duration::from_secs(5);

@@ -1,14 +1,25 @@
-//! nginx for the bench: the shipped front-cache config (deploy/nginx/server-status.conf)
-//! rendered onto loopback ports and a throwaway directory, and the static-file ceiling.
+//! nginx for the bench and the tests: the shipped front-cache config
+//! (deploy/nginx/server-status.conf) rendered onto loopback ports and a throwaway
+//! directory, and the bench's static-file ceiling.
 //!
 //! The deploy file is used as is apart from the lines an operator edits too (reader address,
-//! listen address, cache and log paths), so what is measured is what is shipped.
+//! listen address, cache and log paths), so what is measured and tested is what is shipped.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+/// The nginx binary: on `PATH`, or Debian's `/usr/sbin/nginx` (not on a user's `PATH`).
+pub fn binary() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("nginx"))
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .find(|p| p.is_file())
+}
 
 /// Paths of one rendered nginx instance.
 pub struct Rendered {

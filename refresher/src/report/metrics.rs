@@ -1,5 +1,5 @@
 //! What the refresher knows about its own health, for the `/health` probe and the
-//! Prometheus `/metrics` page (served by [`crate::listener`]).
+//! Prometheus `/metrics` page (served by [`crate::report::listener`]).
 //!
 //! This is the one record of how refreshing goes: the [`crate::refresh::Refresher`] records
 //! every outcome here and reads its failure count back for the backoff, the daemon adds
@@ -76,6 +76,16 @@ struct Inner {
     consecutive_failures: u32,
     lease_holder: bool,
     interval: Duration,
+    /// Game-server probes by outcome, and the published reachability (`None`: no word yet).
+    probes_ok: u64,
+    probes_failed: u64,
+    reachable: Option<bool>,
+    /// Writes between reads (probe and players), by outcome.
+    live_writes_ok: u64,
+    live_writes_failed: u64,
+    /// The last good players count, and failed runs of the query.
+    players: Option<u64>,
+    players_failed: u64,
 }
 
 /// Shared between the daemon (writes) and the listener (reads).
@@ -154,6 +164,35 @@ impl Metrics {
 
     pub fn set_interval(&self, interval: Duration) {
         self.lock().interval = interval;
+    }
+
+    /// One game-server probe, and the reachability published after it.
+    pub fn record_probe(&self, ok: bool, reachable: Option<bool>) {
+        let mut m = self.lock();
+        if ok {
+            m.probes_ok += 1;
+        } else {
+            m.probes_failed += 1;
+        }
+        m.reachable = reachable;
+    }
+
+    /// One write between reads of `constants` (the probe's or the players count's).
+    pub fn record_live_write(&self, ok: bool) {
+        let mut m = self.lock();
+        if ok {
+            m.live_writes_ok += 1;
+        } else {
+            m.live_writes_failed += 1;
+        }
+    }
+
+    pub fn set_players(&self, players: Option<u64>) {
+        self.lock().players = players;
+    }
+
+    pub fn players_failed(&self) {
+        self.lock().players_failed += 1;
     }
 
     /// The health verdict and its JSON body.
@@ -256,6 +295,49 @@ impl Metrics {
              status_refresher_interval_seconds {}",
             m.interval.as_secs()
         );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_probes_total Game-server probes by result.\n\
+             # TYPE status_refresher_probes_total counter\n\
+             status_refresher_probes_total{{result=\"ok\"}} {}\n\
+             status_refresher_probes_total{{result=\"failed\"}} {}",
+            m.probes_ok, m.probes_failed
+        );
+        if let Some(reachable) = m.reachable {
+            let _ = writeln!(
+                out,
+                "# HELP status_refresher_game_server_reachable 1 if the published word is \
+                 that the game server answers.\n\
+                 # TYPE status_refresher_game_server_reachable gauge\n\
+                 status_refresher_game_server_reachable {}",
+                u8::from(reachable)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_live_writes_total Document writes between reads of \
+             constants (probe, players), by result.\n\
+             # TYPE status_refresher_live_writes_total counter\n\
+             status_refresher_live_writes_total{{result=\"ok\"}} {}\n\
+             status_refresher_live_writes_total{{result=\"error\"}} {}",
+            m.live_writes_ok, m.live_writes_failed
+        );
+        let _ = writeln!(
+            out,
+            "# HELP status_refresher_players_query_failures_total Failed runs of the players \
+             query.\n\
+             # TYPE status_refresher_players_query_failures_total counter\n\
+             status_refresher_players_query_failures_total {}",
+            m.players_failed
+        );
+        if let Some(players) = m.players {
+            let _ = writeln!(
+                out,
+                "# HELP status_refresher_players The last good players count.\n\
+                 # TYPE status_refresher_players gauge\n\
+                 status_refresher_players {players}"
+            );
+        }
         if let Some(sources) = self.sources.get() {
             sources.render(&mut out);
         }

@@ -1,7 +1,7 @@
 //! Nudges: requests for a refresh sooner than the interval, and how they coalesce.
 //!
-//! A nudge comes from the Redis channel (`<STATUS_KEY>:refresh`, see [`crate::subscription`])
-//! or from a change watcher (see [`crate::watch`]). Anyone with publish rights on the channel
+//! A nudge comes from the Redis channel (`<STATUS_KEY>:refresh`, see [`crate::replicas::subscription`])
+//! or from a change watcher (see [`crate::read::watch`]). Anyone with publish rights on the channel
 //! can send a thousand a second, so a nudge never runs a refresh by itself: it only raises a
 //! counter, and the daemon decides when the next refresh may run from two facts, kept here:
 //!

@@ -1,0 +1,178 @@
+//! `GAME_SERVER_ADDR` and `STATUS_PROBE_*` (the liveness probe), `STATUS_PLAYERS_*` (the
+//! players query): the settings of what the refresher asks besides `constants`.
+
+use std::time::Duration;
+
+use super::{Args, ConfigError, parse_seconds, parse_u64, quote};
+
+/// Most addresses one probe connects to: a server listens on a handful of ports.
+pub const MAX_PROBE_ADDRS: usize = 16;
+/// Longest probe interval: an hour. A slower probe would hardly follow the server.
+pub const MAX_PROBE_INTERVAL_S: u64 = 3600;
+/// Most consecutive failures a probe may wait for before calling the server down.
+pub const MAX_PROBE_FAILURES: u64 = 100;
+/// Longest players query accepted, in bytes: one statement, not a script.
+pub const MAX_PLAYERS_QUERY_BYTES: usize = 4096;
+
+/// The game-server probe, when `GAME_SERVER_ADDR` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSettings {
+    /// `host:port` each; all must accept a connection. Internal only: never published.
+    pub addrs: Vec<String>,
+    pub interval: Duration,
+    /// Bounded by `interval`, so one probe is over before the next is due.
+    pub timeout: Duration,
+    /// Consecutive failures before a reachable server counts as down.
+    pub failures: u32,
+}
+
+impl ProbeSettings {
+    /// How long one probe result may be believed: the probe's interval times
+    /// (failures + 1). Past it the probe has stopped, not merely failed.
+    pub fn deadline(&self) -> Duration {
+        self.interval * (self.failures + 1)
+    }
+}
+
+/// The players query, when `STATUS_PLAYERS_QUERY` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayersSettings {
+    /// One SQL statement returning one non-negative integer.
+    pub query: String,
+    pub interval: Duration,
+}
+
+pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigError> {
+    let Some(raw) = args
+        .game_server_addr
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let addrs = parse_addrs(raw)?;
+    let interval_s = parse_u64(
+        "STATUS_PROBE_INTERVAL",
+        &args.status_probe_interval,
+        1..=MAX_PROBE_INTERVAL_S,
+    )?;
+    let interval = Duration::from_secs(interval_s);
+    let timeout = parse_seconds(
+        "STATUS_PROBE_TIMEOUT",
+        &args.status_probe_timeout,
+        |s| s > 0.0 && s <= MAX_PROBE_INTERVAL_S as f64,
+        &format!("seconds greater than 0 and at most {MAX_PROBE_INTERVAL_S}"),
+    )?;
+    let failures = parse_count(
+        "STATUS_PROBE_FAILURES",
+        &args.status_probe_failures,
+        1..=MAX_PROBE_FAILURES,
+    )?;
+    Ok(Some(ProbeSettings {
+        addrs,
+        interval,
+        // A probe longer than its interval would overlap the next; the daemon says so at
+        // start-up (see `daemon::run`).
+        timeout: timeout.min(interval),
+        failures: failures as u32,
+    }))
+}
+
+pub(super) fn parse_players(args: &Args) -> Result<Option<PlayersSettings>, ConfigError> {
+    let Some(raw) = args.status_players_query.as_deref() else {
+        return Ok(None);
+    };
+    // A trailing `;` is how people end a statement; anything after one is a second statement.
+    let query = raw.trim().trim_end_matches(';').trim_end();
+    if query.is_empty() {
+        return Ok(None);
+    }
+    if query.len() > MAX_PLAYERS_QUERY_BYTES {
+        return Err(ConfigError::new(
+            "STATUS_PLAYERS_QUERY",
+            format!(
+                "is {} bytes; at most {MAX_PLAYERS_QUERY_BYTES}",
+                query.len()
+            ),
+        ));
+    }
+    if query.contains(';') {
+        return Err(ConfigError::new(
+            "STATUS_PLAYERS_QUERY",
+            format!(
+                "must be one statement (no ';' inside), e.g. SELECT COUNT(*) FROM characters \
+                 WHERE online = 1; got {}",
+                quote(raw)
+            ),
+        ));
+    }
+    let interval_s = parse_u64(
+        "STATUS_PLAYERS_INTERVAL",
+        &args.status_players_interval,
+        1..=MAX_PROBE_INTERVAL_S * 24,
+    )?;
+    Ok(Some(PlayersSettings {
+        query: query.to_owned(),
+        interval: Duration::from_secs(interval_s),
+    }))
+}
+
+/// `host:port[,host:port...]`; `[v6]:port` for IPv6 literals.
+fn parse_addrs(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let expected = |why: String| {
+        ConfigError::new(
+            "GAME_SERVER_ADDR",
+            format!("expected host:port[,host:port...] (every one must answer); {why}"),
+        )
+    };
+    let mut addrs: Vec<String> = Vec::new();
+    for part in raw.split(',').map(str::trim) {
+        let bad = || expected(format!("got {}", quote(part)));
+        let (host, port) = part.rsplit_once(':').ok_or_else(bad)?;
+        let host_ok = match host.strip_prefix('[') {
+            Some(v6) => v6
+                .strip_suffix(']')
+                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok()),
+            None => {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            }
+        };
+        let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
+        if !host_ok || !port_ok {
+            return Err(bad());
+        }
+        if addrs.iter().any(|a| a == part) {
+            return Err(expected(format!("{} is listed twice", quote(part))));
+        }
+        addrs.push(part.to_owned());
+    }
+    if addrs.len() > MAX_PROBE_ADDRS {
+        return Err(expected(format!(
+            "{} addresses given, at most {MAX_PROBE_ADDRS}",
+            addrs.len()
+        )));
+    }
+    Ok(addrs)
+}
+
+fn parse_count(
+    variable: &'static str,
+    raw: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::new(
+            variable,
+            format!(
+                "expected a whole number from {} to {}, got {}",
+                range.start(),
+                range.end(),
+                quote(raw)
+            ),
+        )),
+    }
+}
