@@ -3,7 +3,8 @@
 //!
 //! The flow is [`source`] (MySQL) -> [`status_document::build`] -> [`sink`] (Redis), one
 //! [`refresh`] cycle at a time, scheduled by [`daemon`] with the delays from [`schedule`].
-//! The binary (`main.rs`) only parses [`config`], sets up logging and the runtime.
+//! The binary (`main.rs`) only parses [`config`], sets up [`logging`] and the runtime; on
+//! Windows, `service` runs the same daemon under the Service Control Manager.
 //!
 //! Reliability pieces: [`lease`] lets two replicas share the job with one writer (its calls
 //! and the sink's all go through [`redis_call::bounded`], on the primary [`redis_target`]
@@ -20,6 +21,7 @@ pub mod daemon;
 mod db_tls;
 mod lease;
 mod listener;
+pub mod logging;
 mod metrics;
 mod nudge;
 mod redact;
@@ -28,6 +30,8 @@ pub mod redis_target;
 mod refresh;
 pub mod refresh_now;
 mod schedule;
+#[cfg(windows)]
+pub mod service;
 mod shutdown;
 pub mod sink;
 mod source;

@@ -1,0 +1,45 @@
+//! Where the log goes: stderr (coloured on a terminal), or, with `STATUS_LOG_DIR`, daily
+//! files `status-refresher.<yyyy-mm-dd>.log` in that directory, the last [`KEEP_FILES`] kept.
+//!
+//! Files are for a Windows service, whose stderr nobody reads; anywhere else a supervisor
+//! (systemd, Kubernetes) collects stderr. Writes go straight to the file (no background
+//! writer), so nothing logged before an exit is lost.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use tracing_appender::rolling::{Builder, InitError, Rotation};
+use tracing_subscriber::EnvFilter;
+
+/// Daily files kept: two weeks.
+pub const KEEP_FILES: usize = 14;
+
+/// `RUST_LOG` if set, else `info`.
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Installs the global subscriber; `dir` selects files over stderr.
+pub fn init(dir: Option<&Path>) -> Result<(), InitError> {
+    match dir {
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+        Some(dir) => {
+            let files = Builder::new()
+                .rotation(Rotation::DAILY)
+                .filename_prefix("status-refresher")
+                .filename_suffix("log")
+                .max_log_files(KEEP_FILES)
+                .build(dir)?;
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(files)
+                .with_ansi(false)
+                .init()
+        }
+    }
+    Ok(())
+}
