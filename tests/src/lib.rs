@@ -16,6 +16,7 @@ pub mod reader;
 pub mod redis;
 pub mod temp;
 pub mod wait;
+pub mod wine;
 
 /// The environment variable `var`, or `default` when it is unset or empty (how every test
 /// setting, e.g. `SERVER_STATUS_TEST_MYSQL`, is read).
