@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod acl;
 pub mod binaries;
+pub mod bundle;
 pub mod contract;
 pub mod db;
 pub mod document;
