@@ -127,14 +127,7 @@ pub fn run(_args: DistArgs) -> Result<ExitCode> {
 
 /// Why the Windows build cannot be made here (`None` when the mingw-w64 gcc runs).
 pub fn mingw_missing() -> Option<String> {
-    let ok = Command::new(MINGW_GCC)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!ok).then(|| {
+    (!runs(MINGW_GCC)).then(|| {
         format!(
             "{MINGW_GCC} is not installed (on Debian: `apt-get install -y gcc-mingw-w64-x86-64`; \
              .ci/run installs it)"
@@ -142,11 +135,30 @@ pub fn mingw_missing() -> Option<String> {
     })
 }
 
+/// Whether `program --version` runs.
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Builds the artifacts and writes the bundles of `platforms` and `SHA256SUMS` under
 /// `target/dist/` (which is emptied first).
 pub fn build(ws: &Workspace, platforms: &[Platform], shutdown: &Shutdown) -> Result<Dist> {
     build::ensure_wasm_target(shutdown)?;
     let wasm = build::reader_wasm(ws, shutdown)?;
+    // ring's C code for the static build is compiled with musl-gcc; without it cc-rs fails
+    // with a message about `x86_64-linux-musl-gcc` that does not say what to install.
+    if platforms.contains(&Platform::Linux) && !runs("musl-gcc") {
+        bail!(
+            "musl-gcc is not installed (on Debian: `apt-get install -y musl-tools`; .ci/run \
+             installs it)"
+        );
+    }
     let mut binaries = Vec::new();
     for &platform in platforms {
         build::ensure_target(platform.target(), shutdown)?;
