@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use tracing_appender::rolling::{Builder, InitError, Rotation};
+use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::EnvFilter;
 
 /// Daily files kept: two weeks.
@@ -19,8 +19,8 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Installs the global subscriber; `dir` selects files over stderr.
-pub fn init(dir: Option<&Path>) -> Result<(), InitError> {
+/// Installs the global subscriber; `dir` selects files over stderr (created if missing).
+pub fn init(dir: Option<&Path>) -> std::io::Result<()> {
     match dir {
         None => tracing_subscriber::fmt()
             .with_env_filter(filter())
@@ -28,12 +28,15 @@ pub fn init(dir: Option<&Path>) -> Result<(), InitError> {
             .with_ansi(std::io::stderr().is_terminal())
             .init(),
         Some(dir) => {
+            // Made here: the appender would say so on stderr first (while pruning old files).
+            std::fs::create_dir_all(dir)?;
             let files = Builder::new()
                 .rotation(Rotation::DAILY)
                 .filename_prefix("status-refresher")
                 .filename_suffix("log")
                 .max_log_files(KEEP_FILES)
-                .build(dir)?;
+                .build(dir)
+                .map_err(std::io::Error::other)?;
             tracing_subscriber::fmt()
                 .with_env_filter(filter())
                 .with_writer(files)
