@@ -20,6 +20,7 @@ use crate::redact::{MASK, RedactedUrl};
 pub use game::{PlayersSettings, ProbeSettings};
 
 mod args;
+mod file;
 mod game;
 mod live;
 mod sentinel;
@@ -29,7 +30,10 @@ mod tests;
 mod tls;
 mod watch_mode;
 
-pub use args::{Args, Command, flag_for};
+#[cfg(windows)]
+pub use args::ServiceAction;
+pub use args::{Args, Command, VERSION, flag_for};
+pub use file::{ConfigFileError, flags_from_file, with_file};
 pub use live::RefreshNowConfig;
 pub use sentinel::{DEFAULT_REDIS_URL, RedisTarget, SentinelSettings};
 pub use states::MAX_CONSTANT_NAME_CHARS;

@@ -3,8 +3,8 @@
 //!
 //! The flow is [`read::db`] (MySQL) -> [`status_document::build`] -> [`write::document`]
 //! (Redis), one [`refresh`] cycle at a time, scheduled by [`daemon`] with the delays from
-//! [`schedule`].
-//! The binary (`main.rs`) only parses [`config`], sets up logging and the runtime.
+//! [`schedule`]. The binary (`main.rs`) only parses [`config`], sets up [`logging`] and the
+//! runtime; on Windows, `service` runs the same daemon under the Service Control Manager.
 //!
 //! Reliability pieces: [`replicas::lease`] lets two replicas share the job with one writer
 //! (its calls and the document writer's all go through [`redis_call::bounded`], on the
@@ -20,11 +20,14 @@
 mod clock;
 pub mod config;
 pub mod daemon;
+pub mod logging;
 mod redact;
 mod redis_call;
 mod refresh;
 pub mod refresh_now;
 mod schedule;
+#[cfg(windows)]
+pub mod service;
 mod shutdown;
 mod sources;
 mod tls;

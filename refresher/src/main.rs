@@ -1,20 +1,33 @@
 //! `status-refresher`: see the crate docs and `status-refresher --help`.
 
-use std::io::IsTerminal;
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
-use status_refresher::config::{Args, Command, Config, RefreshNowConfig};
+use status_refresher::config::{self, Args, Command, Config, RefreshNowConfig};
 use status_refresher::daemon::{self, Exit};
+use status_refresher::logging;
 use status_refresher::refresh_now::{self, Outcome, RefreshNow};
 use status_refresher::replicas::target::Primary;
-use tracing_subscriber::EnvFilter;
 
 /// Exit code for unusable configuration; clap uses the same for its usage errors.
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let mut args = Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let first = Args::parse_from(&argv);
+    // The service reads its config file itself: its errors must reach its log, not stderr.
+    #[cfg(windows)]
+    if let Some(Command::Service { action }) = &first.command {
+        return status_refresher::service::main(action.clone(), first, &argv);
+    }
+    let mut args = match config::with_file(first, &argv) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     if let Some(Command::RefreshNow { wait, wait_timeout }) = args.command.take() {
         return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
             Ok(config) => refresh_now_main(config),
@@ -24,6 +37,7 @@ fn main() -> ExitCode {
             }
         };
     }
+    let log_dir = args.log_dir.clone();
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(e) => {
@@ -31,13 +45,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    if let Err(e) = logging::init(log_dir.as_deref()) {
+        eprintln!("error: cannot write the log to STATUS_LOG_DIR: {e}");
+        return ExitCode::FAILURE;
+    }
 
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod acl;
 pub mod binaries;
+pub mod bundle;
 pub mod contract;
 pub mod db;
 pub mod docs;
@@ -17,6 +18,7 @@ pub mod reader;
 pub mod redis;
 pub mod temp;
 pub mod wait;
+pub mod wine;
 
 /// The environment variable `var`, or `default` when it is unset or empty (how every test
 /// setting, e.g. `SERVER_STATUS_TEST_MYSQL`, is read).

@@ -9,6 +9,9 @@
 //!   `cargo test --workspace` against real services, then schemathesis against the reader.
 //! - `image`: the refresher's container image (`deploy/container/Containerfile`) from the
 //!   static musl binary, tagged `localhost/status-refresher:dev`, with podman.
+//! - `dist`: the release bundles under `target/dist/`: per platform (Linux x86_64 static musl,
+//!   Windows x86_64) a folder and an archive with the refresher, the reader `.wasm` with its
+//!   `spin.toml`, the `deploy/` files and an INSTALL.md, and a `SHA256SUMS`.
 //! - `bench`: the issue-5 benchmarks (`bench/`, see docs/performance.md); arguments after
 //!   `bench` go to the runner unchanged, e.g. `cargo xtask bench --quick`.
 //!
@@ -22,6 +25,7 @@ mod build;
 mod child;
 mod contract;
 mod demo;
+mod dist;
 mod endpoint;
 mod game_server;
 mod image;
@@ -31,6 +35,7 @@ mod shutdown;
 mod spin_manifest;
 mod test;
 mod up;
+mod wine;
 mod workspace;
 
 use std::ffi::OsString;
@@ -59,6 +64,8 @@ enum Command {
     GameServer(game_server::GameServerArgs),
     /// Build the refresher's container image (static musl binary, FROM scratch) with podman.
     Image(image::ImageArgs),
+    /// Build the release bundles (Linux and Windows archives, SHA256SUMS) under target/dist/.
+    Dist(dist::DistArgs),
     /// Run the benchmarks and print/save the report (`bench --help` lists the options).
     Bench {
         /// Passed through to `cargo run -p bench --profile fast --bin bench --`.
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
         Command::Services(args) => up::services_only(args),
         Command::Image(args) => image::run(args),
         Command::GameServer(args) => game_server::run(args),
+        Command::Dist(args) => dist::run(args),
         Command::Bench { args } => bench(args),
     };
     match result {

@@ -1,8 +1,10 @@
 //! `cargo xtask test`: everything CI runs, in the order that fails fastest.
 //!
-//! Cheap checks first (fmt, clippy for both targets, the deploy manifests), then the artifacts
-//! the tests exercise (the release `.wasm` as shipped, the refresher and reader-host binaries,
-//! the refresher's container image), then real services found or started exactly as `up`
+//! Cheap checks first (fmt, clippy for the workspace, the reader's wasm target and the
+//! refresher's Windows target, the deploy manifests), then the artifacts the tests exercise
+//! (the release `.wasm` as shipped, the refresher and reader-host binaries, the refresher's
+//! container image, the release bundles of `cargo xtask dist` and a Wine prefix to run the
+//! Windows one in), then real services found or started exactly as `up`
 //! does, then `cargo test --workspace`, then schemathesis against the reader's OpenAPI spec. The first failure stops the run with a
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
@@ -16,10 +18,12 @@ use crate::browser;
 use crate::build::{self, cargo};
 use crate::child::run_step;
 use crate::contract;
+use crate::dist::{self, Platform, WINDOWS_TARGET};
 use crate::image::{self, IMAGE_TAG};
 use crate::manifest_checks;
 use crate::services::{Services, Wanted};
 use crate::shutdown::Shutdown;
+use crate::wine;
 use crate::workspace::{WASM_TARGET, Workspace};
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +49,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 
     step("wasm target");
     build::ensure_wasm_target(&shutdown)?;
+
+    // The Windows build needs mingw-w64 (ring's C code, the link); Wine runs what it builds.
+    let mingw_missing = dist::mingw_missing();
+    if let Some(reason) = &mingw_missing {
+        println!("xtask: skipping the Windows refresher's build, clippy and Wine tests: {reason}");
+    }
 
     if args.quick {
         println!("xtask: --quick: skipping fmt and clippy");
@@ -82,6 +92,23 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             ]),
             &shutdown,
         )?;
+        if mingw_missing.is_none() {
+            step("clippy (refresher, x86_64-pc-windows-gnu)");
+            build::ensure_target(WINDOWS_TARGET, &shutdown)?;
+            run_step(
+                cargo().current_dir(ws.root()).args([
+                    "clippy",
+                    "-p",
+                    "status-refresher",
+                    "--target",
+                    WINDOWS_TARGET,
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+                &shutdown,
+            )?;
+        }
     }
 
     step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
@@ -97,6 +124,24 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Some(reason) => {
             println!("xtask: skipping the container image and its tests: {reason}");
             None
+        }
+    };
+
+    step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
+    let platforms: &[Platform] = match mingw_missing {
+        None => &Platform::ALL,
+        Some(_) => &[Platform::Linux],
+    };
+    let bundles = dist::build(&ws, platforms, &shutdown)?;
+    let wine = match (bundles.bundle(Platform::Windows), wine::missing()) {
+        (None, _) => None,
+        (Some(_), Some(reason)) => {
+            println!("xtask: skipping the Windows refresher's Wine tests: {reason}");
+            None
+        }
+        (Some(_), None) => {
+            step("Wine prefix (target/wine) with the test-only bcryptprimitives.dll");
+            Some(wine::prepare(&ws, &shutdown)?)
         }
     };
 
@@ -131,6 +176,15 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if let Some(image) = &image {
         test.env("STATUS_REFRESHER_IMAGE", &image.tag)
             .env("CONTAINERS_CONF", &image.containers_conf);
+    }
+    test.env("STATUS_DIST_DIR", &bundles.dir);
+    if let (Some(wine), Some((_, folder, _))) = (&wine, bundles.bundle(Platform::Windows)) {
+        test.env("WINE", &wine.loader)
+            .env("WINEPREFIX", &wine.prefix)
+            .env(
+                "STATUS_REFRESHER_EXE",
+                folder.join(Platform::Windows.refresher()),
+            );
     }
     let mut result = run_step(&mut test, &shutdown);
     if result.is_ok() && !shutdown.requested() {

@@ -60,6 +60,16 @@ impl Workspace {
         self.target.join(target).join("release").join(name)
     }
 
+    /// The target directory (`CARGO_TARGET_DIR` or `<root>/target`).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Where `cargo xtask dist` writes the release bundles.
+    pub fn dist_dir(&self) -> PathBuf {
+        self.target.join("dist")
+    }
+
     /// Parent of the per-run directories holding throwaway service data.
     pub fn xtask_dir(&self) -> PathBuf {
         self.target.join("xtask")

@@ -8,13 +8,21 @@
 use clap::{CommandFactory, Parser};
 use status_document::keys::{DEFAULT_STATUS_KEY, INTERVAL_OVERRIDE_KEY};
 
+/// `--version`: the package version and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("STATUS_REFRESHER_COMMIT"),
+    ")"
+);
+
 /// Keeps the `constants` table of a MySQL/MariaDB database mirrored into one JSON document
 /// in Redis (schema v1), for the public status reader.
 ///
 /// Every option can be set by the environment variable shown; the flag wins over the
 /// variable. Prefer the environment for secrets: command lines are visible to other users.
 #[derive(Debug, Parser)]
-#[command(name = "status-refresher", version, about, long_about = None, args_override_self = true)]
+#[command(name = "status-refresher", version = VERSION, about, long_about = None, args_override_self = true)]
 pub struct Args {
     /// Redis URL; credentials allowed (redis://user:password@host:port/db). Default
     /// redis://127.0.0.1:6379/0, unless REDIS_SENTINELS is set (then not allowed).
@@ -295,6 +303,17 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
 
+    /// File of settings, one `VARIABLE=value` per line (the variables above; `#` starts a
+    /// comment). They win over the environment; flags win over them.
+    #[arg(long, env = "STATUS_CONFIG_FILE", value_name = "FILE", global = true)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Write the log to daily files `status-refresher.<date>.log` in this directory (the
+    /// last 14 are kept) instead of stderr. A Windows service logs to
+    /// `%ProgramData%\status-refresher\logs` unless this is set.
+    #[arg(long, env = "STATUS_LOG_DIR", value_name = "DIR", global = true)]
+    pub log_dir: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -310,6 +329,37 @@ pub enum Command {
         /// Seconds `--wait` waits at most.
         #[arg(long, default_value = "10", value_name = "SECONDS")]
         wait_timeout: String,
+    },
+    /// Install, remove or run the refresher as a Windows service.
+    #[cfg(windows)]
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+/// `status-refresher service ...` (Windows).
+#[cfg(windows)]
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ServiceAction {
+    /// Register the service (run as administrator): it starts at boot as LocalService and
+    /// reads its settings from `--config FILE` (required, stored as an absolute path).
+    Install {
+        /// The service's name.
+        #[arg(long, default_value = "status-refresher")]
+        name: String,
+    },
+    /// Remove the service (stop it first).
+    Uninstall {
+        /// The service's name.
+        #[arg(long, default_value = "status-refresher")]
+        name: String,
+    },
+    /// What the Service Control Manager starts; not for a console.
+    Run {
+        /// The service's name.
+        #[arg(long, default_value = "status-refresher")]
+        name: String,
     },
 }
 
