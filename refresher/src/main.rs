@@ -24,6 +24,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::NotifyTest) = args.command.take() {
+        return notify_test_main(&args);
+    }
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(e) => {
@@ -111,6 +114,41 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `notify-test`: one test message to every target; prints each target's answer on
+/// stdout (by name, never its URL); exit 0 when every target took it, 1 otherwise.
+fn notify_test_main(args: &Args) -> ExitCode {
+    let settings = match status_refresher::config::notify_from_args(args) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            eprintln!("error: STATUS_NOTIFY is not set: there is nothing to test");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    match runtime.block_on(status_refresher::notify::deliver::test_all(&settings)) {
+        Ok((lines, all)) => {
+            for line in lines {
+                println!("{line}");
+            }
+            if all {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
