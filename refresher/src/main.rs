@@ -15,17 +15,18 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
-    if let Some(Command::RefreshNow { wait, wait_timeout }) = args.command.take() {
-        return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
-            Ok(config) => refresh_now_main(config),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        };
-    }
-    if let Some(Command::NotifyTest) = args.command.take() {
-        return notify_test_main(&args);
+    match args.command.take() {
+        Some(Command::RefreshNow { wait, wait_timeout }) => {
+            return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
+                Ok(config) => refresh_now_main(config),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            };
+        }
+        Some(Command::NotifyTest) => return notify_test_main(&args),
+        None => {}
     }
     let config = match Config::from_args(args) {
         Ok(config) => config,

@@ -23,14 +23,16 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use super::hold::{Announcement, Observed};
+use serde::{Deserialize, Serialize};
+
+use super::hold::{Announcement, Ledger, Observed};
 use super::message::{self, Text};
 use super::send::{Answer, Http};
 use super::{discord, telegram, webhook};
 use crate::clock::unix_now;
 use crate::config::{Kind, NotifySettings, Target};
 use crate::report::metrics::{Metrics, NotifyResult};
-use crate::write::outbox::{Outbox, Pending, Stored};
+use crate::write::outbox::{MAX_PENDING, Outbox};
 
 /// Longest time between two rounds while this replica publishes.
 pub const IDLE: Duration = Duration::from_secs(30);
@@ -38,6 +40,36 @@ pub const IDLE: Duration = Duration::from_secs(30);
 const REDIS_RETRY: Duration = Duration::from_secs(2);
 /// Longest backoff between two attempts of one message.
 const MAX_BACKOFF_S: f64 = 30.0;
+
+/// One message to one target, as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Stable across attempts, restarts and takeovers: one incident, one target.
+    pub id: String,
+    /// The target's name (`discord`, `webhook2`); the URL is never stored.
+    pub target: String,
+    pub announcement: Announcement,
+    /// Unix seconds when it was queued.
+    pub created: f64,
+    pub attempts: u32,
+    /// Unix seconds before which it is not sent again.
+    pub next_at: f64,
+}
+
+/// The ledger and the outbox, as loaded and saved together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    pub ledger: Ledger,
+    pub pending: Vec<Pending>,
+}
+
+impl Stored {
+    /// Queues `p`; past [`MAX_PENDING`] the oldest goes (returned, to be reported).
+    pub fn push(&mut self, p: Pending) -> Option<Pending> {
+        self.pending.push(p);
+        (self.pending.len() > MAX_PENDING).then(|| self.pending.remove(0))
+    }
+}
 
 pub struct Notifier {
     settings: NotifySettings,
@@ -104,7 +136,7 @@ impl Notifier {
     async fn round(&mut self, observed: &Observed) -> Option<Duration> {
         let now = unix_now();
         let mut stored = match self.outbox.load().await {
-            Ok(Some(stored)) => stored,
+            Ok(Some((ledger, pending))) => Stored { ledger, pending },
             Ok(None) => return None,
             Err(e) => {
                 warn!(error = %e, "cannot read the notification outbox; retrying");
@@ -171,7 +203,7 @@ impl Notifier {
     /// Saves; `Some(false)` when the lease is not ours, `None` on a Redis failure (logged;
     /// the caller retries the whole round).
     async fn save(&self, stored: &Stored) -> Option<bool> {
-        match self.outbox.save(stored).await {
+        match self.outbox.save(&stored.ledger, &stored.pending).await {
             Ok(true) => Some(true),
             Ok(false) => {
                 info!("the lease moved to another replica; it sends from now on");

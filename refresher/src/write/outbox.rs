@@ -16,13 +16,16 @@
 //! A message is saved here before its first send and removed after the target's answer, so
 //! it is delivered at least once: only a kill -9 between a target's answer and the save
 //! that follows sends it a second time (with the same idempotency id).
+//!
+//! The outbox only keeps: what a ledger and a message are is [`crate::notify`]'s business
+//! (any serde type), so the two modules do not import each other.
 
 use redis::Script;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tracing::warn;
 
 use crate::config::OUTBOX_TTL_S;
-use crate::notify::hold::{Announcement, Ledger};
 use crate::redis_call::RedisCallError;
 use crate::replicas::target::Primary;
 
@@ -44,36 +47,6 @@ else
 end
 return 1
 ";
-
-/// One message to one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    /// Stable across attempts, restarts and takeovers: one incident, one target.
-    pub id: String,
-    /// The target's name (`discord`, `webhook2`); the URL is never stored.
-    pub target: String,
-    pub announcement: Announcement,
-    /// Unix seconds when it was queued.
-    pub created: f64,
-    pub attempts: u32,
-    /// Unix seconds before which it is not sent again.
-    pub next_at: f64,
-}
-
-/// What the outbox keeps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stored {
-    pub ledger: Ledger,
-    pub pending: Vec<Pending>,
-}
-
-impl Stored {
-    /// Queues `p`; past [`MAX_PENDING`] the oldest goes (returned, to be reported).
-    pub fn push(&mut self, p: Pending) -> Option<Pending> {
-        self.pending.push(p);
-        (self.pending.len() > MAX_PENDING).then(|| self.pending.remove(0))
-    }
-}
 
 pub struct Outbox {
     primary: Primary,
@@ -97,8 +70,13 @@ impl Outbox {
         }
     }
 
-    /// What is stored; `None` when another replica holds the lease (or none does).
-    pub async fn load(&self) -> Result<Option<Stored>, RedisCallError> {
+    /// The ledger and the pending messages; `None` when another replica holds the lease
+    /// (or none does). What cannot be read is logged and starts afresh.
+    pub async fn load<L, P>(&self) -> Result<Option<(L, Vec<P>)>, RedisCallError>
+    where
+        L: DeserializeOwned + Default,
+        P: DeserializeOwned,
+    {
         let mut pipe = redis::pipe();
         pipe.cmd("GET")
             .arg(&self.lock_key)
@@ -117,15 +95,15 @@ impl Outbox {
         {
             return Ok(None);
         }
-        let ledger = match ledger.map(|b| serde_json::from_slice::<Ledger>(&b)) {
-            None => Ledger::default(),
+        let ledger = match ledger.map(|b| serde_json::from_slice::<L>(&b)) {
+            None => L::default(),
             Some(Ok(l)) => l,
             Some(Err(e)) => {
                 warn!(key = %self.ledger_key, error = %e, "unreadable notification ledger; starting afresh");
-                Ledger::default()
+                L::default()
             }
         };
-        let pending = match pending.map(|b| serde_json::from_slice::<Vec<Pending>>(&b)) {
+        let pending = match pending.map(|b| serde_json::from_slice::<Vec<P>>(&b)) {
             None => Vec::new(),
             Some(Ok(mut p)) => {
                 p.truncate(MAX_PENDING);
@@ -136,16 +114,20 @@ impl Outbox {
                 Vec::new()
             }
         };
-        Ok(Some(Stored { ledger, pending }))
+        Ok(Some((ledger, pending)))
     }
 
     /// Saves both keys if the lease is still ours; `false` if not (nothing was written).
-    pub async fn save(&self, stored: &Stored) -> Result<bool, RedisCallError> {
-        let ledger = serde_json::to_vec(&stored.ledger).unwrap_or_default();
-        let pending = if stored.pending.is_empty() {
+    pub async fn save<L: Serialize, P: Serialize>(
+        &self,
+        ledger: &L,
+        pending: &[P],
+    ) -> Result<bool, RedisCallError> {
+        let ledger = serde_json::to_vec(ledger).unwrap_or_default();
+        let pending = if pending.is_empty() {
             Vec::new()
         } else {
-            serde_json::to_vec(&stored.pending).unwrap_or_default()
+            serde_json::to_vec(pending).unwrap_or_default()
         };
         let mut call = self.save.key(&self.ledger_key);
         call.key(&self.outbox_key)
