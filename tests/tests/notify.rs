@@ -25,6 +25,7 @@ use dev_support::certs::TestPki;
 use hmac::{Hmac, Mac};
 use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{TestDb, constant};
+use integration_tests::probe::{health, http_get, metric, metrics_addr};
 use integration_tests::receiver::{Received, Receiver, Reply};
 use integration_tests::redis::TestRedis;
 use integration_tests::temp::TempDir;
@@ -575,4 +576,108 @@ async fn notify_test_prints_what_each_target_answered() {
     assert_eq!(w.json()["event"], "test");
     let expected = format!("sha256={}", hmac_hex(&w.body));
     assert_eq!(w.header("x-signature-256"), Some(expected.as_str()));
+}
+
+/// `/metrics` and `/health` of a refresher listening on a free port, checked to name no
+/// target's URL or token.
+fn metrics_and_health(child: &Child) -> (String, serde_json::Value) {
+    let addr = metrics_addr(child);
+    let (_, text) = http_get(addr, "/metrics");
+    let (_, health) = health(addr);
+    for shown in [&text, &health.to_string()] {
+        check_no_secrets(shown);
+        assert!(!shown.contains("127.0.0.1:"), "a target's address: {shown}");
+    }
+    (text, health)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_is_logged_once_and_not_retried() {
+    let mut s = Setup::new().await;
+    for _ in 0..2 {
+        s.receiver.script(
+            DISCORD,
+            Reply {
+                status: 404,
+                headers: Vec::new(),
+                body: r#"{"message": "Unknown Webhook", "code": 10015}"#.to_owned(),
+            },
+        );
+    }
+    let mut cmd = s.refresher(1, "30");
+    cmd.env("STATUS_METRICS_ADDR", "127.0.0.1:0");
+    let child = Child::spawn(cmd);
+    s.wait_state("online").await;
+    s.wait_told("online").await;
+    s.game.stop();
+    s.one_each(SOON).await;
+    s.game.restart();
+    for path in PATHS {
+        let r = s.receiver.wait_for(path, 2, SOON).await;
+        assert_eq!(r.len(), 2, "{path}");
+    }
+    // Not retried: a retry would come within the first backoff (at most 2 s after the
+    // answer); five seconds say it did not.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(s.counts(), [2, 2, 2]);
+    let out = child.output();
+    let refused: Vec<_> = out
+        .lines()
+        .filter(|l| l.contains("notification refused by the target"))
+        .collect();
+    assert_eq!(refused.len(), 1, "logged once:\n{out}");
+    assert!(
+        refused[0].contains("target=discord") && refused[0].contains("status=404"),
+        "{}",
+        refused[0]
+    );
+    let (text, health) = metrics_and_health(&child);
+    let series = |target: &str, result: &str| {
+        metric(
+            &text,
+            &format!("status_refresher_notify_total{{target=\"{target}\",result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!(series("discord", "rejected"), 2.0);
+    assert_eq!(series("discord", "sent"), 0.0);
+    assert_eq!(series("telegram", "sent"), 2.0);
+    assert_eq!(series("webhook", "sent"), 2.0);
+    assert_eq!(metric(&text, "status_refresher_notify_pending"), 0.0);
+    assert_eq!(health["notify_failed"], 2, "{health}");
+    check_no_secrets(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undelivered_message_is_given_up_after_its_age() {
+    let mut s = Setup::new().await;
+    let mut cmd = s.refresher(1, "30");
+    cmd.env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+        .env("STATUS_NOTIFY_GIVE_UP", "3");
+    let child = Child::spawn(cmd);
+    s.wait_state("online").await;
+    s.wait_told("online").await;
+    s.receiver.stop();
+    s.game.stop();
+    child.expect_output("notification given up", SOON);
+    let outbox = format!("{}:notify:outbox", s.redis.status_key());
+    let deadline = Instant::now() + SOON;
+    while s.redis.get(&outbox).is_some() {
+        assert!(Instant::now() < deadline, "the outbox still holds messages");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (text, health) = metrics_and_health(&child);
+    for target in ["discord", "telegram", "webhook"] {
+        let gave_up = metric(
+            &text,
+            &format!("status_refresher_notify_total{{target=\"{target}\",result=\"gave_up\"}}"),
+        );
+        assert_eq!(gave_up, 1.0, "{target}");
+    }
+    assert_eq!(health["notify_failed"], 3, "{health}");
+    let given_up = child
+        .output()
+        .lines()
+        .filter(|l| l.contains("notification given up"))
+        .count();
+    assert_eq!(given_up, 3, "one error per target");
 }
