@@ -23,6 +23,7 @@ mod args;
 mod file;
 mod game;
 mod live;
+mod notify;
 mod sentinel;
 mod states;
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use args::ServiceAction;
 pub use args::{Args, Command, VERSION, flag_for};
 pub use file::{ConfigFileError, flags_from_file, with_file};
 pub use live::RefreshNowConfig;
+pub use notify::{Kind, Lang, NotifySettings, OUTBOX_TTL_S, Secret, Target};
 pub use sentinel::{DEFAULT_REDIS_URL, RedisTarget, SentinelSettings};
 pub use states::MAX_CONSTANT_NAME_CHARS;
 pub use tls::{DbTls, RedisTls, SslMode};
@@ -125,6 +127,8 @@ pub struct Config {
     pub probe: Option<ProbeSettings>,
     /// `STATUS_PLAYERS_QUERY` and `STATUS_PLAYERS_INTERVAL`; `None` without a query.
     pub players: Option<PlayersSettings>,
+    /// `STATUS_NOTIFY*`: where state changes are announced; `None` without targets.
+    pub notify: Option<NotifySettings>,
     pub once: bool,
     /// DB_* settings that were ignored because DATABASE_URL was set (for a start-up warning).
     pub ignored: Vec<&'static str>,
@@ -178,10 +182,17 @@ impl Config {
             watch: live::parse_watch(&args.status_watch)?,
             probe: game::parse_probe(&args)?,
             players: game::parse_players(&args)?,
+            notify: notify::parse_notify(&args, timeout)?,
             once: args.once,
             ignored,
         })
     }
+}
+
+/// The notification settings alone, for `notify-test` (which needs no database or Redis).
+pub fn notify_from_args(args: &Args) -> Result<Option<NotifySettings>, ConfigError> {
+    let timeout = parse_timeout(&args.status_timeout)?;
+    notify::parse_notify(args, timeout)
 }
 
 fn quote(value: &str) -> String {

@@ -20,6 +20,8 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Watch};
+use crate::notify::deliver::Notifier;
+use crate::notify::send::Http;
 use crate::read::db::Source;
 use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
@@ -34,6 +36,7 @@ use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
+use crate::write::outbox::Outbox;
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with
 /// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
@@ -141,6 +144,29 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         config.players.clone(),
     );
     refresher.preflight_players().await;
+    // Notifications (issue 24): the writer's published states, told to a task of their own.
+    let notifier = match (&config.notify, config.once) {
+        (Some(settings), false) => {
+            let (feed, rx) = crate::notify::feed();
+            refresher = refresher.with_notify(Some(feed));
+            let (lock, token) = match &lease {
+                Some(l) => (l.key().to_owned(), Some(l.token().to_owned())),
+                None => (status_document::keys::lock_key(&config.status_key), None),
+            };
+            let outbox = Outbox::new(primary.clone(), &config.status_key, &lock, token);
+            let http = Http::new(settings)?;
+            info!(
+                targets = ?settings.targets,
+                hold_s = settings.hold.as_secs(),
+                max_per_hour = settings.max_per_hour,
+                ca_cert = ?settings.ca_path,
+                "notifications on"
+            );
+            let n = Notifier::new(settings.clone(), http, outbox, Arc::clone(&metrics), rx);
+            Some(tokio::spawn(n.run()))
+        }
+        _ => None,
+    };
 
     let exit = if config.once {
         // `--once` never holds the lease (it is gone before a lease would matter); it
@@ -184,6 +210,10 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         }
         Exit::Success
     };
+    if let Some(notifier) = notifier {
+        // A send under way is cut off: its message stays in the outbox for the next holder.
+        notifier.abort();
+    }
     refresher.close(CLOSE_WITHIN).await;
     info!("status-refresher stopped");
     Ok(exit)

@@ -16,6 +16,9 @@
 //! refresh per `STATUS_MIN_REFRESH_GAP`; they come from the Redis channel
 //! ([`replicas::subscription`]) and, when `STATUS_WATCH` asks for it, from the binary log or
 //! a change probe ([`read::watch`]).
+//!
+//! Notifications (issue 24): [`notify`] tells Discord, Telegram and webhooks when the
+//! published state changes and holds, through the outbox of [`write::outbox`].
 
 mod clock;
 pub mod config;
@@ -33,6 +36,7 @@ mod sources;
 mod tls;
 
 // By concern: what it reads, what it writes, how replicas agree, how it reports.
+pub mod notify;
 mod read;
 pub mod replicas;
 mod report;

@@ -28,14 +28,21 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Some(Command::RefreshNow { wait, wait_timeout }) = args.command.take() {
-        return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
-            Ok(config) => refresh_now_main(config),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        };
+    match args.command.take() {
+        Some(Command::RefreshNow { wait, wait_timeout }) => {
+            return match RefreshNowConfig::from_args(&args, wait, &wait_timeout) {
+                Ok(config) => refresh_now_main(config),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            };
+        }
+        Some(Command::NotifyTest) => return notify_test_main(&args),
+        // `service` returned above.
+        #[cfg(windows)]
+        Some(Command::Service { .. }) => {}
+        None => {}
     }
     let log_dir = args.log_dir.clone();
     let config = match Config::from_args(args) {
@@ -122,6 +129,41 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `notify-test`: one test message to every target; prints each target's answer on
+/// stdout (by name, never its URL); exit 0 when every target took it, 1 otherwise.
+fn notify_test_main(args: &Args) -> ExitCode {
+    let settings = match status_refresher::config::notify_from_args(args) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            eprintln!("error: STATUS_NOTIFY is not set: there is nothing to test");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    match runtime.block_on(status_refresher::notify::deliver::test_all(&settings)) {
+        Ok((lines, all)) => {
+            for line in lines {
+                println!("{line}");
+            }
+            if all {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

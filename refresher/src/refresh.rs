@@ -99,6 +99,8 @@ pub struct Refresher {
     /// The game-server probe's word, when `GAME_SERVER_ADDR` is set.
     liveness: Option<Liveness>,
     players: Option<Players>,
+    /// Where what was published goes for the notifier (issue 24), when configured.
+    notify: Option<crate::notify::Feed>,
 }
 
 impl Refresher {
@@ -122,6 +124,20 @@ impl Refresher {
             last: None,
             liveness: None,
             players: None,
+            notify: None,
+        }
+    }
+
+    /// Tells `feed` the state of every document this replica publishes from now on.
+    pub fn with_notify(mut self, feed: Option<crate::notify::Feed>) -> Self {
+        self.notify = feed;
+        self
+    }
+
+    /// The notifier's hook: what was just published.
+    fn tell(&self, document: &StatusDocument) {
+        if let Some(feed) = &self.notify {
+            feed.send_replace(Some(crate::notify::Observed::of(document)));
         }
     }
 
@@ -308,6 +324,9 @@ impl Refresher {
             liveness.forget();
         }
         self.last = None;
+        if let Some(feed) = &self.notify {
+            feed.send_replace(None);
+        }
     }
 
     /// Writes the last built document with what is known now. Its `updated_at` stays (the
@@ -335,7 +354,10 @@ impl Refresher {
             .await;
         self.metrics.record_live_write(published.is_ok());
         match published? {
-            Published::Written => Ok(()),
+            Published::Written => {
+                self.tell(&document);
+                Ok(())
+            }
             Published::NotLeaseHolder => Err(RefreshError::NotLeaseHolder),
         }
     }
@@ -470,6 +492,7 @@ impl Refresher {
             bytes: built.json.len(),
             warnings: read.warnings.len() + built.warnings.len(),
         };
+        self.tell(&built.document);
         self.last = Some(LastBuilt {
             document: built.document,
             constant_state,

@@ -1,4 +1,6 @@
 //! What the refresher writes: the status document and its last-good copy ([`document`]),
-//! in one atomic step, guarded by the lease when there is one.
+//! in one atomic step, guarded by the lease when there is one; and the notifications still
+//! to be sent with the ledger of what people were told ([`outbox`], issue 24).
 
 pub mod document;
+pub mod outbox;

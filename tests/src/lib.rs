@@ -15,6 +15,7 @@ pub mod fault;
 pub mod live;
 pub mod probe;
 pub mod reader;
+pub mod receiver;
 pub mod redis;
 pub mod temp;
 pub mod wait;

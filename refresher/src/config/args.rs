@@ -299,6 +299,73 @@ pub struct Args {
     )]
     pub status_players_interval: String,
 
+    /// Where state changes are announced: `discord=URL,telegram=URL,webhook=URL` (any
+    /// number, each kind more than once too). Every URL is a secret: never logged.
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY",
+        hide_env_values = true,
+        value_name = "KIND=URL,..."
+    )]
+    pub status_notify: Option<String>,
+
+    /// The HMAC-SHA256 key the generic webhook's body is signed with (X-Signature-256).
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub status_notify_secret: Option<String>,
+
+    /// PEM file of the CA(s) the notification targets' certificates are checked against,
+    /// instead of the system trust store.
+    #[arg(long, env = "STATUS_NOTIFY_CA_CERT", value_name = "FILE")]
+    pub status_notify_ca_cert: Option<String>,
+
+    /// Seconds a new state must hold before it is announced (flap control; 0 announces at
+    /// once).
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY_HOLD",
+        default_value = "60",
+        value_name = "SECONDS"
+    )]
+    pub status_notify_hold: String,
+
+    /// Most messages per target in any hour; past it, one summary and quiet until the hour
+    /// allows again.
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY_MAX_PER_HOUR",
+        default_value = "10",
+        value_name = "COUNT"
+    )]
+    pub status_notify_max_per_hour: String,
+
+    /// Language of the messages: `en` or `ru`.
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY_LANG",
+        default_value = "en",
+        value_name = "LANG"
+    )]
+    pub status_notify_lang: String,
+
+    /// The public status page, linked from every message.
+    #[arg(long, env = "STATUS_NOTIFY_LINK", value_name = "URL")]
+    pub status_notify_link: Option<String>,
+
+    /// Seconds after which an undelivered message is given up (logged and counted in
+    /// /metrics); at most a day, the outbox's lifetime.
+    #[arg(
+        long,
+        env = "STATUS_NOTIFY_GIVE_UP",
+        default_value = "3600",
+        value_name = "SECONDS"
+    )]
+    pub status_notify_give_up: String,
+
     /// Refresh once and exit: 0 on success, 1 on failure (for cron and tests).
     #[arg(long)]
     pub once: bool,
@@ -330,6 +397,8 @@ pub enum Command {
         #[arg(long, default_value = "10", value_name = "SECONDS")]
         wait_timeout: String,
     },
+    /// Send one test message to every STATUS_NOTIFY target and print what each answered.
+    NotifyTest,
     /// Install, remove or run the refresher as a Windows service.
     #[cfg(windows)]
     Service {

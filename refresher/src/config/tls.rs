@@ -323,7 +323,10 @@ fn read_file(variable: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError
 }
 
 /// A file of one or more PEM certificates.
-fn read_certificates(variable: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+pub(super) fn read_certificates(
+    variable: &'static str,
+    path: &Path,
+) -> Result<Vec<u8>, ConfigError> {
     let pem = read_file(variable, path)?;
     let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&pem).collect();
     match certs {

@@ -86,6 +86,40 @@ struct Inner {
     /// The last good players count, and failed runs of the query.
     players: Option<u64>,
     players_failed: u64,
+    /// Notification attempts per target name (never its URL), and messages pending;
+    /// `None` until a notifier reports (no `STATUS_NOTIFY`).
+    notify: std::collections::BTreeMap<String, [u64; 4]>,
+    notify_pending: Option<usize>,
+}
+
+/// What one notification attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyResult {
+    Sent,
+    /// Not delivered this time (time-out, no connection, 5xx, 429); will be retried.
+    Retry,
+    /// A 4xx other than 429: not retried.
+    Rejected,
+    /// Not delivered within STATUS_NOTIFY_GIVE_UP (or the outbox overflowed).
+    GaveUp,
+}
+
+impl NotifyResult {
+    const ALL: [NotifyResult; 4] = [
+        NotifyResult::Sent,
+        NotifyResult::Retry,
+        NotifyResult::Rejected,
+        NotifyResult::GaveUp,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            NotifyResult::Sent => "sent",
+            NotifyResult::Retry => "retry",
+            NotifyResult::Rejected => "rejected",
+            NotifyResult::GaveUp => "gave_up",
+        }
+    }
 }
 
 /// Shared between the daemon (writes) and the listener (reads).
@@ -191,6 +225,17 @@ impl Metrics {
         self.lock().players = players;
     }
 
+    /// One notification attempt to the target named `target` (a name, never a URL).
+    pub fn record_notify(&self, target: &str, result: NotifyResult) {
+        let mut m = self.lock();
+        let counts = m.notify.entry(target.to_owned()).or_default();
+        counts[result as usize] += 1;
+    }
+
+    pub fn set_notify_pending(&self, pending: usize) {
+        self.lock().notify_pending = Some(pending);
+    }
+
     pub fn players_failed(&self) {
         self.lock().players_failed += 1;
     }
@@ -215,9 +260,20 @@ impl Metrics {
             .get()
             .map(SourcesView::health_fields)
             .unwrap_or_default();
+        let notify = match m.notify_pending {
+            Some(pending) => {
+                let failed: u64 = m
+                    .notify
+                    .values()
+                    .map(|c| c[NotifyResult::Rejected as usize] + c[NotifyResult::GaveUp as usize])
+                    .sum();
+                format!(",\"notify_pending\":{pending},\"notify_failed\":{failed}")
+            }
+            None => String::new(),
+        };
         let body = format!(
             "{{\"status\":\"{}\",\"last_success\":{last_success},\"consecutive_failures\":{},\
-             \"lease_holder\":{},\"interval_s\":{}{sources}}}\n",
+             \"lease_holder\":{},\"interval_s\":{}{sources}{notify}}}\n",
             status.as_str(),
             m.consecutive_failures,
             m.lease_holder,
@@ -336,6 +392,31 @@ impl Metrics {
                 "# HELP status_refresher_players The last good players count.\n\
                  # TYPE status_refresher_players gauge\n\
                  status_refresher_players {players}"
+            );
+        }
+        if !m.notify.is_empty() || m.notify_pending.is_some() {
+            out.push_str(
+                "# HELP status_refresher_notify_total Notification attempts by target name and \
+                 result (retry: will be tried again; rejected: a 4xx, not retried; gave_up: not \
+                 delivered within STATUS_NOTIFY_GIVE_UP).\n\
+                 # TYPE status_refresher_notify_total counter\n",
+            );
+            for (target, counts) in &m.notify {
+                for result in NotifyResult::ALL {
+                    let _ = writeln!(
+                        out,
+                        "status_refresher_notify_total{{target=\"{target}\",result=\"{}\"}} {}",
+                        result.as_str(),
+                        counts[result as usize]
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "# HELP status_refresher_notify_pending Notifications waiting in the outbox.\n\
+                 # TYPE status_refresher_notify_pending gauge\n\
+                 status_refresher_notify_pending {}",
+                m.notify_pending.unwrap_or(0)
             );
         }
         if let Some(sources) = self.sources.get() {
