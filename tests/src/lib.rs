@@ -12,6 +12,7 @@ pub mod db;
 pub mod docs;
 pub mod document;
 pub mod fault;
+pub mod game_server;
 pub mod live;
 pub mod probe;
 pub mod reader;

@@ -18,17 +18,14 @@
 //! Bounds that are the product's promise are measured from the moment the test changed the
 //! game server, with [`SLACK`] on top for a busy two-core machine.
 
-use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{DbUser, TestDb, constant, user_stats};
+use integration_tests::game_server::GameServer;
 use integration_tests::live::sample;
 use integration_tests::probe::metrics_addr;
 use integration_tests::reader::{ReaderConfig, ReaderServer, reader_wasm, try_http_request};
@@ -47,84 +44,6 @@ const GAP: Duration = Duration::from_secs(2);
 const FLIPS: usize = 10;
 /// Bound on start-up until the first document.
 const FIRST_DOCUMENT_WITHIN: Duration = Duration::from_secs(15);
-
-/// A TCP listener standing in for the game server: accepts and drops connections, counts
-/// them, and can be closed (connections refused) and reopened on the same port.
-struct GameServer {
-    addr: SocketAddr,
-    accepted: Arc<AtomicU64>,
-    running: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
-}
-
-impl GameServer {
-    fn start() -> GameServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stand-in game server");
-        let addr = listener.local_addr().expect("local_addr");
-        let mut server = GameServer {
-            addr,
-            accepted: Arc::default(),
-            running: None,
-        };
-        server.serve(listener);
-        server
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::clone(&self.accepted);
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        accepted.fetch_add(1, Ordering::Relaxed);
-                        drop(conn);
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        self.running = Some((stop, thread));
-    }
-
-    /// Closes the listening socket: from now on connections are refused.
-    fn stop(&mut self) {
-        if let Some((stop, thread)) = self.running.take() {
-            stop.store(true, Ordering::Relaxed);
-            thread.join().expect("the accept thread panicked");
-        }
-    }
-
-    /// Listens again on the same port.
-    fn restart(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let listener = loop {
-            match TcpListener::bind(self.addr) {
-                Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("game_server: rebinding {}: {e}; retrying", self.addr);
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
-            }
-        };
-        self.serve(listener);
-    }
-
-    fn accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for GameServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// A listener that completes no handshake: its accept queue is full (backlog 0 and one
 /// connection never accepted), so the kernel drops further SYNs and a connect hangs until

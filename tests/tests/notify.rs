@@ -14,17 +14,14 @@
 //! Waits are for the condition asserted, with generous deadlines. Where a test asserts that
 //! something did NOT happen, the window is explained beside it.
 
-use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use dev_support::certs::TestPki;
 use hmac::{Hmac, Mac};
 use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{TestDb, constant};
+use integration_tests::game_server::GameServer;
 use integration_tests::probe::{health, http_get, metric, metrics_addr};
 use integration_tests::receiver::{Received, Receiver, Reply};
 use integration_tests::redis::TestRedis;
@@ -39,66 +36,6 @@ const SECRET: &str = "It's a Secret to Everybody";
 const LINK: &str = "https://status.example.org/";
 /// Generous bound for anything that should happen within a few seconds on an idle machine.
 const SOON: Duration = Duration::from_secs(30);
-
-/// A TCP listener standing in for the game server; closed (refused) and reopened.
-struct GameServer {
-    addr: SocketAddr,
-    running: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
-}
-
-impl GameServer {
-    fn start() -> GameServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the game server");
-        let mut g = GameServer {
-            addr: listener.local_addr().expect("addr"),
-            running: None,
-        };
-        g.serve(listener);
-        g
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                if listener.accept().is_err() {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        });
-        self.running = Some((stop, thread));
-    }
-
-    fn stop(&mut self) {
-        if let Some((stop, thread)) = self.running.take() {
-            stop.store(true, Ordering::Relaxed);
-            thread.join().expect("accept thread");
-        }
-    }
-
-    fn restart(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let listener = loop {
-            match TcpListener::bind(self.addr) {
-                Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("notify: rebinding {}: {e}", self.addr);
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
-            }
-        };
-        self.serve(listener);
-    }
-}
-
-impl Drop for GameServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// Everything one test needs.
 struct Setup {
