@@ -67,7 +67,10 @@ impl GameServer {
             match TcpListener::bind(self.addr) {
                 Ok(l) => break l,
                 Err(e) if Instant::now() < deadline => {
-                    eprintln!("game server stand-in: rebinding {}: {e}; retrying", self.addr);
+                    eprintln!(
+                        "game server stand-in: rebinding {}: {e}; retrying",
+                        self.addr
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
@@ -87,4 +90,3 @@ impl Drop for GameServer {
         self.stop();
     }
 }
-
