@@ -287,18 +287,7 @@ pub async fn run(options: Options) -> anyhow::Result<ChangesReport> {
         date,
         host: machine::hostname(),
         command: options.command,
-        machine: {
-            let mut rows = machine::rows(stamp);
-            rows.extend([
-                ("MariaDB".into(), mariadb),
-                ("Redis".into(), format!("Redis {}", kv.version().await)),
-                (
-                    "load average before / after".into(),
-                    format!("{load_before} / {}", machine::load_average()),
-                ),
-            ]);
-            rows
-        },
+        machine: machine::rows_with_services(stamp, mariadb, kv.version().await, &load_before),
         changes: options.changes,
         idle_s,
         per_refresh,

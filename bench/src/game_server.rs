@@ -201,18 +201,7 @@ pub async fn run(options: Options) -> anyhow::Result<GameServerReport> {
         date,
         host: machine::hostname(),
         command: options.command,
-        machine: {
-            let mut rows = machine::rows(stamp);
-            rows.extend([
-                ("MariaDB".into(), mariadb),
-                ("Redis".into(), format!("Redis {}", kv.version().await)),
-                (
-                    "load average before / after".into(),
-                    format!("{load_before} / {}", machine::load_average()),
-                ),
-            ]);
-            rows
-        },
+        machine: machine::rows_with_services(stamp, mariadb, kv.version().await, &load_before),
         flips: options.flips,
         offline: flips.offline,
         online: flips.online,
@@ -377,22 +366,10 @@ async fn served(
     since: Instant,
     bound: Duration,
 ) -> anyhow::Result<Option<Duration>> {
-    let deadline = since + bound;
-    loop {
-        let reply = tokio::task::spawn_blocking(move || process::get(addr, targets::PATH)).await?;
-        let seen = Instant::now();
-        if let Ok((200, body)) = reply
-            && serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .is_some_and(|json| json["state"] == state)
-        {
-            return Ok(Some(seen - since));
-        }
-        if seen >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    process::poll_until(addr, targets::PATH, since, bound, POLL, |json| {
+        json["state"] == state
+    })
+    .await
 }
 
 /// `user`'s statements so far, from the general log.

@@ -54,6 +54,26 @@ pub fn rows(stamp: String) -> Vec<(String, String)> {
     ]
 }
 
+/// [`rows`] and the services a run measured against: the MariaDB and Redis versions, and
+/// the load average before (`load_before`) and after the run.
+pub fn rows_with_services(
+    stamp: String,
+    mariadb: String,
+    redis: String,
+    load_before: &str,
+) -> Vec<(String, String)> {
+    let mut rows = rows(stamp);
+    rows.extend([
+        ("MariaDB".into(), mariadb),
+        ("Redis".into(), format!("Redis {redis}")),
+        (
+            "load average before / after".into(),
+            format!("{load_before} / {}", load_average()),
+        ),
+    ]);
+    rows
+}
+
 pub fn nproc() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())

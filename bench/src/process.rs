@@ -79,3 +79,33 @@ pub fn run_bounded(
         stderr: err.join().unwrap_or_default(),
     })
 }
+
+/// Polls `GET <path>` on `addr` every `poll` until a 200 whose JSON body `matches`: the
+/// time from `since` to that response, or `None` once `bound` has passed. What every
+/// "change → visible" measurement of the bench waits for.
+pub async fn poll_until(
+    addr: std::net::SocketAddr,
+    path: &'static str,
+    since: std::time::Instant,
+    bound: std::time::Duration,
+    poll: std::time::Duration,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> anyhow::Result<Option<std::time::Duration>> {
+    let deadline = since + bound;
+    loop {
+        // A blocking GET with its own timeout on each step.
+        let reply = tokio::task::spawn_blocking(move || get(addr, path)).await?;
+        let seen = std::time::Instant::now();
+        if let Ok((200, body)) = reply
+            && serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .is_some_and(|json| matches(&json))
+        {
+            return Ok(Some(seen - since));
+        }
+        if seen >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(poll).await;
+    }
+}

@@ -84,22 +84,8 @@ async fn visible(
     committed: Instant,
     bound: Duration,
 ) -> anyhow::Result<Option<Duration>> {
-    let deadline = committed + bound;
-    loop {
-        // A blocking GET with a 2 s timeout on each step.
-        let reply = tokio::task::spawn_blocking(move || process::get(addr, targets::PATH)).await?;
-        let seen = Instant::now();
-        if let Ok((200, body)) = reply
-            && serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|json| json["rates"]["exp"].as_f64())
-                == Some(value)
-        {
-            return Ok(Some(seen - committed));
-        }
-        if seen >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    process::poll_until(addr, targets::PATH, committed, bound, POLL, |json| {
+        json["rates"]["exp"].as_f64() == Some(value)
+    })
+    .await
 }
