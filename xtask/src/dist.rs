@@ -7,10 +7,17 @@
 //! server-status-<version>-linux-x86_64/     (and .tar.gz)   status-refresher (static musl)
 //! server-status-<version>-windows-x86_64/   (and .zip)      status-refresher.exe (mingw)
 //!     reader/status_reader.wasm, reader/spin.toml, reader/runtime-config.toml
+//!     reader/oci/       the reader as an OCI image layout (below)
 //!     deploy/...        the repository's deploy/ files as they are
 //!     INSTALL.md        from the template xtask/src/dist/INSTALL.md
 //!     CHANGELOG.md
+//! server-status-<version>-reader-oci/   the same OCI image layout, on its own
 //! ```
+//!
+//! The OCI image layout (dist/oci.rs) is the artifact `spin registry push` would store for
+//! the bundle's `reader/` folder, its locked app written from the bundle's spin.toml
+//! (dist/locked_app.rs): `skopeo copy oci:…` or `oras cp --from-oci-layout …` pushes it where
+//! a machine has registry access but no Spin CLI, and SpinKube runs it from the registry.
 //!
 //! The bundle's `spin.toml` is the repository's with the component's `source` pointing at the
 //! `.wasm` beside it and the `[component.reader.build]` table (a cargo command) left out, so
@@ -35,6 +42,9 @@ use crate::build;
 use crate::image::MUSL_TARGET;
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
+
+mod locked_app;
+mod oci;
 
 /// The Windows target: GNU ABI, cross-linked with mingw-w64 on Debian.
 pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
@@ -90,6 +100,10 @@ impl Platform {
 #[derive(Debug, Clone)]
 pub struct Dist {
     pub dir: PathBuf,
+    /// The reader's OCI image layout (also `reader/oci/` in each bundle).
+    pub oci_layout: PathBuf,
+    /// The tag `index.json` gives the reader's manifest: the version.
+    pub oci_tag: String,
     /// (platform, folder, archive), in [`Platform::ALL`] order.
     pub bundles: Vec<(Platform, PathBuf, PathBuf)>,
 }
@@ -121,6 +135,12 @@ pub fn run(_args: DistArgs) -> Result<ExitCode> {
     println!(
         "    SHA256SUMS  (check: cd {} && sha256sum -c SHA256SUMS)",
         dist.dir.display()
+    );
+    println!(
+        "    {}/  the reader as an OCI image layout (push: skopeo copy oci:{}:{} docker://…)",
+        file_name(&dist.oci_layout),
+        dist.oci_layout.display(),
+        dist.oci_tag
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -176,12 +196,16 @@ pub fn build(ws: &Workspace, platforms: &[Platform], shutdown: &Shutdown) -> Res
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
+    let oci_layout = dir.join(format!("server-status-{version}-reader-oci"));
+    let layout = write_oci_layout(ws, &wasm, &version, mtime, &oci_layout)?;
+
     let mut bundles = Vec::new();
     let mut sums = String::new();
     for (platform, binary) in binaries {
         let name = format!("server-status-{version}-{}", platform.name());
         let folder = dir.join(&name);
         lay_out(ws, platform, &binary, &wasm, &version, &folder)?;
+        copy_tree(&oci_layout, &folder.join("reader/oci"))?;
         let archive = dir.join(format!("{name}.{}", platform.archive_ext()));
         match platform {
             Platform::Linux => write_tar_gz(&folder, &name, &archive, mtime)?,
@@ -195,7 +219,41 @@ pub fn build(ws: &Workspace, platforms: &[Platform], shutdown: &Shutdown) -> Res
         bundles.push((platform, folder, archive));
     }
     fs::write(dir.join("SHA256SUMS"), sums).context("writing SHA256SUMS")?;
-    Ok(Dist { dir, bundles })
+    Ok(Dist {
+        dir,
+        oci_layout,
+        oci_tag: layout.tag,
+        bundles,
+    })
+}
+
+/// The reader's OCI image layout in `dir`, from the bundle's spin.toml and `wasm`, tagged
+/// with `version` and stamped with the commit's time.
+fn write_oci_layout(
+    ws: &Workspace,
+    wasm: &Path,
+    version: &str,
+    mtime: u64,
+    dir: &Path,
+) -> Result<oci::Layout> {
+    let manifest = fs::read_to_string(ws.spin_manifest()).context("reading spin.toml")?;
+    let bundled = bundled_manifest(&manifest)?;
+    let bytes = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let layout = oci::write(
+        dir,
+        &bundled,
+        BUNDLED_SOURCE,
+        &bytes,
+        version,
+        &rfc3339(mtime),
+    )
+    .context("writing the reader's OCI image layout")?;
+    println!(
+        "xtask: the reader as an OCI image layout: {} (manifest {})",
+        dir.display(),
+        layout.manifest_digest
+    );
+    Ok(layout)
 }
 
 /// Fills `folder` with one platform's bundle.
@@ -210,7 +268,7 @@ fn lay_out(
     fs::create_dir_all(folder.join("reader"))
         .with_context(|| format!("creating {}", folder.display()))?;
     copy(binary, &folder.join(platform.refresher()))?;
-    copy(wasm, &folder.join("reader/status_reader.wasm"))?;
+    copy(wasm, &folder.join("reader").join(BUNDLED_SOURCE))?;
     let manifest = fs::read_to_string(ws.spin_manifest()).context("reading spin.toml")?;
     fs::write(
         folder.join("reader/spin.toml"),
@@ -230,6 +288,9 @@ fn lay_out(
         .context("writing INSTALL.md")?;
     Ok(())
 }
+
+/// The component's `source` in the bundle's spin.toml: the `.wasm` beside it.
+const BUNDLED_SOURCE: &str = "status_reader.wasm";
 
 /// The repository's `spin.toml` for the bundle: the component's `source` is the `.wasm`
 /// beside it, and the build table (a cargo command for a checkout) is left out.
@@ -252,7 +313,7 @@ pub fn bundled_manifest(manifest: &str) -> Result<String> {
             continue;
         }
         if trimmed == SOURCE {
-            out.push_str("source = \"status_reader.wasm\"\n");
+            out.push_str(&format!("source = \"{BUNDLED_SOURCE}\"\n"));
         } else {
             out.push_str(line);
             out.push('\n');
@@ -414,9 +475,8 @@ fn write_zip(folder: &Path, name: &str, archive: &Path, mtime: u64) -> Result<()
         .with_context(|| format!("writing {}", archive.display()))
 }
 
-/// A zip (MS-DOS) timestamp for unix seconds; the format's earliest, 1980-01-01, for anything
-/// before or unreadable.
-fn zip_time(unix: u64) -> zip::DateTime {
+/// UTC civil date and time of unix seconds: (year, month, day, hour, minute, second).
+fn civil(unix: u64) -> (u16, u8, u8, u8, u8, u8) {
     let days = unix / 86_400;
     let secs = unix % 86_400;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -429,7 +489,7 @@ fn zip_time(unix: u64) -> zip::DateTime {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    zip::DateTime::from_date_and_time(
+    (
         year,
         month,
         day,
@@ -437,7 +497,19 @@ fn zip_time(unix: u64) -> zip::DateTime {
         (secs % 3_600 / 60) as u8,
         (secs % 60) as u8,
     )
-    .unwrap_or_default()
+}
+
+/// A zip (MS-DOS) timestamp for unix seconds; the format's earliest, 1980-01-01, for anything
+/// before or unreadable.
+fn zip_time(unix: u64) -> zip::DateTime {
+    let (year, month, day, hour, minute, second) = civil(unix);
+    zip::DateTime::from_date_and_time(year, month, day, hour, minute, second).unwrap_or_default()
+}
+
+/// Unix seconds as RFC 3339 in UTC (`2026-12-07T02:41:42Z`), for the OCI `created` annotation.
+fn rfc3339(unix: u64) -> String {
+    let (year, month, day, hour, minute, second) = civil(unix);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -497,5 +569,7 @@ mod tests {
             ),
             (2026, 12, 7, 2, 41, 42)
         );
+        assert_eq!(rfc3339(1_796_611_302), "2026-12-07T02:41:42Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }

@@ -11,7 +11,8 @@
 //!   static musl binary, tagged `localhost/status-refresher:dev`, with podman.
 //! - `dist`: the release bundles under `target/dist/`: per platform (Linux x86_64 static musl,
 //!   Windows x86_64) a folder and an archive with the refresher, the reader `.wasm` with its
-//!   `spin.toml`, the `deploy/` files and an INSTALL.md, and a `SHA256SUMS`.
+//!   `spin.toml` and the same reader as an OCI image layout (what `spin registry push` would
+//!   upload), the `deploy/` files and an INSTALL.md, and a `SHA256SUMS`.
 //! - `bench`: the issue-5 benchmarks (`bench/`, see docs/performance.md); arguments after
 //!   `bench` go to the runner unchanged, e.g. `cargo xtask bench --quick`.
 //!
