@@ -1,0 +1,124 @@
+//! `/server/status/history` (issue 23): uptime, incidents and the bucket series, from one
+//! `GET` of `<STATUS_KEY>:history`.
+//!
+//! The refresher records every write it vouches for into that key
+//! ([`status_document::history`]); this module only validates it and serves its view, so the
+//! arithmetic lives in one place. The view is computed as of the last observation, so it is
+//! a function of the stored bytes alone: every reader replica gives the same body and tag,
+//! and `_cache` says how old it is. Past the last observation's vouched-for time
+//! (`vouched_until`), `_cache` says `stale` and its `state` is `unknown`, the same rule as
+//! `/server/status`.
+//!
+//! The history is read on its own: a corrupt or oversized history key answers a 502 here
+//! and costs `/server/status` nothing.
+
+use status_document::State;
+use status_document::history::{History, HistoryError};
+use status_document::keys::history_key;
+
+use crate::cache;
+use crate::config::Config;
+use crate::error::ServeError;
+use crate::fetch::Source;
+use crate::request::RequestHead;
+use crate::respond::{CacheInfo, Response, splice_cache};
+use crate::store::Store;
+
+/// How long a cache may keep the history while it is fresh: its buckets are five minutes
+/// wide, so a minute-old copy shows nothing materially different.
+pub const HISTORY_MAX_AGE_S: u64 = 60;
+
+/// The stored history, validated (one `GET`).
+pub fn read<S: Store>(store: &S, status_key: &str) -> Result<(History, usize), ServeError> {
+    let Some(bytes) = store.get(&history_key(status_key))? else {
+        return Err(ServeError::HistoryUnavailable);
+    };
+    match History::parse(&bytes) {
+        Ok(h) => Ok((h, bytes.len())),
+        Err(e) => {
+            // Operator log only; the response carries just the error code.
+            eprintln!("status-reader: stored history rejected: {e}");
+            Err(match e {
+                HistoryError::TooLarge(_) => ServeError::HistoryTooLarge,
+                _ => ServeError::InvalidHistory,
+            })
+        }
+    }
+}
+
+/// Whether the history's last word is still vouched for at `now`.
+pub fn fresh(history: &History, now: f64) -> bool {
+    history.last.is_some_and(|l| now <= l.until as f64)
+}
+
+/// A strong tag: one `(since, seq)` names one write of the one writer (a lost history
+/// starts again with a new `since`), and the length guards hand edits.
+pub fn etag(history: &History, stored_len: usize) -> String {
+    format!(
+        "\"h{}-{:x}-{:x}-{:x}\"",
+        history.version, stored_len, history.since, history.seq
+    )
+}
+
+/// Answers `GET /server/status/history`.
+pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
+    let (history, stored_len) = match read(store, config.status_key()) {
+        Ok(h) => h,
+        Err(e) => return Response::error(e),
+    };
+    let fresh = fresh(&history, now);
+    let max_age = if fresh {
+        HISTORY_MAX_AGE_S
+    } else {
+        cache::OVERDUE_MAX_AGE_S
+    };
+    let mut headers = Vec::with_capacity(4);
+    headers.push((
+        "cache-control",
+        format!(
+            "public, max-age={max_age}, stale-while-revalidate={HISTORY_MAX_AGE_S}, \
+             stale-if-error={}",
+            cache::STALE_IF_ERROR_S
+        ),
+    ));
+    if let Some(date) = cache::http_date(history.updated_at) {
+        headers.push(("last-modified", date));
+    }
+    let tag = etag(&history, stored_len);
+    if cache::none_match(&req.if_none_match, &tag) {
+        headers.push(("etag", tag));
+        return Response {
+            status: 304,
+            headers,
+            body: Vec::new(),
+        };
+    }
+    headers.push(("etag", tag));
+    let view = history.view();
+    let info = CacheInfo {
+        age_seconds: age_seconds(now - history.updated_at),
+        fresh,
+        stale: !fresh,
+        source: Source::Primary,
+        state: if fresh { view.state } else { State::Unknown },
+        last_known_state: view.state,
+    };
+    let Some(body) = splice_cache(view.to_json(), &info) else {
+        return Response::error(ServeError::InvalidHistory);
+    };
+    let mut r = Response::json(200, body);
+    r.headers.extend(headers);
+    r
+}
+
+/// Whole seconds, rounded down, never negative (a reader clock behind the refresher's).
+fn age_seconds(s: f64) -> u64 {
+    if s.is_finite() && s > 0.0 {
+        s as u64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests;
