@@ -136,6 +136,7 @@ pub fn refresher_keys(key: &str) -> Vec<String> {
         key.to_owned(),
         status_document::keys::last_good_key(key),
         status_document::keys::lock_key(key),
+        status_document::keys::history_key(key),
     ]
 }
 

@@ -145,6 +145,9 @@ impl Report {
                         .map(|(x, _)| format!("{:.0} % of control", 100.0 * x)),
                 );
             }
+            Kind::ReaderHistory => parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
+                format!("{x:.2}× reader /server/status rps, p99 {p99:.2}× of its")
+            })),
             Kind::ReaderKv | Kind::ControlKv | Kind::ReaderBefore => {
                 parts.extend(backends::ratios(o, kind, r))
             }
