@@ -13,7 +13,8 @@
 //!   is exactly the time from `since` to the last write, never more than wall time;
 //! - a corrupt or oversized history key: `/history` answers a clean 502 JSON error while
 //!   `/server/status` is fine; the refresher starts such a history again, and a deleted
-//!   key (a Redis that lost its data) starts again with a later `since`.
+//!   key starts again with a later `since`;
+//! - a Redis restarted without persistence: the history starts again, and `since` says so.
 //!
 //! The schedule is the test's input (the game server is up or down for six seconds at a
 //! time); everything the test asserts about the processes is waited for as a condition.
@@ -25,7 +26,7 @@ use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::game_server::GameServer;
 use integration_tests::reader::{ReaderConfig, ReaderServer, reader_wasm};
-use integration_tests::redis::TestRedis;
+use integration_tests::redis::{RedisServer, TestRedis};
 use integration_tests::unix_now;
 use integration_tests::wait::SETTLE;
 use status_document::State;
@@ -348,6 +349,42 @@ async fn a_bad_history_key_is_a_clean_502_and_starts_again() {
     .await;
     let reply = reader.get("/server/status/history").await;
     assert_eq!(reply.json()["since"], again.since);
+    drop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restarted_without_persistence_starts_the_history_again_and_says_since_when() {
+    prebuild().await;
+    let db = seeded_db();
+    let mut server = RedisServer::start();
+    let redis = TestRedis::on(&server.url());
+    let game = GameServer::start();
+    let child = Child::spawn(refresher(&db, &redis, &game));
+    // A few seconds recorded, so the history that follows the restart must start later.
+    let before = wait_history(&redis, "three recorded seconds", |h| {
+        h.last.is_some_and(|l| l.at >= h.since + 3)
+    })
+    .await;
+    server.kill();
+    server.restart();
+    let after = wait_history(&redis, "a history started after the restart", |h| {
+        h.since > before.since
+    })
+    .await;
+    assert!(after.since > before.last.unwrap().at, "{after:?}");
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
+    let body = reader.get("/server/status/history").await.json();
+    assert_eq!(body["since"], after.since);
+    let counted = body["seconds"]["24h"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum::<u64>();
+    assert!(
+        counted as f64 <= unix_now() - after.since as f64,
+        "nothing before the restart is counted: {body:#}"
+    );
     drop(child);
 }
 
