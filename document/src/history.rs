@@ -30,7 +30,7 @@
 //! Uptime is `online / (online + offline)`: maintenance and unknown time are shown apart
 //! and count neither for nor against it, and a window with neither is `null`.
 
-use serde::de::Error as _;
+use serde::de::{Error as _, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::live::StateReason;
@@ -212,7 +212,6 @@ impl<'de> Deserialize<'de> for Bucket {
 pub struct Series {
     pub start: i64,
     pub width_s: i64,
-    #[serde(rename = "b")]
     pub buckets: Vec<Bucket>,
 }
 
@@ -441,10 +440,11 @@ pub enum HistoryError {
     Invalid(&'static str),
 }
 
-/// The stored history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The history, as the refresher works on it. It is stored as its [`HistoryView`] (plus
+/// the bookkeeping `seq` and `last`), so the reader serves the stored bytes as they are and
+/// only reads their [`HistoryHead`]; [`History::parse`] reads the whole of it back.
+#[derive(Debug, Clone, PartialEq)]
 pub struct History {
-    #[serde(rename = "v")]
     pub version: u32,
     /// Unix seconds of the first observation: the start of the recorded period. A history
     /// that was lost (a Redis without persistence, a deleted key) starts again with a new
@@ -489,27 +489,40 @@ impl History {
 
     /// Reads stored bytes, checking the bound, the version and every series' bounds.
     pub fn parse(bytes: &[u8]) -> Result<History, HistoryError> {
-        if bytes.len() > MAX_HISTORY_BYTES {
-            return Err(HistoryError::TooLarge(bytes.len()));
+        #[derive(Deserialize)]
+        struct Stored {
+            schema_version: u32,
+            since: Option<i64>,
+            seq: u64,
+            updated_at: f64,
+            last: Option<Last>,
+            /// Newest first, as served.
+            incidents: Vec<Incident>,
+            series: StoredSeries,
         }
         #[derive(Deserialize)]
-        struct Version {
-            v: u32,
+        struct StoredSeries {
+            #[serde(rename = "5m")]
+            fine: Series,
+            #[serde(rename = "1h")]
+            coarse: Series,
         }
-        // One pass on the happy path; the version is only looked at apart to say why a
-        // history of another shape was refused.
-        let h: History = match serde_json::from_slice(bytes) {
-            Ok(h) => h,
-            Err(e) => {
-                return Err(match serde_json::from_slice::<Version>(bytes) {
-                    Ok(v) if v.v != HISTORY_VERSION => HistoryError::Version(v.v),
-                    _ => HistoryError::Json(e.to_string()),
-                });
-            }
+        let s: Stored = from_stored(bytes)?;
+        if s.schema_version != HISTORY_VERSION {
+            return Err(HistoryError::Version(s.schema_version));
+        }
+        let mut incidents = s.incidents;
+        incidents.reverse();
+        let h = History {
+            version: s.schema_version,
+            since: s.since.unwrap_or(0),
+            seq: s.seq,
+            updated_at: s.updated_at,
+            last: s.last,
+            fine: s.series.fine,
+            coarse: s.series.coarse,
+            incidents,
         };
-        if h.version != HISTORY_VERSION {
-            return Err(HistoryError::Version(h.version));
-        }
         h.fine.check(FINE_WIDTH_S, FINE_BUCKETS)?;
         h.coarse.check(COARSE_WIDTH_S, COARSE_BUCKETS)?;
         if h.incidents.len() > MAX_INCIDENTS {
@@ -525,8 +538,7 @@ impl History {
     /// oldest hours) in the unlikely case it would exceed it.
     pub fn to_json(&mut self) -> Vec<u8> {
         loop {
-            // Plain structs of numbers and enums always serialise.
-            let json = serde_json::to_vec(self).unwrap_or_default();
+            let json = self.view().to_json();
             if json.len() <= MAX_HISTORY_BYTES {
                 return json;
             }
@@ -643,6 +655,7 @@ impl History {
         let month = self.coarse.seconds_after(end - 30 * 86_400);
         HistoryView {
             schema_version: self.version,
+            seq: self.seq,
             since: self.last.map(|_| self.since),
             updated_at: self.updated_at,
             state: self.last.map_or(State::Unknown, |l| l.state),
@@ -658,7 +671,61 @@ impl History {
                 fine: SeriesView::of(&self.fine),
                 coarse: SeriesView::of(&self.coarse),
             },
+            last: self.last,
         }
+    }
+}
+
+/// Stored bytes as `T`, within the bound; a value of another shape is refused with its
+/// version when it has one that is not ours.
+fn from_stored<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, HistoryError> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    if bytes.len() > MAX_HISTORY_BYTES {
+        return Err(HistoryError::TooLarge(bytes.len()));
+    }
+    // One pass on the happy path; the version is only looked at apart to say why a
+    // history of another shape was refused.
+    serde_json::from_slice(bytes).map_err(|e| match serde_json::from_slice::<Version>(bytes) {
+        Ok(v) if v.schema_version != HISTORY_VERSION => HistoryError::Version(v.schema_version),
+        _ => HistoryError::Json(e.to_string()),
+    })
+}
+
+/// What the reader needs of a stored history: the stamps for its headers and `_cache`,
+/// and the uptime for the badge. The rest (seconds, incidents, series) must be there and be
+/// JSON, but is served as stored, without being built into values: one pass, no
+/// allocation per bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct HistoryHead {
+    pub schema_version: u32,
+    pub since: Option<i64>,
+    pub seq: u64,
+    pub updated_at: f64,
+    pub state: State,
+    pub vouched_until: Option<i64>,
+    pub uptime: Windows<Option<f64>>,
+    #[serde(rename = "seconds")]
+    _seconds: IgnoredAny,
+    #[serde(rename = "incidents")]
+    _incidents: IgnoredAny,
+    #[serde(rename = "series")]
+    _series: IgnoredAny,
+}
+
+impl HistoryHead {
+    /// Checks stored bytes as the reader serves them: the bound, the version, the fields.
+    pub fn parse(bytes: &[u8]) -> Result<HistoryHead, HistoryError> {
+        let head: HistoryHead = from_stored(bytes)?;
+        if head.schema_version != HISTORY_VERSION {
+            return Err(HistoryError::Version(head.schema_version));
+        }
+        if !head.updated_at.is_finite() {
+            return Err(HistoryError::Invalid("updated_at is not a number"));
+        }
+        Ok(head)
     }
 }
 
@@ -689,7 +756,7 @@ impl Seconds {
 }
 
 /// One value per window, serialised with the window's name.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Windows<T> {
     #[serde(rename = "24h")]
     pub day: T,
@@ -727,10 +794,13 @@ pub struct SeriesPair<'a> {
     pub coarse: SeriesView<'a>,
 }
 
-/// What `GET /server/status/history` serves (before the reader adds `_cache`).
+/// What `GET /server/status/history` serves (before the reader adds `_cache`), and what is
+/// stored: the reader serves the stored bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryView<'a> {
     pub schema_version: u32,
+    /// Incremented by every write: with `since`, it names one write.
+    pub seq: u64,
     /// Start of the recorded period; `null` before the first observation.
     pub since: Option<i64>,
     pub updated_at: f64,
@@ -743,6 +813,8 @@ pub struct HistoryView<'a> {
     /// Newest first.
     pub incidents: Vec<&'a Incident>,
     pub series: SeriesPair<'a>,
+    /// Where the next observation continues from (the refresher's bookkeeping).
+    pub last: Option<Last>,
 }
 
 impl HistoryView<'_> {

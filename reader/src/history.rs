@@ -2,10 +2,12 @@
 //! `GET` of `<STATUS_KEY>:history`.
 //!
 //! The refresher records every write it vouches for into that key
-//! ([`status_document::history`]); this module only validates it and serves its view, so the
-//! arithmetic lives in one place. The view is computed as of the last observation, so it is
-//! a function of the stored bytes alone: every reader replica gives the same body and tag,
-//! and `_cache` says how old it is. Past the last observation's vouched-for time
+//! ([`status_document::history`]) and stores it as the view this endpoint serves (uptime,
+//! seconds and incidents worked out as of the last observation), so the arithmetic lives in
+//! one place and the reader serves the stored bytes as they are, plus `_cache`, like
+//! `/server/status`: it reads only their [`HistoryHead`] (one pass, no value built per
+//! bucket). Every reader replica gives the same body and tag, and `_cache` says how old it
+//! is. Past the last observation's vouched-for time
 //! (`vouched_until`), `_cache` says `stale` and its `state` is `unknown`, the same rule as
 //! `/server/status`.
 //!
@@ -13,7 +15,7 @@
 //! and costs `/server/status` nothing.
 
 use status_document::State;
-use status_document::history::{History, HistoryError};
+use status_document::history::{HistoryError, HistoryHead};
 use status_document::keys::history_key;
 
 use crate::cache;
@@ -28,13 +30,13 @@ use crate::store::Store;
 /// wide, so a minute-old copy shows nothing materially different.
 pub const HISTORY_MAX_AGE_S: u64 = 60;
 
-/// The stored history, validated (one `GET`).
-pub fn read<S: Store>(store: &S, status_key: &str) -> Result<(History, usize), ServeError> {
+/// The stored history and its head, validated (one `GET`).
+pub fn read<S: Store>(store: &S, status_key: &str) -> Result<(HistoryHead, Vec<u8>), ServeError> {
     let Some(bytes) = store.get(&history_key(status_key))? else {
         return Err(ServeError::HistoryUnavailable);
     };
-    match History::parse(&bytes) {
-        Ok(h) => Ok((h, bytes.len())),
+    match HistoryHead::parse(&bytes) {
+        Ok(h) => Ok((h, bytes)),
         Err(e) => {
             // Operator log only; the response carries just the error code.
             eprintln!("status-reader: stored history rejected: {e}");
@@ -47,26 +49,29 @@ pub fn read<S: Store>(store: &S, status_key: &str) -> Result<(History, usize), S
 }
 
 /// Whether the history's last word is still vouched for at `now`.
-pub fn fresh(history: &History, now: f64) -> bool {
-    history.last.is_some_and(|l| now <= l.until as f64)
+pub fn fresh(head: &HistoryHead, now: f64) -> bool {
+    head.vouched_until.is_some_and(|until| now <= until as f64)
 }
 
 /// A strong tag: one `(since, seq)` names one write of the one writer (a lost history
 /// starts again with a new `since`), and the length guards hand edits.
-pub fn etag(history: &History, stored_len: usize) -> String {
+pub fn etag(head: &HistoryHead, stored_len: usize) -> String {
     format!(
         "\"h{}-{:x}-{:x}-{:x}\"",
-        history.version, stored_len, history.since, history.seq
+        head.schema_version,
+        stored_len,
+        head.since.unwrap_or(0),
+        head.seq
     )
 }
 
 /// Answers `GET /server/status/history`.
 pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let (history, stored_len) = match read(store, config.status_key()) {
+    let (head, stored) = match read(store, config.status_key()) {
         Ok(h) => h,
         Err(e) => return Response::error(e),
     };
-    let fresh = fresh(&history, now);
+    let fresh = fresh(&head, now);
     let max_age = if fresh {
         HISTORY_MAX_AGE_S
     } else {
@@ -81,10 +86,10 @@ pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) 
             cache::STALE_IF_ERROR_S
         ),
     ));
-    if let Some(date) = cache::http_date(history.updated_at) {
+    if let Some(date) = cache::http_date(head.updated_at) {
         headers.push(("last-modified", date));
     }
-    let tag = etag(&history, stored_len);
+    let tag = etag(&head, stored.len());
     if cache::none_match(&req.if_none_match, &tag) {
         headers.push(("etag", tag));
         return Response {
@@ -94,16 +99,15 @@ pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) 
         };
     }
     headers.push(("etag", tag));
-    let view = history.view();
     let info = CacheInfo {
-        age_seconds: age_seconds(now - history.updated_at),
+        age_seconds: age_seconds(now - head.updated_at),
         fresh,
         stale: !fresh,
         source: Source::Primary,
-        state: if fresh { view.state } else { State::Unknown },
-        last_known_state: view.state,
+        state: if fresh { head.state } else { State::Unknown },
+        last_known_state: head.state,
     };
-    let Some(body) = splice_cache(view.to_json(), &info) else {
+    let Some(body) = splice_cache(stored, &info) else {
         return Response::error(ServeError::InvalidHistory);
     };
     let mut r = Response::json(200, body);

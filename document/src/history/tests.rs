@@ -220,17 +220,17 @@ fn what_cannot_be_served_is_refused() {
     every_second(&mut h, 0, 10, State::Online);
     let good = String::from_utf8(h.to_json()).unwrap();
     assert!(History::parse(good.as_bytes()).is_ok());
-    let v2 = good.replacen("\"v\":1", "\"v\":2", 1);
+    let v2 = good.replacen("\"schema_version\":1", "\"schema_version\":2", 1);
     assert_eq!(History::parse(v2.as_bytes()), Err(HistoryError::Version(2)));
     // A bucket holding more than its width.
     let mut over = h.clone();
     over.fine.buckets[0].seconds[0] = 301;
-    let over = serde_json::to_vec(&over).unwrap();
+    let over = over.to_json();
     assert!(matches!(
         History::parse(&over),
         Err(HistoryError::Invalid(_))
     ));
-    let bad_bucket = good.replacen("\"b\":[[", "\"b\":[[1,2,", 1);
+    let bad_bucket = good.replacen("\"buckets\":[[", "\"buckets\":[[1,2,", 1);
     assert!(History::parse(bad_bucket.as_bytes()).is_err());
     assert_eq!(h.record(&obs(f64::NAN, State::Online)), [Note::InvalidTime]);
 }
@@ -335,4 +335,34 @@ proptest! {
         let transitions = h.incidents.windows(2).all(|w| w[0].to == w[1].from && w[0].at <= w[1].at);
         prop_assert!(transitions);
     }
+}
+
+#[test]
+fn the_head_is_what_the_reader_needs_and_the_rest_must_be_there() {
+    let mut h = History::new();
+    every_second(&mut h, 0, 100, State::Online);
+    h.record(&obs(T0 + 100.0, State::Offline));
+    let json = h.to_json();
+    let head = HistoryHead::parse(&json).unwrap();
+    assert_eq!(
+        (head.since, head.seq, head.state, head.vouched_until),
+        (Some(T0 as i64), 101, State::Offline, Some(T0 as i64 + 103))
+    );
+    assert_eq!(head.uptime.month, Some(100.0));
+    let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    v.as_object_mut().unwrap().remove("series");
+    assert!(matches!(
+        HistoryHead::parse(&serde_json::to_vec(&v).unwrap()),
+        Err(HistoryError::Json(_))
+    ));
+    let mut v9: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    v9["schema_version"] = 9.into();
+    assert_eq!(
+        HistoryHead::parse(&serde_json::to_vec(&v9).unwrap()),
+        Err(HistoryError::Version(9))
+    );
+    assert_eq!(
+        HistoryHead::parse(&vec![b' '; MAX_HISTORY_BYTES + 1]),
+        Err(HistoryError::TooLarge(MAX_HISTORY_BYTES + 1))
+    );
 }

@@ -67,10 +67,10 @@ pub fn serve<S: Store>(
     };
     if options.show.contains(&Shown::Uptime) {
         // A history that cannot be read leaves the uptime out; the badge itself stands.
-        if let Ok((h, len)) = history::read(store, config.status_key()) {
-            judged.extras.uptime = h.view().uptime.month;
+        if let Ok((head, stored)) = history::read(store, config.status_key()) {
+            judged.extras.uptime = head.uptime.month;
             // The tag names both reads: a new history write must not get a 304.
-            let inner = history::etag(&h, len);
+            let inner = history::etag(&head, stored.len());
             judged.etag = format!(
                 "{}-{}\"",
                 judged.etag.trim_end_matches('"'),

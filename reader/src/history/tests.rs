@@ -46,10 +46,13 @@ fn json(r: &crate::Response) -> serde_json::Value {
 
 #[test]
 fn one_get_serves_uptime_seconds_incidents_and_series() {
-    let s = store(&flapping());
+    let stored = flapping();
+    let s = store(&stored);
     let r = ask(&s, "GET", PATH, T0 + 300.0);
     assert_eq!(r.status, 200);
     assert_eq!(s.calls(), ["GET k:history"]);
+    // Served as stored, with `_cache` spliced in before the final brace.
+    assert!(r.body.starts_with(&stored[..stored.len() - 1]));
     let v = json(&r);
     assert_eq!(v["since"], T0 as i64);
     assert_eq!(v["seconds"]["24h"]["online"], 239);
@@ -108,13 +111,13 @@ fn past_the_vouched_time_it_says_stale_and_unknown() {
 
 #[test]
 fn a_bad_history_is_a_clean_502_and_status_is_unaffected() {
-    let mut wrong_width = serde_json::from_slice::<serde_json::Value>(&flapping()).unwrap();
-    wrong_width["fine"]["width_s"] = 60.into();
+    let mut no_series = serde_json::from_slice::<serde_json::Value>(&flapping()).unwrap();
+    no_series.as_object_mut().unwrap().remove("series");
     let cases: [(Vec<u8>, &str); 5] = [
         (b"{not json".to_vec(), "invalid_history"),
-        (b"{\"v\":1}".to_vec(), "invalid_history"),
-        (b"{\"v\":9}".to_vec(), "invalid_history"),
-        (serde_json::to_vec(&wrong_width).unwrap(), "invalid_history"),
+        (b"{\"schema_version\":1}".to_vec(), "invalid_history"),
+        (b"{\"schema_version\":9}".to_vec(), "invalid_history"),
+        (serde_json::to_vec(&no_series).unwrap(), "invalid_history"),
         (vec![b' '; MAX_HISTORY_BYTES + 1], "history_too_large"),
     ];
     for (bytes, code) in cases {
