@@ -7,9 +7,9 @@
 //! one place and the reader serves the stored bytes as they are, plus `_cache`, like
 //! `/server/status`: it reads only their [`HistoryHead`] (one pass, no value built per
 //! bucket). Every reader replica gives the same body and tag, and `_cache` says how old it
-//! is. Past the last observation's vouched-for time
-//! (`vouched_until`), `_cache` says `stale` and its `state` is `unknown`, the same rule as
-//! `/server/status`.
+//! is. Past the last observation's vouched-for time (`vouched_until`), `_cache` says `stale`
+//! and its `state` is `unknown`, the same rule as `/server/status`; and no cache may keep a
+//! copy past that time (`max-age`).
 //!
 //! The history is read on its own: a corrupt or oversized history key answers a 502 here
 //! and costs `/server/status` nothing.
@@ -26,8 +26,9 @@ use crate::request::RequestHead;
 use crate::respond::{CacheInfo, Response, splice_cache};
 use crate::store::Store;
 
-/// How long a cache may keep the history while it is fresh: its buckets are five minutes
-/// wide, so a minute-old copy shows nothing materially different.
+/// The longest a cache may keep the history: its buckets are five minutes wide, so a
+/// minute-old copy shows nothing materially different. Never past `vouched_until`, though,
+/// so a cached `_cache.state` is not believed longer than the reader's own.
 pub const HISTORY_MAX_AGE_S: u64 = 60;
 
 /// The stored history and its head, validated (one `GET`).
@@ -72,10 +73,9 @@ pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) 
         Err(e) => return Response::error(e),
     };
     let fresh = fresh(&head, now);
-    let max_age = if fresh {
-        HISTORY_MAX_AGE_S
-    } else {
-        cache::OVERDUE_MAX_AGE_S
+    let max_age = match head.vouched_until {
+        Some(until) if fresh => ((until as f64 - now).floor() as u64).clamp(1, HISTORY_MAX_AGE_S),
+        _ => cache::OVERDUE_MAX_AGE_S,
     };
     let mut headers = Vec::with_capacity(4);
     headers.push((

@@ -71,7 +71,8 @@ fn one_get_serves_uptime_seconds_incidents_and_series() {
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(
         r.header("cache-control"),
-        Some("public, max-age=60, stale-while-revalidate=60, stale-if-error=86400")
+        Some("public, max-age=2, stale-while-revalidate=60, stale-if-error=86400"),
+        "never past vouched_until (T0 + 302)"
     );
     assert!(r.header("last-modified").is_some());
 }
