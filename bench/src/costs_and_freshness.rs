@@ -136,6 +136,7 @@ pub fn refresher_keys(key: &str) -> Vec<String> {
         key.to_owned(),
         status_document::keys::last_good_key(key),
         status_document::keys::lock_key(key),
+        status_document::keys::history_key(key),
     ]
 }
 
@@ -294,11 +295,51 @@ pub fn parse_cost_us(document: &[u8]) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations)
 }
 
+/// What the history costs (issue 23), natively, on `history` (a full one).
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryCosts {
+    pub bytes: usize,
+    /// The refresher's work per write: parse the stored history, record, serialise (µs).
+    pub record_us: f64,
+    /// The reader's `/server/status/history` logic (µs per request).
+    pub serve_us: f64,
+}
+
+pub fn history_costs(history: &[u8]) -> HistoryCosts {
+    use status_document::history::{History, Observation};
+    let iterations = 500u32;
+    let start = Instant::now();
+    for i in 0..iterations {
+        let mut h = History::parse(std::hint::black_box(history)).expect("the seeded history");
+        let at = h.updated_at + f64::from(i % 3);
+        h.record(&Observation {
+            at,
+            state: status_document::State::Online,
+            reason: None,
+            players: Some(120),
+            vouch_s: 30,
+            maintenance_until: None,
+        });
+        std::hint::black_box(h.to_json());
+    }
+    let record_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
+    HistoryCosts {
+        bytes: history.len(),
+        record_us,
+        serve_us: logic_cost_us(history, crate::targets::HISTORY_PATH, 500),
+    }
+}
+
 /// The reader's whole request logic (`status_reader::handle`: route, one validation pass,
 /// freshness, ETag, splice), native, with the document already in memory: µs per request.
 /// Set against the host's per-request time it shows what the logic costs next to the
 /// runtime's floor (instantiation, the Redis round trip, HTTP).
 pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
+    logic_cost_us(document, crate::targets::PATH, 20_000)
+}
+
+/// `status_reader::handle` for `path`, every key holding `stored`: µs per request.
+fn logic_cost_us(stored: &[u8], path: &str, iterations: u32) -> f64 {
     struct Fixed<'a>(&'a [u8]);
     impl status_reader::Store for Fixed<'_> {
         fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, status_reader::StoreError> {
@@ -309,10 +350,9 @@ pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
         }
     }
     let config = status_reader::Config::from_lookup(|_| None);
-    let request = status_reader::RequestHead::new("GET", "/server/status");
-    let store = Fixed(document);
+    let request = status_reader::RequestHead::new("GET", path);
+    let store = Fixed(stored);
     let now = crate::unix_now();
-    let iterations = 20_000u32;
     let start = Instant::now();
     for _ in 0..iterations {
         let response = status_reader::handle(std::hint::black_box(&request), &config, &store, now);

@@ -232,6 +232,9 @@ async fn run(
         document_bytes: document.len(),
         parse_us: costs_and_freshness::parse_cost_us(&document),
         logic_us: costs_and_freshness::reader_logic_cost_us(&document),
+        history: Some(costs_and_freshness::history_costs(
+            &bench::seed::full_history(bench::unix_now()),
+        )),
         table_rows: serde_json::from_slice::<serde_json::Value>(&document)
             .ok()
             .and_then(|j| j["_meta"].as_object().map(|m| m.len() as u64))

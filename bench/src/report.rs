@@ -53,6 +53,8 @@ pub struct Extras {
     pub parse_us: f64,
     /// Native `status_reader::handle` on the fixture document, µs per request.
     pub logic_us: f64,
+    /// The history's costs (issue 23), on the full history of the run.
+    pub history: Option<crate::costs_and_freshness::HistoryCosts>,
     pub refresher_rss_kib: Option<Measured<u64>>,
     /// (label, wall time ms or why not).
     pub refresh_times: Vec<(String, Measured<f64>)>,
@@ -145,6 +147,9 @@ impl Report {
                         .map(|(x, _)| format!("{:.0} % of control", 100.0 * x)),
                 );
             }
+            Kind::ReaderHistory => parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
+                format!("{x:.2}× reader /server/status rps, p99 {p99:.2}× of its")
+            })),
             Kind::ReaderKv | Kind::ControlKv | Kind::ReaderBefore => {
                 parts.extend(backends::ratios(o, kind, r))
             }
@@ -267,6 +272,19 @@ impl Report {
             "- the reader's whole request logic natively (`status_reader::handle`: route, validation, freshness, ETag, splice; document in memory): {:.1} µs per request",
             e.logic_us
         );
+        if let Some(h) = &e.history {
+            let per_hour = |interval_s: f64| h.bytes as f64 * 3600.0 / interval_s / 1e6;
+            let _ = writeln!(
+                out,
+                "- history (issue 23), a full one (30 days, players, 50 incidents): {} bytes. The refresher's added cost per write, natively: {:.0} µs of CPU (parse, record, serialise) and one `GET` plus one `SET` of it, so {:.1} MB written (and as much read) per hour at the default 10 s probe, {:.0} MB at a 1 s probe. The reader's `/server/status/history` logic natively: {:.0} µs per request (vs {:.1} µs for `/server/status`)",
+                h.bytes,
+                h.record_us,
+                per_hour(10.0),
+                per_hour(1.0),
+                h.serve_us,
+                e.logic_us
+            );
+        }
         for outcome in &self.outcomes {
             let Some(h) = &outcome.host else { continue };
             let f = |k: &str| h[k].as_f64().unwrap_or(f64::NAN);

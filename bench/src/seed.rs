@@ -1,6 +1,8 @@
 //! Seeding a run: the fixture database and the status key every target serves.
 
-use status_document::{BuildOptions, DocumentView};
+use status_document::history::{History, Observation};
+use status_document::keys::history_key;
+use status_document::{BuildOptions, DocumentView, State, StateReason};
 
 use crate::context::Context;
 use crate::costs_and_freshness;
@@ -32,8 +34,14 @@ pub async fn seed(
         .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
         .await?;
     admin.create_demo(&ctx.database).await?;
+    // The history `reader-history` serves: a full one (issue 23), as thirty days of a
+    // refresher would leave it, rather than the one observation of the `--once` run below.
+    let history = full_history(unix_now());
     match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
-        Ok(Ok(_)) => return Ok(()),
+        Ok(Ok(_)) => {
+            kv.set(&history_key(&ctx.status_key), &history).await?;
+            return Ok(());
+        }
         Ok(Err(why)) => notes.push(format!(
             "status-refresher --once failed ({why}); key written by the harness"
         )),
@@ -49,5 +57,26 @@ pub async fn seed(
         &built.json,
     )
     .await?;
+    kv.set(&history_key(&ctx.status_key), &history).await?;
     Ok(())
+}
+
+/// Thirty days of one observation a minute up to `now`, with players and an outage every
+/// 17 hours: every bucket of both series full, 50 incidents — the largest history a
+/// refresher keeps.
+pub fn full_history(now: f64) -> Vec<u8> {
+    let mut h = History::new();
+    let start = now - 30.0 * 86_400.0;
+    for m in 0..(30 * 24 * 60u32) {
+        let down = m % (17 * 60) < 7;
+        h.record(&Observation {
+            at: start + f64::from(m) * 60.0,
+            state: if down { State::Offline } else { State::Online },
+            reason: down.then_some(StateReason::Unreachable),
+            players: Some(u64::from(100 + m % 250)),
+            vouch_s: 120,
+            maintenance_until: None,
+        });
+    }
+    h.to_json()
 }

@@ -12,8 +12,10 @@ use crate::load::which;
 use crate::process::{self, Server, free_port};
 use dev_support::nginx::{self, Rendered};
 
-/// The path every target is measured on.
+/// The path every target is measured on (but `reader-history`).
 pub const PATH: &str = "/server/status";
+/// The history endpoint (issue 23), measured beside [`PATH`] on the same reader.
+pub const HISTORY_PATH: &str = "/server/status/history";
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -22,6 +24,9 @@ pub enum Kind {
     DirectFresh,
     DirectPooled,
     Reader,
+    /// The same reader serving `/server/status/history` (issue 23) from a full-size
+    /// history: its req/s as a share of `/server/status`'s, same run.
+    ReaderHistory,
     /// The reader of an older checkout (`--reader-before DIR`), same host, same load: the
     /// "p99 no worse than before" comparison of issue 10.
     ReaderBefore,
@@ -34,10 +39,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::DirectFresh,
         Kind::DirectPooled,
         Kind::Reader,
+        Kind::ReaderHistory,
         Kind::ReaderBefore,
         Kind::Control,
         Kind::ReaderKv,
@@ -53,6 +59,7 @@ impl Kind {
             Kind::DirectFresh => "db-fresh",
             Kind::DirectPooled => "db-pooled",
             Kind::Reader => "reader",
+            Kind::ReaderHistory => "reader-history",
             Kind::ReaderBefore => "reader-before",
             Kind::Control => "control",
             Kind::ReaderKv => "reader-kv",
@@ -68,6 +75,7 @@ impl Kind {
             Kind::DirectFresh => "direct-DB, fresh conn (today's site)",
             Kind::DirectPooled => "direct-DB, pooled conn",
             Kind::Reader => "reader in reader-host, outbound Redis",
+            Kind::ReaderHistory => "reader's /server/status/history, outbound Redis",
             Kind::ReaderBefore => "reader of the --reader-before checkout, outbound Redis",
             Kind::Control => "control component in reader-host, outbound Redis",
             Kind::ReaderKv => "reader in reader-host, key-value API",
@@ -112,6 +120,7 @@ pub fn host_stats(log: &Path) -> Option<serde_json::Value> {
 pub fn host_log_name(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Reader => Some("reader"),
+        Kind::ReaderHistory => Some("reader-history"),
         Kind::ReaderBefore => Some("reader-before"),
         Kind::Control => Some("control"),
         Kind::ReaderKv => Some("reader-kv"),
@@ -259,8 +268,8 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 )
             })
         }
-        Kind::Reader | Kind::ReaderKv | Kind::Control | Kind::ControlKv => {
-            let api = if matches!(kind, Kind::Reader | Kind::Control) {
+        Kind::Reader | Kind::ReaderHistory | Kind::ReaderKv | Kind::Control | Kind::ControlKv => {
+            let api = if matches!(kind, Kind::Reader | Kind::ReaderHistory | Kind::Control) {
                 Api::Outbound
             } else {
                 Api::KeyValue {
@@ -273,6 +282,12 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                     &ctx.artifacts.reader_wasm,
                     PATH,
                     "release .wasm",
+                ),
+                Kind::ReaderHistory => (
+                    "spin.toml",
+                    &ctx.artifacts.reader_wasm,
+                    HISTORY_PATH,
+                    "release .wasm, a 30-day history with players (seed.rs)",
                 ),
                 Kind::Control => (
                     "bench/control/spin.toml",

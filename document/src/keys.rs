@@ -51,6 +51,12 @@ pub fn refresh_channel(status_key: &str) -> String {
     format!("{status_key}:refresh")
 }
 
+/// The history (issue 23): uptime, incidents and players over time, one bounded document
+/// written by the lease holder beside the status document (see [`crate::history`]).
+pub fn history_key(status_key: &str) -> String {
+    format!("{status_key}:history")
+}
+
 /// The lease that lets only one of several refresher replicas write.
 pub fn lock_key(status_key: &str) -> String {
     format!("{status_key}:lock")
@@ -64,6 +70,7 @@ mod tests {
     fn derived_keys() {
         assert_eq!(last_good_key("server:status"), "server:status:last_good");
         assert_eq!(lock_key("a"), "a:lock");
+        assert_eq!(history_key("server:status"), "server:status:history");
         assert_eq!(refresh_channel("server:status"), "server:status:refresh");
         assert_eq!(refresh_channel("eu:status"), "eu:status:refresh");
         assert_eq!(Source::Primary.key("a"), "a");

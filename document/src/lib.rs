@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod freshness;
+pub mod history;
 pub mod keys;
 pub mod live;
 pub mod mapping;
@@ -18,6 +19,9 @@ pub mod view;
 
 pub use build::{BuildError, BuildOptions, Built, build};
 pub use freshness::{Freshness, freshness, vouched_state};
+pub use history::{
+    History, HistoryError, HistoryHead, HistoryView, MAX_HISTORY_BYTES, Observation,
+};
 pub use keys::Source;
 pub use live::{GameServer, Live, PlayerCount, StateReason, combine};
 pub use mapping::{Field, Mapping, MappingError, MetaPolicy};

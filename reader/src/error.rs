@@ -26,6 +26,13 @@ pub enum ServeError {
     DocumentTooLarge,
     /// The status key holds a non-string Redis type.
     WrongType,
+    /// No history has been recorded yet (issue 23): `<key>:history` does not exist.
+    HistoryUnavailable,
+    /// The stored history cannot be served: not JSON, another shape or version, or out of
+    /// its bounds.
+    InvalidHistory,
+    /// The stored history is over `MAX_HISTORY_BYTES`.
+    HistoryTooLarge,
     NotFound,
     /// A badge query option that cannot be drawn.
     InvalidOption(OptionError),
@@ -58,7 +65,7 @@ impl OptionError {
             OptionError::Style => "style must be flat, flat-square or for-the-badge",
             OptionError::Lang => "lang must be en or ru",
             OptionError::Show => {
-                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob, players"
+                "show takes a comma-separated list of exp, pvp, pve, skill, color_mob, players, uptime"
             }
         }
     }
@@ -67,7 +74,10 @@ impl OptionError {
 impl ServeError {
     pub fn status(self) -> u16 {
         match self {
-            ServeError::StatusUnavailable | ServeError::RedisUnavailable => 503,
+            ServeError::StatusUnavailable
+            | ServeError::RedisUnavailable
+            | ServeError::HistoryUnavailable => 503,
+            ServeError::InvalidHistory | ServeError::HistoryTooLarge => 502,
             ServeError::InvalidJson
             | ServeError::InvalidDocument
             | ServeError::UnsupportedSchemaVersion
@@ -91,6 +101,9 @@ impl ServeError {
             ServeError::UnsupportedSchemaVersion => "unsupported_schema_version",
             ServeError::DocumentTooLarge => "document_too_large",
             ServeError::WrongType => "wrong_type",
+            ServeError::HistoryUnavailable => "history_unavailable",
+            ServeError::InvalidHistory => "invalid_history",
+            ServeError::HistoryTooLarge => "history_too_large",
             ServeError::NotFound => "not_found",
             ServeError::InvalidOption(_) => "invalid_option",
             ServeError::MethodNotAllowed => "method_not_allowed",
@@ -110,6 +123,9 @@ impl ServeError {
             }
             ServeError::DocumentTooLarge => "the stored status is larger than allowed",
             ServeError::WrongType => "the status key holds a value of the wrong type",
+            ServeError::HistoryUnavailable => "no history has been recorded yet",
+            ServeError::InvalidHistory => "the stored history is not a valid history",
+            ServeError::HistoryTooLarge => "the stored history is larger than allowed",
             ServeError::NotFound => "no such endpoint",
             ServeError::InvalidOption(e) => e.message(),
             ServeError::MethodNotAllowed => "method not allowed",
@@ -122,7 +138,7 @@ impl ServeError {
     /// (or Redis to come back), short enough that monitors notice recovery quickly.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            ServeError::StatusUnavailable => Some(30),
+            ServeError::StatusUnavailable | ServeError::HistoryUnavailable => Some(30),
             ServeError::RedisUnavailable => Some(5),
             _ => None,
         }
@@ -168,7 +184,7 @@ impl From<&ViewError> for ServeError {
 mod tests {
     use super::*;
 
-    const ALL: [ServeError; 11] = [
+    const ALL: [ServeError; 14] = [
         ServeError::StatusUnavailable,
         ServeError::RedisUnavailable,
         ServeError::InvalidJson,
@@ -176,6 +192,9 @@ mod tests {
         ServeError::UnsupportedSchemaVersion,
         ServeError::DocumentTooLarge,
         ServeError::WrongType,
+        ServeError::HistoryUnavailable,
+        ServeError::InvalidHistory,
+        ServeError::HistoryTooLarge,
         ServeError::NotFound,
         ServeError::MethodNotAllowed,
         ServeError::UriTooLong,

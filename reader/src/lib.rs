@@ -12,7 +12,8 @@
 //! * [`error`]: the error codes and their fixed, detail-free messages;
 //! * [`badge`] and [`embed`]: what the website shows players (badge, `shields.json`, the
 //!   `<server-status>` widget and its demo page) and the contract (`openapi.json`);
-//! * [`simple`]: the vouched state as one word and a status code, for uptime monitors.
+//! * [`simple`]: the vouched state as one word and a status code, for uptime monitors;
+//! * [`history`]: uptime, incidents and the bucket series from `<key>:history` (issue 23).
 
 pub mod badge;
 pub mod cache;
@@ -21,6 +22,7 @@ pub mod cors;
 pub mod embed;
 pub mod error;
 pub mod fetch;
+pub mod history;
 pub mod query;
 pub mod request;
 pub mod respond;

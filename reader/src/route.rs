@@ -30,6 +30,8 @@ pub enum Route {
     Simple,
     /// `/server/status/openapi.json`: the contract of every endpoint (OpenAPI 3.1).
     OpenApi,
+    /// `/server/status/history`: uptime, incidents and the bucket series (issue 23).
+    History,
 }
 
 impl Route {
@@ -46,6 +48,7 @@ impl Route {
             "/server/status/widget" => Some(Route::WidgetPage),
             "/server/status/simple" => Some(Route::Simple),
             "/server/status/openapi.json" => Some(Route::OpenApi),
+            "/server/status/history" => Some(Route::History),
             _ => None,
         }
     }
@@ -120,6 +123,7 @@ mod tests {
             d("GET", "/server/status/openapi.json"),
             serve(Route::OpenApi)
         );
+        assert_eq!(d("GET", "/server/status/history"), serve(Route::History));
     }
 
     #[test]

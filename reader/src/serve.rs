@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::embed::{self, Asset};
 use crate::error::ServeError;
 use crate::fetch::{Fetched, Source, fetch, validate};
+use crate::history;
 use crate::request::RequestHead;
 use crate::respond::{CacheInfo, Response, splice_cache};
 use crate::route::{ALLOW, Dispatch, Route, dispatch};
@@ -33,6 +34,7 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
             Route::WidgetPage => embed::serve(req, Asset::DemoPage),
             Route::Simple => simple::serve(req, config, store, now),
             Route::OpenApi => embed::serve(req, Asset::OpenApi),
+            Route::History => history::serve(req, config, store, now),
         },
         Dispatch::Preflight => {
             let mut r = Response {

@@ -45,8 +45,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
-/// connection, the query, the write. A refresh takes at most this many timeouts.
-const MAX_CALLS_PER_CYCLE: u32 = 4;
+/// connection, the query, the history's read (issue 23), the write. A refresh takes at most
+/// this many timeouts.
+const MAX_CALLS_PER_CYCLE: u32 = 5;
 /// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the
 /// server and one second more on the client (see `read/players.rs`); counted as two.
 const PLAYERS_CALLS: u32 = 2;

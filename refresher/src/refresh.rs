@@ -25,6 +25,7 @@ use crate::replicas::lease::WriteGuard;
 use crate::report::metrics::{Metrics, Outcome};
 use crate::schedule::{Backoff, parse_override};
 use crate::write::document::{Published, Sink};
+use crate::write::history::{self, HistoryLog};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -101,6 +102,8 @@ pub struct Refresher {
     players: Option<Players>,
     /// Where what was published goes for the notifier (issue 24), when configured.
     notify: Option<crate::notify::Feed>,
+    /// The history every write is recorded in (issue 23).
+    history: HistoryLog,
 }
 
 impl Refresher {
@@ -112,6 +115,7 @@ impl Refresher {
         metrics: Arc<Metrics>,
     ) -> Refresher {
         metrics.set_interval(interval);
+        let history = HistoryLog::new(sink.primary(), sink.keys().history.clone());
         Refresher {
             source,
             sink,
@@ -125,6 +129,7 @@ impl Refresher {
             liveness: None,
             players: None,
             notify: None,
+            history,
         }
     }
 
@@ -348,9 +353,11 @@ impl Refresher {
         if json.len() > MAX_DOCUMENT_BYTES {
             return Err(RefreshError::TooLarge(json.len()));
         }
+        let ttl_s = remaining.ceil() as u64;
+        let history = self.history_for(&document, ttl_s).await;
         let published = self
             .sink
-            .publish(&json, remaining.ceil() as u64, guard)
+            .publish(&json, ttl_s, guard, history.as_deref())
             .await;
         self.metrics.record_live_write(published.is_ok());
         match published? {
@@ -359,6 +366,20 @@ impl Refresher {
                 Ok(())
             }
             Published::NotLeaseHolder => Err(RefreshError::NotLeaseHolder),
+        }
+    }
+
+    /// The stored history with this write recorded (issue 23), to be written with the
+    /// document; `None` when the history cannot be read now: the document is still written,
+    /// and the time until a later write records is then counted as unknown, never as up.
+    async fn history_for(&self, document: &StatusDocument, ttl_s: u64) -> Option<Vec<u8>> {
+        let observation = history::observation(document, unix_now(), ttl_s);
+        match self.history.next(&observation).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                warn!(key = %self.history.key(), error = %e, "cannot read the history; this write records nothing");
+                None
+            }
         }
     }
 
@@ -475,9 +496,10 @@ impl Refresher {
                 return Err(RefreshError::TooLarge(built.json.len()));
             }
         }
+        let history = self.history_for(&built.document, self.settings.ttl_s).await;
         let published = self
             .sink
-            .publish(&built.json, self.settings.ttl_s, guard)
+            .publish(&built.json, self.settings.ttl_s, guard, history.as_deref())
             .await?;
         if published == Published::NotLeaseHolder {
             return Err(RefreshError::NotLeaseHolder);

@@ -69,11 +69,12 @@ async function main() {
 function site(url) {
   const reader = config.readers[url.searchParams.get("reader")];
   const lang = url.searchParams.get("lang") || "en";
+  const history = url.searchParams.has("history") ? " history" : "";
   if (url.pathname === "/badges") return badgesPage();
   return `<!doctype html><meta charset="utf-8"><title>site</title>
 <style>body{margin:0;padding:16px;background:#f3f4f6;font-family:sans-serif}server-status{width:360px}</style>
 <script src="${reader}/server/status/widget.js"></script>
-<server-status src="${reader}/server/status" lang="${lang}"></server-status>`;
+<server-status src="${reader}/server/status" lang="${lang}"${history}></server-status>`;
 }
 
 function badgesPage() {
@@ -101,12 +102,12 @@ async function shown(page) {
   });
 }
 
-async function openWidget(context, reader, lang, expectState) {
+async function openWidget(context, reader, lang, expectState, query = "") {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", e => errors.push(String(e)));
   page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
-  await page.goto(`${SITE}/?reader=${reader}&lang=${lang}`);
+  await page.goto(`${SITE}/?reader=${reader}&lang=${lang}${query}`);
   try {
     await page.waitForFunction(s => {
       const el = document.querySelector("server-status");
@@ -268,6 +269,37 @@ async function widgetTests(context) {
       assert.equal(s.state, "Online", "a 304 keeps the data shown");
       assert.equal(s.error, null);
     });
+    await page.close();
+  }
+  // The history (issue 23): the 24 h bar with the flaps in the right places, each
+  // segment's tooltip saying its time, state and players, the uptime and the sparkline.
+  {
+    const h = config.history;
+    const { page, errors } = await openWidget(context, "history", "en", "Online", "&history");
+    await page.waitForFunction(() => document.querySelector("server-status").shadowRoot
+      .querySelectorAll(".bar i").length === 288, null, { timeout: 45000 });
+    const bar = await page.locator("server-status").evaluate(el => ({
+      states: [...el.shadowRoot.querySelectorAll(".bar i")].map(i => i.dataset.state),
+      titles: [...el.shadowRoot.querySelectorAll(".bar i")].map(i => i.title),
+      updated: el.shadowRoot.querySelector(".updated").textContent,
+      spark: el.shadowRoot.querySelector(".spark polyline").getAttribute("points").split(" ").length,
+    }));
+    const time = await page.evaluate(ts => new Date(ts * 1000).toLocaleTimeString("en", { timeStyle: "short" }), h.sample_ts);
+    check("widget history: the flaps are in the right places of the 24 h bar", () => {
+      assert.deepEqual(bar.states.flatMap((st, j) => st === "offline" ? [j] : []), h.offline_slots);
+      assert.equal(bar.states.filter(st => st === "online").length, h.online_slots);
+      assert.equal(bar.states.filter(st => st === "unknown").length, 288 - h.offline_slots.length - h.online_slots);
+    });
+    check("widget history: a segment's tooltip matches the data", () => {
+      assert.equal(bar.titles[h.sample_slot], `${time} ${h.sample_title}`);
+      assert.equal(bar.titles[0], bar.titles[0].replace(/ ·.*/, ""), "no players where nothing was recorded");
+    });
+    check("widget history: uptime and players sparkline", () => {
+      assert.match(bar.updated, new RegExp(` · Uptime ${h.uptime.replace(".", "\\.")}% \\(24h\\)$`));
+      assert.equal(bar.spark, h.spark_points);
+    });
+    check("widget history: no page errors (strict CSP, open shadow DOM)", () => assert.deepEqual(errors, []));
+    await shot(page, "history");
     await page.close();
   }
   // The demo page served by the reader itself, under its own CSP.

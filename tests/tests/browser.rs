@@ -181,12 +181,22 @@ async fn badge_and_widget_in_chromium() {
         ("down", document("online", 597.0), 900),
         // Due in 2 s: the widget's second request comes after max-age.
         ("reval", document("online", 598.0), 900),
+        // With a history (issue 23): six hours with two outages, and players.
+        (
+            "history",
+            with_players(document("online", 30.0), 20, 100),
+            900,
+        ),
     ];
+    let (history, expect_history) = history();
     let proxy = FaultProxy::for_url(&url);
     let mut readers = Vec::new();
     for (name, doc, ttl) in &situations {
         let key = redis.key(&format!("{name}:server:status"));
         redis.set_ex(&key, doc, *ttl);
+        if *name == "history" {
+            redis.set(&status_document::keys::history_key(&key), &history);
+        }
         let redis_url = if *name == "down" {
             proxy.rewrite_url(&url)
         } else {
@@ -206,6 +216,7 @@ async fn badge_and_widget_in_chromium() {
         "node_modules": tools.node_modules,
         "out": out,
         "rates": {"exp": 7.5, "pvp": 2},
+        "history": expect_history,
         "readers": Value::Object(situations.iter().map(|(n, _, _)| (n.to_string(), base(n).into())).collect()),
         "badge_readers": [
             ["online", base("online")], ["offline", base("offline")],
@@ -241,6 +252,49 @@ async fn badge_and_widget_in_chromium() {
     );
     drop(readers);
     assert!(ok, "the browser checks failed (see the output above)");
+}
+
+/// A history as the refresher records it: one probe a minute for the last six hours,
+/// offline from 2 h to 2 h 30 and from 4 h to 4 h 12 in, players `minute % 40`; and what the
+/// widget's 24 h bar must show for it (computed from the stored buckets: the data).
+fn history() -> (Vec<u8>, Value) {
+    use status_document::history::{History, Observation};
+    let start = now() - 6.0 * 3600.0;
+    let mut h = History::new();
+    for m in 0..360u32 {
+        let down = (120..150).contains(&m) || (240..252).contains(&m);
+        h.record(&Observation {
+            at: start + f64::from(m) * 60.0,
+            state: if down { State::Offline } else { State::Online },
+            reason: None,
+            players: Some(u64::from(m % 40)),
+            vouch_s: 120,
+            maintenance_until: None,
+        });
+    }
+    let buckets = &h.fine.buckets;
+    let first = 288 - buckets.len();
+    let offline: Vec<usize> = (0..buckets.len())
+        .filter(|&i| buckets[i].seconds[1] > 0)
+        .map(|i| first + i)
+        .collect();
+    let online = (0..buckets.len())
+        .filter(|&i| buckets[i].seconds[1] == 0 && buckets[i].seconds[0] > 0)
+        .count();
+    let sample = offline[0] - first;
+    let players = buckets[sample].players.expect("players");
+    let avg = (players.sum as f64 / players.samples as f64).round() as u64;
+    let uptime = h.view().uptime.day.expect("observed");
+    let expect = json!({
+        "offline_slots": offline,
+        "online_slots": online,
+        "spark_points": buckets.iter().filter(|b| b.players.is_some()).count(),
+        "sample_slot": first + sample,
+        "sample_ts": h.fine.start + sample as i64 * h.fine.width_s,
+        "sample_title": format!("Offline · {avg} player{}", if avg == 1 { "" } else { "s" }),
+        "uptime": uptime.to_string(),
+    });
+    (h.to_json(), expect)
 }
 
 /// Runs the node script, echoing its output, answering its `STEP` lines with `on_step`.

@@ -121,7 +121,7 @@ const ROUTING: [Case; 6] = [
 /// the settings plus the connection variable, one open (a new connection) and one `GET`,
 /// `TTL` on top for debug. Key-value: the settings only (no credentials in the component),
 /// one store open, which Spin follows with a `PING`, and one `GET`; no `TTL` to ask for.
-const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 6] = [
+const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
     (
         "/server/status",
         None,
@@ -153,11 +153,64 @@ const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 6] = [
         budget(2, 1, 2, 2),
         budget(1, 1, 2, 1),
     ),
+    // The history (issue 23): one read of its own key.
+    (
+        "/server/status/history",
+        None,
+        budget(2, 1, 1, 1),
+        budget(1, 1, 2, 1),
+    ),
 ];
 
-/// [`DOCUMENT`] as cases for one backend.
+/// The badge's `show=uptime` (issue 23), the one option that reads a second key: the
+/// document and the history, on the same connection.
+const UPTIME: [(&str, Option<&str>, Budget, Budget); 1] = [(
+    "/server/status/badge.svg?show=uptime",
+    None,
+    budget(2, 1, 2, 2),
+    budget(1, 1, 3, 2),
+)];
+
+/// A history of a minute of one-second probes up to now, as the refresher records it.
+fn history() -> Vec<u8> {
+    use status_document::history::{History, Observation};
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let mut h = History::new();
+    for s in 0..60u32 {
+        h.record(&Observation {
+            at: now - 60.0 + f64::from(s),
+            state: State::Online,
+            reason: None,
+            players: Some(150),
+            vouch_s: 30,
+            maintenance_until: None,
+        });
+    }
+    h.to_json()
+}
+
+/// The keys every budget case reads.
+fn seed(redis: &TestRedis) {
+    redis.set(&redis.status_key(), document());
+    redis.set(
+        &status_document::keys::history_key(&redis.status_key()),
+        history(),
+    );
+}
+
+/// [`DOCUMENT`] (or [`UPTIME`]) as cases for one backend.
 fn document_cases(key_value: bool) -> Vec<Case> {
-    DOCUMENT
+    cases(&DOCUMENT, key_value)
+}
+
+fn cases(
+    table: &[(&'static str, Option<&'static str>, Budget, Budget)],
+    key_value: bool,
+) -> Vec<Case> {
+    table
         .iter()
         .map(|&(path, origin, outbound, kv)| {
             (
@@ -194,10 +247,11 @@ async fn check(reader: &ReaderServer, cases: &[Case], backend: &str) {
 #[tokio::test]
 async fn every_endpoint_keeps_its_budget_on_the_outbound_api() {
     let redis = TestRedis::new();
-    redis.set(&redis.status_key(), document());
+    seed(&redis);
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     check(&reader, &ROUTING, "outbound").await;
     check(&reader, &document_cases(false), "outbound").await;
+    check(&reader, &cases(&UPTIME, false), "outbound").await;
 
     // The happy path in the issue's words: at most one Redis read, at most two lookups.
     let s = reader.settled_stats().await;
@@ -210,7 +264,7 @@ async fn every_endpoint_keeps_its_budget_on_the_outbound_api() {
 #[tokio::test]
 async fn every_endpoint_keeps_its_budget_on_the_key_value_api() {
     let redis = TestRedis::new();
-    redis.set(&redis.status_key(), document());
+    seed(&redis);
     let config = ReaderConfig::new(&redis.url(), &redis.status_key()).key_value(&redis.url());
     let reader = ReaderServer::start(config).await;
     check(&reader, &ROUTING, "key_value").await;
@@ -218,6 +272,7 @@ async fn every_endpoint_keeps_its_budget_on_the_key_value_api() {
     let s = reader.settled_stats().await;
     assert_eq!(s.redis_reads_max, 1, "{s:?}");
     assert_eq!(s.variable_lookups_max, 1, "{s:?}");
+    check(&reader, &cases(&UPTIME, true), "key_value").await;
 }
 
 /// What the bench's rows depend on: Spin's outbound API connects once per request, its

@@ -318,6 +318,30 @@ async fn the_specs_parameter_limits_are_the_readers() {
     );
 }
 
+/// A history of 400 one-second probes up to `now`: 80 s online, 20 s offline (unreachable),
+/// with players, and a maintenance in the middle.
+fn flapping_history(now: f64) -> Vec<u8> {
+    use status_document::history::{History, Observation};
+    use status_document::{State, StateReason};
+    let mut h = History::new();
+    for s in 0..400u32 {
+        let (state, reason) = match s % 100 {
+            0..80 => (State::Online, None),
+            _ if s > 300 => (State::Maintenance, None),
+            _ => (State::Offline, Some(StateReason::Unreachable)),
+        };
+        h.record(&Observation {
+            at: now - 400.0 + f64::from(s),
+            state,
+            reason,
+            players: Some(u64::from(s % 50)),
+            vouch_s: 2,
+            maintenance_until: (state == State::Maintenance).then_some(now + 600.0),
+        });
+    }
+    h.to_json()
+}
+
 /// `maxLength` of a parameter's schema in the repository's spec.
 fn spec_max_length(parameter: &str) -> usize {
     let spec = repository_spec();
@@ -412,6 +436,18 @@ async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
         eprintln!("state: {what}");
         sent += exercise(&reader).await;
     }
+    // The history (issue 23): a real one with flaps and players, then a corrupt one.
+    let history = status_document::keys::history_key(&key);
+    let _: () = conn.del(&[&key, &last_good]).unwrap();
+    let _: () = conn.set(&key, document(t, 1)).unwrap();
+    let _: () = conn.set(&history, flapping_history(t)).unwrap();
+    eprintln!("state: with a history");
+    sent += exercise(&reader).await;
+    let _: () = conn.set(&history, b"{not json").unwrap();
+    eprintln!("state: corrupt history");
+    sent += exercise(&reader).await;
+    let _: () = conn.del(&history).unwrap();
+
     // A Redis value of the wrong type.
     let _: () = conn.del(&[&key, &last_good]).unwrap();
     let _: () = conn.rpush(&key, "x").unwrap();

@@ -52,6 +52,16 @@ impl Report {
         lines.push(
             share(
                 o,
+                Kind::ReaderHistory,
+                Kind::Reader,
+                "/server/status/history ≥ 80 % of /server/status req/s (issue 23)",
+                80.0,
+            )
+            .unwrap_or_else(|| missing("/history vs /server/status")),
+        );
+        lines.push(
+            share(
+                o,
                 Kind::NginxCache,
                 Kind::Static,
                 "front cache ≥ 50 % of the static ceiling",

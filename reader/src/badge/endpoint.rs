@@ -1,13 +1,16 @@
-//! Request to response for the two badge routes, over the same read as `/server/status`.
+//! Request to response for the two badge routes, over the same read as `/server/status`
+//! (and, for `show=uptime` only, one more: the history's, issue 23).
 
 use status_document::{State, vouched_state};
 
 use super::options::BadgeOptions;
+use super::words::Shown;
 use super::{Extras, render_svg, shields_json};
 use crate::cache;
 use crate::config::Config;
 use crate::error::ServeError;
 use crate::fetch::{Source, fetch, validate};
+use crate::history;
 use crate::request::RequestHead;
 use crate::respond::{JSON, Response};
 use crate::store::Store;
@@ -57,11 +60,24 @@ pub fn serve<S: Store>(
             last_modified: cache::http_date(view.updated_at),
         })
     });
-    let judged = match judged {
+    let mut judged = match judged {
         Ok(j) => j,
         // No document to vouch for: say so with the badge rather than a broken image.
         Err(_) => return body(kind, State::Unknown, None, &options, 0, NO_STORE.to_owned()),
     };
+    if options.show.contains(&Shown::Uptime) {
+        // A history that cannot be read leaves the uptime out; the badge itself stands.
+        if let Ok((head, stored)) = history::read(store, config.status_key()) {
+            judged.extras.uptime = head.uptime.month;
+            // The tag names both reads: a new history write must not get a 304.
+            let inner = history::etag(&head, stored.len());
+            judged.etag = format!(
+                "{}-{}\"",
+                judged.etag.trim_end_matches('"'),
+                inner.trim_matches('"')
+            );
+        }
+    }
     let etag = variant_etag(&judged.etag, kind, judged.state);
     let mut headers = Vec::with_capacity(8);
     if let Some(date) = judged.last_modified {

@@ -37,6 +37,8 @@ pub struct Extras {
     pub rates: Rates,
     /// The players count, when the document has one fit to show ([`players_to_show`]).
     pub players: Option<u64>,
+    /// The 30-day uptime from the history, when `show=uptime` asked for it and there is one.
+    pub uptime: Option<f64>,
 }
 
 impl Extras {
@@ -44,6 +46,7 @@ impl Extras {
         Extras {
             rates: view.rates,
             players: players_to_show(view.players, view.players_at, view.updated_at, view.ttl_s),
+            uptime: None,
         }
     }
 }
@@ -111,6 +114,10 @@ pub fn message(state: State, extras: Option<&Extras>, options: &BadgeOptions) ->
                     Some(count) => words::players_phrase(count, options.lang),
                     None => continue,
                 },
+                Shown::Uptime => match extras.uptime {
+                    Some(percent) => words::uptime_phrase(percent, options.lang),
+                    None => continue,
+                },
             };
             message.push_str(" · ");
             message.push_str(&phrase);
@@ -173,6 +180,7 @@ mod tests {
             skill: 1.0,
         },
         players: None,
+        uptime: None,
     };
 
     const PLAYERS: Extras = Extras {

@@ -82,19 +82,32 @@ impl RateName {
     }
 }
 
-/// What `show` can append to the message: a rate, or the players count.
+/// What `show` can append to the message: a rate, the players count, or the uptime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Rate(RateName),
     Players,
+    Uptime,
 }
 
 impl Shown {
     pub fn parse(s: &str) -> Option<Shown> {
         match s {
             "players" => Some(Shown::Players),
+            "uptime" => Some(Shown::Uptime),
             _ => RateName::parse(s).map(Shown::Rate),
         }
+    }
+}
+
+/// `99.7% 30d`, `99,7% за 30 дн.`: the 30-day uptime, cut (not rounded) to one decimal so
+/// 99.97 % never reads as 100 %.
+pub fn uptime_phrase(percent: f64, lang: Lang) -> String {
+    let tenths = (percent * 10.0 + 1e-6).floor() / 10.0;
+    let shown = number(tenths);
+    match lang {
+        Lang::En => format!("{shown}% 30d"),
+        Lang::Ru => format!("{}% за 30 дн.", shown.replace('.', ",")),
     }
 }
 

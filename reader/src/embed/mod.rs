@@ -18,8 +18,9 @@ pub const DEMO_HTML: &str = include_str!("widget.html");
 /// about a third of the readable file — the `.wasm` has a size budget.
 pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
-/// Longest widget the reader may ship (the issue's "under ~10 KB"); a unit test holds it.
-pub const MAX_WIDGET_BYTES: usize = 10 * 1024;
+/// Longest widget the reader may ship (issue 23's "≤ 12 KB", with the history bar; it was
+/// "under ~10 KB" before); a unit test holds it.
+pub const MAX_WIDGET_BYTES: usize = 12 * 1024;
 
 /// Browsers may use a copy for an hour, and keep serving it for a day while revalidating:
 /// the widget changes only with a redeploy, and an old widget still works.

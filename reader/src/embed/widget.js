@@ -1,4 +1,4 @@
-// <server-status src="https://example.org/server/status" lang="ru"></server-status>
+// <server-status src="https://example.org/server/status" lang="ru" history></server-status>
 // Dependency-free Web Component of server-status (see README "Put it on the website").
 (() => {
   "use strict";
@@ -15,7 +15,7 @@
         (last ? ` (last reported: ${last}).` : "."),
       failed: why => `Could not refresh (${why}); showing the last data received.`,
       none: why => `Server status is unavailable (${why}).`,
-      network: "network error", timeout: "timed out",
+      network: "network error", timeout: "timed out", uptime: "Uptime",
     },
     ru: {
       online: "Онлайн", offline: "Офлайн", maintenance: "Техработы", unknown: "Неизвестно",
@@ -29,7 +29,7 @@
         (last ? ` (последнее известное: ${last}).` : "."),
       failed: why => `Не удалось обновить (${why}); показаны последние полученные данные.`,
       none: why => `Статус сервера недоступен (${why}).`,
-      network: "ошибка сети", timeout: "превышено время ожидания",
+      network: "ошибка сети", timeout: "превышено время ожидания", uptime: "Аптайм",
     },
   };
   // Russian plural form index: 1 минуту, 2 минуты, 5 минут, 11 минут, 21 минуту.
@@ -38,7 +38,7 @@
   const noun = (n, unit) => Array.isArray(unit) ? unit[plural(n)] : unit + (n === 1 ? "" : "s");
   const STATES = ["online", "offline", "maintenance", "unknown"];
   const RATES = ["exp", "pvp", "pve", "skill", "color_mob"];
-  const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 10000;
+  const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 10000, SVG = "http://www.w3.org/2000/svg";
 
   const CSS = `
 :host{display:inline-block;box-sizing:border-box;min-width:15em;max-width:100%;
@@ -60,10 +60,14 @@
 .updated,.players{color:var(--server-status-muted,#656d76)}
 .stale{margin-top:.35em;color:var(--server-status-warning,#9a6700)}
 .error{margin-top:.35em;color:var(--server-status-error,#cf222e)}
-.message:empty,[hidden]{display:none}`;
+.bar{display:flex;height:.6em;margin-top:.45em}
+.bar i{flex:1;background:var(--c)}
+.spark{width:100%;height:1.6em;color:var(--server-status-muted,#656d76)}
+.spark polyline{fill:none;stroke:currentColor;vector-effect:non-scaling-stroke}
+.message:empty,.bar:empty,[hidden]{display:none}`;
 
   class ServerStatus extends HTMLElement {
-    static get observedAttributes() { return ["src", "lang"]; }
+    static get observedAttributes() { return ["src", "lang", "history"]; }
 
     constructor() {
       super();
@@ -95,7 +99,15 @@
       this._updated = el("div", "updated");
       this._stale = el("div", "stale", live);
       this._error = el("div", "error", live);
-      for (const k of ["state", "players", "message", "rates", "updated", "stale", "error"]) {
+      // With the history attribute: the last 24 h as a bar (one segment per 5 minutes)
+      // and a players sparkline, from <src>/history; the uptime joins the age line.
+      this._bar = el("div", "bar");
+      const sp = this._spark = document.createElementNS(SVG, "svg");
+      sp.setAttribute("class", "spark");
+      sp.setAttribute("viewBox", "0 0 287 20");
+      sp.setAttribute("preserveAspectRatio", "none");
+      this._box.append(sp);
+      for (const k of ["state", "players", "message", "rates", "updated", "stale", "error", "bar", "spark"]) {
         this["_" + k].setAttribute("part", k);
       }
       // The last good document, and the performance.now() at which its age was _age
@@ -128,8 +140,8 @@
 
     attributeChangedCallback(name, old, value) {
       if (!this.isConnected || old === value) return;
-      if (name === "src") {
-        this._data = this._etag = null;
+      if (name !== "lang") {
+        this._data = this._etag = this._hist = null;
         this._load();
       } else {
         this._render();
@@ -178,6 +190,7 @@
       } finally {
         clearTimeout(timeout);
       }
+      await this._loadHistory(src, abort.signal);
       if (this._failure) {
         // Back off while failing: 5 s, 10 s, 20 s ... 10 min, or the server's Retry-After.
         this._backoff = Math.min((this._backoff || 2.5) * 2, 600);
@@ -187,6 +200,38 @@
       delay = Math.min(Math.max(delay || 0, MIN_DELAY_S), MAX_DELAY_S) * 1000;
       this._dueAt = performance.now() + delay;
       this._timer = setTimeout(() => { if (!document.hidden) this._load(); }, delay);
+    }
+
+    // The history, at most once a minute (its buckets are 5 minutes wide); a failure
+    // keeps the last one shown.
+    async _loadHistory(src, signal) {
+      if (!this.hasAttribute("history") || this._hist && performance.now() - this._histAt < 60000) return;
+      try {
+        const r = await fetch(src.split(/[?#]/)[0] + "/history", { credentials: "omit", signal });
+        const h = r.ok && await r.json();
+        if (h && h.series && h.uptime) [this._hist, this._histAt] = [h, performance.now()];
+      } catch (_) { }
+    }
+
+    // The 24 h bar, the uptime and the players sparkline, from the history. A bucket with
+    // any offline time shows offline, so a short outage is never hidden.
+    _renderHistory(t) {
+      const h = this._hist, s = h && h.series["5m"], bar = [], pts = [];
+      for (let j = 0, b = s ? s.buckets : [], n = 288 - b.length; s && j < 288; j++) {
+        const x = b[j - n] || [], i = document.createElement("i"), p = x[5] ? Math.round(x[8] / x[5]) : -1;
+        const state = i.dataset.state = STATES[x[1] ? 1 : x[2] ? 2 : x[0] ? 0 : 3];
+        i.title = new Date((s.start + (j - n) * s.width_s) * 1000).toLocaleTimeString(this.getAttribute("lang") || "en",
+          { timeStyle: "short" }) + ` ${t[state]}` + (p < 0 ? "" : ` · ${p} ${noun(p, t.player)}`);
+        bar.push(i);
+        if (p >= 0) pts.push([j, p]);
+      }
+      const u = h && h.uptime["24h"], max = Math.max(1, ...pts.map(p => p[1]));
+      const line = document.createElementNS(SVG, "polyline");
+      line.setAttribute("points", pts.map(([j, p]) => `${j},${20 - 19 * p / max}`).join(" "));
+      this._bar.replaceChildren(...bar);
+      if (u != null) this._updated.textContent += ` · ${t.uptime} ${u}% (24h)`;
+      this._spark.replaceChildren(line);
+      this._spark.style.display = pts.length > 1 ? "" : "none";
     }
 
     // Age of the shown data in seconds, counting from when it was received.
@@ -253,6 +298,7 @@
       this._stale.textContent = expired ? t.stale(this._duration(seen), last !== "unknown" ? t[last] : "") : "";
       this._error.hidden = !this._failure;
       this._error.textContent = this._failure ? t.failed(why) : "";
+      this._renderHistory(t);
     }
   }
 

@@ -17,17 +17,21 @@
 //! between checking the lease and writing (a `WATCH` on the lock would also do, at the cost
 //! of a round-trip and a retry loop). Either the check passes and both keys are written, or
 //! nothing is.
+//!
+//! The history (issue 23, [`crate::write::history`]) rides along: when the caller passes its
+//! bytes, the same transaction or script sets `<key>:history` too.
 
 use redis::Script;
-use status_document::keys::last_good_key;
+use status_document::keys::{history_key, last_good_key};
 
 use crate::redis_call::RedisCallError;
 use crate::replicas::lease::{WriteGuard, millis};
 use crate::replicas::target::Primary;
 
-/// Writes the document only if the lease allows it. KEYS: status, last_good, lock. ARGV:
-/// token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease is fine too). Returns 1 if
-/// written, 0 if another replica holds the lease (or ours ran out).
+/// Writes the document only if the lease allows it. KEYS: status, last_good, lock, and
+/// optionally history. ARGV: token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease
+/// is fine too), and optionally the history's json. Returns 1 if written, 0 if another
+/// replica holds the lease (or ours ran out).
 pub const GUARDED_WRITE: &str = r"
 local holder = redis.call('GET', KEYS[3])
 if holder == ARGV[1] then
@@ -37,6 +41,9 @@ elseif holder or ARGV[5] ~= '1' then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
+if KEYS[4] and ARGV[6] then
+  redis.call('SET', KEYS[4], ARGV[6])
+end
 return 1
 ";
 
@@ -53,6 +60,7 @@ pub struct Keys {
     pub status: String,
     pub last_good: String,
     pub interval: String,
+    pub history: String,
 }
 
 impl Keys {
@@ -60,6 +68,7 @@ impl Keys {
         Keys {
             status: status.to_owned(),
             last_good: last_good_key(status),
+            history: history_key(status),
             interval: interval.to_owned(),
         }
     }
@@ -114,13 +123,14 @@ impl Sink {
             .await
     }
 
-    /// Writes the document and its last-known-good copy in one atomic step: a transaction,
-    /// or with a lease, the [`GUARDED_WRITE`] script.
+    /// Writes the document and its last-known-good copy (and the history, when given) in
+    /// one atomic step: a transaction, or with a lease, the [`GUARDED_WRITE`] script.
     pub async fn publish(
         &self,
         json: &[u8],
         ttl_s: u64,
         guard: Option<&WriteGuard>,
+        history: Option<&[u8]>,
     ) -> Result<Published, RedisCallError> {
         if let Some(guard) = guard {
             let mut call = self.guarded_write.key(&self.keys.status);
@@ -131,6 +141,9 @@ impl Sink {
                 .arg(ttl_s)
                 .arg(millis(guard.lease))
                 .arg(if guard.allow_unheld { "1" } else { "0" });
+            if let Some(history) = history {
+                call.key(&self.keys.history).arg(history);
+            }
             let written: i64 = self
                 .primary
                 .call("guarded write", async |mut conn| {
@@ -156,6 +169,13 @@ impl Sink {
             .arg(&self.keys.last_good)
             .arg(json)
             .ignore();
+        if let Some(history) = history {
+            write
+                .cmd("SET")
+                .arg(&self.keys.history)
+                .arg(history)
+                .ignore();
+        }
         self.primary
             .call("MULTI/SET/SET/EXEC", async |mut conn| {
                 write.query_async::<()>(&mut conn).await

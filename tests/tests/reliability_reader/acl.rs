@@ -260,6 +260,12 @@ fn acl_reader_user_reads_only_the_status_keys() {
     assert_eq!(got.as_deref(), Some("last-good-bytes"));
     let ttl: i64 = c.ttl(&status).unwrap();
     assert_eq!(ttl, -1);
+    // And the history (issue 23): read, never written.
+    let history = status_document::keys::history_key(&status);
+    redis.set(&history, "history-bytes");
+    let got: Option<String> = c.get(&history).unwrap();
+    assert_eq!(got.as_deref(), Some("history-bytes"));
+    assert_denied(&mut c, &cmd(&["SET", &history, "x"]), "SET history");
 
     // Writes to its own keys.
     for (args, what) in [
@@ -377,20 +383,27 @@ fn acl_refresher_user_writes_only_its_keys() {
         fastrand::u64(..),
         status_refresher::write::document::GUARDED_WRITE
     );
+    // With the history (issue 23): read before, set by the same script.
+    let history = status_document::keys::history_key(&status);
+    let got: Option<String> = c.get(&history).unwrap();
+    assert_eq!(got, None);
     let written: i64 = redis::Script::new(&fresh)
         .key(&status)
         .key(&last_good)
         .key(&lock)
+        .key(&history)
         .arg("tok")
         .arg("v2")
         .arg(900)
         .arg(30_000)
         .arg("0")
+        .arg("h2")
         .invoke(&mut c)
         .expect("guarded write under the ACL");
     assert_eq!(written, 1);
     assert_eq!(redis.get_string(&status).as_deref(), Some("v2"));
     assert_eq!(redis.get_string(&last_good).as_deref(), Some("v2"));
+    assert_eq!(redis.get_string(&history).as_deref(), Some("h2"));
     // Lease release (the compare-and-delete script's DEL).
     let released: i64 = redis::Script::new(&format!(
         "-- {:016x}\nif redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
