@@ -36,6 +36,39 @@ pub mod var {
     pub const REDIS_PASSWORD: &str = "redis_password";
     pub const STATUS_KEY: &str = "status_key";
     pub const CORS_ALLOW_ORIGIN: &str = "cors_allow_origin";
+    /// The WASIp3 build only (deploy/spin/spin4.toml): packed
+    /// `"<redis_timeout_ms>\n<redis_api>\n<status_key>\n<cors_allow_origin>"`, read instead of
+    /// [`SETTINGS`] so the timeout costs no lookup of its own. A name of its own, so that a
+    /// manifest packing [`SETTINGS`] the WASIp2 way is never misread.
+    pub const SETTINGS_TIMED: &str = "reader_settings_timed";
+    /// The WASIp3 build's bound on all of a request's Redis calls, read by this name only
+    /// when [`SETTINGS_TIMED`] is not defined.
+    pub const REDIS_TIMEOUT_MS: &str = "redis_timeout_ms";
+}
+
+/// `redis_timeout_ms` when unset (the WASIp3 build; the WASIp2 build cannot bound a call).
+pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 1000;
+/// The longest `redis_timeout_ms` taken as given; longer is cut to this.
+pub const MAX_REDIS_TIMEOUT_MS: u64 = 60_000;
+
+/// `redis_timeout_ms` as milliseconds: empty is the default, a larger value than
+/// [`MAX_REDIS_TIMEOUT_MS`] is cut to it; `Err` (with the default to use) for a value that
+/// is not a whole number of at least 1, which the component logs.
+pub fn redis_timeout_ms(value: &str) -> Result<u64, u64> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(DEFAULT_REDIS_TIMEOUT_MS);
+    }
+    match value.parse::<u64>() {
+        Ok(0) | Err(_) => Err(DEFAULT_REDIS_TIMEOUT_MS),
+        Ok(ms) => Ok(ms.min(MAX_REDIS_TIMEOUT_MS)),
+    }
+}
+
+/// Splits [`var::SETTINGS_TIMED`] into the timeout's text and the rest, which is packed
+/// as [`var::SETTINGS`] is.
+pub fn split_timed(packed: &str) -> (&str, &str) {
+    packed.split_once('\n').unwrap_or((packed, ""))
 }
 
 /// Which Spin API the reader reads Redis through (variable `redis_api`).
@@ -333,6 +366,35 @@ mod tests {
         assert_eq!(c.redis_url(), None);
         assert_eq!(c.status_key(), "server:status");
         assert_eq!(c.cors(), &Cors::Off);
+    }
+
+    #[test]
+    fn redis_timeout_is_bounded_and_defaulted() {
+        assert_eq!(redis_timeout_ms(""), Ok(DEFAULT_REDIS_TIMEOUT_MS));
+        assert_eq!(redis_timeout_ms(" 250 "), Ok(250));
+        assert_eq!(redis_timeout_ms("600000"), Ok(MAX_REDIS_TIMEOUT_MS));
+        for bad in ["0", "-5", "1.5", "1s", "forever"] {
+            assert_eq!(
+                redis_timeout_ms(bad),
+                Err(DEFAULT_REDIS_TIMEOUT_MS),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn timed_settings_split_off_the_timeout() {
+        let (timeout, rest) = split_timed("300\nkey_value\nk\nhttps://a\nhttps://b");
+        assert_eq!(timeout, "300");
+        let settings = Settings::unpack(rest);
+        assert_eq!(settings.redis_api, Some(RedisApi::KeyValue));
+        assert_eq!(settings.status_key, "k");
+        assert_eq!(settings.cors, Cors::parse("https://a\nhttps://b"));
+        assert_eq!(split_timed("300"), ("300", ""));
+        assert_eq!(
+            Settings::unpack(split_timed("\n\n\n").1).status_key,
+            "server:status"
+        );
     }
 
     #[test]
