@@ -6,7 +6,8 @@
 //!   `READER_WASM` when CI has pre-built it.
 //! * [`reader_wasm_p3`] is the same for the WASIp3 build for Spin 4 (`--no-default-features
 //!   --features spin4`, in `target/spin4`), or `READER_WASM_P3`; a [`ReaderConfig`] with
-//!   [`Build::Wasip3`] serves it under `deploy/spin/spin4.toml`.
+//!   [`Build::Wasip3`] serves it under `deploy/spin/spin4.toml`; `READER_BUILD=wasip3` makes
+//!   that every test's default ([`Build::from_env`]).
 //! * [`ReaderServer::start`] starts a host on an ephemeral port with the test's variables
 //!   (its own `status_key`, the test Redis) and nothing from the process environment.
 //!   Compiled code is cached on disk next to the `.wasm`, so only the first host of a run
@@ -117,6 +118,15 @@ pub enum Build {
 }
 
 impl Build {
+    /// The build a test serves unless it names one: `READER_BUILD=wasip3` runs every reader
+    /// test against the Spin 4 build, anything else (or nothing) against the WASIp2 one.
+    pub fn from_env() -> Build {
+        match std::env::var("READER_BUILD").as_deref() {
+            Ok("wasip3") => Build::Wasip3,
+            _ => Build::Wasip2,
+        }
+    }
+
     /// The release component of this build.
     pub fn wasm(self) -> &'static Path {
         match self {
@@ -184,7 +194,7 @@ impl ReaderConfig {
             redis_timeout: Duration::from_secs(5),
             runtime_config: None,
             redis_ca_cert: None,
-            build: Build::Wasip2,
+            build: Build::from_env(),
         }
     }
 
@@ -457,7 +467,7 @@ pub fn reader_host_bin() -> &'static Path {
 /// ephemeral port, with a clean environment (only `PATH`, `RUST_LOG`, `RUST_BACKTRACE`), so
 /// `SPIN_VARIABLE_*` in the runner's environment cannot change a test.
 pub fn reader_host_command() -> std::process::Command {
-    reader_host_command_for(Build::Wasip2)
+    reader_host_command_for(Build::from_env())
 }
 
 /// [`reader_host_command`] for either build of the reader, with its manifest.
