@@ -46,12 +46,12 @@ impl wasip3::exports::http::handler::Guest for Reader {
     }
 }
 
-/// A variable lookup for [`Config`]. Asked for [`var::SETTINGS`], it reads
-/// [`var::SETTINGS_TIMED`] first (deploy/spin/spin4.toml), keeps its timeout line in
+/// A variable lookup for [`Config`]. Asked for [`var::CONFIG`], it reads
+/// [`var::CONFIG_TIMED`] first (deploy/spin/spin4.toml), keeps its timeout line in
 /// `timeout_ms` and hands the rest on: the timeout costs no lookup of its own.
 fn lookup(name: &str, timeout_ms: &Cell<Option<u64>>) -> Option<String> {
-    if name == var::SETTINGS
-        && let Some(timed) = variable(var::SETTINGS_TIMED)
+    if name == var::CONFIG
+        && let Some(timed) = variable(var::CONFIG_TIMED)
     {
         let (timeout, rest) = config::split_timed(&timed);
         timeout_ms.set(Some(parse_timeout(timeout)));
