@@ -86,6 +86,33 @@ impl KeyValueStores {
     }
 }
 
+impl KeyValueStores {
+    /// Opens `label` as Spin does: refused unless the component's `key_value_stores` names
+    /// it, an error without a backend, then the shared connection (made on first use) and
+    /// Spin's `after_open` PING, whose failure is ignored (the connection manager reconnects
+    /// in the background after an I/O error). On success the PING was sent: one command.
+    pub(crate) async fn open(&self, label: &str) -> Result<OpenStore, Error> {
+        if !self.allowed.contains(label) {
+            self.stats.count(Event::RedisRefused);
+            tracing::warn!(
+                store = label,
+                "key-value open refused: not in key_value_stores"
+            );
+            return Err(Error::AccessDenied);
+        }
+        let Some(store) = self.backends.get(label).cloned() else {
+            return Err(Error::Other(format!(
+                "reader-host has no backend for key-value store {label:?}: pass \
+                 --runtime-config-file with [key_value_store.{label}] type = \"redis\""
+            )));
+        };
+        let connection = store.connection().await?;
+        let mut ping = connection.clone();
+        let _ = store.run("PING", ping.ping::<()>()).await;
+        Ok(OpenStore { store, connection })
+    }
+}
+
 /// One Redis-backed store: the shared connection, made on first use.
 #[derive(Debug)]
 pub struct RedisStore {
@@ -139,7 +166,7 @@ impl RedisStore {
 
     /// Runs one command on the shared connection, bounded by the timeout; every failure
     /// is `other(<text>)`.
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         operation: &'static str,
         future: impl Future<Output = redis::RedisResult<T>>,
@@ -165,6 +192,14 @@ pub struct OpenStore {
     connection: ConnectionManager,
 }
 
+impl OpenStore {
+    /// The store and a cheap handle on its connection, so a command can run without holding
+    /// a borrow of the resource table.
+    pub(crate) fn handles(&self) -> (Arc<RedisStore>, ConnectionManager) {
+        (self.store.clone(), self.connection.clone())
+    }
+}
+
 /// The key-value interface's view of a request.
 type View<'a> = RequestView<'a, KeyValueStores>;
 
@@ -175,7 +210,7 @@ impl View<'_> {
     ) -> Result<(Arc<RedisStore>, ConnectionManager), Error> {
         self.table
             .get(handle)
-            .map(|s| (s.store.clone(), s.connection.clone()))
+            .map(OpenStore::handles)
             .map_err(|_| Error::Other("could not find store for resource".into()))
     }
 }
@@ -185,30 +220,9 @@ impl wit::Host for View<'_> {}
 impl wit::HostStore for View<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
         self.counters.redis_opens += 1;
-        let stores = self.app;
-        if !stores.allowed.contains(&label) {
-            stores.stats.count(Event::RedisRefused);
-            tracing::warn!(
-                store = label,
-                "key-value open refused: not in key_value_stores"
-            );
-            return Err(Error::AccessDenied);
-        }
-        let Some(store) = stores.backends.get(&label).cloned() else {
-            return Err(Error::Other(format!(
-                "reader-host has no backend for key-value store {label:?}: pass \
-                 --runtime-config-file with [key_value_store.{label}] type = \"redis\""
-            )));
-        };
-        let connection = store.connection().await?;
-        // Spin's `after_open`: a PING whose failure is ignored (the connection manager
-        // reconnects in the background after an I/O error).
-        self.counters.redis_commands += 1;
-        let mut ping = connection.clone();
-        let _ = store.run("PING", ping.ping::<()>()).await;
-        self.table
-            .push(OpenStore { store, connection })
-            .map_err(|_| Error::StoreTableFull)
+        let store = self.app.open(&label).await?;
+        self.counters.redis_commands += 1; // the PING
+        self.table.push(store).map_err(|_| Error::StoreTableFull)
     }
 
     async fn get(

@@ -4,7 +4,9 @@
 //! It implements exactly what the reader imports: WASI p2 (from `wasmtime-wasi`),
 //! `wasi:http` (from `wasmtime-wasi-http`; outgoing requests are denied) and Spin's
 //! `fermyon:spin/redis@2.0.0`, `fermyon:spin/key-value@2.0.0` and
-//! `fermyon:spin/variables@2.0.0` on a real Redis. From the manifest it honours what
+//! `fermyon:spin/variables@2.0.0` on a real Redis; for the reader's WASIp3 build (Spin 4),
+//! WASI p3, `wasi:http@0.3.0` and the async `spin:redis@3.0.0`, `spin:key-value@3.0.0` and
+//! `spin:variables@3.0.0` ([`p3`]). From the manifest it honours what
 //! matters for behaving like Spin: variables and their `SPIN_VARIABLE_*` overrides,
 //! `allowed_outbound_hosts`, `key_value_stores` and the HTTP routes; from a Spin runtime
 //! config (`--runtime-config-file`), key-value stores on Redis.
@@ -30,6 +32,7 @@ pub mod key_value;
 pub mod limits;
 pub mod manifest;
 pub mod outbound;
+pub mod p3;
 pub mod redis;
 pub mod routes;
 pub mod runtime;

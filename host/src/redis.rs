@@ -76,7 +76,7 @@ impl RedisOutbound {
     }
 
     /// Opens a connection if `address` is allowed.
-    async fn open(&self, address: &str) -> Result<RedisConnection, Error> {
+    pub(crate) async fn open(&self, address: &str) -> Result<RedisConnection, Error> {
         let Some(url) = OutboundUrl::parse(address, "redis") else {
             self.stats.count(Event::RedisRefused);
             tracing::warn!("redis open refused: the address does not parse");
@@ -134,7 +134,7 @@ impl RedisOutbound {
     }
 
     /// Runs one command with the timeout, mapping failures the way Spin does.
-    async fn run<T, F>(
+    pub(crate) async fn run<T, F>(
         &self,
         operation: &'static str,
         future: F,
@@ -248,11 +248,19 @@ pub struct RedisConnection {
     _permit: OwnedSemaphorePermit,
 }
 
-fn other(e: redis::RedisError) -> Error {
+impl RedisConnection {
+    /// A cheap handle on the same socket, so a command can run without holding a borrow
+    /// of the resource table.
+    pub(crate) fn handle(&self) -> MultiplexedConnection {
+        self.connection.clone()
+    }
+}
+
+pub(crate) fn other(e: redis::RedisError) -> Error {
     Error::Other(e.to_string())
 }
 
-fn type_or_other(e: redis::RedisError) -> Error {
+pub(crate) fn type_or_other(e: redis::RedisError) -> Error {
     if e.kind() == redis::ErrorKind::UnexpectedReturnType || e.code() == Some("WRONGTYPE") {
         Error::TypeError
     } else {
@@ -292,7 +300,7 @@ impl View<'_> {
     ) -> Result<MultiplexedConnection, Error> {
         self.table
             .get(handle)
-            .map(|c| c.connection.clone())
+            .map(RedisConnection::handle)
             .map_err(|_| Error::Other("could not find connection for resource".into()))
     }
 }
@@ -405,31 +413,41 @@ impl wit::HostConnection for View<'_> {
         command: String,
         arguments: Vec<RedisParameter>,
     ) -> Result<Vec<RedisResult>, Error> {
-        let mut c = self.connection(&handle)?;
+        let c = self.connection(&handle)?;
         self.counters.redis_commands += 1;
         self.counters.redis_reads += 1;
-        let mut cmd = redis::cmd(&command);
-        for argument in arguments {
-            match argument {
-                RedisParameter::Int64(v) => cmd.arg(v),
-                RedisParameter::Binary(v) => cmd.arg(v),
-            };
-        }
-        let value = self
-            .app
-            .run("EXECUTE", cmd.query_async::<redis::Value>(&mut c), other)
-            .await?;
-        let mut results = Vec::new();
-        let mut size = 0;
-        flatten(value, &mut results, &mut size)?;
-        reply_within_limit(size).map_err(Error::Other)?;
-        Ok(results)
+        execute(self.app, c, &command, arguments).await
     }
 
     async fn drop(&mut self, handle: Resource<RedisConnection>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())
     }
+}
+
+/// `execute`: any command, its reply flattened as Spin does and bounded in size (both
+/// Redis interface versions).
+pub(crate) async fn execute(
+    app: &RedisOutbound,
+    mut c: MultiplexedConnection,
+    command: &str,
+    arguments: Vec<RedisParameter>,
+) -> Result<Vec<RedisResult>, Error> {
+    let mut cmd = redis::cmd(command);
+    for argument in arguments {
+        match argument {
+            RedisParameter::Int64(v) => cmd.arg(v),
+            RedisParameter::Binary(v) => cmd.arg(v),
+        };
+    }
+    let value = app
+        .run("EXECUTE", cmd.query_async::<redis::Value>(&mut c), other)
+        .await?;
+    let mut results = Vec::new();
+    let mut size = 0;
+    flatten(value, &mut results, &mut size)?;
+    reply_within_limit(size).map_err(Error::Other)?;
+    Ok(results)
 }
 
 /// Flattens a reply into Spin's `redis-result` list, with the same conversions Spin makes

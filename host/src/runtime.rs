@@ -6,6 +6,11 @@
 //! not depend on the request — compiling, type-checking imports, resolving the linker — is
 //! done once in [`Runtime::new`] (`ProxyPre`), and that with the pooling allocator an
 //! instance's memory and tables come from pre-reserved slots instead of fresh `mmap`s.
+//!
+//! Two kinds of component run here, told apart by their HTTP export: the reader's WASIp2
+//! build (`wasi:http/incoming-handler@0.2`, Spin 3's Spin interfaces) and its WASIp3 build
+//! (`wasi:http/handler@0.3.0`, Spin 4's async interfaces in `p3.rs`), each on an engine set
+//! up for it: only the WASIp3 one pays for wasmtime's concurrent-task runtime.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,11 +26,13 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::bindings;
 use crate::key_value::KeyValueStores;
 use crate::limits::{Event, MemoryLimiter, RequestCounters, Stats};
+use crate::p3::SpinView;
 use crate::redis::RedisOutbound;
 use crate::variables::ResolvedVariables;
 use crate::view::{Interface, RequestView};
@@ -99,6 +106,18 @@ impl WasiHttpView for RequestState {
     }
 }
 
+impl SpinView for RequestState {
+    fn redis(&mut self) -> RequestView<'_, RedisOutbound> {
+        RequestView::new(&mut self.table, &self.redis, &mut self.counters)
+    }
+    fn key_value(&mut self) -> RequestView<'_, KeyValueStores> {
+        RequestView::new(&mut self.table, &self.key_value, &mut self.counters)
+    }
+    fn variables(&mut self) -> RequestView<'_, ResolvedVariables> {
+        RequestView::new(&mut self.table, &self.variables, &mut self.counters)
+    }
+}
+
 /// Outgoing HTTP (`wasi:http/outgoing-handler`): the reader's allow-list names Redis only, so
 /// every outgoing request is denied, as Spin denies a host that is not allowed.
 struct DenyOutgoingHttp {
@@ -133,10 +152,38 @@ impl WasiHttpHooks for DenyOutgoingHttp {
     }
 }
 
+/// The compiled, linked, pre-instantiated component, of either kind.
+enum Handler {
+    /// WASIp2: `wasi:http/incoming-handler@0.2`.
+    P2(ProxyPre<RequestState>),
+    /// WASIp3: `wasi:http/handler@0.3.0`.
+    P3(ServicePre<RequestState>),
+}
+
+impl Handler {
+    fn instance_pre(&self) -> &wasmtime::component::InstancePre<RequestState> {
+        match self {
+            Handler::P2(pre) => pre.instance_pre(),
+            Handler::P3(pre) => pre.instance_pre(),
+        }
+    }
+}
+
+/// Largest response body the host takes from a WASIp3 component (it is collected before it
+/// is sent: the reader's largest answer, the widget's demo page, is a few KiB).
+const MAX_P3_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whether `wasm` is a WASIp3 HTTP component: its exports are named by plain strings in the
+/// component's export section, and only a WASIp3 one exports `wasi:http/handler@0.3`.
+fn exports_wasip3_handler(wasm: &[u8]) -> bool {
+    const EXPORT: &[u8] = b"wasi:http/handler@0.3";
+    wasm.windows(EXPORT.len()).any(|w| w == EXPORT)
+}
+
 /// The compiled, linked, pre-instantiated component.
 pub struct Runtime {
     engine: Engine,
-    pre: ProxyPre<RequestState>,
+    pre: Handler,
     shared: Shared,
     options: RuntimeOptions,
     concurrency: Arc<Semaphore>,
@@ -151,30 +198,42 @@ impl Runtime {
         options: RuntimeOptions,
         shared: Shared,
     ) -> anyhow::Result<Runtime> {
-        let (engine, pooling) = engine(&options)?;
+        let bytes = std::fs::read(wasm)
+            .with_context(|| format!("cannot read component {}", wasm.display()))?;
+        let wasip3 = exports_wasip3_handler(&bytes);
+        let (engine, pooling) = engine(&options, wasip3)?;
         let started = Instant::now();
-        let component = Component::from_file(&engine, wasm)
+        let component = Component::new(&engine, &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot load component {}", wasm.display()))?;
         tracing::info!(
             wasm = %wasm.display(),
+            wasip3,
             took_ms = started.elapsed().as_millis() as u64,
             "component compiled"
         );
 
+        // Both builds' standard library speaks WASIp2 (stderr, clocks, environment).
         let mut linker: Linker<RequestState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        // Each Spin interface gets its own view of the request's state (see `view.rs`).
-        bindings::redis::add_to_linker::<_, Interface<RedisOutbound>>(&mut linker, |s| {
-            RequestView::new(&mut s.table, &s.redis, &mut s.counters)
-        })?;
-        bindings::key_value::add_to_linker::<_, Interface<KeyValueStores>>(&mut linker, |s| {
-            RequestView::new(&mut s.table, &s.key_value, &mut s.counters)
-        })?;
-        bindings::variables::add_to_linker::<_, Interface<ResolvedVariables>>(&mut linker, |s| {
-            RequestView::new(&mut s.table, &s.variables, &mut s.counters)
-        })?;
+        if wasip3 {
+            wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+            wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+            crate::p3::add_to_linker(&mut linker)?;
+        } else {
+            wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+            // Each Spin interface gets its own view of the request's state (see `view.rs`).
+            bindings::redis::add_to_linker::<_, Interface<RedisOutbound>>(&mut linker, |s| {
+                RequestView::new(&mut s.table, &s.redis, &mut s.counters)
+            })?;
+            bindings::key_value::add_to_linker::<_, Interface<KeyValueStores>>(&mut linker, |s| {
+                RequestView::new(&mut s.table, &s.key_value, &mut s.counters)
+            })?;
+            bindings::variables::add_to_linker::<_, Interface<ResolvedVariables>>(
+                &mut linker,
+                |s| RequestView::new(&mut s.table, &s.variables, &mut s.counters),
+            )?;
+        }
 
         let component_type = component.component_type();
         for (name, _) in component_type.imports(&engine) {
@@ -185,11 +244,23 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context(
                 "the component imports something this host does not provide \
-             (reader-host implements WASI p2, wasi:http and fermyon:spin/{redis,key-value,variables}@2.0.0)",
+             (reader-host implements WASI p2 and p3, wasi:http, \
+             fermyon:spin/{redis,key-value,variables}@2.0.0 and \
+             spin:{redis,key-value,variables}@3.0.0)",
             )?;
-        let pre = ProxyPre::new(instance_pre)
-            .map_err(anyhow::Error::from)
-            .context("the component does not export wasi:http/incoming-handler")?;
+        let pre = if wasip3 {
+            Handler::P3(
+                ServicePre::new(instance_pre)
+                    .map_err(anyhow::Error::from)
+                    .context("the component does not export wasi:http/handler@0.3.0")?,
+            )
+        } else {
+            Handler::P2(
+                ProxyPre::new(instance_pre)
+                    .map_err(anyhow::Error::from)
+                    .context("the component does not export wasi:http/incoming-handler")?,
+            )
+        };
 
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
@@ -259,7 +330,13 @@ impl Runtime {
         };
         let started = Instant::now();
         let mut store = self.new_store();
-        let proxy = match self.pre.instantiate_async(&mut store).await {
+        let pre = match &self.pre {
+            Handler::P2(pre) => pre,
+            Handler::P3(pre) => {
+                return self.handle_p3(pre, store, permit, started, request).await;
+            }
+        };
+        let proxy = match pre.instantiate_async(&mut store).await {
             Ok(proxy) => proxy,
             Err(e) => {
                 stats.count(Event::GuestFailure);
@@ -334,6 +411,100 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Runs one request through a fresh instance of a WASIp3 component: the guest's
+    /// `handle` and its body run as concurrent tasks in the store's event loop, which also
+    /// drives the Spin 4 host calls (and cancels those the guest abandons). The whole of it,
+    /// body included, is bounded by the request timeout; the store is dropped at the end,
+    /// with whatever the guest left behind.
+    async fn handle_p3<B>(
+        &self,
+        pre: &ServicePre<RequestState>,
+        mut store: Store<RequestState>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        started: Instant,
+        request: http::Request<B>,
+    ) -> http::Response<ResponseBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let stats = self.shared.stats.clone();
+        let service = match pre.instantiate_async(&mut store).await {
+            Ok(service) => service,
+            Err(e) => {
+                stats.count(Event::GuestFailure);
+                tracing::error!(error = %format!("{e:#}"), "instantiation failed");
+                return plain(500, "Internal Server Error\n");
+            }
+        };
+        stats.instantiated(started.elapsed());
+        // The reader never reads a request body; its transfer (`_body`) is left undriven.
+        let (request, _body) =
+            wasmtime_wasi_http::p3::Request::from_http(&mut store.data_mut().hooks, request);
+
+        let task_stats = stats.clone();
+        let task = tokio::spawn(async move {
+            let outcome = store
+                .run_concurrent(async |store| {
+                    let response = match service.handle(store, request).await? {
+                        Ok(response) => response,
+                        Err(code) => return wasmtime::Result::Ok(Err(code)),
+                    };
+                    let response =
+                        store.with(|store| response.into_http(store, async { Ok(()) }))?;
+                    let (parts, body) = response.into_parts();
+                    let body = http_body_util::Limited::new(body, MAX_P3_RESPONSE_BYTES)
+                        .collect()
+                        .await
+                        .map_err(|e| wasmtime::Error::msg(format!("response body: {e}")))?
+                        .to_bytes();
+                    Ok(Ok(http::Response::from_parts(parts, body)))
+                })
+                .await;
+            task_stats.store_finished(&store.data().limiter, &store.data().counters);
+            drop(store);
+            drop(permit);
+            outcome
+        });
+
+        // Guest CPU is bounded by the epoch deadline and every host call by its own timeout;
+        // this bounds the whole request whatever else happens.
+        let abort = task.abort_handle();
+        let Ok(joined) = tokio::time::timeout(self.options.request_timeout, task).await else {
+            abort.abort();
+            stats.count(Event::GuestFailure);
+            tracing::error!(timeout = ?self.options.request_timeout, "component timed out");
+            return plain(500, "Internal Server Error\n");
+        };
+        match joined {
+            Ok(Ok(Ok(Ok(response)))) => {
+                stats.handled(started.elapsed());
+                response.map(|body| {
+                    Full::new(body)
+                        .map_err(|never| match never {})
+                        .boxed_unsync()
+                })
+            }
+            Ok(Ok(Ok(Err(code)))) => {
+                stats.count(Event::GuestFailure);
+                tracing::warn!(error = ?code, "component answered with an error code");
+                plain(500, "Internal Server Error\n")
+            }
+            Ok(Ok(Err(e)) | Err(e)) => {
+                stats.count(Event::GuestFailure);
+                tracing::error!(error = %format!("{e:#}"), "component failed");
+                plain(500, "Internal Server Error\n")
+            }
+            Err(e) => {
+                stats.count(Event::GuestFailure);
+                tracing::error!(error = %e, "component task failed");
+                plain(500, "Internal Server Error\n")
+            }
+        }
+    }
+}
+
 /// A small host-generated response (404, 500, 503, ...).
 pub fn plain(status: u16, body: &'static str) -> http::Response<ResponseBody> {
     let mut response = http::Response::new(
@@ -356,18 +527,24 @@ pub fn plain(status: u16, body: &'static str) -> http::Response<ResponseBody> {
 /// (the per-request budget the benchmarks hold it to) covers all of it.
 const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
 
-fn engine(options: &RuntimeOptions) -> anyhow::Result<(Engine, bool)> {
+fn engine(options: &RuntimeOptions, wasip3: bool) -> anyhow::Result<(Engine, bool)> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    // The reader is a WASIp2 component: it needs no component-model-async. With concurrency
-    // support on (wasmtime's default) every store carries the concurrent-task machinery —
-    // a task per host call, a worker fiber — and dropping a store disposes that still
-    // suspended fiber by resuming it with a "future dropped" error: one error built per
-    // request, which captures a full backtrace whenever RUST_BACKTRACE=1 is set. Off, the
-    // store drop builds nothing (measured with callgrind: the same instruction count with
-    // and without RUST_BACKTRACE) and each request runs ~6 % fewer instructions.
-    config.concurrency_support(false);
+    if wasip3 {
+        // The WASIp3 build needs what the next comment explains the WASIp2 one does without.
+        config.wasm_component_model_async(true);
+        config.concurrency_support(true);
+    } else {
+        // The reader is a WASIp2 component: it needs no component-model-async. With concurrency
+        // support on (wasmtime's default) every store carries the concurrent-task machinery —
+        // a task per host call, a worker fiber — and dropping a store disposes that still
+        // suspended fiber by resuming it with a "future dropped" error: one error built per
+        // request, which captures a full backtrace whenever RUST_BACKTRACE=1 is set. Off, the
+        // store drop builds nothing (measured with callgrind: the same instruction count with
+        // and without RUST_BACKTRACE) and each request runs ~6 % fewer instructions.
+        config.concurrency_support(false);
+    }
     if let Some(dir) = &options.compile_cache_dir {
         // wasmtime wants an absolute directory.
         let dir = std::path::absolute(dir)
@@ -387,7 +564,9 @@ fn engine(options: &RuntimeOptions) -> anyhow::Result<(Engine, bool)> {
             .total_core_instances(n.saturating_mul(8))
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(8))
-            .total_stacks(n)
+            // A WASIp2 request runs on one fiber; a WASIp3 one on several (its handler task,
+            // the task that writes the body, a blocking wait): room for four each.
+            .total_stacks(if wasip3 { n.saturating_mul(4) } else { n })
             .max_memory_size(options.max_memory_bytes)
             // By default a slot's memory is returned to the kernel with `madvise` when its
             // store is dropped, so the next request page-faults every page it touches back

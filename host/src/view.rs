@@ -8,6 +8,7 @@
 //! way round.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use wasmtime::component::{HasData, ResourceTable};
 
@@ -17,8 +18,9 @@ use crate::limits::RequestCounters;
 pub struct RequestView<'a, A> {
     /// The request's resource table (connections, open stores).
     pub table: &'a mut ResourceTable,
-    /// What the interface shares across requests.
-    pub app: &'a A,
+    /// What the interface shares across requests (an `Arc`, so an async WASIp3 call can
+    /// clone it and await without holding the store).
+    pub app: &'a Arc<A>,
     /// What this request asked the host for (the host-call budget).
     pub counters: &'a mut RequestCounters,
 }
@@ -26,7 +28,7 @@ pub struct RequestView<'a, A> {
 impl<'a, A> RequestView<'a, A> {
     pub fn new(
         table: &'a mut ResourceTable,
-        app: &'a A,
+        app: &'a Arc<A>,
         counters: &'a mut RequestCounters,
     ) -> RequestView<'a, A> {
         RequestView {

@@ -6,16 +6,15 @@
 //!
 //! * nothing is read up front: [`Config`] resolves on first use, and a 404/405/414/431 without
 //!   an `Origin` header reads nothing at all;
-//! * the manifest packs related settings into two component variables, so a request costs at
-//!   most two lookups: [`var::SETTINGS`] (`redis_api`, `status_key`, `cors_allow_origin`) for
-//!   every endpoint that reads the document, plus [`var::CONNECTION`] (`redis_address`,
-//!   `redis_user`, `redis_password`) only when the outbound Redis API opens a connection.
-//!   The key-value path never resolves the credentials.
+//! * the manifest packs every setting into one component variable, [`var::CONFIG`], so a
+//!   request costs at most one lookup (issue 25; before, the settings and the connection
+//!   were two, and an outbound request paid for both).
 //!
 //! Operators still set the application variables by their old names (`SPIN_VARIABLE_*`,
 //! `--variable`, SpinKube `variables`); only the component-level names changed. A manifest
-//! without the packed variables (an older `spin.toml`) still works: each setting is then
-//! looked up under its own name, at one host call each.
+//! without [`var::CONFIG`] (an older `spin.toml`) still works, at one lookup more: the two
+//! packed variables [`var::SETTINGS`] and [`var::CONNECTION`] are read then, and without
+//! those each setting under its own name, at one host call each.
 
 use std::cell::OnceCell;
 
@@ -25,7 +24,13 @@ use crate::cors::Cors;
 
 /// Component variable names (declared in `spin.toml`).
 pub mod var {
-    /// Packed: `"<redis_api>\n<status_key>\n<cors_allow_origin>"`.
+    /// Packed, everything in one lookup:
+    /// `"<redis_api>\n<status_key>\n<cors_allow_origin>\n<redis_address>\n<redis_user>\n<redis_password>"`;
+    /// a secret. The password comes last so that it may hold anything (newlines included);
+    /// the other values hold no newline.
+    pub const CONFIG: &str = "reader_config";
+    /// Read only without [`CONFIG`] (an older manifest). Packed:
+    /// `"<redis_api>\n<status_key>\n<cors_allow_origin>"`.
     pub const SETTINGS: &str = "reader_settings";
     /// Packed: `"<redis_address>\n<redis_user>\n<redis_password>"`; a secret.
     pub const CONNECTION: &str = "redis_connection";
@@ -36,6 +41,38 @@ pub mod var {
     pub const REDIS_PASSWORD: &str = "redis_password";
     pub const STATUS_KEY: &str = "status_key";
     pub const CORS_ALLOW_ORIGIN: &str = "cors_allow_origin";
+    /// The WASIp3 build only (deploy/spin/spin4.toml): `"<redis_timeout_ms>\n"` and then
+    /// [`CONFIG`]'s packing, read instead of [`CONFIG`] so the timeout costs no lookup of
+    /// its own. A name of its own, so that a manifest packing [`CONFIG`] is never misread.
+    pub const CONFIG_TIMED: &str = "reader_config_timed";
+    /// The WASIp3 build's bound on all of a request's Redis calls, read by this name only
+    /// when [`CONFIG_TIMED`] is not defined.
+    pub const REDIS_TIMEOUT_MS: &str = "redis_timeout_ms";
+}
+
+/// `redis_timeout_ms` when unset (the WASIp3 build; the WASIp2 build cannot bound a call).
+pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 1000;
+/// The longest `redis_timeout_ms` taken as given; longer is cut to this.
+pub const MAX_REDIS_TIMEOUT_MS: u64 = 60_000;
+
+/// `redis_timeout_ms` as milliseconds: empty is the default, a larger value than
+/// [`MAX_REDIS_TIMEOUT_MS`] is cut to it; `Err` (with the default to use) for a value that
+/// is not a whole number of at least 1, which the component logs.
+pub fn redis_timeout_ms(value: &str) -> Result<u64, u64> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(DEFAULT_REDIS_TIMEOUT_MS);
+    }
+    match value.parse::<u64>() {
+        Ok(0) | Err(_) => Err(DEFAULT_REDIS_TIMEOUT_MS),
+        Ok(ms) => Ok(ms.min(MAX_REDIS_TIMEOUT_MS)),
+    }
+}
+
+/// Splits [`var::CONFIG_TIMED`] into the timeout's text and the rest, which is packed as
+/// [`var::CONFIG`] is.
+pub fn split_timed(packed: &str) -> (&str, &str) {
+    packed.split_once('\n').unwrap_or((packed, ""))
 }
 
 /// Which Spin API the reader reads Redis through (variable `redis_api`).
@@ -103,6 +140,8 @@ pub type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 /// The configuration of one request, resolved lazily.
 pub struct Config<'a> {
     lookup: Lookup<'a>,
+    /// [`var::CONFIG`], looked up once.
+    packed: OnceCell<Option<String>>,
     settings: OnceCell<Settings>,
     redis_url: OnceCell<Option<String>>,
 }
@@ -122,6 +161,7 @@ impl<'a> Config<'a> {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + 'a) -> Config<'a> {
         Config {
             lookup: Box::new(lookup),
+            packed: OnceCell::new(),
             settings: OnceCell::new(),
             redis_url: OnceCell::new(),
         }
@@ -135,19 +175,38 @@ impl<'a> Config<'a> {
         c
     }
 
+    /// [`var::CONFIG`]'s six parts, when the manifest defines it.
+    fn packed(&self) -> Option<[&str; 6]> {
+        let packed = self
+            .packed
+            .get_or_init(|| (self.lookup)(var::CONFIG))
+            .as_deref()?;
+        let mut parts = packed.splitn(6, '\n');
+        Some(std::array::from_fn(|_| parts.next().unwrap_or_default()))
+    }
+
     fn settings(&self) -> &Settings {
-        self.settings
-            .get_or_init(|| match (self.lookup)(var::SETTINGS) {
-                Some(packed) => Settings::unpack(&packed),
-                None => {
-                    let get = |name: &str| (self.lookup)(name).unwrap_or_default();
-                    Settings::new(
-                        &get(var::REDIS_API),
-                        &get(var::STATUS_KEY),
-                        &get(var::CORS_ALLOW_ORIGIN),
-                    )
-                }
-            })
+        self.settings.get_or_init(|| {
+            if let Some([api, key, cors, ..]) = self.packed() {
+                return Settings::new(api, key, cors);
+            }
+            self.settings_of_an_older_manifest()
+        })
+    }
+
+    /// Without [`var::CONFIG`]: [`var::SETTINGS`], or each setting by its name.
+    fn settings_of_an_older_manifest(&self) -> Settings {
+        match (self.lookup)(var::SETTINGS) {
+            Some(packed) => Settings::unpack(&packed),
+            None => {
+                let get = |name: &str| (self.lookup)(name).unwrap_or_default();
+                Settings::new(
+                    &get(var::REDIS_API),
+                    &get(var::STATUS_KEY),
+                    &get(var::CORS_ALLOW_ORIGIN),
+                )
+            }
+        }
     }
 
     pub fn redis_api(&self) -> Option<RedisApi> {
@@ -167,19 +226,23 @@ impl<'a> Config<'a> {
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url
             .get_or_init(|| {
-                let (address, user, password) = match (self.lookup)(var::CONNECTION) {
-                    Some(packed) => {
-                        let mut parts = packed.splitn(3, '\n');
-                        let mut next = || parts.next().unwrap_or_default().to_owned();
-                        (next(), next(), next())
-                    }
-                    None => {
-                        let address = (self.lookup)(var::REDIS_ADDRESS).unwrap_or_default();
-                        if address.trim().is_empty() {
-                            return None;
+                let (address, user, password) = if let Some([.., a, u, p]) = self.packed() {
+                    (a.to_owned(), u.to_owned(), p.to_owned())
+                } else {
+                    match (self.lookup)(var::CONNECTION) {
+                        Some(packed) => {
+                            let mut parts = packed.splitn(3, '\n');
+                            let mut next = || parts.next().unwrap_or_default().to_owned();
+                            (next(), next(), next())
                         }
-                        let get = |name: &str| (self.lookup)(name).unwrap_or_default();
-                        (address, get(var::REDIS_USER), get(var::REDIS_PASSWORD))
+                        None => {
+                            let address = (self.lookup)(var::REDIS_ADDRESS).unwrap_or_default();
+                            if address.trim().is_empty() {
+                                return None;
+                            }
+                            let get = |name: &str| (self.lookup)(name).unwrap_or_default();
+                            (address, get(var::REDIS_USER), get(var::REDIS_PASSWORD))
+                        }
                     }
                 };
                 let address = address.trim();
@@ -264,6 +327,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_packed_variable_costs_one_lookup() {
+        let (c, asked) = config(&[(
+            var::CONFIG,
+            "key_value\ntest:x:status\nhttps://a https://b\nredis://10.0.0.5:6380\nstatus-reader\np\nw",
+        )]);
+        assert!(asked.borrow().is_empty(), "nothing is read up front");
+        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
+        assert_eq!(c.status_key(), "test:x:status");
+        assert_eq!(
+            c.cors(),
+            &Cors::List(vec!["https://a".into(), "https://b".into()])
+        );
+        assert_eq!(
+            c.redis_url(),
+            Some("redis://status-reader:p%0Aw@10.0.0.5:6380"),
+            "the password is the rest, newlines included"
+        );
+        assert_eq!(*asked.borrow(), [var::CONFIG], "one lookup for everything");
+
+        let (c, _) = config(&[(var::CONFIG, "\n\n\n\n\n")]);
+        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
+        assert_eq!(c.status_key(), "server:status");
+        assert_eq!(c.cors(), &Cors::Off);
+        assert_eq!(c.redis_url(), None);
+        let (c, _) = config(&[(var::CONFIG, "outbound")]);
+        assert_eq!(
+            c.status_key(),
+            "server:status",
+            "missing parts are defaults"
+        );
+        assert_eq!(c.redis_url(), None);
+    }
+
+    #[test]
     fn packed_settings_cost_one_lookup() {
         let (c, asked) = config(&[
             (
@@ -282,7 +379,8 @@ mod tests {
             c.cors(),
             &Cors::List(vec!["https://a".into(), "https://b".into()])
         );
-        assert_eq!(*asked.borrow(), [var::SETTINGS]);
+        // An older manifest: reader_config is asked for first, once.
+        assert_eq!(*asked.borrow(), [var::CONFIG, var::SETTINGS]);
         assert_eq!(
             c.redis_url(),
             Some("redis://status-reader:p%0Aw@10.0.0.5:6380"),
@@ -292,7 +390,10 @@ mod tests {
             c.redis_url(),
             Some("redis://status-reader:p%0Aw@10.0.0.5:6380")
         );
-        assert_eq!(*asked.borrow(), [var::SETTINGS, var::CONNECTION]);
+        assert_eq!(
+            *asked.borrow(),
+            [var::CONFIG, var::SETTINGS, var::CONNECTION]
+        );
     }
 
     #[test]
@@ -327,12 +428,44 @@ mod tests {
             c.redis_url(),
             Some("redis://status-reader:s3cret@10.0.0.5:6380")
         );
-        assert_eq!(asked.borrow().len(), 2 + 3 + 3, "one call per name");
+        assert_eq!(
+            asked.borrow().len(),
+            1 + 1 + 3 + 1 + 3,
+            "the packed ones, then one call per name"
+        );
 
         let (c, _) = config(&[]);
         assert_eq!(c.redis_url(), None);
         assert_eq!(c.status_key(), "server:status");
         assert_eq!(c.cors(), &Cors::Off);
+    }
+
+    #[test]
+    fn redis_timeout_is_bounded_and_defaulted() {
+        assert_eq!(redis_timeout_ms(""), Ok(DEFAULT_REDIS_TIMEOUT_MS));
+        assert_eq!(redis_timeout_ms(" 250 "), Ok(250));
+        assert_eq!(redis_timeout_ms("600000"), Ok(MAX_REDIS_TIMEOUT_MS));
+        for bad in ["0", "-5", "1.5", "1s", "forever"] {
+            assert_eq!(
+                redis_timeout_ms(bad),
+                Err(DEFAULT_REDIS_TIMEOUT_MS),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn timed_config_splits_off_the_timeout() {
+        let (timeout, rest) =
+            split_timed("300\nkey_value\nk\nhttps://a https://b\nredis://h:1\nu\np");
+        assert_eq!(timeout, "300");
+        let (c, asked) = config(&[(var::CONFIG, rest)]);
+        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
+        assert_eq!(c.status_key(), "k");
+        assert_eq!(c.cors(), &Cors::parse("https://a https://b"));
+        assert_eq!(c.redis_url(), Some("redis://u:p@h:1"));
+        assert_eq!(*asked.borrow(), [var::CONFIG]);
+        assert_eq!(split_timed("300"), ("300", ""));
     }
 
     #[test]

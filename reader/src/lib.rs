@@ -1,7 +1,8 @@
 //! `status-reader`: the Spin HTTP component that serves `/server/status` from Redis.
 //!
-//! The component is deliberately thin. `component` (compiled for wasm32 only) reads the Spin
-//! variables, opens the Redis connection and copies the request in and the response out;
+//! The component is deliberately thin. `component` (compiled for wasm32 only; `component_p3`
+//! in the WASIp3 build for Spin >= 4) reads the Spin variables, opens the Redis connection
+//! and copies the request in and the response out;
 //! everything that decides an answer is plain Rust in the modules below, unit- and
 //! property-tested natively with `cargo test -p status-reader`:
 //!
@@ -33,8 +34,12 @@ pub mod store;
 #[cfg(test)]
 mod testing;
 
-#[cfg(target_arch = "wasm32")]
+// One glue module per build (reader/Cargo.toml's features): WASIp2 for Spin 3.x (the
+// default) or WASIp3 for Spin >= 4, where every Redis call is raced against a timer.
+#[cfg(all(target_arch = "wasm32", not(feature = "spin4")))]
 mod component;
+#[cfg(all(target_arch = "wasm32", feature = "spin4"))]
+mod component_p3;
 
 pub use config::Config;
 pub use request::RequestHead;

@@ -7,7 +7,8 @@
 //! - [`Mode::Delay`]: every chunk waits the given time before it is forwarded.
 //! - [`Mode::Stall`]: connections are accepted but nothing is forwarded or answered (a
 //!   server that hangs, or a partition). Data is held, not lost: when the mode returns to
-//!   `Pass`, held connections carry on.
+//!   `Pass`, held connections carry on. A connection accepted during the stall whose client
+//!   gives up (closes) is let go, so a stall does not fill the proxy with abandoned ones.
 //! - [`Mode::Reset`]: every open connection is aborted with a TCP RST, and new ones are
 //!   accepted and reset at once (a server that crashed and restarted, as its clients see it).
 //! - [`Mode::Refuse`]: open connections are reset and the listener is closed, so connects
@@ -264,16 +265,29 @@ fn abort(stream: TcpStream) {
 }
 
 /// One proxied connection, from accept to close.
-async fn connection(client: TcpStream, shared: &Shared, mut mode: watch::Receiver<Mode>) {
+async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Receiver<Mode>) {
     // A connection accepted during a stall waits (without touching the upstream) until the
-    // stall ends; one accepted in Reset is reset.
+    // stall ends; one accepted in Reset is reset. What the client sends meanwhile is held
+    // (up to one chunk) and forwarded first; a client that goes away while it waits is let
+    // go, so a stall costs the proxy no connection that its client has given up.
+    let mut held = Vec::new();
     loop {
         let current = *mode.borrow_and_update();
         match current {
             Mode::Pass | Mode::Delay(_) => break,
             Mode::Stall => {
-                if mode.changed().await.is_err() {
-                    return;
+                let mut buf = [0u8; 1024];
+                let room = CHUNK.saturating_sub(held.len()).min(buf.len());
+                tokio::select! {
+                    changed = mode.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                    }
+                    read = client.read(&mut buf[..room]), if room > 0 => match read {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => held.extend_from_slice(&buf[..n]),
+                    },
                 }
             }
             Mode::Reset | Mode::Refuse => return abort(client),
@@ -290,6 +304,10 @@ async fn connection(client: TcpStream, shared: &Shared, mut mode: watch::Receive
     };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
+    let mut upstream = upstream;
+    if !held.is_empty() && upstream.write_all(&held).await.is_err() {
+        return abort(client);
+    }
     let (mut client_read, mut client_write) = client.into_split();
     let (mut upstream_read, mut upstream_write) = upstream.into_split();
     let up = pump(&mut client_read, &mut upstream_write, mode.clone());

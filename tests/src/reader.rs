@@ -4,6 +4,10 @@
 //! * [`reader_wasm`] builds the release component once per test process
 //!   (`cargo build --release --target wasm32-wasip2 -p status-reader`), or takes
 //!   `READER_WASM` when CI has pre-built it.
+//! * [`reader_wasm_p3`] is the same for the WASIp3 build for Spin 4 (`--no-default-features
+//!   --features spin4`, in `target/spin4`), or `READER_WASM_P3`; a [`ReaderConfig`] with
+//!   [`Build::Wasip3`] serves it under `deploy/spin/spin4.toml`; `READER_BUILD=wasip3` makes
+//!   that every test's default ([`Build::from_env`]).
 //! * [`ReaderServer::start`] starts a host on an ephemeral port with the test's variables
 //!   (its own `status_key`, the test Redis) and nothing from the process environment.
 //!   Compiled code is cached on disk next to the `.wasm`, so only the first host of a run
@@ -61,6 +65,85 @@ pub fn reader_wasm() -> &'static Path {
     })
 }
 
+/// The release WASIp3 reader component (Spin 4): `READER_WASM_P3`, or built once per
+/// process in a target directory of its own (`<target>/spin4`, as deploy/spin/spin4.toml
+/// builds it: both builds write a `status_reader.wasm`).
+pub fn reader_wasm_p3() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        if let Some(path) = std::env::var_os("READER_WASM_P3").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "READER_WASM_P3={} is not a file",
+                path.display()
+            );
+            return path;
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+            .join("spin4");
+        let target = target.to_string_lossy().into_owned();
+        let artifacts = cargo_build(&[
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "status-reader",
+            "--no-default-features",
+            "--features",
+            "spin4",
+            "--target-dir",
+            &target,
+        ]);
+        artifacts
+            .iter()
+            .filter(|a| a.target == "status_reader" || a.target == "status-reader")
+            .flat_map(|a| a.filenames.iter())
+            .find(|f| f.extension().is_some_and(|e| e == "wasm"))
+            .cloned()
+            .expect("cargo built no status_reader.wasm")
+    })
+}
+
+/// Which build of the reader a host serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// WASIp2, spin-sdk 5.2, the root `spin.toml` (Spin 3.x).
+    Wasip2,
+    /// WASIp3, spin-sdk 7, `deploy/spin/spin4.toml` (Spin >= 4): Redis calls bounded by
+    /// `redis_timeout_ms`.
+    Wasip3,
+}
+
+impl Build {
+    /// The build a test serves unless it names one: `READER_BUILD=wasip3` runs every reader
+    /// test against the Spin 4 build, anything else (or nothing) against the WASIp2 one.
+    pub fn from_env() -> Build {
+        match std::env::var("READER_BUILD").as_deref() {
+            Ok("wasip3") => Build::Wasip3,
+            _ => Build::Wasip2,
+        }
+    }
+
+    /// The release component of this build.
+    pub fn wasm(self) -> &'static Path {
+        match self {
+            Build::Wasip2 => reader_wasm(),
+            Build::Wasip3 => reader_wasm_p3(),
+        }
+    }
+
+    /// The repository's manifest for this build.
+    pub fn manifest(self) -> PathBuf {
+        match self {
+            Build::Wasip2 => manifest_path(),
+            Build::Wasip3 => workspace_root().join("deploy/spin/spin4.toml"),
+        }
+    }
+}
+
 /// The repository's Spin manifest.
 pub fn manifest_path() -> PathBuf {
     workspace_root().join("spin.toml")
@@ -91,6 +174,8 @@ pub struct ReaderConfig {
     pub runtime_config: Option<String>,
     /// `--redis-ca-cert`: the CA trusted for `rediss://`.
     pub redis_ca_cert: Option<PathBuf>,
+    /// Which build of the reader, with its manifest.
+    pub build: Build,
 }
 
 impl ReaderConfig {
@@ -109,7 +194,14 @@ impl ReaderConfig {
             redis_timeout: Duration::from_secs(5),
             runtime_config: None,
             redis_ca_cert: None,
+            build: Build::from_env(),
         }
+    }
+
+    /// Serve `build` (its `.wasm` and its manifest).
+    pub fn build(mut self, build: Build) -> ReaderConfig {
+        self.build = build;
+        self
     }
 
     /// `redis_api=key_value`, with the `default` store on the Redis at `url` (credentials
@@ -184,14 +276,18 @@ impl Reply {
 impl ReaderServer {
     /// Starts a host for the real `.wasm` with `config`. Must run inside a tokio runtime.
     pub async fn start(config: ReaderConfig) -> ReaderServer {
-        let wasm = reader_wasm();
+        let wasm = config.build.wasm();
         let (manifest, dir) =
             if config.component_literals.is_empty() && config.removed_routes.is_empty() {
-                (manifest_path(), None)
+                (config.build.manifest(), None)
             } else {
                 let dir = TempDir::new("reader-test");
                 let path = dir.path().join("spin.toml");
-                let text = derived_manifest(&config.component_literals, &config.removed_routes);
+                let text = derived_manifest(
+                    &config.build.manifest(),
+                    &config.component_literals,
+                    &config.removed_routes,
+                );
                 std::fs::write(&path, text).expect("cannot write the derived manifest");
                 (path, Some(dir))
             };
@@ -323,8 +419,12 @@ pub async fn try_http_request(
 
 /// The repository's manifest with some component variables replaced by literals and some
 /// routes removed.
-fn derived_manifest(literals: &[(String, String)], removed_routes: &[String]) -> String {
-    let text = std::fs::read_to_string(manifest_path()).expect("cannot read spin.toml");
+fn derived_manifest(
+    manifest: &Path,
+    literals: &[(String, String)],
+    removed_routes: &[String],
+) -> String {
+    let text = std::fs::read_to_string(manifest).expect("cannot read the manifest");
     let mut doc: toml::Table = text.parse().expect("spin.toml is not TOML");
     if let Some(triggers) = doc
         .get_mut("trigger")
@@ -367,7 +467,12 @@ pub fn reader_host_bin() -> &'static Path {
 /// ephemeral port, with a clean environment (only `PATH`, `RUST_LOG`, `RUST_BACKTRACE`), so
 /// `SPIN_VARIABLE_*` in the runner's environment cannot change a test.
 pub fn reader_host_command() -> std::process::Command {
-    let wasm = reader_wasm();
+    reader_host_command_for(Build::from_env())
+}
+
+/// [`reader_host_command`] for either build of the reader, with its manifest.
+pub fn reader_host_command_for(build: Build) -> std::process::Command {
+    let wasm = build.wasm();
     let mut cmd = std::process::Command::new(reader_host_bin());
     cmd.env_clear();
     for keep in ["PATH", "RUST_LOG", "RUST_BACKTRACE"] {
@@ -376,7 +481,7 @@ pub fn reader_host_command() -> std::process::Command {
         }
     }
     cmd.arg("--manifest")
-        .arg(manifest_path())
+        .arg(build.manifest())
         .arg("--wasm")
         .arg(wasm)
         .arg("--cache-dir")

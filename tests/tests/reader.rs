@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use integration_tests::binaries::{Child, Signal};
 use integration_tests::reader::{
-    ReaderConfig, ReaderServer, Reply, http_request, listening_addr, reader_host_command,
+    Build, ReaderConfig, ReaderServer, Reply, http_request, listening_addr, reader_host_command,
 };
 use integration_tests::redis::TestRedis;
 use integration_tests::{document, unix_now};
@@ -508,14 +508,20 @@ async fn cors_origin_comes_from_the_variable() {
     assert_eq!(missing.header("cache-control"), Some("no-store"));
 }
 
-/// A reader whose component asks for `connection` (its `redis_connection`), outside the
-/// allow-list: one request is a 503, refused by the host before any connection is opened.
+/// A reader whose component asks for `connection` (address, user and password in its
+/// packed `reader_config`), outside the allow-list: one request is a 503, refused by the
+/// host before any connection is opened.
 async fn refused_reader(redis: &TestRedis, connection: &str) -> ReaderServer {
-    let reader = ReaderServer::start(
-        ReaderConfig::new(&redis.url(), &redis.status_key())
-            .component_literal("redis_connection", connection),
-    )
-    .await;
+    let config = ReaderConfig::new(&redis.url(), &redis.status_key());
+    let packed = format!("outbound\n{}\n*\n{connection}", redis.status_key());
+    // The Spin 4 build's manifest packs the timeout in front (deploy/spin/spin4.toml).
+    let config = match config.build {
+        Build::Wasip2 => config.component_literal("reader_config", &packed),
+        Build::Wasip3 => {
+            config.component_literal("reader_config_timed", &format!("1000\n{packed}"))
+        }
+    };
+    let reader = ReaderServer::start(config).await;
     let reply = reader.get("/server/status").await;
     assert_error(&reply, 503, "redis_unavailable");
     let stats = reader.settled_stats().await;

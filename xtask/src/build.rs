@@ -78,6 +78,35 @@ pub fn reader_wasm(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
     release_for_target(ws, WASM_TARGET, "status-reader", ws.reader_wasm(), shutdown)
 }
 
+/// The reader's WASIp3 build for Spin 4 (issue 25): `cargo build --release --target
+/// wasm32-wasip2 -p status-reader --no-default-features --features spin4` into
+/// `<target>/spin4`, exactly as `deploy/spin/spin4.toml`'s build command.
+pub fn reader_wasm_p3(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
+    let artifact = ws.reader_wasm_p3();
+    let mut cmd = cargo();
+    cmd.current_dir(ws.root())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            "status-reader",
+        ])
+        .args([
+            "--no-default-features",
+            "--features",
+            "spin4",
+            "--target-dir",
+        ])
+        .arg(ws.spin4_target());
+    run_step(&mut cmd, shutdown)?;
+    if !artifact.is_file() {
+        bail!("the build succeeded but {} is missing", artifact.display());
+    }
+    Ok(artifact)
+}
+
 /// `cargo build --release --target <target> -p <package>` (the shipped profile); returns
 /// `artifact`, the file that build must have produced.
 pub fn release_for_target(

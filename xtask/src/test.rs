@@ -92,6 +92,23 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             ]),
             &shutdown,
         )?;
+        step("clippy (reader, WASIp3 build for Spin 4)");
+        run_step(
+            cargo().current_dir(ws.root()).args([
+                "clippy",
+                "-p",
+                "status-reader",
+                "--target",
+                WASM_TARGET,
+                "--no-default-features",
+                "--features",
+                "spin4",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            &shutdown,
+        )?;
         if mingw_missing.is_none() {
             step("clippy (refresher, x86_64-pc-windows-gnu)");
             build::ensure_target(WINDOWS_TARGET, &shutdown)?;
@@ -114,8 +131,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
     manifest_checks::run(&ws, &shutdown)?;
 
-    step("build: reader .wasm (release), refresher and reader-host");
+    step("build: reader .wasm (release; WASIp2 and Spin 4's WASIp3), refresher and reader-host");
     let wasm = build::reader_wasm(&ws, &shutdown)?;
+    let wasm_p3 = build::reader_wasm_p3(&ws, &shutdown)?;
     let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
 
     step("build: refresher container image (static musl release binary, podman)");
@@ -165,6 +183,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     test.current_dir(ws.root())
         .args(["test", "--workspace"])
         .env("READER_WASM", &wasm)
+        .env("READER_WASM_P3", &wasm_p3)
         .env("STATUS_REFRESHER_BIN", &bins[0])
         .env("READER_HOST_BIN", &bins[1])
         .env("SERVER_STATUS_TEST_MYSQL", services.mysql.url.expose())

@@ -50,6 +50,21 @@ impl Workspace {
             .join("status_reader.wasm")
     }
 
+    /// The target directory of the reader's WASIp3 build for Spin 4 (issue 25): a directory of
+    /// its own, as `deploy/spin/spin4.toml` builds it, because both builds write a
+    /// `status_reader.wasm`.
+    pub fn spin4_target(&self) -> PathBuf {
+        self.target.join("spin4")
+    }
+
+    /// The reader's WASIp3 `.wasm` (release, `--features spin4`).
+    pub fn reader_wasm_p3(&self) -> PathBuf {
+        self.spin4_target()
+            .join(WASM_TARGET)
+            .join("release")
+            .join("status_reader.wasm")
+    }
+
     /// A native binary of the workspace built with the dev profile.
     pub fn debug_bin(&self, name: &str) -> PathBuf {
         self.target.join("debug").join(name)

@@ -33,11 +33,8 @@ fn cost_with(
     key_value: bool,
 ) -> (Vec<String>, usize) {
     let api = if key_value { "key_value" } else { "outbound" };
-    let settings = format!("{api}\nk\n*");
-    let (c, asked) = config(&[
-        (var::SETTINGS, &settings),
-        (var::CONNECTION, "redis://127.0.0.1:6379\n\n"),
-    ]);
+    let packed = format!("{api}\nk\n*\nredis://127.0.0.1:6379\n\n");
+    let (c, asked) = config(&[(var::CONFIG, &packed)]);
     let mut req = RequestHead::new(method, target);
     req.origin = origin.map(|o| o.as_bytes().to_vec());
     let r = handle(&req, &c, &s, T0 + 1.0);
@@ -56,7 +53,7 @@ fn document_endpoints_cost_the_settings_and_one_get() {
     ] {
         for origin in [None, Some("https://site.example")] {
             let (asked, calls) = cost("GET", target, origin, false);
-            assert_eq!(asked, [var::SETTINGS], "{target} {origin:?}");
+            assert_eq!(asked, [var::CONFIG], "{target} {origin:?}");
             assert_eq!(calls, 1, "{target}");
         }
     }
@@ -78,7 +75,7 @@ fn a_probe_and_a_players_count_cost_nothing_more() {
     ] {
         let s = MemoryStore::default().with("k", &doc, 900);
         let (asked, calls) = cost_with(s, "GET", target, None, false);
-        assert_eq!(asked, [var::SETTINGS], "{target}");
+        assert_eq!(asked, [var::CONFIG], "{target}");
         assert_eq!(calls, 1, "{target}");
     }
 }
@@ -96,10 +93,10 @@ fn routing_answers_cost_nothing_without_an_origin() {
             "{method} {target}"
         );
         let (asked, calls) = cost(method, target, Some("https://x"), false);
-        assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+        assert_eq!((asked, calls), (vec![var::CONFIG.to_owned()], 0));
     }
     let (asked, calls) = cost("OPTIONS", "/server/status", None, false);
-    assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+    assert_eq!((asked, calls), (vec![var::CONFIG.to_owned()], 0));
     let (asked, calls) = cost("GET", "/server/status/widget.js", None, false);
-    assert_eq!((asked, calls), (vec![var::SETTINGS.to_owned()], 0));
+    assert_eq!((asked, calls), (vec![var::CONFIG.to_owned()], 0));
 }

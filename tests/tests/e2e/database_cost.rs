@@ -96,7 +96,7 @@ fn assert_reader_has_no_database_access() {
         let lower = name.to_ascii_lowercase();
         assert!(
             lower.starts_with("redis_")
-                || ["status_key", "cors_allow_origin", "reader_settings"].contains(&name),
+                || ["status_key", "cors_allow_origin", "reader_config"].contains(&name),
             "reader variable {name} is not a Redis or HTTP setting"
         );
         for db_word in ["db", "mysql", "maria", "database", "sql"] {

@@ -1,0 +1,49 @@
+//! Spin 4's WASIp3 interfaces for the reader's second build: `spin:redis@3.0.0`,
+//! `spin:key-value@3.0.0` and `spin:variables@3.0.0`, where every function is `async`.
+//!
+//! They behave as the WASIp2 ones (`redis.rs`, `key_value.rs`, `variables.rs`), which they
+//! reuse: the same allow-list, connections, bounds, counters and error texts. What is new
+//! is how a call runs: as a concurrent host task (wasmtime's component-model-async) that
+//! the guest may abandon. When the guest's timer wins a race and it drops the call, wasmtime
+//! cancels the task and drops its future — the half-open connect or the unanswered read —
+//! so an abandoned call keeps nothing open (the store, dropped after every request, would
+//! drop it at the latest).
+//!
+//! Each implementation reads what it needs out of the store (`Accessor::with`), awaits the
+//! Redis call without holding the store, and puts the result back; that is why the views'
+//! app-wide parts are `Arc`s (`view.rs`).
+
+mod bindings;
+mod key_value;
+mod redis;
+mod variables;
+
+use wasmtime::component::Linker;
+
+use crate::key_value::KeyValueStores;
+use crate::redis::RedisOutbound;
+use crate::variables::ResolvedVariables;
+use crate::view::{Interface, RequestView};
+
+pub use bindings::spin;
+
+/// The parts of a request's store data these interfaces see.
+pub trait SpinView: Send + 'static {
+    fn redis(&mut self) -> RequestView<'_, RedisOutbound>;
+    fn key_value(&mut self) -> RequestView<'_, KeyValueStores>;
+    fn variables(&mut self) -> RequestView<'_, ResolvedVariables>;
+}
+
+/// Adds the three Spin 4 interfaces to `linker`.
+pub fn add_to_linker<T: SpinView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    spin::redis::redis::add_to_linker::<_, Interface<RedisOutbound>>(linker, T::redis)?;
+    spin::key_value::key_value::add_to_linker::<_, Interface<KeyValueStores>>(
+        linker,
+        T::key_value,
+    )?;
+    spin::variables::variables::add_to_linker::<_, Interface<ResolvedVariables>>(
+        linker,
+        T::variables,
+    )?;
+    Ok(())
+}
