@@ -61,6 +61,25 @@ impl Wine {
         cmd
     }
 
+    /// Keeps this prefix's Wine session up until the returned guard drops.
+    ///
+    /// Wine ends its system processes — `services.exe` and every service it runs — as soon as
+    /// the last ordinary Wine process exits. A test that starts a service with `sc start` and
+    /// then talks to it from Linux has no Wine process of its own left, so without this the
+    /// service is shut down a moment after `sc` exits (seen: the document written, then
+    /// "connection refused" on `/health`, with no Wine process left). Wine's `cmd` waiting
+    /// on a stdin that never closes is that ordinary process.
+    pub fn keep_session(&self) -> WineSession {
+        let child = self
+            .command("cmd")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} cmd: {e}", self.loader.display()));
+        WineSession { child }
+    }
+
     /// Runs Wine's own `program` (e.g. `sc`) to completion: (exit code, output).
     pub fn tool(&self, program: &str, args: &[&str]) -> (Option<i32>, String) {
         let mut cmd = self.command(program);
@@ -87,4 +106,18 @@ pub fn refresher_exe() -> Option<PathBuf> {
 /// `/tmp/x/y` as the Windows program sees it: `Z:\tmp\x\y`.
 pub fn windows_path(path: &Path) -> String {
     format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+/// An ordinary Wine process that keeps the session (and its services) up: see
+/// [`Wine::keep_session`]. Killed on drop.
+#[derive(Debug)]
+pub struct WineSession {
+    child: std::process::Child,
+}
+
+impl Drop for WineSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -84,9 +84,34 @@ fn assert_redis_unavailable(backend: Backend, path: &str, reply: &Reply, took: D
             "{backend:?} GET {path}: no Retry-After"
         );
     }
+    // A hang is the host's own 30 s timeout; a busy machine can add a second or so to one
+    // request, never that. The bound itself is held by the median (see `assert_in_time`).
     assert!(
-        took <= bound,
+        took <= bound + HICCUP,
         "{backend:?} GET {path} took {took:?} against a stalled Redis; the bound is {bound:?}"
+    );
+}
+
+/// What a busy CI machine may add to a single request (a scheduling hiccup), far below the
+/// host's own Redis timeout, which is what a request without the component's bound waits.
+const HICCUP: Duration = Duration::from_secs(3);
+
+/// The answers to a stalled Redis come within `redis_timeout_ms` + the issue's 250 ms: the
+/// median of every timed request, so one request that a loaded machine delayed does not
+/// make a correct build red, while a build that waits for the host (30 s) fails every time.
+fn assert_in_time(backend: Backend, took: &mut [Duration]) {
+    let bound = Duration::from_millis(TIMEOUT_MS) + SLACK;
+    took.sort();
+    let median = took[took.len() / 2];
+    println!(
+        "{backend:?}: {} requests against a stalled Redis, median {median:?}, slowest {:?}",
+        took.len(),
+        took[took.len() - 1]
+    );
+    assert!(
+        median <= bound,
+        "{backend:?}: the median answer to a stalled Redis took {median:?}; the bound is \
+         {bound:?} (all: {took:?})"
     );
 }
 
@@ -117,12 +142,15 @@ async fn a_stalled_redis_is_answered_503_within_the_timeout_on_both_backends() {
         assert_eq!(wait_for_200(addr, "/health").await.status, 200);
 
         proxy.set_mode(Mode::Stall);
+        let mut took = Vec::new();
         for _ in 0..10 {
             for path in ["/server/status", "/health"] {
-                let (reply, took) = timed_get(addr, path).await;
-                assert_redis_unavailable(backend, path, &reply, took);
+                let (reply, t) = timed_get(addr, path).await;
+                assert_redis_unavailable(backend, path, &reply, t);
+                took.push(t);
             }
         }
+        assert_in_time(backend, &mut took);
 
         // The stall ends: the same host answers again, no restart.
         proxy.set_mode(Mode::Pass);

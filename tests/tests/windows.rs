@@ -15,7 +15,7 @@ use std::time::Duration;
 use integration_tests::binaries::{Child, Signal, run};
 use integration_tests::db::TestDb;
 use integration_tests::live::{self, document, exp, set_exp};
-use integration_tests::probe::{health, http_get, metric, metrics_addr};
+use integration_tests::probe::{health_when, http_get, metric, metrics_addr};
 use integration_tests::redis::TestRedis;
 use integration_tests::temp::TempDir;
 use integration_tests::wait::wait_until;
@@ -100,7 +100,11 @@ fn daemon_under_wine_serves_health_and_metrics_takes_a_nudge_and_releases_the_le
         child.output()
     );
     let addr = metrics_addr(&child);
-    let (code, body) = health(addr);
+    // The document is in Redis a moment before the daemon records the cycle that wrote it,
+    // which is what `/health` reports: wait for the report, not for a guess.
+    let (code, body) = health_when(addr, WINE_LIMIT, |code, body| {
+        code == 200 && body["lease_holder"] == true
+    });
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["lease_holder"], true, "{body}");
     let (code, text) = http_get(addr, "/metrics");
@@ -151,6 +155,34 @@ impl Drop for InstalledService<'_> {
     }
 }
 
+/// `sc start` until `sc query` says RUNNING, within [`WINE_LIMIT`]. Wine's service manager
+/// gives a service a few seconds to connect back (`StartServiceCtrlDispatcher`); on a busy
+/// machine a cold Wine process can take longer, and then `sc start` fails although nothing
+/// is wrong with the service, which the manager has meanwhile marked stopped. A service that
+/// never reaches RUNNING still fails, with every `sc` answer in the message.
+fn start_service(wine: &Wine, name: &str) {
+    let deadline = std::time::Instant::now() + WINE_LIMIT;
+    let mut answers = Vec::new();
+    loop {
+        let (code, output) = wine.tool("sc", &["start", name]);
+        answers.push(format!("sc start: {code:?} {output}"));
+        let running = wait_until(Duration::from_secs(15), || {
+            let (_, query) = wine.tool("sc", &["query", name]);
+            query.contains("RUNNING")
+        });
+        if running {
+            return;
+        }
+        let (_, query) = wine.tool("sc", &["query", name]);
+        answers.push(format!("sc query: {query}"));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service never reached RUNNING through sc:\n{}",
+            answers.join("\n")
+        );
+    }
+}
+
 #[test]
 fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_the_lease() {
     let Some((wine, exe)) = setup() else { return };
@@ -176,6 +208,8 @@ fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_
     .expect("write the config file");
     let logs = dir.path().join("logs");
     let name = format!("ss-test-{:08x}", fastrand::u32(..));
+    // Wine stops its services once no ordinary Wine process is left (see `keep_session`).
+    let _session = wine.keep_session();
 
     let mut install = wine.command(&exe);
     install.args(["service", "install", "--name", &name, "--config"]);
@@ -190,8 +224,7 @@ fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_
         name: name.clone(),
     };
 
-    let (code, output) = wine.tool("sc", &["start", &name]);
-    assert_eq!(code, Some(0), "sc start failed:\n{output}");
+    start_service(&wine, &name);
     let log = || {
         std::fs::read_dir(&logs)
             .into_iter()
@@ -206,14 +239,23 @@ fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_
         log()
     );
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut last = String::new();
+    let healthy = wait_until(WINE_LIMIT, || {
+        match dev_support::http::get(addr, "/health", Duration::from_secs(2)) {
+            Ok(reply) if reply.status == 200 => true,
+            Ok(reply) => {
+                last = format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body));
+                false
+            }
+            Err(e) => {
+                last = format!("{e:#}");
+                false
+            }
+        }
+    });
     assert!(
-        wait_until(WINE_LIMIT, || dev_support::http::get(
-            addr,
-            "/health",
-            Duration::from_secs(2)
-        )
-        .is_ok_and(|reply| reply.status == 200)),
-        "the service's /health never answered 200; its log:\n{}",
+        healthy,
+        "the service's /health never answered 200 (last: {last}); its log:\n{}",
         log()
     );
     assert!(lock_held(&redis), "the service holds no lease");
