@@ -9,10 +9,11 @@
 //!   are never parsed and re-printed, so no float can change on the way; `serde_json` only
 //!   checks that the file is JSON, failing the build when it is not.
 //! * All three served files (the two above and `src/embed/widget.html`) are then stored
-//!   LZ77-compressed (`src/embed/lz77.rs`, about 52 KB down to 18 KB of the `.wasm`) and
-//!   expanded when served. The build fails unless each expands back to the exact bytes.
-//!   `packed.rs` gives each one's length and its FNV-1a hash, the `ETag` (computed here
-//!   since the component no longer holds the plain bytes as a constant).
+//!   LZ77-compressed as one stream (`src/embed/lz77.rs`, about 52 KB down to 17 KB of the
+//!   `.wasm`) and expanded when served. The build fails unless the stream expands back to
+//!   the exact bytes. `packed.rs` gives each file's range in the expanded stream and its
+//!   FNV-1a hash, the `ETag` (computed here since the component no longer holds the plain
+//!   bytes as a constant).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,9 @@ fn main() {
     println!("cargo::rerun-if-changed={html}");
     println!("cargo::rerun-if-changed=src/embed/lz77.rs");
     let html = std::fs::read(html).expect("cannot read src/embed/widget.html");
-    let mut consts = String::new();
-    for (name, bytes) in [
+    // One stream for the three: they share words (the page and its widget especially),
+    // and the widget, served most, comes first so that it alone is quickest to expand.
+    let files = [
         (
             "WIDGET_JS",
             std::fs::read(out.join("widget.min.js")).expect("widget.min.js"),
@@ -39,21 +41,27 @@ fn main() {
             "OPENAPI_JSON",
             std::fs::read(out.join("openapi.min.json")).expect("openapi.min.json"),
         ),
-    ] {
-        let packed = lz77::compress(&bytes);
-        assert!(
-            lz77::decompress(&packed, bytes.len()) == bytes,
-            "lz77 does not give {name} back"
-        );
-        let file = format!("{}.lz77", name.to_ascii_lowercase());
-        std::fs::write(out.join(&file), &packed).expect("cannot write a packed asset");
+    ];
+    let all: Vec<u8> = files.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+    let packed = lz77::compress(&all);
+    assert!(
+        lz77::decompress(&packed, all.len()) == all,
+        "lz77 does not give the served files back"
+    );
+    std::fs::write(out.join("assets.lz77"), &packed).expect("cannot write assets.lz77");
+    let mut consts = String::from(
+        "const PACKED: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/assets.lz77\"));\n",
+    );
+    let mut start = 0;
+    for (name, bytes) in &files {
+        let end = start + bytes.len();
         let _ = writeln!(
             consts,
-            "const {name}_PACKED: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"));\n\
-             const {name}_LEN: usize = {};\nconst {name}_HASH: u64 = {:#018x};",
-            bytes.len(),
-            fnv1a(&bytes)
+            "const {name}_RANGE: core::ops::Range<usize> = {start}..{end};\n\
+             const {name}_HASH: u64 = {:#018x};",
+            fnv1a(bytes)
         );
+        start = end;
     }
     std::fs::write(out.join("packed.rs"), consts).expect("cannot write packed.rs");
 }

@@ -20,11 +20,13 @@ const MIN_MATCH: usize = 4;
 #[allow(dead_code)]
 const MAX_CHAIN: usize = 8192;
 
-/// `packed` (from [`compress`]) expanded; `len` is the expanded length, a capacity hint.
+/// The first `len` bytes of what `packed` (from [`compress`]) expands to (all of it when
+/// it is shorter). Decoding stops once `len` bytes are out, so a file at the front of a
+/// packed stream costs only its own share of the work.
 pub fn decompress(packed: &[u8], len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len);
     let mut i = 0;
-    while i < packed.len() {
+    while i < packed.len() && out.len() < len {
         let token = packed[i];
         i += 1;
         let literals = read_length(packed, &mut i, usize::from(token >> 4));
@@ -43,6 +45,7 @@ pub fn decompress(packed: &[u8], len: usize) -> Vec<u8> {
             out.push(b);
         }
     }
+    out.truncate(len);
     out
 }
 
@@ -165,6 +168,11 @@ mod tests {
         for data in [&b""[..], b"a", b"abcd", b"abcdabcd", &long_run, &far] {
             let packed = compress(data);
             assert_eq!(decompress(&packed, data.len()), data);
+            assert_eq!(decompress(&packed, data.len() + 10), data);
+            for prefix in [0, 1, 3, 5, data.len() / 2] {
+                let prefix = prefix.min(data.len());
+                assert_eq!(decompress(&packed, prefix), &data[..prefix]);
+            }
         }
         assert!(compress(&long_run).len() < 400);
     }
@@ -174,6 +182,8 @@ mod tests {
         fn any_bytes_round_trip(data in proptest::collection::vec(
             prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..3000)) {
             let packed = compress(&data);
+            let half = data.len() / 2;
+            prop_assert_eq!(decompress(&packed, half), &data[..half]);
             prop_assert_eq!(decompress(&packed, data.len()), data);
         }
     }
