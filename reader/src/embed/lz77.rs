@@ -39,10 +39,13 @@ pub fn decompress(packed: &[u8], len: usize) -> Vec<u8> {
         i += 2;
         let length = read_length(packed, &mut i, usize::from(token & 15)) + MIN_MATCH;
         let start = out.len() - distance;
-        // Byte by byte: a match may overlap the bytes it produces (a run).
-        for k in start..start + length {
-            let b = out[k];
-            out.push(b);
+        // A match may overlap the bytes it produces (a run): copy at most `distance`
+        // bytes at a time, each piece from bytes already out.
+        let mut left = length;
+        while left > 0 {
+            let piece = left.min(distance);
+            out.extend_from_within(start..start + piece);
+            left -= piece;
         }
     }
     out.truncate(len);
