@@ -27,8 +27,17 @@ pub trait Store {
 /// Classifies a Redis failure reported through Spin's error variant. Spin maps the server's
 /// `WRONGTYPE` reply for `GET` to `other("WRONGTYPE: ...")` rather than `type-error`, so
 /// both are recognised.
+///
+/// The search is over bytes, not `str::contains`: a `&str` pattern links core's two-way
+/// string searcher (about 3 KB of the `.wasm`, which has a size budget) for this one call.
 pub fn classify(type_error: bool, message: &str) -> StoreError {
-    if type_error || message.contains("WRONGTYPE") {
+    const NEEDLE: &[u8] = b"WRONGTYPE";
+    if type_error
+        || message
+            .as_bytes()
+            .windows(NEEDLE.len())
+            .any(|w| w == NEEDLE)
+    {
         StoreError::WrongType
     } else {
         StoreError::Unavailable
@@ -115,5 +124,24 @@ mod tests {
             classify(false, "Connection refused (os error 111)"),
             StoreError::Unavailable
         );
+    }
+
+    proptest::proptest! {
+        /// The byte search answers exactly as `str::contains` did, wherever the word sits
+        /// and whatever surrounds it (Cyrillic included).
+        #[test]
+        fn byte_search_is_str_contains(
+            before in "[a-zA-Z: щ]{0,12}",
+            word in proptest::sample::select(vec!["WRONGTYPE", "WRONGTYP", "wrongtype", "RONGTYPE", ""]),
+            after in "[A-Z ё]{0,12}",
+        ) {
+            let message = format!("{before}{word}{after}");
+            let expected = if message.contains("WRONGTYPE") {
+                StoreError::WrongType
+            } else {
+                StoreError::Unavailable
+            };
+            proptest::prop_assert_eq!(classify(false, &message), expected);
+        }
     }
 }
