@@ -602,7 +602,7 @@ count = "{{ lights }}"
         assert_eq!(locked.triggers[0].id, "reader-http-trigger");
         assert_eq!(locked.triggers[1].id, "http-trigger1");
         assert!(locked.variables["redis_password"].secret);
-        assert!(locked.components[0].config.contains_key("redis_connection"));
+        assert!(locked.components[0].config.contains_key("reader_config"));
     }
 
     #[test]
