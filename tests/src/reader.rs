@@ -38,31 +38,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The release reader component: `READER_WASM`, or built once per process.
 pub fn reader_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        if let Some(path) = std::env::var_os("READER_WASM").filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "READER_WASM={} is not a file",
-                path.display()
-            );
-            return path;
-        }
-        let artifacts = cargo_build(&[
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "status-reader",
-        ]);
-        artifacts
-            .iter()
-            .filter(|a| a.target == "status_reader" || a.target == "status-reader")
-            .flat_map(|a| a.filenames.iter())
-            .find(|f| f.extension().is_some_and(|e| e == "wasm"))
-            .cloned()
-            .expect("cargo built no status_reader.wasm")
-    })
+    WASM.get_or_init(|| given_wasm("READER_WASM").unwrap_or_else(|| build_reader(&[])))
 }
 
 /// The release WASIp3 reader component (Spin 4): `READER_WASM_P3`, or built once per
@@ -71,40 +47,47 @@ pub fn reader_wasm() -> &'static Path {
 pub fn reader_wasm_p3() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
     WASM.get_or_init(|| {
-        if let Some(path) = std::env::var_os("READER_WASM_P3").filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "READER_WASM_P3={} is not a file",
-                path.display()
-            );
-            return path;
-        }
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .filter(|d| !d.is_empty())
-            .map_or_else(|| workspace_root().join("target"), PathBuf::from)
-            .join("spin4");
-        let target = target.to_string_lossy().into_owned();
-        let artifacts = cargo_build(&[
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "status-reader",
-            "--no-default-features",
-            "--features",
-            "spin4",
-            "--target-dir",
-            &target,
-        ]);
-        artifacts
-            .iter()
-            .filter(|a| a.target == "status_reader" || a.target == "status-reader")
-            .flat_map(|a| a.filenames.iter())
-            .find(|f| f.extension().is_some_and(|e| e == "wasm"))
-            .cloned()
-            .expect("cargo built no status_reader.wasm")
+        given_wasm("READER_WASM_P3").unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|d| !d.is_empty())
+                .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+                .join("spin4");
+            let target = target.to_string_lossy().into_owned();
+            build_reader(&[
+                "--no-default-features",
+                "--features",
+                "spin4",
+                "--target-dir",
+                &target,
+            ])
+        })
     })
+}
+
+/// The `.wasm` named by environment variable `var` (as `cargo xtask test` passes it), if set.
+fn given_wasm(var: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os(var).filter(|p| !p.is_empty())?);
+    assert!(path.is_file(), "{var}={} is not a file", path.display());
+    Some(path)
+}
+
+/// `cargo build --release --target wasm32-wasip2 -p status-reader <extra>`: the `.wasm`.
+fn build_reader(extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "-p",
+        "status-reader",
+    ];
+    args.extend_from_slice(extra);
+    cargo_build(&args)
+        .iter()
+        .filter(|a| a.target == "status_reader" || a.target == "status-reader")
+        .flat_map(|a| a.filenames.iter())
+        .find(|f| f.extension().is_some_and(|e| e == "wasm"))
+        .cloned()
+        .expect("cargo built no status_reader.wasm")
 }
 
 /// Which build of the reader a host serves.
