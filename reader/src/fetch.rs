@@ -23,14 +23,14 @@ pub struct Fetched {
 }
 
 /// `GET <key>`, and `GET <key>:last_good` only when the first is missing.
-pub fn fetch<S: Store>(store: &S, status_key: &str) -> Result<Fetched, ServeError> {
-    if let Some(bytes) = store.get(status_key)? {
+pub async fn fetch<S: Store>(store: &S, status_key: &str) -> Result<Fetched, ServeError> {
+    if let Some(bytes) = store.get(status_key).await? {
         return Ok(Fetched {
             bytes,
             source: Source::Primary,
         });
     }
-    match store.get(&last_good_key(status_key))? {
+    match store.get(&last_good_key(status_key)).await? {
         Some(bytes) => Ok(Fetched {
             bytes,
             source: Source::LastGood,
@@ -51,6 +51,7 @@ pub fn validate(bytes: &[u8]) -> Result<DocumentView<'_>, ServeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ready::now;
     use crate::store::StoreError;
     use crate::store::memory::MemoryStore;
 
@@ -59,7 +60,7 @@ mod tests {
         let s = MemoryStore::default()
             .with("k", b"p", 10)
             .with("k:last_good", b"l", -1);
-        let f = fetch(&s, "k").unwrap();
+        let f = now(fetch(&s, "k")).unwrap().unwrap();
         assert_eq!((f.bytes.as_slice(), f.source), (&b"p"[..], Source::Primary));
         assert_eq!(s.calls(), ["GET k"]);
     }
@@ -67,24 +68,33 @@ mod tests {
     #[test]
     fn last_good_only_when_primary_missing() {
         let s = MemoryStore::default().with("k:last_good", b"l", -1);
-        let f = fetch(&s, "k").unwrap();
+        let f = now(fetch(&s, "k")).unwrap().unwrap();
         assert_eq!(f.source, Source::LastGood);
         assert_eq!(s.calls(), ["GET k", "GET k:last_good"]);
 
         let s = MemoryStore::default()
             .failing("k", StoreError::WrongType)
             .with("k:last_good", b"l", -1);
-        assert_eq!(fetch(&s, "k"), Err(ServeError::WrongType));
+        assert_eq!(now(fetch(&s, "k")).unwrap(), Err(ServeError::WrongType));
         assert_eq!(s.calls(), ["GET k"]);
     }
 
     #[test]
     fn neither_or_failing() {
         let s = MemoryStore::default();
-        assert_eq!(fetch(&s, "k"), Err(ServeError::StatusUnavailable));
+        assert_eq!(
+            now(fetch(&s, "k")).unwrap(),
+            Err(ServeError::StatusUnavailable)
+        );
         let s = MemoryStore::default().failing("k", StoreError::Unavailable);
-        assert_eq!(fetch(&s, "k"), Err(ServeError::RedisUnavailable));
+        assert_eq!(
+            now(fetch(&s, "k")).unwrap(),
+            Err(ServeError::RedisUnavailable)
+        );
         let s = MemoryStore::default().failing("k:last_good", StoreError::Unavailable);
-        assert_eq!(fetch(&s, "k"), Err(ServeError::RedisUnavailable));
+        assert_eq!(
+            now(fetch(&s, "k")).unwrap(),
+            Err(ServeError::RedisUnavailable)
+        );
     }
 }

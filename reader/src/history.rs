@@ -32,8 +32,11 @@ use crate::store::Store;
 pub const HISTORY_MAX_AGE_S: u64 = 60;
 
 /// The stored history and its head, validated (one `GET`).
-pub fn read<S: Store>(store: &S, status_key: &str) -> Result<(HistoryHead, Vec<u8>), ServeError> {
-    let Some(bytes) = store.get(&history_key(status_key))? else {
+pub async fn read<S: Store>(
+    store: &S,
+    status_key: &str,
+) -> Result<(HistoryHead, Vec<u8>), ServeError> {
+    let Some(bytes) = store.get(&history_key(status_key)).await? else {
         return Err(ServeError::HistoryUnavailable);
     };
     match HistoryHead::parse(&bytes) {
@@ -67,8 +70,13 @@ pub fn etag(head: &HistoryHead, stored_len: usize) -> String {
 }
 
 /// Answers `GET /server/status/history`.
-pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let (head, stored) = match read(store, config.status_key()) {
+pub async fn serve<S: Store>(
+    req: &RequestHead,
+    config: &Config<'_>,
+    store: &S,
+    now: f64,
+) -> Response {
+    let (head, stored) = match read(store, config.status_key()).await {
         Ok(h) => h,
         Err(e) => return Response::error(e),
     };

@@ -25,6 +25,7 @@ pub mod error;
 pub mod fetch;
 pub mod history;
 pub mod query;
+pub mod ready;
 pub mod request;
 pub mod respond;
 pub mod route;

@@ -20,21 +20,43 @@ use crate::route::{ALLOW, Dispatch, Route, dispatch};
 use crate::simple;
 use crate::store::Store;
 
-/// Answers one request. `now` is unix seconds. Never panics on any request or stored value.
+/// Answers one request whose store answers at once (the WASIp2 build, whose Redis calls
+/// block the guest, and the native tests): [`answer`] driven by one poll. A store that
+/// leaves it pending breaks that promise, a bug answered 503 `redis_unavailable` (logged)
+/// rather than a hang or a panic.
 pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
+    crate::ready::now(answer(req, config, store, now)).unwrap_or_else(|| {
+        eprintln!("status-reader: the store did not answer at once; answering redis_unavailable");
+        Response::error(ServeError::RedisUnavailable)
+    })
+}
+
+/// Whether answering `req` reads the configuration (the CORS list at least): the WASIp3
+/// build resolves its variables before the request flow runs, and only then.
+pub fn reads_config(req: &RequestHead) -> bool {
+    needs_cors(dispatch(req), req)
+}
+
+/// Answers one request. `now` is unix seconds. Never panics on any request or stored value.
+pub async fn answer<S: Store>(
+    req: &RequestHead,
+    config: &Config<'_>,
+    store: &S,
+    now: f64,
+) -> Response {
     let dispatched = dispatch(req);
     let mut response = match dispatched {
         Dispatch::Serve { route } => match route {
-            Route::Status => status(req, config, store, now),
-            Route::Debug => debug(config, store, now),
-            Route::Health => health(config, store, now),
-            Route::Badge => badge::endpoint::serve(req, config, store, now, Kind::Svg),
-            Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields),
+            Route::Status => status(req, config, store, now).await,
+            Route::Debug => debug(config, store, now).await,
+            Route::Health => health(config, store, now).await,
+            Route::Badge => badge::endpoint::serve(req, config, store, now, Kind::Svg).await,
+            Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields).await,
             Route::WidgetJs => embed::serve(req, Asset::WidgetJs),
             Route::WidgetPage => embed::serve(req, Asset::DemoPage),
-            Route::Simple => simple::serve(req, config, store, now),
+            Route::Simple => simple::serve(req, config, store, now).await,
             Route::OpenApi => embed::serve(req, Asset::OpenApi),
-            Route::History => history::serve(req, config, store, now),
+            Route::History => history::serve(req, config, store, now).await,
         },
         Dispatch::Preflight => {
             let mut r = Response {
@@ -89,8 +111,8 @@ fn needs_cors(dispatched: Dispatch, req: &RequestHead) -> bool {
 }
 
 /// `/server/status`: the stored document plus `_cache`, or 304.
-fn status<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let Fetched { bytes, source } = match fetch(store, config.status_key()) {
+async fn status<S: Store>(req: &RequestHead, config: &Config<'_>, store: &S, now: f64) -> Response {
+    let Fetched { bytes, source } = match fetch(store, config.status_key()).await {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -145,7 +167,7 @@ pub const TTL_NOT_IN_API: &str =
     "redis_api=key_value: Spin's key-value API cannot read a key's TTL";
 
 /// `/server/status/debug`: what the reader sees, never cached.
-fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
+async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
     #[derive(Serialize)]
     struct Debug<'a> {
         cached: bool,
@@ -170,7 +192,7 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         defaulted: &'a [std::borrow::Cow<'a, str>],
     }
 
-    let Fetched { bytes, source } = match fetch(store, config.status_key()) {
+    let Fetched { bytes, source } = match fetch(store, config.status_key()).await {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -180,7 +202,7 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
     };
     let key = source.key(config.status_key());
     let f = view.freshness(now);
-    let (ttl, ttl_unavailable) = match store.ttl(&key) {
+    let (ttl, ttl_unavailable) = match store.ttl(&key).await {
         Ok(Some(ttl)) => (Some(ttl), None),
         Ok(None) => (None, Some(TTL_NOT_IN_API)),
         Err(_) => (None, Some("the TTL command failed")),
@@ -206,7 +228,7 @@ fn debug<S: Store>(config: &Config, store: &S, now: f64) -> Response {
 }
 
 /// `/health`: 200 `ok` while the primary document is fresh; 503 `stale` or `error`.
-fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
+async fn health<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
     #[derive(Serialize)]
     struct Health {
         status: &'static str,
@@ -221,10 +243,12 @@ fn health<S: Store>(config: &Config, store: &S, now: f64) -> Response {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'static str>,
     }
-    let judged = fetch(store, config.status_key()).and_then(|Fetched { bytes, source }| {
-        let v = validate(&bytes)?;
-        Ok((v.freshness(now), source, v.state))
-    });
+    let judged = fetch(store, config.status_key())
+        .await
+        .and_then(|Fetched { bytes, source }| {
+            let v = validate(&bytes)?;
+            Ok((v.freshness(now), source, v.state))
+        });
     let (status, body) = match judged {
         Ok((f, source, document_state)) => {
             let ok = f.fresh && source == Source::Primary;

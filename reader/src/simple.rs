@@ -26,8 +26,13 @@ pub fn status_for(state: State) -> u16 {
 }
 
 /// Answers `/server/status/simple`.
-pub fn serve<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64) -> Response {
-    let judged = fetch(store, config.status_key()).and_then(|fetched| {
+pub async fn serve<S: Store>(
+    req: &RequestHead,
+    config: &Config<'_>,
+    store: &S,
+    now: f64,
+) -> Response {
+    let judged = fetch(store, config.status_key()).await.and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
         let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;

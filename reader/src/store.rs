@@ -16,12 +16,21 @@ pub enum StoreError {
 }
 
 /// The two reads the reader makes.
+///
+/// Async because Spin 4's Redis interfaces are: the WASIp3 export awaits the request flow,
+/// so a request waiting on Redis leaves the instance free for the others it serves at the
+/// same time. Spin 3's calls block the guest instead; its store answers with futures that
+/// are ready when first polled, and [`crate::ready::now`] drives them without an executor.
+///
+/// `async fn` in a public trait leaves callers no way to ask for `Send` futures; none need
+/// them (a component instance is single-threaded, the native tests poll in place).
+#[allow(async_fn_in_trait)]
 pub trait Store {
     /// `GET key`: the value, or `None` when the key does not exist.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// `TTL key`: seconds left; `-1` when the key never expires, `-2` when it does not exist.
     /// `Ok(None)` when the backend has no way to ask (Spin's key-value API has no TTL).
-    fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError>;
+    async fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Classifies a Redis failure reported through Spin's error variant. Spin maps the server's
@@ -84,7 +93,7 @@ pub(crate) mod memory {
     }
 
     impl Store for MemoryStore {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
             self.calls.borrow_mut().push(format!("GET {key}"));
             match self.slots.get(key) {
                 None => Ok(None),
@@ -92,7 +101,7 @@ pub(crate) mod memory {
                 Some(Slot::Fails(e)) => Err(*e),
             }
         }
-        fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        async fn ttl(&self, key: &str) -> Result<Option<i64>, StoreError> {
             self.calls.borrow_mut().push(format!("TTL {key}"));
             if self.no_ttl {
                 return Ok(None);

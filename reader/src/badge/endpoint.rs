@@ -31,9 +31,9 @@ const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ance
 const NO_STORE: &str = "no-store";
 
 /// Answers `badge.svg` or `shields.json`.
-pub fn serve<S: Store>(
+pub async fn serve<S: Store>(
     req: &RequestHead,
-    config: &Config,
+    config: &Config<'_>,
     store: &S,
     now: f64,
     kind: Kind,
@@ -42,7 +42,7 @@ pub fn serve<S: Store>(
         Ok(o) => o,
         Err(e) => return Response::error(ServeError::InvalidOption(e)),
     };
-    let judged = fetch(store, config.status_key()).and_then(|fetched| {
+    let judged = fetch(store, config.status_key()).await.and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
         let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
@@ -67,7 +67,7 @@ pub fn serve<S: Store>(
     };
     if options.show.contains(&Shown::Uptime) {
         // A history that cannot be read leaves the uptime out; the badge itself stands.
-        if let Ok((head, stored)) = history::read(store, config.status_key()) {
+        if let Ok((head, stored)) = history::read(store, config.status_key()).await {
             judged.extras.uptime = head.uptime.month;
             // The tag names both reads: a new history write must not get a 304.
             let inner = history::etag(&head, stored.len());
