@@ -31,6 +31,7 @@ pub mod respond;
 pub mod route;
 pub mod serve;
 pub mod simple;
+pub mod spin_store;
 pub mod store;
 #[cfg(test)]
 mod testing;

@@ -34,6 +34,31 @@ impl RequestHead {
         }
     }
 
+    /// Copies a host's request head: `target` as the host gives it, `header` the field
+    /// lines of a name. Oversized values are not copied whole: a placeholder of just over
+    /// the limit keeps routing's 414/431 decision. Both builds' glue calls this; only how
+    /// they ask their host differs.
+    pub fn bounded(
+        method: String,
+        target: Option<String>,
+        header: impl Fn(&str) -> Vec<Vec<u8>>,
+    ) -> Self {
+        let mut target = target.unwrap_or_default();
+        if target.len() > MAX_TARGET_BYTES {
+            target = "/".repeat(MAX_TARGET_BYTES + 1);
+        }
+        let mut if_none_match = header("if-none-match");
+        if if_none_match.iter().map(Vec::len).sum::<usize>() > MAX_CONDITIONAL_BYTES {
+            if_none_match = vec![vec![b' '; MAX_CONDITIONAL_BYTES + 1]];
+        }
+        RequestHead {
+            method,
+            path_with_query: target,
+            if_none_match,
+            origin: header("origin").into_iter().next(),
+        }
+    }
+
     /// The path without query or fragment. An empty target is treated as `/`.
     pub fn path(&self) -> &str {
         let target = self.path_with_query.as_str();
@@ -69,6 +94,33 @@ mod tests {
         assert_eq!(RequestHead::new("GET", "/a#b").path(), "/a");
         assert_eq!(RequestHead::new("GET", "").path(), "/");
         assert_eq!(RequestHead::new("GET", "?q").path(), "/");
+    }
+
+    #[test]
+    fn bounded_keeps_small_values_and_marks_oversized_ones() {
+        let header = |name: &str| match name {
+            "if-none-match" => vec![b"\"a\"".to_vec(), b"*".to_vec()],
+            "origin" => vec![b"https://x".to_vec(), b"https://y".to_vec()],
+            _ => vec![],
+        };
+        let r = RequestHead::bounded("GET".into(), Some("/health?x".into()), header);
+        assert_eq!(r.path_with_query, "/health?x");
+        assert_eq!(r.if_none_match.len(), 2);
+        assert_eq!(
+            r.origin.as_deref(),
+            Some(&b"https://x"[..]),
+            "the first origin"
+        );
+        assert_eq!(
+            RequestHead::bounded("GET".into(), None, |_| vec![]).path(),
+            "/"
+        );
+
+        let long = "/".repeat(MAX_TARGET_BYTES + 5000);
+        let huge = |_: &str| vec![vec![b'x'; MAX_CONDITIONAL_BYTES]; 3];
+        let r = RequestHead::bounded("GET".into(), Some(long), huge);
+        assert_eq!(r.path_with_query.len(), MAX_TARGET_BYTES + 1);
+        assert_eq!(r.if_none_match, [vec![b' '; MAX_CONDITIONAL_BYTES + 1]]);
     }
 
     #[test]

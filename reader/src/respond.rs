@@ -40,6 +40,29 @@ impl Response {
         r
     }
 
+    /// The response as a host takes it: `(headers, status, body)`, the headers made by
+    /// `fields` from name/value pairs. A header the host refuses (none should be: every
+    /// value is visible ASCII) degrades to a bare 500 with `empty` headers rather than no
+    /// answer at all.
+    pub fn for_host<H, E: std::fmt::Debug>(
+        self,
+        fields: impl FnOnce(&[(String, Vec<u8>)]) -> Result<H, E>,
+        empty: impl FnOnce() -> H,
+    ) -> (H, u16, Vec<u8>) {
+        let pairs: Vec<(String, Vec<u8>)> = self
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.into_bytes()))
+            .collect();
+        match fields(&pairs) {
+            Ok(headers) => (headers, self.status, self.body),
+            Err(e) => {
+                eprintln!("status-reader: host refused response headers: {e:?}");
+                (empty(), 500, Vec::new())
+            }
+        }
+    }
+
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -287,6 +287,14 @@ fn no_store(status: u16, body: Result<Vec<u8>, serde_json::Error>) -> Response {
     r
 }
 
+/// The wall clock as unix seconds, which the glue passes as `now` (0 if the clock is
+/// before 1970, which only makes every document look old).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Whole seconds, rounded down (ages are never negative after `freshness`).
 pub(crate) fn whole_seconds(s: f64) -> u64 {
     if s.is_finite() && s > 0.0 {

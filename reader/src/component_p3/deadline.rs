@@ -3,19 +3,17 @@
 //! call. So the request's Redis time as a whole, not just each call's, stays within the
 //! bound: a slow open leaves less for the read instead of adding to it.
 //!
-//! The [`Store`](crate::store::Store) seam stays synchronous (the request flow and its native
-//! tests are the same for both builds), so a raced call is driven to its end with
-//! `wit_bindgen::block_on`: `waitable-set.wait` blocks this request's task (an async export
-//! may block), never the host. When the timer wins, the call's future is dropped, which
-//! cancels the host call: the host drops what it was waiting on (a half-open connection, a
-//! read that never answers) instead of keeping it.
+//! The race is a plain future, awaited by the request's task: while both are pending the
+//! task is parked in the event loop and the instance serves its other requests. When the
+//! timer wins, the call's future is dropped, which cancels the host call: the host drops
+//! what it was waiting on (a half-open connection, a read that never answers) instead of
+//! keeping it.
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
 
 use spin_sdk_7::wasip3::clocks::monotonic_clock;
-use spin_sdk_7::wit_bindgen;
 
 /// The instant (`wasi:clocks/monotonic-clock` nanoseconds) a request's Redis calls must end by.
 #[derive(Debug, Clone, Copy)]
@@ -35,23 +33,20 @@ impl Deadline {
         }
     }
 
-    /// Runs `call` to its end or until the deadline, whichever comes first.
-    pub fn run<T: 'static>(&self, call: impl Future<Output = T>) -> Result<T, TimedOut> {
-        let at = self.at;
-        wit_bindgen::block_on(async move {
-            let mut call = pin!(call);
-            let mut timer = pin!(monotonic_clock::wait_until(at));
-            poll_fn(|cx| {
-                // The call first: an answer that is ready when the timer fires still counts.
-                if let Poll::Ready(value) = call.as_mut().poll(cx) {
-                    return Poll::Ready(Ok(value));
-                }
-                if timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(TimedOut));
-                }
-                Poll::Pending
-            })
-            .await
+    /// `call`'s output, or [`TimedOut`] if the deadline comes first.
+    pub async fn run<T>(&self, call: impl Future<Output = T>) -> Result<T, TimedOut> {
+        let mut call = pin!(call);
+        let mut timer = pin!(monotonic_clock::wait_until(self.at));
+        poll_fn(|cx| {
+            // The call first: an answer that is ready when the timer fires still counts.
+            if let Poll::Ready(value) = call.as_mut().poll(cx) {
+                return Poll::Ready(Ok(value));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(TimedOut));
+            }
+            Poll::Pending
         })
+        .await
     }
 }
