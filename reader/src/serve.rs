@@ -5,7 +5,7 @@
 //! fixed clock.
 
 use serde::Serialize;
-use status_document::{State, vouched_state};
+use status_document::{GameServer, State, vouched_state};
 
 use crate::badge::{self, endpoint::Kind};
 use crate::cache;
@@ -186,6 +186,12 @@ async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
         state: State,
         /// The document's own state, as in `_cache.last_known_state`.
         last_known_state: State,
+        /// The probe's latest word and the player count, as stored: what the state above
+        /// was judged from.
+        game_server: Option<GameServer>,
+        players: Option<u64>,
+        max_players: Option<u64>,
+        players_at: Option<f64>,
         schema_version: u32,
         refresh_interval_s: u64,
         ttl_s: u64,
@@ -219,6 +225,10 @@ async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
         stale: source == Source::LastGood || f.expired,
         state: vouched_state(view.state, &f, source),
         last_known_state: view.state,
+        game_server: view.game_server,
+        players: view.players,
+        max_players: view.max_players,
+        players_at: view.players_at,
         schema_version: view.schema_version,
         refresh_interval_s: view.refresh_interval_s,
         ttl_s: view.ttl_s,

@@ -1,0 +1,91 @@
+//! Any method, target and stored value maps to a defined response.
+
+use super::*;
+
+fn method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("GET".to_owned()),
+        Just("HEAD".to_owned()),
+        Just("OPTIONS".to_owned()),
+        Just("POST".to_owned()),
+        "[A-Za-z-]{0,12}",
+        any::<String>(),
+    ]
+}
+
+fn target() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("/server/status".to_owned()),
+        Just("/server/status/debug".to_owned()),
+        Just("/health".to_owned()),
+        "/server/status[?#/]?[ -~]{0,40}",
+        "/[ -~]{0,64}",
+        any::<String>(),
+        (0usize..5000).prop_map(|n| format!("/server/status?{}", "x".repeat(n))),
+    ]
+}
+
+fn stored() -> impl Strategy<Value = Option<Result<Vec<u8>, StoreError>>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(Err(StoreError::Unavailable))),
+        Just(Some(Err(StoreError::WrongType))),
+        (0f64..2e9).prop_map(|t| Some(Ok(doc_at(t)))),
+        proptest::collection::vec(any::<u8>(), 0..256).prop_map(|b| Some(Ok(b))),
+        (0usize..400, any::<u8>()).prop_map(|(i, b)| {
+            let mut d = doc_at(T0);
+            let i = i % d.len();
+            d[i] = b;
+            Some(Ok(d))
+        }),
+    ]
+}
+
+fn put(s: MemoryStore, key: &str, v: Option<Result<Vec<u8>, StoreError>>) -> MemoryStore {
+    match v {
+        None => s,
+        Some(Ok(b)) => s.with(key, &b, 100),
+        Some(Err(e)) => s.failing(key, e),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_request_maps_to_a_defined_response(
+        method in method(),
+        target in target(),
+        inm in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..4),
+        origin in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+        primary in stored(),
+        last_good in stored(),
+        cors in prop_oneof![Just("*"), Just(""), Just("https://a https://b"), Just("https://a")],
+        now in prop_oneof![Just(T0), -1e12f64..1e12, Just(f64::NAN)],
+    ) {
+        let req = RequestHead { method, path_with_query: target, if_none_match: inm, origin };
+        let store = put(put(MemoryStore::default(), "k", primary), "k:last_good", last_good);
+        let c = config_with_cors(cors);
+        let r = handle(&req, &c, &store, now);
+
+        prop_assert!([200, 204, 304, 404, 405, 414, 431, 502, 503].contains(&r.status),
+                     "undefined status {}", r.status);
+        prop_assert!(store.calls().len() <= 3, "bounded Redis calls: {:?}", store.calls());
+        for (name, value) in &r.headers {
+            prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            prop_assert!(value.bytes().all(|b| (b' '..=b'~').contains(&b)), "{name}: {value:?}");
+        }
+        let head = req.method == "HEAD";
+        if head || matches!(r.status, 204 | 304) {
+            prop_assert!(r.body.is_empty());
+        } else {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            prop_assert!(v.is_object());
+            let len = r.body.len().to_string();
+            prop_assert_eq!(r.header("content-length"), Some(len.as_str()));
+            if r.status >= 400 {
+                prop_assert!(v["error"].is_string() || v["status"] == "error" || v["status"] == "stale");
+            }
+        }
+    }
+}
