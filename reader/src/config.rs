@@ -326,6 +326,20 @@ mod tests {
     use super::counting::config;
     use super::*;
 
+    /// The connection URL of the examples' settings: the password, `p\nw`, is the rest of
+    /// the packing, newlines included.
+    const EXAMPLE_URL: &str = "redis://status-reader:p%0Aw@10.0.0.5:6380";
+
+    /// The examples' settings: key-value, `test:x:status`, two CORS origins.
+    fn assert_example_settings(c: &Config) {
+        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
+        assert_eq!(c.status_key(), "test:x:status");
+        assert_eq!(
+            c.cors(),
+            &Cors::List(vec!["https://a".into(), "https://b".into()])
+        );
+    }
+
     #[test]
     fn one_packed_variable_costs_one_lookup() {
         let (c, asked) = config(&[(
@@ -333,17 +347,8 @@ mod tests {
             "key_value\ntest:x:status\nhttps://a https://b\nredis://10.0.0.5:6380\nstatus-reader\np\nw",
         )]);
         assert!(asked.borrow().is_empty(), "nothing is read up front");
-        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
-        assert_eq!(c.status_key(), "test:x:status");
-        assert_eq!(
-            c.cors(),
-            &Cors::List(vec!["https://a".into(), "https://b".into()])
-        );
-        assert_eq!(
-            c.redis_url(),
-            Some("redis://status-reader:p%0Aw@10.0.0.5:6380"),
-            "the password is the rest, newlines included"
-        );
+        assert_example_settings(&c);
+        assert_eq!(c.redis_url(), Some(EXAMPLE_URL), "the password is the rest");
         assert_eq!(*asked.borrow(), [var::CONFIG], "one lookup for everything");
 
         let (c, _) = config(&[(var::CONFIG, "\n\n\n\n\n")]);
@@ -373,23 +378,11 @@ mod tests {
             ),
         ]);
         assert!(asked.borrow().is_empty(), "nothing is read up front");
-        assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
-        assert_eq!(c.status_key(), "test:x:status");
-        assert_eq!(
-            c.cors(),
-            &Cors::List(vec!["https://a".into(), "https://b".into()])
-        );
+        assert_example_settings(&c);
         // An older manifest: reader_config is asked for first, once.
         assert_eq!(*asked.borrow(), [var::CONFIG, var::SETTINGS]);
-        assert_eq!(
-            c.redis_url(),
-            Some("redis://status-reader:p%0Aw@10.0.0.5:6380"),
-            "the password is the rest, newlines included"
-        );
-        assert_eq!(
-            c.redis_url(),
-            Some("redis://status-reader:p%0Aw@10.0.0.5:6380")
-        );
+        assert_eq!(c.redis_url(), Some(EXAMPLE_URL), "the password is the rest");
+        assert_eq!(c.redis_url(), Some(EXAMPLE_URL));
         assert_eq!(
             *asked.borrow(),
             [var::CONFIG, var::SETTINGS, var::CONNECTION]

@@ -198,32 +198,17 @@ impl<'r, 'l, A: SpinApi> SpinStore<'r, 'l, A> {
                     eprintln!("status-reader: redis_address is empty; answering redis_unavailable");
                     return Backend::Unavailable;
                 };
-                let opened = self
-                    .instance
-                    .connection
-                    .get_or_open(url, || self.api.connect(url))
-                    .await;
-                opened.map_or_else(
-                    |e| {
-                        e.log("redis", "connect");
-                        Backend::Unavailable
-                    },
-                    Backend::Outbound,
-                )
+                let connection = &self.instance.connection;
+                let opened = connection.get_or_open(url, || self.api.connect(url));
+                settle_open(opened.await, "redis", "connect")
+                    .map_or(Backend::Unavailable, Backend::Outbound)
             }
             Some(RedisApi::KeyValue) => {
-                let opened = self
-                    .instance
-                    .key_value
-                    .get_or_open(STORE_LABEL, || self.api.open_key_value(STORE_LABEL))
-                    .await;
-                opened.map_or_else(
-                    |e| {
-                        e.log("key-value", "open");
-                        Backend::Unavailable
-                    },
-                    Backend::KeyValue,
-                )
+                let store = &self.instance.key_value;
+                let opened =
+                    store.get_or_open(STORE_LABEL, || self.api.open_key_value(STORE_LABEL));
+                settle_open(opened.await, "key-value", "open")
+                    .map_or(Backend::Unavailable, Backend::KeyValue)
             }
             None => {
                 eprintln!(
@@ -234,6 +219,15 @@ impl<'r, 'l, A: SpinApi> SpinStore<'r, 'l, A> {
             }
         }
     }
+}
+
+/// An open's outcome, its failure logged (nothing was kept, so nothing to drop).
+fn settle_open<H>(
+    opened: Result<Rc<H>, Failure>,
+    interface: &str,
+    operation: &str,
+) -> Option<Rc<H>> {
+    opened.map_err(|e| e.log(interface, operation)).ok()
 }
 
 /// A call's outcome: a failure is logged, classified, and takes the handle it was made on

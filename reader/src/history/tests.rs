@@ -151,16 +151,17 @@ fn head_and_options() {
     assert_eq!(ask(&s, "POST", PATH, T0).status, 405);
 }
 
+/// The SVG badge with the uptime shown, and its text.
+fn uptime_badge(s: &MemoryStore) -> (crate::Response, String) {
+    let r = ask(s, "GET", "/server/status/badge.svg?show=uptime", T0 + 300.0);
+    let svg = String::from_utf8(r.body.clone()).unwrap();
+    (r, svg)
+}
+
 #[test]
 fn the_badge_shows_the_30_day_uptime_at_the_cost_of_one_more_get() {
     let s = store(&flapping());
-    let r = ask(
-        &s,
-        "GET",
-        "/server/status/badge.svg?show=uptime",
-        T0 + 300.0,
-    );
-    let svg = String::from_utf8(r.body.clone()).unwrap();
+    let (r, svg) = uptime_badge(&s);
     assert!(
         svg.contains("<title>server: online · 79.9% 30d</title>"),
         "{svg}"
@@ -176,13 +177,7 @@ fn the_badge_shows_the_30_day_uptime_at_the_cost_of_one_more_get() {
     assert_eq!(json(&r)["message"], "онлайн · 79,9% за 30 дн. · Опыт ×2");
     // Without a usable history the badge stands, without the uptime.
     let s = store(b"{broken");
-    let r = ask(
-        &s,
-        "GET",
-        "/server/status/badge.svg?show=uptime",
-        T0 + 300.0,
-    );
-    let svg = String::from_utf8(r.body.clone()).unwrap();
+    let (r, svg) = uptime_badge(&s);
     assert!(svg.contains("<title>server: online</title>"), "{svg}");
     assert_ne!(r.header("etag"), Some(&*tag));
     // Without the option, the history is not read.
