@@ -19,11 +19,6 @@ use crate::request::RequestHead;
 use crate::respond::Response;
 use crate::spin_store::{Instance, SpinStore};
 
-thread_local! {
-    /// The handles this instance keeps (under Spin 3, one instance per request).
-    static INSTANCE: Instance<api::Spin3> = Instance::default();
-}
-
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     let headers = request.headers();
@@ -34,10 +29,11 @@ async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     );
     drop((headers, request)); // the body is never read
     let config = Config::from_lookup(|name| spin_sdk::variables::get(name).ok());
-    let response = INSTANCE.with(|instance| {
-        let store = SpinStore::new(api::Spin3, &config, instance);
-        crate::serve::handle(&head, &config, &store, crate::serve::unix_now())
-    });
+    // Spin 3 makes a fresh instance for every request: what it would keep lives exactly
+    // as long as the request, so it is kept on the request's stack (no thread-local).
+    let instance = Instance::default();
+    let store = SpinStore::new(api::Spin3, &config, &instance);
+    let response = crate::serve::handle(&head, &config, &store, crate::serve::unix_now());
     send(response_out, response).await;
 }
 

@@ -19,7 +19,6 @@ use status_document::history::{HistoryError, HistoryHead};
 use status_document::keys::history_key;
 
 use crate::cache;
-use crate::config::Config;
 use crate::error::ServeError;
 use crate::fetch::Source;
 use crate::request::RequestHead;
@@ -70,13 +69,13 @@ pub fn etag(head: &HistoryHead, stored_len: usize) -> String {
 }
 
 /// Answers `GET /server/status/history`.
-pub async fn serve<S: Store>(
+/// `read` is what [`read`] gave.
+pub fn serve(
     req: &RequestHead,
-    config: &Config<'_>,
-    store: &S,
+    read: Result<(HistoryHead, Vec<u8>), ServeError>,
     now: f64,
 ) -> Response {
-    let (head, stored) = match read(store, config.status_key()).await {
+    let (head, stored) = match read {
         Ok(h) => h,
         Err(e) => return Response::error(e),
     };

@@ -47,16 +47,18 @@ pub async fn answer<S: Store>(
     let dispatched = dispatch(req);
     let mut response = match dispatched {
         Dispatch::Serve { route } => match route {
-            Route::Status => status(req, config, store, now).await,
+            Route::Status => status(req, fetch(store, config.status_key()).await, now),
             Route::Debug => debug(config, store, now).await,
-            Route::Health => health(config, store, now).await,
+            Route::Health => health(fetch(store, config.status_key()).await, now),
             Route::Badge => badge::endpoint::serve(req, config, store, now, Kind::Svg).await,
             Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields).await,
             Route::WidgetJs => embed::serve(req, Asset::WidgetJs),
             Route::WidgetPage => embed::serve(req, Asset::DemoPage),
-            Route::Simple => simple::serve(req, config, store, now).await,
+            Route::Simple => simple::serve(req, fetch(store, config.status_key()).await, now),
             Route::OpenApi => embed::serve(req, Asset::OpenApi),
-            Route::History => history::serve(req, config, store, now).await,
+            Route::History => {
+                history::serve(req, history::read(store, config.status_key()).await, now)
+            }
         },
         Dispatch::Preflight => {
             let mut r = Response {
@@ -111,8 +113,8 @@ fn needs_cors(dispatched: Dispatch, req: &RequestHead) -> bool {
 }
 
 /// `/server/status`: the stored document plus `_cache`, or 304.
-async fn status<S: Store>(req: &RequestHead, config: &Config<'_>, store: &S, now: f64) -> Response {
-    let Fetched { bytes, source } = match fetch(store, config.status_key()).await {
+fn status(req: &RequestHead, fetched: Result<Fetched, ServeError>, now: f64) -> Response {
+    let Fetched { bytes, source } = match fetched {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -238,7 +240,7 @@ async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
 }
 
 /// `/health`: 200 `ok` while the primary document is fresh; 503 `stale` or `error`.
-async fn health<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
+fn health(fetched: Result<Fetched, ServeError>, now: f64) -> Response {
     #[derive(Serialize)]
     struct Health {
         status: &'static str,
@@ -253,12 +255,10 @@ async fn health<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response 
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'static str>,
     }
-    let judged = fetch(store, config.status_key())
-        .await
-        .and_then(|Fetched { bytes, source }| {
-            let v = validate(&bytes)?;
-            Ok((v.freshness(now), source, v.state))
-        });
+    let judged = fetched.and_then(|Fetched { bytes, source }| {
+        let v = validate(&bytes)?;
+        Ok((v.freshness(now), source, v.state))
+    });
     let (status, body) = match judged {
         Ok((f, source, document_state)) => {
             let ok = f.fresh && source == Source::Primary;

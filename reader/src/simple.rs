@@ -12,11 +12,10 @@
 use status_document::{State, vouched_state};
 
 use crate::cache;
-use crate::config::Config;
-use crate::fetch::{Source, fetch, validate};
+use crate::error::ServeError;
+use crate::fetch::{Fetched, Source, validate};
 use crate::request::RequestHead;
 use crate::respond::Response;
-use crate::store::Store;
 
 pub const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -26,13 +25,9 @@ pub fn status_for(state: State) -> u16 {
 }
 
 /// Answers `/server/status/simple`.
-pub async fn serve<S: Store>(
-    req: &RequestHead,
-    config: &Config<'_>,
-    store: &S,
-    now: f64,
-) -> Response {
-    let judged = fetch(store, config.status_key()).await.and_then(|fetched| {
+/// `fetched` is the document as [`fetch`](crate::fetch::fetch) read it.
+pub fn serve(req: &RequestHead, fetched: Result<Fetched, ServeError>, now: f64) -> Response {
+    let judged = fetched.and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
         let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
