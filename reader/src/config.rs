@@ -78,8 +78,9 @@ pub fn split_timed(packed: &str) -> (&str, &str) {
 /// Which Spin API the reader reads Redis through (variable `redis_api`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedisApi {
-    /// `fermyon:spin/redis`: works on every Spin host; Spin opens a new connection per
-    /// request.
+    /// `fermyon:spin/redis` (`spin:redis` under Spin 4): works on every Spin host. Under
+    /// Spin 3 a connection per request (each request is a new instance); under Spin 4 one
+    /// per instance, kept by the reader across its requests (`spin_store::kept`).
     Outbound,
     /// `fermyon:spin/key-value` (`key_value_stores = ["default"]`), pointed at Redis by a
     /// runtime config: one shared connection per app, raw keys, no credentials in the
