@@ -342,10 +342,10 @@ pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
 fn logic_cost_us(stored: &[u8], path: &str, iterations: u32) -> f64 {
     struct Fixed<'a>(&'a [u8]);
     impl status_reader::Store for Fixed<'_> {
-        fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, status_reader::StoreError> {
+        async fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, status_reader::StoreError> {
             Ok(Some(self.0.to_vec()))
         }
-        fn ttl(&self, _key: &str) -> Result<Option<i64>, status_reader::StoreError> {
+        async fn ttl(&self, _key: &str) -> Result<Option<i64>, status_reader::StoreError> {
             Ok(Some(900))
         }
     }
