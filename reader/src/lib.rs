@@ -1,12 +1,14 @@
 //! `status-reader`: the Spin HTTP component that serves `/server/status` from Redis.
 //!
 //! The component is deliberately thin. `component` (compiled for wasm32 only; `component_p3`
-//! in the WASIp3 build for Spin >= 4) reads the Spin variables, opens the Redis connection
-//! and copies the request in and the response out;
+//! in the WASIp3 build for Spin >= 4) reads the Spin variables, names its SDK's Redis calls
+//! for [`spin_store`] (which decides everything about them, for both builds) and copies the
+//! request in and the response out;
 //! everything that decides an answer is plain Rust in the modules below, unit- and
 //! property-tested natively with `cargo test -p status-reader`:
 //!
 //! * [`route`]: method + path to an endpoint or a 4xx, total over all inputs;
+//! * [`store`] and [`ready`]: the async seam to Redis, and driving it where it answers at once;
 //! * [`fetch`]: one `GET` of the status key, the `:last_good` copy only when it is missing;
 //! * [`cache`]: `ETag`, `If-None-Match`, `Cache-Control`, `Last-Modified`;
 //! * [`respond`] and [`serve`]: status codes, headers and bodies;
@@ -14,7 +16,7 @@
 //! * [`badge`] and [`embed`]: what the website shows players (badge, `shields.json`, the
 //!   `<server-status>` widget and its demo page) and the contract (`openapi.json`);
 //! * [`simple`]: the vouched state as one word and a status code, for uptime monitors;
-//! * [`history`]: uptime, incidents and the bucket series from `<key>:history` (issue 23).
+//! * [`history`]: uptime, incidents and the bucket series from `<key>:history`.
 
 pub mod badge;
 pub mod cache;

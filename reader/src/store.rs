@@ -1,8 +1,8 @@
 //! The reader's one seam to Redis, so the request flow is plain, natively testable Rust.
 //!
-//! In the component the [`Store`] is Spin's `fermyon:spin/redis@2.0.0` connection or its
-//! `fermyon:spin/key-value@2.0.0` store on a Redis backend, as the `redis_api` variable says
-//! (see `component/`); in unit tests it is an in-memory map. The real-Redis behaviour is
+//! In the component the [`Store`] is [`SpinStore`](crate::spin_store::SpinStore): Spin's
+//! outbound Redis connection or its key-value store on a Redis backend, as the `redis_api`
+//! variable says, the same code for both builds; in unit tests it is an in-memory map. The real-Redis behaviour is
 //! covered by the wasmtime-hosted integration tests in `tests/`.
 
 /// Why a Redis call failed, in the two kinds the responses distinguish. Details (which can
