@@ -44,7 +44,10 @@ wasip3::http::service::export!(Reader);
 
 thread_local! {
     /// The handles this instance keeps for all the requests it serves (see
-    /// [`crate::spin_store::kept`]). Shared by `Rc`: a request holds it across awaits.
+    /// [`crate::spin_store::kept`]). Shared by `Rc`: a request holds it across awaits. On
+    /// wasm32 without threads a `thread_local!` is a plain static in linear memory, so every
+    /// task of the instance sees the one value (it is not the Component Model's per-task
+    /// `context.get`/`set` storage, which starts empty for each export call).
     static INSTANCE: Rc<Instance<Spin4>> = Rc::default();
 }
 
