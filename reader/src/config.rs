@@ -2,12 +2,12 @@
 //!
 //! Under Spin every `spin_sdk::variables::get` is a host call that resolves the variable's
 //! expression again (nothing is cached between calls or requests); five of them per request
-//! cost about a quarter of the reader's throughput under Spin 4.1 (issue 10). So:
+//! cost about a quarter of the reader's throughput under Spin 4.1. So:
 //!
 //! * nothing is read up front: [`Config`] resolves on first use, and a 404/405/414/431 without
 //!   an `Origin` header reads nothing at all;
 //! * the manifest packs every setting into one component variable, [`var::CONFIG`], so a
-//!   request costs at most one lookup (issue 25; before, the settings and the connection
+//!   request costs at most one lookup (before, the settings and the connection
 //!   were two, and an outbound request paid for both).
 //!
 //! Operators still set the application variables by their old names (`SPIN_VARIABLE_*`,

@@ -26,7 +26,7 @@ pub enum ServeError {
     DocumentTooLarge,
     /// The status key holds a non-string Redis type.
     WrongType,
-    /// No history has been recorded yet (issue 23): `<key>:history` does not exist.
+    /// No history has been recorded yet: `<key>:history` does not exist.
     HistoryUnavailable,
     /// The stored history cannot be served: not JSON, another shape or version, or out of
     /// its bounds.

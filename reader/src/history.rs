@@ -1,4 +1,4 @@
-//! `/server/status/history` (issue 23): uptime, incidents and the bucket series, from one
+//! `/server/status/history`: uptime, incidents and the bucket series, from one
 //! `GET` of `<STATUS_KEY>:history`.
 //!
 //! The refresher records every write it vouches for into that key

@@ -30,7 +30,7 @@ pub enum Route {
     Simple,
     /// `/server/status/openapi.json`: the contract of every endpoint (OpenAPI 3.1).
     OpenApi,
-    /// `/server/status/history`: uptime, incidents and the bucket series (issue 23).
+    /// `/server/status/history`: uptime, incidents and the bucket series.
     History,
 }
 

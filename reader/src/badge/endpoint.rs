@@ -1,5 +1,5 @@
 //! Request to response for the two badge routes, over the same read as `/server/status`
-//! (and, for `show=uptime` only, one more: the history's, issue 23).
+//! (and, for `show=uptime` only, one more: the history's).
 
 use status_document::{State, vouched_state};
 

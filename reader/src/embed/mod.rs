@@ -15,7 +15,7 @@ use crate::respond::Response;
 // 52 KB as plain text), `<NAME>_LEN` its plain length and `<NAME>_HASH` its FNV-1a hash.
 include!(concat!(env!("OUT_DIR"), "/packed.rs"));
 
-/// Longest widget the reader may ship (issue 23's "≤ 12 KB", with the history bar; it was
+/// Longest widget the reader may ship (the history feature's "≤ 12 KB", with the history bar; it was
 /// "under ~10 KB" before); a unit test holds it.
 pub const MAX_WIDGET_BYTES: usize = 12 * 1024;
 

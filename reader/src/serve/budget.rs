@@ -63,8 +63,8 @@ fn document_endpoints_cost_the_settings_and_one_get() {
 
 #[test]
 fn a_probe_and_a_players_count_cost_nothing_more() {
-    // Everything issue 21 shows (the probe's deadline, the next probe, the live stamps in
-    // the tag, the count on the badge) comes from the one document read.
+    // Everything the game-server probe adds (its deadline, the next probe, the live stamps
+    // in the tag, the count on the badge) comes from the one document read.
     let doc = live_document(State::Online, &live(probe(true, T0, 10), Some(150)));
     for target in [
         "/server/status",

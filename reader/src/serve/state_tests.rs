@@ -2,7 +2,7 @@
 //! document's `_cache.state`, `/server/status/debug`, `/health`, `/server/status/simple`,
 //! `shields.json` and `badge.svg` all say the same word, and none ever says `online` for a
 //! document past its TTL or served from the last-good copy — nor, with a game-server probe,
-//! once the probe is past its deadline (issue 21).
+//! once the probe is past its deadline.
 //!
 //! The expected word is worked out here from the table in the issue, not by calling
 //! `vouched_state`, so a mistake in that function shows up as a disagreement.
