@@ -224,24 +224,17 @@ mod tests {
         let wasm: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let (a, b) = (temp("a"), temp("b"));
         let created = "2026-12-07T02:41:42Z";
-        let la = write(
-            &a,
-            &spin_toml(),
-            "status_reader.wasm",
-            &wasm,
-            "0.1.0",
-            created,
-        )
-        .unwrap();
-        let lb = write(
-            &b,
-            &spin_toml(),
-            "status_reader.wasm",
-            &wasm,
-            "0.1.0",
-            created,
-        )
-        .unwrap();
+        let write_to = |dir: &Path| {
+            write(
+                dir,
+                &spin_toml(),
+                "status_reader.wasm",
+                &wasm,
+                "0.1.0",
+                created,
+            )
+        };
+        let (la, lb) = (write_to(&a).unwrap(), write_to(&b).unwrap());
         assert_eq!(la.manifest_digest, lb.manifest_digest);
         for file in ["index.json", "oci-layout"] {
             assert_eq!(
