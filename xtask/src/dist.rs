@@ -48,7 +48,6 @@ mod locked_app;
 mod oci;
 mod stamp;
 
-pub use bundle::bundled_manifest;
 use files::{copy_tree, file_name, sha256_file};
 
 /// The Windows target: GNU ABI, cross-linked with mingw-w64 on Debian.

@@ -203,7 +203,7 @@ mod tests {
     fn spin_toml() -> String {
         let ws = crate::workspace::Workspace::locate();
         let manifest = fs::read_to_string(ws.spin_manifest()).unwrap();
-        crate::dist::bundled_manifest(&manifest).unwrap()
+        crate::dist::bundle::bundled_manifest(&manifest).unwrap()
     }
 
     fn read_json(path: &Path) -> Value {

@@ -146,7 +146,7 @@ count = "{{ lights }}"
 fn the_bundles_spin_toml_locks_with_every_route_and_the_wasm_by_digest() {
     let ws = crate::workspace::Workspace::locate();
     let manifest = std::fs::read_to_string(ws.spin_manifest()).unwrap();
-    let bundled = crate::dist::bundled_manifest(&manifest).unwrap();
+    let bundled = crate::dist::bundle::bundled_manifest(&manifest).unwrap();
     let locked = lock(&bundled, &wasm("status_reader.wasm")).unwrap();
     assert_eq!(locked.metadata_str("name"), Some("server-status"));
     assert_eq!(locked.components.len(), 1);
