@@ -22,6 +22,7 @@ pub mod procfs;
 pub mod report;
 pub mod seed;
 pub mod serve;
+pub mod table;
 pub mod targets;
 
 /// A multi-threaded tokio runtime with `threads` workers (default: one per core).
