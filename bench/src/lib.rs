@@ -14,6 +14,7 @@ pub mod costs_and_freshness;
 pub mod fixture;
 pub mod game_server;
 pub mod kv;
+pub mod live_bench;
 pub mod load;
 pub mod machine;
 pub mod mysql;

@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use bench::context::{self, Context};
 use bench::costs_and_freshness;
 use bench::kv::Kv;
+use bench::live_bench::{self, LiveReport};
 use bench::load;
 use bench::mysql::Admin;
 use bench::{changes, game_server, table};
@@ -181,59 +182,53 @@ async fn live_changes(args: &Args, changes: u32) -> anyhow::Result<()> {
     } else {
         (changes, args.changes_idle)
     };
-    let root = context::workspace_root();
-    let mut command = String::from("cargo xtask bench --changes");
-    if changes != 20 {
-        command.push_str(&format!(" {changes}"));
-    }
-    if args.quick {
-        command.push_str(" --quick");
-    }
+    let mut command = live_command_line(args, "--changes", changes, 20);
     if idle != 60 {
         command.push_str(&format!(" --changes-idle {idle}"));
     }
-    let report = changes::run(changes::Options {
+    let options = changes::Options {
         changes: changes.max(1),
         idle: Duration::from_secs(idle.max(5)),
-        redis_url: args.redis.clone(),
-        command,
-        notes: build_for_live_benches(args, &root),
-    })
-    .await?;
-    write_report(
-        args,
-        &report.render(),
-        &report.run_dir,
-        &root,
-        &report.file_name(),
-    )
+    };
+    let root = context::workspace_root();
+    let report = changes::run(options, live_request(args, &root, command)).await?;
+    write_live_report(args, &root, &report)
 }
 
 /// `--game-server`: its own throwaway server and report (bench/src/game_server.rs).
 async fn game_server_flips(args: &Args, flips: u32) -> anyhow::Result<()> {
     let flips = if args.quick { flips.min(3) } else { flips };
+    let command = live_command_line(args, "--game-server", flips, 10);
     let root = context::workspace_root();
-    let mut command = String::from("cargo xtask bench --game-server");
-    if flips != 10 {
-        command.push_str(&format!(" {flips}"));
+    let report = game_server::run(flips.max(1), live_request(args, &root, command)).await?;
+    write_live_report(args, &root, &report)
+}
+
+/// `cargo xtask bench <flag> [N] [--quick]`, N only where it is not the default.
+fn live_command_line(args: &Args, flag: &str, n: u32, default_n: u32) -> String {
+    let mut command = format!("cargo xtask bench {flag}");
+    if n != default_n {
+        command.push_str(&format!(" {n}"));
     }
     if args.quick {
         command.push_str(" --quick");
     }
-    let report = game_server::run(game_server::Options {
-        flips: flips.max(1),
+    command
+}
+
+/// What a live bench is asked besides its counts; builds what it needs first (unless
+/// `--no-build`), whose failures become the report's first notes.
+fn live_request(args: &Args, root: &Path, command: String) -> live_bench::Request {
+    live_bench::Request {
         redis_url: args.redis.clone(),
         command,
-        notes: build_for_live_benches(args, &root),
-    })
-    .await?;
-    write_report(
-        args,
-        &report.render(),
-        &report.run_dir,
-        &root,
-        &report.file_name(),
-    )
+        notes: build_for_live_benches(args, root),
+    }
+}
+
+fn write_live_report(args: &Args, root: &Path, report: &impl LiveReport) -> anyhow::Result<()> {
+    let run = report.run();
+    write_report(args, &report.render(), &run.run_dir, root, &run.file_name())
 }
 
 /// The builds `--changes` and `--game-server` need (unless `--no-build`); returns the notes
