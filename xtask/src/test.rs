@@ -9,6 +9,7 @@
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,6 +42,135 @@ pub struct TestArgs {
     cargo_test_args: Vec<OsString>,
 }
 
+/// `cargo fmt --check`, then clippy with `-D warnings` on the workspace, the reader's two
+/// wasm builds and (with mingw-w64, `windows`) the refresher's Windows target.
+fn lint(ws: &Workspace, windows: bool, step: &dyn Fn(&str), shutdown: &Shutdown) -> Result<()> {
+    step("formatting");
+    run_step(
+        cargo()
+            .current_dir(ws.root())
+            .args(["fmt", "--all", "--", "--check"]),
+        shutdown,
+    )?;
+    step("clippy (native, whole workspace)");
+    clippy(ws, &["--workspace", "--all-targets"], shutdown)?;
+    step("clippy (reader, wasm32-wasip2)");
+    clippy(
+        ws,
+        &["-p", "status-reader", "--target", WASM_TARGET],
+        shutdown,
+    )?;
+    step("clippy (reader, WASIp3 build for Spin 4)");
+    clippy(
+        ws,
+        &[
+            "-p",
+            "status-reader",
+            "--target",
+            WASM_TARGET,
+            "--no-default-features",
+            "--features",
+            "spin4",
+        ],
+        shutdown,
+    )?;
+    if windows {
+        step("clippy (refresher, x86_64-pc-windows-gnu)");
+        build::ensure_target(WINDOWS_TARGET, shutdown)?;
+        clippy(
+            ws,
+            &["-p", "status-refresher", "--target", WINDOWS_TARGET],
+            shutdown,
+        )?;
+    }
+    Ok(())
+}
+
+/// `cargo clippy <args> -- -D warnings`.
+fn clippy(ws: &Workspace, args: &[&str], shutdown: &Shutdown) -> Result<()> {
+    run_step(
+        cargo()
+            .current_dir(ws.root())
+            .arg("clippy")
+            .args(args)
+            .args(["--", "-D", "warnings"]),
+        shutdown,
+    )
+}
+
+/// What the tests exercise, built or prepared before any test runs.
+struct Artifacts {
+    wasm: PathBuf,
+    wasm_p3: PathBuf,
+    /// The refresher and reader-host binaries, in that order.
+    bins: Vec<PathBuf>,
+    /// `None` without podman.
+    image: Option<image::Image>,
+    bundles: dist::Dist,
+    /// `None` without the Windows bundle or without Wine.
+    wine: Option<wine::Wine>,
+    browser: browser::BrowserTools,
+}
+
+/// The deploy manifests checked, then the artifacts: the reader's `.wasm` builds, the native
+/// binaries, the container image, the release bundles (the Windows one only with mingw-w64,
+/// `windows`), a Wine prefix and the browser tools.
+fn artifacts(
+    ws: &Workspace,
+    windows: bool,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<Artifacts> {
+    step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
+    manifest_checks::run(ws, shutdown)?;
+
+    step("build: reader .wasm (release; WASIp2 and Spin 4's WASIp3), refresher and reader-host");
+    let wasm = build::reader_wasm(ws, shutdown)?;
+    let wasm_p3 = build::reader_wasm_p3(ws, shutdown)?;
+    let bins = build::native(ws, &["status-refresher", "reader-host"], shutdown)?;
+
+    step("build: refresher container image (static musl release binary, podman)");
+    let image = match image::podman_missing() {
+        None => Some(image::build(ws, IMAGE_TAG, shutdown)?),
+        Some(reason) => {
+            println!("xtask: skipping the container image and its tests: {reason}");
+            None
+        }
+    };
+
+    step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
+    let platforms: &[Platform] = if windows {
+        &Platform::ALL
+    } else {
+        &[Platform::Linux]
+    };
+    let bundles = dist::build(ws, platforms, shutdown)?;
+    let wine = match (bundles.bundle(Platform::Windows), wine::missing()) {
+        (None, _) => None,
+        (Some(_), Some(reason)) => {
+            println!("xtask: skipping the Windows refresher's Wine tests: {reason}");
+            None
+        }
+        (Some(_), None) => {
+            step("Wine prefix (target/wine) with the test-only bcryptprimitives.dll");
+            Some(wine::prepare(ws, shutdown)?)
+        }
+    };
+
+    step("browser test tools (chromium, node, playwright-core)");
+    let browser = browser::ensure(ws, shutdown)?;
+
+    Ok(Artifacts {
+        wasm,
+        wasm_p3,
+        bins,
+        image,
+        bundles,
+        wine,
+        browser,
+    })
+}
+
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
@@ -59,112 +189,18 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.quick {
         println!("xtask: --quick: skipping fmt and clippy");
     } else {
-        step("formatting");
-        run_step(
-            cargo()
-                .current_dir(ws.root())
-                .args(["fmt", "--all", "--", "--check"]),
-            &shutdown,
-        )?;
-        step("clippy (native, whole workspace)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        step("clippy (reader, wasm32-wasip2)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "-p",
-                "status-reader",
-                "--target",
-                WASM_TARGET,
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        step("clippy (reader, WASIp3 build for Spin 4)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "-p",
-                "status-reader",
-                "--target",
-                WASM_TARGET,
-                "--no-default-features",
-                "--features",
-                "spin4",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        if mingw_missing.is_none() {
-            step("clippy (refresher, x86_64-pc-windows-gnu)");
-            build::ensure_target(WINDOWS_TARGET, &shutdown)?;
-            run_step(
-                cargo().current_dir(ws.root()).args([
-                    "clippy",
-                    "-p",
-                    "status-refresher",
-                    "--target",
-                    WINDOWS_TARGET,
-                    "--",
-                    "-D",
-                    "warnings",
-                ]),
-                &shutdown,
-            )?;
-        }
+        lint(&ws, mingw_missing.is_none(), &step, &shutdown)?;
     }
 
-    step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
-    manifest_checks::run(&ws, &shutdown)?;
-
-    step("build: reader .wasm (release; WASIp2 and Spin 4's WASIp3), refresher and reader-host");
-    let wasm = build::reader_wasm(&ws, &shutdown)?;
-    let wasm_p3 = build::reader_wasm_p3(&ws, &shutdown)?;
-    let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
-
-    step("build: refresher container image (static musl release binary, podman)");
-    let image = match image::podman_missing() {
-        None => Some(image::build(&ws, IMAGE_TAG, &shutdown)?),
-        Some(reason) => {
-            println!("xtask: skipping the container image and its tests: {reason}");
-            None
-        }
-    };
-
-    step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
-    let platforms: &[Platform] = match mingw_missing {
-        None => &Platform::ALL,
-        Some(_) => &[Platform::Linux],
-    };
-    let bundles = dist::build(&ws, platforms, &shutdown)?;
-    let wine = match (bundles.bundle(Platform::Windows), wine::missing()) {
-        (None, _) => None,
-        (Some(_), Some(reason)) => {
-            println!("xtask: skipping the Windows refresher's Wine tests: {reason}");
-            None
-        }
-        (Some(_), None) => {
-            step("Wine prefix (target/wine) with the test-only bcryptprimitives.dll");
-            Some(wine::prepare(&ws, &shutdown)?)
-        }
-    };
-
-    step("browser test tools (chromium, node, playwright-core)");
-    let browser = browser::ensure(&ws, &shutdown)?;
+    let Artifacts {
+        wasm,
+        wasm_p3,
+        bins,
+        image,
+        bundles,
+        wine,
+        browser,
+    } = artifacts(&ws, mingw_missing.is_none(), &step, &shutdown)?;
 
     step("services");
     let services = Services::ensure(
