@@ -98,29 +98,13 @@ fn clippy(ws: &Workspace, args: &[&str], shutdown: &Shutdown) -> Result<()> {
     )
 }
 
-/// What the tests exercise, built or prepared before any test runs.
-struct Artifacts {
-    wasm: PathBuf,
-    wasm_p3: PathBuf,
-    /// The refresher and reader-host binaries, in that order.
-    bins: Vec<PathBuf>,
-    /// `None` without podman.
-    image: Option<image::Image>,
-    bundles: dist::Dist,
-    /// `None` without the Windows bundle or without Wine.
-    wine: Option<wine::Wine>,
-    browser: browser::BrowserTools,
-}
-
-/// The deploy manifests checked, then the artifacts: the reader's `.wasm` builds, the native
-/// binaries, the container image, the release bundles (the Windows one only with mingw-w64,
-/// `windows`), a Wine prefix and the browser tools.
-fn artifacts(
+/// The deploy manifests checked, then the builds the tests run: the reader's `.wasm`
+/// (WASIp2 and Spin 4's WASIp3) and the refresher and reader-host binaries, in that order.
+fn builds(
     ws: &Workspace,
-    windows: bool,
     step: &dyn Fn(&str),
     shutdown: &Shutdown,
-) -> Result<Artifacts> {
+) -> Result<(PathBuf, PathBuf, Vec<PathBuf>)> {
     step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
     manifest_checks::run(ws, shutdown)?;
 
@@ -128,16 +112,33 @@ fn artifacts(
     let wasm = build::reader_wasm(ws, shutdown)?;
     let wasm_p3 = build::reader_wasm_p3(ws, shutdown)?;
     let bins = build::native(ws, &["status-refresher", "reader-host"], shutdown)?;
+    Ok((wasm, wasm_p3, bins))
+}
 
+/// The refresher's container image, `None` without podman.
+fn container_image(
+    ws: &Workspace,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<Option<image::Image>> {
     step("build: refresher container image (static musl release binary, podman)");
-    let image = match image::podman_missing() {
-        None => Some(image::build(ws, IMAGE_TAG, shutdown)?),
+    match image::podman_missing() {
+        None => Ok(Some(image::build(ws, IMAGE_TAG, shutdown)?)),
         Some(reason) => {
             println!("xtask: skipping the container image and its tests: {reason}");
-            None
+            Ok(None)
         }
-    };
+    }
+}
 
+/// The release bundles (the Windows one only with mingw-w64, `windows`), and a Wine prefix to
+/// run the Windows one in (`None` without it or without Wine).
+fn bundles_and_wine(
+    ws: &Workspace,
+    windows: bool,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<(dist::Dist, Option<wine::Wine>)> {
     step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
     let platforms: &[Platform] = if windows {
         &Platform::ALL
@@ -156,19 +157,7 @@ fn artifacts(
             Some(wine::prepare(ws, shutdown)?)
         }
     };
-
-    step("browser test tools (chromium, node, playwright-core)");
-    let browser = browser::ensure(ws, shutdown)?;
-
-    Ok(Artifacts {
-        wasm,
-        wasm_p3,
-        bins,
-        image,
-        bundles,
-        wine,
-        browser,
-    })
+    Ok((bundles, wine))
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
@@ -192,15 +181,11 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         lint(&ws, mingw_missing.is_none(), &step, &shutdown)?;
     }
 
-    let Artifacts {
-        wasm,
-        wasm_p3,
-        bins,
-        image,
-        bundles,
-        wine,
-        browser,
-    } = artifacts(&ws, mingw_missing.is_none(), &step, &shutdown)?;
+    let (wasm, wasm_p3, bins) = builds(&ws, &step, &shutdown)?;
+    let image = container_image(&ws, &step, &shutdown)?;
+    let (bundles, wine) = bundles_and_wine(&ws, mingw_missing.is_none(), &step, &shutdown)?;
+    step("browser test tools (chromium, node, playwright-core)");
+    let browser = browser::ensure(&ws, &shutdown)?;
 
     step("services");
     let services = Services::ensure(
