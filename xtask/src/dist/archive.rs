@@ -108,4 +108,82 @@ mod tests {
             (2026, 12, 7, 2, 41, 42)
         );
     }
+
+    /// A folder with the refresher, a script, a plain file and a nested one, in a fresh
+    /// temporary directory.
+    fn bundle_folder(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-archive-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let folder = dir.join("bundle");
+        fs::create_dir_all(folder.join("deploy/systemd")).unwrap();
+        fs::write(folder.join("status-refresher"), b"\x7fELF").unwrap();
+        fs::write(folder.join("INSTALL.md"), b"# install").unwrap();
+        fs::write(folder.join("deploy/run.sh"), b"#!/bin/sh").unwrap();
+        fs::write(folder.join("deploy/systemd/unit.service"), b"[Unit]").unwrap();
+        folder
+    }
+
+    /// Both archives hold every file under the bundle's name, sorted, with the refresher and
+    /// scripts executable, and the same folder and time give the same bytes.
+    #[test]
+    fn archives_hold_the_folder_under_its_name_and_are_reproducible() {
+        let folder = bundle_folder("formats");
+        let dir = folder.parent().unwrap().to_owned();
+        let want = [
+            ("b/INSTALL.md", 0o644),
+            ("b/deploy/run.sh", 0o755),
+            ("b/deploy/systemd/unit.service", 0o644),
+            ("b/status-refresher", 0o755),
+        ];
+
+        let (tgz, tgz2) = (dir.join("b.tar.gz"), dir.join("b2.tar.gz"));
+        write_tar_gz(&folder, "b", &tgz, 1_796_611_302).unwrap();
+        write_tar_gz(&folder, "b", &tgz2, 1_796_611_302).unwrap();
+        assert_eq!(fs::read(&tgz).unwrap(), fs::read(&tgz2).unwrap());
+        let gz = flate2::read::GzDecoder::new(fs::File::open(&tgz).unwrap());
+        let mut tar = tar::Archive::new(gz);
+        let entries: Vec<(String, u32, u64, u64)> = tar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                (
+                    path,
+                    h.mode().unwrap(),
+                    h.mtime().unwrap(),
+                    h.uid().unwrap(),
+                )
+            })
+            .collect();
+        let got: Vec<(&str, u32)> = entries
+            .iter()
+            .map(|(p, m, _, _)| (p.as_str(), *m))
+            .collect();
+        assert_eq!(got, want);
+        assert!(
+            entries
+                .iter()
+                .all(|(_, _, t, uid)| *t == 1_796_611_302 && *uid == 0)
+        );
+
+        let (zip, zip2) = (dir.join("b.zip"), dir.join("b2.zip"));
+        write_zip(&folder, "b", &zip, 1_796_611_302).unwrap();
+        write_zip(&folder, "b", &zip2, 1_796_611_302).unwrap();
+        assert_eq!(fs::read(&zip).unwrap(), fs::read(&zip2).unwrap());
+        let mut archive = zip::ZipArchive::new(fs::File::open(&zip).unwrap()).unwrap();
+        let got: Vec<(String, u32)> = (0..archive.len())
+            .map(|i| {
+                let f = archive.by_index(i).unwrap();
+                (
+                    f.name().unwrap().into_owned(),
+                    f.unix_mode().unwrap() & 0o777,
+                )
+            })
+            .collect();
+        let want: Vec<(String, u32)> = want.iter().map(|(p, m)| (p.to_string(), *m)).collect();
+        assert_eq!(got, want);
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

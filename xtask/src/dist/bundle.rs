@@ -168,4 +168,42 @@ mod tests {
         assert!(linux.contains("1.2.3") && !linux.contains("{version}"));
         assert!(!linux.contains("<!--"));
     }
+
+    /// One platform's folder from stand-ins for the two builds: the refresher under its
+    /// platform's name, the reader's three files, `deploy/` as in the repository, the
+    /// changelog and this platform's INSTALL.md.
+    #[test]
+    fn a_bundle_folder_has_everything_an_operator_unpacks() {
+        let ws = Workspace::locate();
+        let dir = std::env::temp_dir().join(format!("xtask-bundle-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let (binary, wasm) = (dir.join("refresher.bin"), dir.join("reader.wasm"));
+        fs::write(&binary, b"refresher").unwrap();
+        fs::write(&wasm, vec![0u8; 4096]).unwrap();
+        let folder = dir.join("server-status-1.2.3-windows-x86_64");
+        lay_out(&ws, Platform::Windows, &binary, &wasm, "1.2.3", &folder).unwrap();
+        assert_eq!(
+            fs::read(folder.join("status-refresher.exe")).unwrap(),
+            b"refresher"
+        );
+        assert_eq!(
+            fs::read(folder.join("reader").join(BUNDLED_SOURCE))
+                .unwrap()
+                .len(),
+            4096
+        );
+        let spin_toml = fs::read_to_string(folder.join("reader/spin.toml")).unwrap();
+        assert!(spin_toml.contains("source = \"status_reader.wasm\""));
+        assert!(folder.join("reader/runtime-config.toml").is_file());
+        assert!(folder.join("deploy/spin/runtime-config.toml").is_file());
+        assert!(folder.join("CHANGELOG.md").is_file());
+        let install = fs::read_to_string(folder.join("INSTALL.md")).unwrap();
+        assert!(install.contains("status-refresher.exe") && install.contains("1.2.3"));
+
+        let layout = write_oci_layout(&ws, &wasm, "1.2.3", 0, &dir.join("oci")).unwrap();
+        assert_eq!(layout.tag, "1.2.3");
+        assert!(dir.join("oci/index.json").is_file());
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
