@@ -62,6 +62,7 @@ pub const COARSE_WIDTH_S: i64 = 3600;
 pub const COARSE_BUCKETS: usize = 720;
 /// How many incidents are kept (the oldest go first).
 pub const MAX_INCIDENTS: usize = 50;
+
 /// The history, as the refresher works on it. It is stored as its [`HistoryView`] (plus
 /// the bookkeeping `seq` and `last`), so the reader serves the stored bytes as they are and
 /// only reads their [`HistoryHead`]; [`History::parse`] reads the whole of it back.
