@@ -16,7 +16,7 @@
 //!
 //! The OCI image layout (dist/oci.rs) is the artifact `spin registry push` would store for
 //! the bundle's `reader/` folder, its locked app written from the bundle's spin.toml
-//! (dist/locked_app.rs): `skopeo copy oci:…` or `oras cp --from-oci-layout …` pushes it where
+//! (dist/locked_app/): `skopeo copy oci:…` or `oras cp --from-oci-layout …` pushes it where
 //! a machine has registry access but no Spin CLI, and SpinKube runs it from the registry.
 //!
 //! The bundle's `spin.toml` is the repository's with the component's `source` pointing at the

@@ -8,7 +8,7 @@
 //! - an image manifest (`application/vnd.oci.image.manifest.v1+json`) whose layers are the
 //!   component's `.wasm` (`application/vnd.wasm.content.layer.v1+wasm`, Spin composes a
 //!   component without dependencies to its own bytes) and then the locked app
-//!   (`application/vnd.fermyon.spin.application.v1+config`, dist/locked_app.rs), whose
+//!   (`application/vnd.fermyon.spin.application.v1+config`, dist/locked_app/), whose
 //!   component source is that layer's digest;
 //! - as its config, a plain OCI image config (`application/vnd.oci.image.config.v1+json`):
 //!   architecture `wasm`, os `Wasip1`, no rootfs layers, and the label

@@ -289,7 +289,7 @@ fn locked_trigger(
 fn locked_component(id: &str, c: Component, wasm: &[WasmContent<'_>]) -> Result<LockedComponent> {
     let refuse = |what: &str| -> Result<LockedComponent> {
         bail!(
-            "it uses {what}, which the locked-app writer (xtask/src/dist/locked_app.rs) does not carry over"
+            "it uses {what}, which the locked-app writer (xtask/src/dist/locked_app/) does not carry over"
         )
     };
     if !c.files.is_empty() || !c.exclude_files.is_empty() {
