@@ -87,7 +87,9 @@ pub(super) fn lay_out(
 pub fn bundled_manifest(manifest: &str) -> Result<String> {
     const SOURCE: &str = "source = \"target/wasm32-wasip2/release/status_reader.wasm\"";
     if manifest.matches(SOURCE).count() != 1 {
-        bail!("spin.toml no longer has exactly one `{SOURCE}` line; update xtask/src/dist/bundle.rs");
+        bail!(
+            "spin.toml no longer has exactly one `{SOURCE}` line; update xtask/src/dist/bundle.rs"
+        );
     }
     let mut out = String::from(
         "# The reader as bundled by `cargo xtask dist`: its source is status_reader.wasm beside\n\
