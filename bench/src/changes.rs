@@ -1,30 +1,27 @@
-//! `bench --changes [N]`: issue 13's proof in numbers — how long a change to `constants`
+//! `bench --changes [N]`: live changes proven in numbers — how long a change to `constants`
 //! takes to reach the reader's endpoint in each live-change mode, and what each mode costs
 //! MySQL per hour while nothing changes.
 //!
 //! It runs against a throwaway MariaDB started with a row binlog and the general log in a
-//! table (dev-support's [`WATCHED_MARIADB`]): the binlog mode needs the former, and the
-//! latter counts each mode's statements exactly, by the mode's own MySQL user, which a
-//! shared server's global counters cannot. Each mode (a [`Lane`]) has its own user, its own
+//! table ([`Setup`]): the binlog mode needs the former, and the latter counts
+//! each mode's statements exactly, by the mode's own MySQL user, which a shared server's
+//! global counters cannot. Each mode (a [`Lane`]) has its own user, its own
 //! Redis key, its own refresher and a reader-host serving that key. The modes' changes are
 //! measured one mode after the other — all of them change the same table, which the binlog
 //! and poll watchers of other modes would otherwise see — and their idle cost side by side.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use dev_support::process::{describe_status, log_tail};
-use dev_support::servers::{Throwaway, WATCHED_MARIADB};
 
 use crate::context::Context;
 use crate::costs_and_freshness::{refresher, refresher_keys};
 use crate::kv::Kv;
-use crate::machine;
+use crate::live_bench::{Request, Setup, start_reader};
 use crate::mysql::Admin;
 use crate::process::{self, Server};
-use crate::targets::{self, Kind};
 
 mod latency;
 mod render;
@@ -39,7 +36,7 @@ pub const INTERVAL_S: u64 = 5;
 /// `STATUS_UPDATE_INTERVAL` of the other modes' latency runs and of all four at idle (the
 /// default): what each mode costs on top of the safety-net refresh.
 pub const IDLE_INTERVAL_S: u64 = 600;
-/// How long a refresher (with its watcher) or the throwaway server may take to come up.
+/// How long a refresher (with its watcher) may take to come up.
 const START_LIMIT: Duration = Duration::from_secs(60);
 /// After start-up, before measuring: longer than `STATUS_MIN_REFRESH_GAP` (2 s), so the
 /// start-up refresh cannot delay the first change's, and than poll's first probe (1 s),
@@ -232,69 +229,46 @@ pub struct Options {
     pub changes: u32,
     /// Length of the idle window.
     pub idle: Duration,
-    pub redis_url: String,
-    /// The command line, for the report.
-    pub command: String,
-    /// Notes so far (failed builds).
-    pub notes: Vec<String>,
 }
 
 /// Runs the whole bench; the throwaway server, processes, users and keys are gone when it
 /// returns, whatever happened.
-pub async fn run(options: Options) -> anyhow::Result<ChangesReport> {
-    let started = Instant::now();
-    let load_before = machine::load_average();
-    eprintln!("bench: starting a throwaway MariaDB with a row binlog and the general log");
-    let server = tokio::task::spawn_blocking(|| {
-        Throwaway::mariadb_in_temp_dir()
-            .args(WATCHED_MARIADB)
-            .timeout(START_LIMIT * 2)
-            .start()
-    })
-    .await?
-    .context("starting a throwaway mariadbd (--log-bin --binlog-format=ROW)")?;
-    let ctx = Context::new(server.url(), options.redis_url.clone())?;
-    eprintln!("bench: run directory {}", ctx.run_dir.display());
-    let mut admin = Admin::connect(&server.url()).await?;
-    let mut kv = Kv::connect(&ctx.redis_url).await?;
+pub async fn run(options: Options, request: Request) -> anyhow::Result<ChangesReport> {
+    let mut setup = Setup::start("changes", "a row binlog and the general log", request).await?;
     let lanes = Mode::ALL
         .into_iter()
-        .map(|mode| Lane::new(mode, &ctx))
+        .map(|mode| Lane::new(mode, &setup.ctx))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let measured = measure(&ctx, &lanes, &mut admin, &mut kv, &options).await;
+    let measured = measure(
+        &setup.ctx,
+        &lanes,
+        &mut setup.admin,
+        &mut setup.kv,
+        &options,
+    )
+    .await;
 
-    let mariadb = admin.server_version().await;
     for lane in &lanes {
-        let _ = kv.del(&lane.keys()).await;
-        admin.drop_user(&lane.ctx.db_user).await;
+        let _ = setup.kv.del(&lane.keys()).await;
+        setup.admin.drop_user(&lane.ctx.db_user).await;
     }
-    let _ = admin.drop_database(&ctx.database).await;
-    drop(admin);
-    tokio::task::spawn_blocking(move || drop(server)).await?;
+    let _ = setup.admin.drop_database(&setup.ctx.database).await;
+    let mut run = setup.finish().await?;
     let (rows, per_refresh, idle_s) = measured?;
-
-    let (date, stamp) = machine::today();
-    let mut notes = options.notes;
     if per_refresh.is_none() {
-        notes.push(
+        run.notes.push(
             "no refresh was counted in the interval or nudge runs, so statements per refresh \
              (and the per-hour column) are unknown"
                 .into(),
         );
     }
     Ok(ChangesReport {
-        date,
-        host: machine::hostname(),
-        command: options.command,
-        machine: machine::rows_with_services(stamp, mariadb, kv.version().await, &load_before),
+        run,
         changes: options.changes,
         idle_s,
         per_refresh,
         rows,
-        notes,
-        run_dir: ctx.run_dir.clone(),
-        took_s: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -361,14 +335,7 @@ async fn changes_of(
     let name = format!("refresher-{}", lane.mode.key());
     let interval_s = lane.mode.latency_interval_s();
     let refresher = lane.start_refresher(kv, &name, interval_s).await?;
-    // The reader's only use of the path below is the static target's; it has none here.
-    let reader = targets::start(Kind::Reader, &lane.ctx, &lane.ctx.run_dir)?;
-    let addr: SocketAddr = reader
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches(targets::PATH)
-        .parse()
-        .with_context(|| format!("the reader's URL {}", reader.url))?;
+    let (reader, addr) = start_reader(&lane.ctx)?;
     tokio::time::sleep(SETTLE).await;
     let before = statements::by_user(admin, &lane.ctx.db_user).await?;
     let started = Instant::now();

@@ -14,6 +14,7 @@ pub mod costs_and_freshness;
 pub mod fixture;
 pub mod game_server;
 pub mod kv;
+pub mod live_bench;
 pub mod load;
 pub mod machine;
 pub mod mysql;
@@ -22,6 +23,7 @@ pub mod procfs;
 pub mod report;
 pub mod seed;
 pub mod serve;
+pub mod table;
 pub mod targets;
 
 /// A multi-threaded tokio runtime with `threads` workers (default: one per core).

@@ -210,8 +210,24 @@ impl Report {
     }
 
     pub fn render(&self) -> String {
-        let h = &self.header;
         let mut out = String::new();
+        self.heading(&mut out);
+        self.load_section(&mut out);
+        self.reader_section(&mut out);
+        self.refresher_section(&mut out);
+        self.freshness_section(&mut out);
+        if !self.notes.is_empty() {
+            out.push_str("\n## Notes\n\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "- {note}");
+            }
+        }
+        out
+    }
+
+    /// The title, how the load was made, the machine and the versions.
+    fn heading(&self, out: &mut String) {
+        let h = &self.header;
         let _ = writeln!(out, "# Benchmark {} on {}\n", h.date, h.host);
         let _ = writeln!(
             out,
@@ -239,6 +255,10 @@ impl Report {
         for (k, v) in &h.versions {
             let _ = writeln!(out, "- {k}: {v}");
         }
+    }
+
+    /// The load table with what its columns mean, and the targets met or missed.
+    fn load_section(&self, out: &mut String) {
         out.push_str("\n## Throughput and latency\n\n");
         out.push_str(&self.table());
         out.push_str(
@@ -254,6 +274,10 @@ impl Report {
         for line in self.targets() {
             let _ = writeln!(out, "{line}");
         }
+    }
+
+    /// The reader's sizes and native costs, and reader-host's own statistics.
+    fn reader_section(&self, out: &mut String) {
         let e = &self.extras;
         out.push_str("\n## Reader\n\n");
         if let Some(b) = e.reader_wasm_bytes {
@@ -306,6 +330,11 @@ impl Report {
         for line in &e.host_stats {
             let _ = writeln!(out, "- host: {line}");
         }
+    }
+
+    /// The refresher's memory, refresh times and statements per refresh.
+    fn refresher_section(&self, out: &mut String) {
+        let e = &self.extras;
         out.push_str("\n## Refresher\n\n");
         match &e.refresher_rss_kib {
             Some(Ok(kib)) => {
@@ -347,6 +376,11 @@ impl Report {
             }
             None => {}
         }
+    }
+
+    /// Change → visible through the whole chain, and the refresher's steady cost.
+    fn freshness_section(&self, out: &mut String) {
+        let e = &self.extras;
         out.push_str("\n## End-to-end freshness\n\n");
         match &e.freshness {
             Some(Ok((ms, interval))) => {
@@ -374,12 +408,5 @@ impl Report {
                 s.delta.fixture_rows.map_or("–".into(), |r| r.to_string())
             );
         }
-        if !self.notes.is_empty() {
-            out.push_str("\n## Notes\n\n");
-            for note in &self.notes {
-                let _ = writeln!(out, "- {note}");
-            }
-        }
-        out
     }
 }

@@ -63,50 +63,12 @@ pub fn build(
     if rows.is_empty() {
         return Err(BuildError::NoRows);
     }
-    let mut warnings = Vec::new();
-    let mut values: [Option<f64>; 7] = [None; 7];
-    let mut meta = BTreeMap::new();
-    let mut notice = Notice::default();
-
-    for row in rows {
-        if row.name.is_empty() {
-            warnings.push(RowWarning::EmptyName);
-            continue;
-        }
-        // Without a primary key a table can hold the same name twice: the first row wins,
-        // as it did in the original API's linear search.
-        let first = match meta.entry(row.name.clone()) {
-            Entry::Occupied(_) => {
-                warnings.push(RowWarning::DuplicateName {
-                    name: row.name.clone(),
-                });
-                false
-            }
-            Entry::Vacant(slot) => {
-                if options.meta.includes(&row.name, &options.mapping) {
-                    slot.insert(Some(bounded_description(row, &mut warnings)));
-                } else {
-                    slot.insert(None);
-                }
-                true
-            }
-        };
-        if !first {
-            continue;
-        }
-        notice.observe(row, &options.state, &mut warnings);
-        if let Some(field) = options.mapping.field_for(&row.name) {
-            match row.value.to_number() {
-                Ok(n) => values[field as usize] = Some(n),
-                Err(reason) => warnings.push(RowWarning::UnusableValue {
-                    name: row.name.clone(),
-                    field,
-                    default: field.default_value(),
-                    reason,
-                }),
-            }
-        }
-    }
+    let Read {
+        values,
+        meta,
+        notice,
+        mut warnings,
+    } = read_rows(rows, options);
 
     let mut defaulted = Vec::new();
     let value = |field: Field, defaulted: &mut Vec<String>| match values[field as usize] {
@@ -167,6 +129,71 @@ pub fn build(
         json,
         warnings,
     })
+}
+
+/// What the rows say before any default stands in: the mapped fields' values, each
+/// name's description when `_meta` keeps it (`None`: seen, not kept), the notice, and what
+/// deserves a warning.
+struct Read {
+    values: [Option<f64>; 7],
+    meta: BTreeMap<String, Option<String>>,
+    notice: Notice,
+    warnings: Vec<RowWarning>,
+}
+
+/// One pass over the rows; a name's first row is the one that counts.
+fn read_rows(rows: &[ConstantRow], options: &BuildOptions) -> Read {
+    let mut warnings = Vec::new();
+    let mut values: [Option<f64>; 7] = [None; 7];
+    let mut meta = BTreeMap::new();
+    let mut notice = Notice::default();
+
+    for row in rows {
+        if row.name.is_empty() {
+            warnings.push(RowWarning::EmptyName);
+            continue;
+        }
+        // Without a primary key a table can hold the same name twice: the first row wins,
+        // as it did in the original API's linear search.
+        let first = match meta.entry(row.name.clone()) {
+            Entry::Occupied(_) => {
+                warnings.push(RowWarning::DuplicateName {
+                    name: row.name.clone(),
+                });
+                false
+            }
+            Entry::Vacant(slot) => {
+                if options.meta.includes(&row.name, &options.mapping) {
+                    slot.insert(Some(bounded_description(row, &mut warnings)));
+                } else {
+                    slot.insert(None);
+                }
+                true
+            }
+        };
+        if !first {
+            continue;
+        }
+        notice.observe(row, &options.state, &mut warnings);
+        if let Some(field) = options.mapping.field_for(&row.name) {
+            match row.value.to_number() {
+                Ok(n) => values[field as usize] = Some(n),
+                Err(reason) => warnings.push(RowWarning::UnusableValue {
+                    name: row.name.clone(),
+                    field,
+                    default: field.default_value(),
+                    reason,
+                }),
+            }
+        }
+    }
+
+    Read {
+        values,
+        meta,
+        notice,
+        warnings,
+    }
 }
 
 fn bounded_description(row: &ConstantRow, warnings: &mut Vec<RowWarning>) -> String {

@@ -89,7 +89,7 @@ impl StatusDocument {
     }
 
     /// Applies what the refresher learnt between reads of `constants`: `constant_state` is
-    /// the state the constant alone gave (what [`build`](crate::build) wrote), and the probe
+    /// the state the constant alone gave (what [`build`](crate::build()) wrote), and the probe
     /// may override it by [`combine`]'s precedence.
     pub fn apply_live(&mut self, constant_state: State, live: &Live) {
         let (state, reason) = combine(constant_state, live.game_server.map(|g| g.reachable));

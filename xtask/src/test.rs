@@ -9,6 +9,7 @@
 //! non-zero exit. `.ci/run` calls this and nothing else, so a green local run means a green CI.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,6 +42,124 @@ pub struct TestArgs {
     cargo_test_args: Vec<OsString>,
 }
 
+/// `cargo fmt --check`, then clippy with `-D warnings` on the workspace, the reader's two
+/// wasm builds and (with mingw-w64, `windows`) the refresher's Windows target.
+fn lint(ws: &Workspace, windows: bool, step: &dyn Fn(&str), shutdown: &Shutdown) -> Result<()> {
+    step("formatting");
+    run_step(
+        cargo()
+            .current_dir(ws.root())
+            .args(["fmt", "--all", "--", "--check"]),
+        shutdown,
+    )?;
+    step("clippy (native, whole workspace)");
+    clippy(ws, &["--workspace", "--all-targets"], shutdown)?;
+    step("clippy (reader, wasm32-wasip2)");
+    clippy(
+        ws,
+        &["-p", "status-reader", "--target", WASM_TARGET],
+        shutdown,
+    )?;
+    step("clippy (reader, WASIp3 build for Spin 4)");
+    clippy(
+        ws,
+        &[
+            "-p",
+            "status-reader",
+            "--target",
+            WASM_TARGET,
+            "--no-default-features",
+            "--features",
+            "spin4",
+        ],
+        shutdown,
+    )?;
+    if windows {
+        step("clippy (refresher, x86_64-pc-windows-gnu)");
+        build::ensure_target(WINDOWS_TARGET, shutdown)?;
+        clippy(
+            ws,
+            &["-p", "status-refresher", "--target", WINDOWS_TARGET],
+            shutdown,
+        )?;
+    }
+    Ok(())
+}
+
+/// `cargo clippy <args> -- -D warnings`.
+fn clippy(ws: &Workspace, args: &[&str], shutdown: &Shutdown) -> Result<()> {
+    run_step(
+        cargo()
+            .current_dir(ws.root())
+            .arg("clippy")
+            .args(args)
+            .args(["--", "-D", "warnings"]),
+        shutdown,
+    )
+}
+
+/// The deploy manifests checked, then the builds the tests run: the reader's `.wasm`
+/// (WASIp2 and Spin 4's WASIp3) and the refresher and reader-host binaries, in that order.
+fn builds(
+    ws: &Workspace,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<(PathBuf, PathBuf, Vec<PathBuf>)> {
+    step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
+    manifest_checks::run(ws, shutdown)?;
+
+    step("build: reader .wasm (release; WASIp2 and Spin 4's WASIp3), refresher and reader-host");
+    let wasm = build::reader_wasm(ws, shutdown)?;
+    let wasm_p3 = build::reader_wasm_p3(ws, shutdown)?;
+    let bins = build::native(ws, &["status-refresher", "reader-host"], shutdown)?;
+    Ok((wasm, wasm_p3, bins))
+}
+
+/// The refresher's container image, `None` without podman.
+fn container_image(
+    ws: &Workspace,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<Option<image::Image>> {
+    step("build: refresher container image (static musl release binary, podman)");
+    match image::podman_missing() {
+        None => Ok(Some(image::build(ws, IMAGE_TAG, shutdown)?)),
+        Some(reason) => {
+            println!("xtask: skipping the container image and its tests: {reason}");
+            Ok(None)
+        }
+    }
+}
+
+/// The release bundles (the Windows one only with mingw-w64, `windows`), and a Wine prefix to
+/// run the Windows one in (`None` without it or without Wine).
+fn bundles_and_wine(
+    ws: &Workspace,
+    windows: bool,
+    step: &dyn Fn(&str),
+    shutdown: &Shutdown,
+) -> Result<(dist::Dist, Option<wine::Wine>)> {
+    step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
+    let platforms: &[Platform] = if windows {
+        &Platform::ALL
+    } else {
+        &[Platform::Linux]
+    };
+    let bundles = dist::build(ws, platforms, shutdown)?;
+    let wine = match (bundles.bundle(Platform::Windows), wine::missing()) {
+        (None, _) => None,
+        (Some(_), Some(reason)) => {
+            println!("xtask: skipping the Windows refresher's Wine tests: {reason}");
+            None
+        }
+        (Some(_), None) => {
+            step("Wine prefix (target/wine) with the test-only bcryptprimitives.dll");
+            Some(wine::prepare(ws, shutdown)?)
+        }
+    };
+    Ok((bundles, wine))
+}
+
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
@@ -59,110 +178,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.quick {
         println!("xtask: --quick: skipping fmt and clippy");
     } else {
-        step("formatting");
-        run_step(
-            cargo()
-                .current_dir(ws.root())
-                .args(["fmt", "--all", "--", "--check"]),
-            &shutdown,
-        )?;
-        step("clippy (native, whole workspace)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        step("clippy (reader, wasm32-wasip2)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "-p",
-                "status-reader",
-                "--target",
-                WASM_TARGET,
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        step("clippy (reader, WASIp3 build for Spin 4)");
-        run_step(
-            cargo().current_dir(ws.root()).args([
-                "clippy",
-                "-p",
-                "status-reader",
-                "--target",
-                WASM_TARGET,
-                "--no-default-features",
-                "--features",
-                "spin4",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-            &shutdown,
-        )?;
-        if mingw_missing.is_none() {
-            step("clippy (refresher, x86_64-pc-windows-gnu)");
-            build::ensure_target(WINDOWS_TARGET, &shutdown)?;
-            run_step(
-                cargo().current_dir(ws.root()).args([
-                    "clippy",
-                    "-p",
-                    "status-refresher",
-                    "--target",
-                    WINDOWS_TARGET,
-                    "--",
-                    "-D",
-                    "warnings",
-                ]),
-                &shutdown,
-            )?;
-        }
+        lint(&ws, mingw_missing.is_none(), &step, &shutdown)?;
     }
 
-    step("deploy manifests: Kubernetes and SpinKube schemas, Secret references, compose");
-    manifest_checks::run(&ws, &shutdown)?;
-
-    step("build: reader .wasm (release; WASIp2 and Spin 4's WASIp3), refresher and reader-host");
-    let wasm = build::reader_wasm(&ws, &shutdown)?;
-    let wasm_p3 = build::reader_wasm_p3(&ws, &shutdown)?;
-    let bins = build::native(&ws, &["status-refresher", "reader-host"], &shutdown)?;
-
-    step("build: refresher container image (static musl release binary, podman)");
-    let image = match image::podman_missing() {
-        None => Some(image::build(&ws, IMAGE_TAG, &shutdown)?),
-        Some(reason) => {
-            println!("xtask: skipping the container image and its tests: {reason}");
-            None
-        }
-    };
-
-    step("release bundles (cargo xtask dist): Linux (musl), Windows (mingw-w64)");
-    let platforms: &[Platform] = match mingw_missing {
-        None => &Platform::ALL,
-        Some(_) => &[Platform::Linux],
-    };
-    let bundles = dist::build(&ws, platforms, &shutdown)?;
-    let wine = match (bundles.bundle(Platform::Windows), wine::missing()) {
-        (None, _) => None,
-        (Some(_), Some(reason)) => {
-            println!("xtask: skipping the Windows refresher's Wine tests: {reason}");
-            None
-        }
-        (Some(_), None) => {
-            step("Wine prefix (target/wine) with the test-only bcryptprimitives.dll");
-            Some(wine::prepare(&ws, &shutdown)?)
-        }
-    };
-
+    let (wasm, wasm_p3, bins) = builds(&ws, &step, &shutdown)?;
+    let image = container_image(&ws, &step, &shutdown)?;
+    let (bundles, wine) = bundles_and_wine(&ws, mingw_missing.is_none(), &step, &shutdown)?;
     step("browser test tools (chromium, node, playwright-core)");
     let browser = browser::ensure(&ws, &shutdown)?;
 

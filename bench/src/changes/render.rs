@@ -2,12 +2,12 @@
 //! failures, MySQL statements per hour at idle), the machine, and how it was measured.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::latency::Outcome;
 use super::statements::Counts;
 use super::{IDLE_INTERVAL_S, INTERVAL_S, Mode};
+use crate::live_bench::{self, LiveReport, RunInfo};
 
 /// One mode's line of the table and what backs it.
 #[derive(Debug, Clone)]
@@ -62,14 +62,7 @@ impl ModeRow {
     }
 
     fn median(&self) -> Option<Duration> {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        let n = sorted.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(sorted[n / 2]),
-            _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
-        }
+        live_bench::median(&self.latencies)
     }
 
     fn max(&self) -> Option<Duration> {
@@ -80,61 +73,39 @@ impl ModeRow {
 /// The whole report.
 #[derive(Debug, Clone)]
 pub struct ChangesReport {
-    pub date: String,
-    pub host: String,
-    pub command: String,
-    pub machine: Vec<(String, String)>,
+    /// Date, machine, command, notes and logs of the run.
+    pub run: RunInfo,
     pub changes: u32,
     /// Length of the idle window, seconds.
     pub idle_s: f64,
     /// Statements one full refresh costs (interval mode's statements / its refreshes).
     pub per_refresh: Option<f64>,
     pub rows: Vec<ModeRow>,
-    pub notes: Vec<String>,
-    /// Logs of this run.
-    pub run_dir: PathBuf,
-    /// Wall time of the whole run, seconds.
-    pub took_s: f64,
 }
 
-impl ChangesReport {
-    /// `<date>-<host>-changes.md`.
-    pub fn file_name(&self) -> String {
-        format!("{}-{}-changes.md", self.date, self.host)
+impl LiveReport for ChangesReport {
+    fn run(&self) -> &RunInfo {
+        &self.run
     }
 
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# Changes live: change → visible, and MySQL's idle cost (issue 13)\n"
-        );
-        let _ = writeln!(
-            out,
-            "`{}` — {} modes × {} changes, idle window {:.0} s; the run took {:.0} s.\n",
-            self.command,
+    fn render(&self) -> String {
+        let what = format!(
+            "{} modes × {} changes, idle window {:.0} s",
             self.rows.len(),
             self.changes,
-            self.idle_s,
-            self.took_s
+            self.idle_s
         );
-        out.push_str("| | |\n|---|---|\n");
-        for (name, value) in &self.machine {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
-        out.push('\n');
+        let title = "Changes live: change → visible, and MySQL's idle cost (issue 13)";
+        let mut out = self.run.heading(title, &what);
         self.table(&mut out);
         self.method(&mut out);
         self.details(&mut out);
-        if !self.notes.is_empty() {
-            out.push_str("\nNotes:\n\n");
-            for note in &self.notes {
-                let _ = writeln!(out, "- {note}");
-            }
-        }
+        live_bench::notes(&mut out, &self.run.notes);
         out
     }
+}
 
+impl ChangesReport {
     fn table(&self, out: &mut String) {
         out.push_str(
             "| mode | change → visible, median | max | failures | MySQL statements/hour at idle |\n\

@@ -3,6 +3,8 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::live::StateReason;
+use crate::state::State;
 
 /// A fixed origin on a bucket boundary of both series (2023-11-14T22:00:00Z).
 const T0: f64 = 1_700_000_000.0 - 1_700_000_000.0 % 3600.0;

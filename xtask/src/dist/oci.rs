@@ -8,7 +8,7 @@
 //! - an image manifest (`application/vnd.oci.image.manifest.v1+json`) whose layers are the
 //!   component's `.wasm` (`application/vnd.wasm.content.layer.v1+wasm`, Spin composes a
 //!   component without dependencies to its own bytes) and then the locked app
-//!   (`application/vnd.fermyon.spin.application.v1+config`, dist/locked_app.rs), whose
+//!   (`application/vnd.fermyon.spin.application.v1+config`, dist/locked_app/), whose
 //!   component source is that layer's digest;
 //! - as its config, a plain OCI image config (`application/vnd.oci.image.config.v1+json`):
 //!   architecture `wasm`, os `Wasip1`, no rootfs layers, and the label
@@ -203,7 +203,7 @@ mod tests {
     fn spin_toml() -> String {
         let ws = crate::workspace::Workspace::locate();
         let manifest = fs::read_to_string(ws.spin_manifest()).unwrap();
-        crate::dist::bundled_manifest(&manifest).unwrap()
+        crate::dist::bundle::bundled_manifest(&manifest).unwrap()
     }
 
     fn read_json(path: &Path) -> Value {
@@ -224,24 +224,17 @@ mod tests {
         let wasm: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let (a, b) = (temp("a"), temp("b"));
         let created = "2026-12-07T02:41:42Z";
-        let la = write(
-            &a,
-            &spin_toml(),
-            "status_reader.wasm",
-            &wasm,
-            "0.1.0",
-            created,
-        )
-        .unwrap();
-        let lb = write(
-            &b,
-            &spin_toml(),
-            "status_reader.wasm",
-            &wasm,
-            "0.1.0",
-            created,
-        )
-        .unwrap();
+        let write_to = |dir: &Path| {
+            write(
+                dir,
+                &spin_toml(),
+                "status_reader.wasm",
+                &wasm,
+                "0.1.0",
+                created,
+            )
+        };
+        let (la, lb) = (write_to(&a).unwrap(), write_to(&b).unwrap());
         assert_eq!(la.manifest_digest, lb.manifest_digest);
         for file in ["index.json", "oci-layout"] {
             assert_eq!(

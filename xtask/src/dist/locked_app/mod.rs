@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result, bail, ensure};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The locked app's `content_type` of a Wasm source (Spin's loader writes this one).
@@ -37,104 +37,11 @@ const WASM_CONTENT_TYPE: &str = "application/wasm";
 /// (`spin-oci`'s `DEFAULT_CONTENT_REF_INLINE_MAX_SIZE`).
 const INLINE_MAX: usize = 128;
 
-/// spin.toml (manifest version 2), the parts this writer carries over.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    spin_manifest_version: i64,
-    application: Application,
-    #[serde(default)]
-    variables: BTreeMap<String, Variable>,
-    #[serde(rename = "trigger", default)]
-    triggers: BTreeMap<String, Vec<Trigger>>,
-    #[serde(rename = "component", default)]
-    components: BTreeMap<String, Component>,
-}
+mod manifest;
+#[cfg(test)]
+mod tests;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Application {
-    name: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    authors: Vec<String>,
-    /// `[application.trigger.<type>]`: trigger-global settings.
-    #[serde(rename = "trigger", default)]
-    trigger_global_configs: BTreeMap<String, toml::Table>,
-    /// Tooling and deployment targets: not part of the locked app.
-    #[serde(default, rename = "tool")]
-    _tool: Option<toml::Table>,
-    #[serde(default, rename = "targets")]
-    _targets: Option<toml::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Variable {
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    default: Option<String>,
-    #[serde(default)]
-    required: bool,
-    #[serde(default)]
-    secret: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct Trigger {
-    #[serde(default)]
-    id: String,
-    /// A component ID (an inline component table is refused by the type).
-    #[serde(default)]
-    component: Option<String>,
-    /// Everything else is the trigger's own configuration (`route`, `executor`, ...).
-    #[serde(flatten)]
-    config: toml::Table,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Component {
-    source: toml::Value,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    variables: BTreeMap<String, String>,
-    #[serde(default)]
-    environment: BTreeMap<String, String>,
-    #[serde(default)]
-    files: Vec<toml::Value>,
-    #[serde(default)]
-    exclude_files: Vec<String>,
-    #[serde(default)]
-    allowed_http_hosts: Vec<String>,
-    #[serde(default)]
-    allowed_outbound_hosts: Vec<String>,
-    #[serde(default, alias = "key-value-stores")]
-    key_value_stores: Vec<String>,
-    #[serde(default, alias = "sqlite-databases")]
-    sqlite_databases: Vec<String>,
-    #[serde(default)]
-    ai_models: Vec<String>,
-    #[serde(default)]
-    build: Option<toml::Table>,
-    #[serde(default)]
-    dependencies: Option<toml::Table>,
-    /// Only meaningful with dependencies, which are refused.
-    #[serde(default, rename = "dependencies_inherit_configuration")]
-    _dependencies_inherit_configuration: Option<bool>,
-    /// Not part of the locked app (`tool`, `targets`), or only used with `--profile`.
-    #[serde(default, rename = "tool")]
-    _tool: Option<toml::Table>,
-    #[serde(default, rename = "targets")]
-    _targets: Option<toml::Value>,
-    #[serde(default, rename = "profile")]
-    _profile: Option<toml::Table>,
-}
+use manifest::{Application, Component, Manifest, Trigger, Variable};
 
 /// Spin's `LockedApp`, in its serialisation's field order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -220,8 +127,29 @@ pub fn lock(manifest: &str, wasm: &[WasmContent<'_>]) -> Result<LockedApp> {
     );
 
     let metadata = app_metadata(&manifest.application, manifest.triggers.keys())?;
-    let variables = manifest
-        .variables
+    let variables = locked_variables(manifest.variables)?;
+    let triggers = locked_triggers(manifest.triggers)?;
+    let components = manifest
+        .components
+        .into_iter()
+        .map(|(id, c)| locked_component(&id, c, wasm).with_context(|| format!("component {id:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    check_trigger_targets(&triggers, &components)?;
+
+    Ok(LockedApp {
+        spin_lock_version: 0,
+        metadata,
+        variables,
+        triggers,
+        components,
+    })
+}
+
+/// The variables as Spin locks them; each must be `required` or have a `default`.
+fn locked_variables(
+    variables: BTreeMap<String, Variable>,
+) -> Result<BTreeMap<String, LockedVariable>> {
+    variables
         .into_iter()
         .map(|(name, v)| {
             ensure!(
@@ -237,20 +165,23 @@ pub fn lock(manifest: &str, wasm: &[WasmContent<'_>]) -> Result<LockedApp> {
                 },
             ))
         })
-        .collect::<Result<BTreeMap<_, _>>>()?;
+        .collect()
+}
 
-    let mut triggers = Vec::new();
-    let mut taken: BTreeSet<String> = manifest
-        .triggers
+/// Every `[[trigger.<type>]]` in order, anonymous ones given the IDs Spin generates (which
+/// must not collide with the IDs spin.toml names itself).
+fn locked_triggers(triggers: BTreeMap<String, Vec<Trigger>>) -> Result<Vec<LockedTrigger>> {
+    let mut taken: BTreeSet<String> = triggers
         .values()
         .flatten()
         .filter(|t| !t.id.is_empty())
         .map(|t| t.id.clone())
         .collect();
-    for (trigger_type, list) in manifest.triggers {
+    let mut locked = Vec::new();
+    for (trigger_type, list) in triggers {
         let mut counter = 1;
         for trigger in list {
-            triggers.push(locked_trigger(
+            locked.push(locked_trigger(
                 &trigger_type,
                 trigger,
                 &mut taken,
@@ -258,13 +189,12 @@ pub fn lock(manifest: &str, wasm: &[WasmContent<'_>]) -> Result<LockedApp> {
             )?);
         }
     }
+    Ok(locked)
+}
 
-    let components = manifest
-        .components
-        .into_iter()
-        .map(|(id, c)| locked_component(&id, c, wasm).with_context(|| format!("component {id:?}")))
-        .collect::<Result<Vec<_>>>()?;
-    for trigger in &triggers {
+/// Refuses a trigger that names a component spin.toml does not define (Spin's loader does).
+fn check_trigger_targets(triggers: &[LockedTrigger], components: &[LockedComponent]) -> Result<()> {
+    for trigger in triggers {
         let target = trigger
             .trigger_config
             .get("component")
@@ -278,14 +208,7 @@ pub fn lock(manifest: &str, wasm: &[WasmContent<'_>]) -> Result<LockedApp> {
             );
         }
     }
-
-    Ok(LockedApp {
-        spin_lock_version: 0,
-        metadata,
-        variables,
-        triggers,
-        components,
-    })
+    Ok(())
 }
 
 /// The app's metadata as Spin's loader fills it in (`locked_metadata`).
@@ -366,7 +289,7 @@ fn locked_trigger(
 fn locked_component(id: &str, c: Component, wasm: &[WasmContent<'_>]) -> Result<LockedComponent> {
     let refuse = |what: &str| -> Result<LockedComponent> {
         bail!(
-            "it uses {what}, which the locked-app writer (xtask/src/dist/locked_app.rs) does not carry over"
+            "it uses {what}, which the locked-app writer (xtask/src/dist/locked_app/) does not carry over"
         )
     };
     if !c.files.is_empty() || !c.exclude_files.is_empty() {
@@ -436,204 +359,5 @@ fn insert_strings(map: &mut Map<String, Value>, key: &str, values: &[String]) {
             key.into(),
             values.iter().cloned().map(Value::String).collect(),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DIGEST: &str = "sha256:6e3a0d0b2ab6a3a1d7d7a31ed1c95dd08b7bb13c1f8a6d2c0a8c1fd2ba1e3f4c";
-
-    fn wasm(source: &str) -> Vec<WasmContent<'_>> {
-        vec![WasmContent {
-            source,
-            digest: DIGEST,
-            size: 4096,
-        }]
-    }
-
-    /// A manifest shaped like Spin's own loader fixture (crates/loader/tests/ui/
-    /// service-chaining.toml, without its remote source and service chaining) gives the
-    /// document Spin's snapshot of it has, with the source by digest and no `origin`, key
-    /// for key and in the same order.
-    #[test]
-    fn a_manifest_locks_as_spins_loader_locks_it() {
-        let manifest = r#"
-spin_manifest_version = 2
-
-[application]
-authors = ["Gul Madred", "Edward Jellico", "JL"]
-description = "A simple application that returns the number of lights"
-name = "chain-of-command"
-version = "6.11.2"
-
-[variables]
-lights = { default = "four" }
-token = { required = true, secret = true, description = "the secret" }
-
-[[trigger.http]]
-route = "/lights"
-component = "four-lights"
-executor = { type = "http" }
-
-[[trigger.http]]
-route = "/test"
-component = "four-lights"
-
-[[trigger.http]]
-id = "named"
-route = "/named"
-component = "four-lights"
-
-[component.four-lights]
-source = "wasm/dummy.wasm"
-allowed_outbound_hosts = ["redis://{{ lights }}"]
-key_value_stores = ["default"]
-[component.four-lights.environment]
-env1 = "first"
-env2 = "second"
-[component.four-lights.variables]
-count = "{{ lights }}"
-"#;
-        let locked = lock(manifest, &wasm("wasm/dummy.wasm")).unwrap();
-        let json = String::from_utf8(serde_json::to_vec_pretty(&locked).unwrap()).unwrap();
-        let want = format!(
-            r#"{{
-  "spin_lock_version": 0,
-  "metadata": {{
-    "authors": [
-      "Gul Madred",
-      "Edward Jellico",
-      "JL"
-    ],
-    "description": "A simple application that returns the number of lights",
-    "name": "chain-of-command",
-    "trigger": {{
-      "type": "http"
-    }},
-    "triggers": {{}},
-    "version": "6.11.2"
-  }},
-  "variables": {{
-    "lights": {{
-      "default": "four"
-    }},
-    "token": {{
-      "description": "the secret",
-      "secret": true
-    }}
-  }},
-  "triggers": [
-    {{
-      "id": "four-lights-http-trigger",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "executor": {{
-          "type": "http"
-        }},
-        "route": "/lights"
-      }}
-    }},
-    {{
-      "id": "http-trigger1",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "route": "/test"
-      }}
-    }},
-    {{
-      "id": "named",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "route": "/named"
-      }}
-    }}
-  ],
-  "components": [
-    {{
-      "id": "four-lights",
-      "metadata": {{
-        "allowed_outbound_hosts": [
-          "redis://{{{{ lights }}}}"
-        ],
-        "key_value_stores": [
-          "default"
-        ]
-      }},
-      "source": {{
-        "content_type": "application/wasm",
-        "digest": "{DIGEST}"
-      }},
-      "env": {{
-        "env1": "first",
-        "env2": "second"
-      }},
-      "config": {{
-        "count": "{{{{ lights }}}}"
-      }}
-    }}
-  ]
-}}"#
-        );
-        assert_eq!(json, want);
-    }
-
-    #[test]
-    fn the_bundles_spin_toml_locks_with_every_route_and_the_wasm_by_digest() {
-        let ws = crate::workspace::Workspace::locate();
-        let manifest = std::fs::read_to_string(ws.spin_manifest()).unwrap();
-        let bundled = crate::dist::bundled_manifest(&manifest).unwrap();
-        let locked = lock(&bundled, &wasm("status_reader.wasm")).unwrap();
-        assert_eq!(locked.metadata_str("name"), Some("server-status"));
-        assert_eq!(locked.components.len(), 1);
-        assert_eq!(locked.components[0].source.digest, DIGEST);
-        let routes: Vec<&str> = locked
-            .triggers
-            .iter()
-            .filter_map(|t| t.trigger_config.get("route")?.as_str())
-            .collect();
-        let in_manifest = bundled.matches("\nroute = ").count();
-        assert_eq!(routes.len(), in_manifest);
-        assert!(routes.contains(&"/server/status") && routes.contains(&"/..."));
-        assert_eq!(locked.triggers[0].id, "reader-http-trigger");
-        assert_eq!(locked.triggers[1].id, "http-trigger1");
-        assert!(locked.variables["redis_password"].secret);
-        assert!(locked.components[0].config.contains_key("reader_config"));
-    }
-
-    #[test]
-    fn what_the_writer_cannot_carry_over_is_refused_by_name() {
-        let base = "spin_manifest_version = 2\n[application]\nname = \"a\"\n\
-                    [[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n[component.c]\n\
-                    source = \"c.wasm\"\n";
-        assert!(lock(base, &wasm("c.wasm")).is_ok());
-        for (extra, named) in [
-            ("files = [\"static/\"]\n", "`files`"),
-            (
-                "allowed_http_hosts = [\"example.org\"]\n",
-                "allowed_http_hosts",
-            ),
-            ("[component.c.build]\ncommand = \"make\"\n", "`build`"),
-            (
-                "[component.c.dependencies]\n\"a:b/c\" = \"1.0\"\n",
-                "`dependencies`",
-            ),
-            ("unheard_of = 1\n", "unheard_of"),
-        ] {
-            let err = lock(&format!("{base}{extra}"), &wasm("c.wasm")).unwrap_err();
-            assert!(format!("{err:#}").contains(named), "{extra}: {err:#}");
-        }
-        let remote = base.replace(
-            "source = \"c.wasm\"",
-            "source = { url = \"https://example.org/c.wasm\", digest = \"sha256:00\" }",
-        );
-        let err = lock(&remote, &wasm("c.wasm")).unwrap_err();
-        assert!(format!("{err:#}").contains("not a local file"), "{err:#}");
-        let missing = base.replace("component = \"c\"", "component = \"d\"");
-        assert!(lock(&missing, &wasm("c.wasm")).is_err());
     }
 }
