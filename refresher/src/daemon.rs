@@ -27,7 +27,7 @@ use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
-use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
+use crate::replicas::lease::{Lease, LeaseState, replica_token};
 use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
 use crate::replicas::subscription::Subscription;
 use crate::replicas::target::Primary;
@@ -36,6 +36,7 @@ use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
+use crate::write::guard::WriteGuard;
 use crate::write::outbox::Outbox;
 
 /// How long a cycle that is under way when a signal arrives may still take. Together with
@@ -148,7 +149,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     // Notifications (issue 24): the writer's published states, told to a task of their own.
     let notifier = match (&config.notify, config.once) {
         (Some(settings), false) => {
-            let (feed, rx) = crate::notify::feed();
+            let (feed, rx) = crate::published::feed();
             refresher = refresher.with_notify(Some(feed));
             let (lock, token) = match &lease {
                 Some(l) => (l.key().to_owned(), Some(l.token().to_owned())),

@@ -24,6 +24,7 @@ mod clock;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+mod published;
 mod redact;
 mod redis_call;
 mod refresh;

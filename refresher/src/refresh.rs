@@ -17,14 +17,15 @@ use tracing::{info, warn};
 
 use crate::clock::unix_now;
 use crate::config::PlayersSettings;
+use crate::published::{Feed, Observed};
 use crate::read::db::{Source, SourceError};
 use crate::read::players::{self, PlayersError};
 use crate::read::probe::{self, Change, Liveness};
 use crate::redis_call::RedisCallError;
-use crate::replicas::lease::WriteGuard;
 use crate::report::metrics::{Metrics, Outcome};
 use crate::schedule::{Backoff, parse_override};
 use crate::write::document::{Published, Sink};
+use crate::write::guard::WriteGuard;
 use crate::write::history::{self, HistoryLog};
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +102,7 @@ pub struct Refresher {
     liveness: Option<Liveness>,
     players: Option<Players>,
     /// Where what was published goes for the notifier (issue 24), when configured.
-    notify: Option<crate::notify::Feed>,
+    notify: Option<Feed>,
     /// The history every write is recorded in (issue 23).
     history: HistoryLog,
 }
@@ -134,7 +135,7 @@ impl Refresher {
     }
 
     /// Tells `feed` the state of every document this replica publishes from now on.
-    pub fn with_notify(mut self, feed: Option<crate::notify::Feed>) -> Self {
+    pub fn with_notify(mut self, feed: Option<Feed>) -> Self {
         self.notify = feed;
         self
     }
@@ -142,7 +143,7 @@ impl Refresher {
     /// The notifier's hook: what was just published.
     fn tell(&self, document: &StatusDocument) {
         if let Some(feed) = &self.notify {
-            feed.send_replace(Some(crate::notify::Observed::of(document)));
+            feed.send_replace(Some(Observed::of(document)));
         }
     }
 

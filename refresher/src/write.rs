@@ -1,9 +1,10 @@
 //! What the refresher writes: the status document and its last-good copy ([`document`]),
-//! in one atomic step, guarded by the lease when there is one; and the notifications still
+//! in one atomic step, guarded by the lease when there is one ([`guard`]); and the notifications still
 //! to be sent with the ledger of what people were told ([`outbox`], issue 24); and the
 //! history of what was vouched for over time ([`history`], issue 23), written with the
 //! document.
 
 pub mod document;
+pub mod guard;
 pub mod history;
 pub mod outbox;

@@ -20,40 +20,12 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use status_document::{State, StateReason, StatusDocument};
+use status_document::{State, StateReason};
+
+pub use crate::published::Observed;
 
 /// The length of the rate limit's window.
 pub const HOUR_S: f64 = 3600.0;
-
-/// What the published document says now, as far as announcements go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observed {
-    pub state: State,
-    pub reason: Option<StateReason>,
-    pub players: Option<u64>,
-    pub message: Option<String>,
-    pub maintenance_until: Option<f64>,
-    /// When the game server's reachability last changed, if the state is the probe's.
-    pub probe_since: Option<f64>,
-}
-
-impl Observed {
-    pub fn of(document: &StatusDocument) -> Observed {
-        Observed {
-            state: document.state,
-            reason: document.state_reason,
-            players: document.players,
-            message: document.message.clone(),
-            maintenance_until: document.maintenance_until,
-            probe_since: document.game_server.map(|g| g.since),
-        }
-    }
-
-    /// What makes two observations the same state for announcing.
-    pub fn key(&self) -> (State, Option<StateReason>) {
-        (self.state, self.reason)
-    }
-}
 
 /// A state, and since when it has been published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ use status_document::keys::lock_key;
 
 use crate::redis_call::RedisCallError;
 use crate::replicas::target::Primary;
+use crate::write::guard::{WriteGuard, millis};
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
 const EXTEND: &str = r"
@@ -57,16 +58,6 @@ pub enum LeaseState {
         holder: Option<String>,
         retry_in: Duration,
     },
-}
-
-/// The parameters of a guarded write: the lock key, our token, and the lease length.
-#[derive(Debug, Clone)]
-pub struct WriteGuard {
-    pub lock_key: String,
-    pub token: String,
-    pub lease: Duration,
-    /// Write also when nobody holds the lease (`--once`, which never holds one itself).
-    pub allow_unheld: bool,
 }
 
 pub struct Lease {
@@ -204,12 +195,6 @@ impl Lease {
     }
 }
 
-/// `d` in whole milliseconds for `PX`/`PEXPIRE`, never 0 (`SET ... PX 0` is an error and
-/// `PEXPIRE 0` deletes the key).
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
 /// This process's identity in the lease: `<host>-<pid>-<random>`. The host and pid are
 /// there for the operator reading `GET <key>:lock`; the random part makes it unique even
 /// when a pid is reused.
@@ -236,11 +221,5 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
         assert!(a.chars().all(|c| c.is_ascii_graphic()), "{a}");
-    }
-
-    #[test]
-    fn millis_never_zero() {
-        assert_eq!(millis(Duration::ZERO), 1);
-        assert_eq!(millis(Duration::from_secs(30)), 30_000);
     }
 }

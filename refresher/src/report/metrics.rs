@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
 
-use crate::sources::SourcesView;
+use crate::report::sources::SourcesView;
 
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
 /// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts
