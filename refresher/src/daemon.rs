@@ -34,16 +34,11 @@ use crate::replicas::target::Primary;
 use crate::report::listener;
 use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
+pub use crate::shutdown::{CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
 use crate::write::guard::WriteGuard;
 use crate::write::outbox::Outbox;
-
-/// How long a cycle that is under way when a signal arrives may still take. Together with
-/// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// How long closing database connections may take at exit.
-pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
 /// connection, the query, the history's read (issue 23), the write. A refresh takes at most
@@ -52,15 +47,6 @@ const MAX_CALLS_PER_CYCLE: u32 = 5;
 /// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the
 /// server and one second more on the client (see `read/players.rs`); counted as two.
 const PLAYERS_CALLS: u32 = 2;
-
-/// How the process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// `--once` refreshed, or the daemon stopped on a signal.
-    Success,
-    /// `--once` did not refresh.
-    Failure,
-}
 
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
