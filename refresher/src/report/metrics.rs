@@ -7,12 +7,11 @@
 //! written by hand: five metric families do not justify a metrics crate, and the format is
 //! plain text (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
 
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
-
+use crate::report::exposition::{Kind, family, sample, single};
 use crate::report::sources::SourcesView;
 
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
@@ -286,143 +285,154 @@ impl Metrics {
     pub fn render(&self) -> String {
         let m = self.lock();
         let mut out = String::with_capacity(2048);
-        out.push_str(
-            "# HELP status_refresher_refresh_total Refreshes that were due, by result.\n\
-             # TYPE status_refresher_refresh_total counter\n",
-        );
-        for (result, n) in [
-            ("ok", m.ok),
-            ("error", m.error),
-            ("skipped_not_leader", m.skipped),
-        ] {
-            let _ = writeln!(
-                out,
-                "status_refresher_refresh_total{{result=\"{result}\"}} {n}"
-            );
-        }
-        out.push_str(
-            "# HELP status_refresher_refresh_duration_seconds Duration of refreshes that ran.\n\
-             # TYPE status_refresher_refresh_duration_seconds histogram\n",
-        );
-        let mut cumulative = 0;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            cumulative += m.buckets[i];
-            let _ = writeln!(
-                out,
-                "status_refresher_refresh_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
-            );
-        }
-        cumulative += m.buckets[BUCKETS.len()];
-        let _ = writeln!(
-            out,
-            "status_refresher_refresh_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n\
-             status_refresher_refresh_duration_seconds_sum {}\n\
-             status_refresher_refresh_duration_seconds_count {cumulative}",
-            m.duration_sum
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_last_success_timestamp_seconds Unix time of the last \
-             document this replica wrote (0: none yet).\n\
-             # TYPE status_refresher_last_success_timestamp_seconds gauge\n\
-             status_refresher_last_success_timestamp_seconds {}",
-            m.last_success_unix.unwrap_or(0.0)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_consecutive_failures Failed refreshes since the last \
-             success.\n\
-             # TYPE status_refresher_consecutive_failures gauge\n\
-             status_refresher_consecutive_failures {}",
-            m.consecutive_failures
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_lease_holder 1 if this replica holds the writer lease \
-             (or runs without one).\n\
-             # TYPE status_refresher_lease_holder gauge\n\
-             status_refresher_lease_holder {}",
-            u8::from(m.lease_holder)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_interval_seconds The refresh interval in force.\n\
-             # TYPE status_refresher_interval_seconds gauge\n\
-             status_refresher_interval_seconds {}",
-            m.interval.as_secs()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_probes_total Game-server probes by result.\n\
-             # TYPE status_refresher_probes_total counter\n\
-             status_refresher_probes_total{{result=\"ok\"}} {}\n\
-             status_refresher_probes_total{{result=\"failed\"}} {}",
-            m.probes_ok, m.probes_failed
-        );
-        if let Some(reachable) = m.reachable {
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_game_server_reachable 1 if the published word is \
-                 that the game server answers.\n\
-                 # TYPE status_refresher_game_server_reachable gauge\n\
-                 status_refresher_game_server_reachable {}",
-                u8::from(reachable)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_live_writes_total Document writes between reads of \
-             constants (probe, players), by result.\n\
-             # TYPE status_refresher_live_writes_total counter\n\
-             status_refresher_live_writes_total{{result=\"ok\"}} {}\n\
-             status_refresher_live_writes_total{{result=\"error\"}} {}",
-            m.live_writes_ok, m.live_writes_failed
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_players_query_failures_total Failed runs of the players \
-             query.\n\
-             # TYPE status_refresher_players_query_failures_total counter\n\
-             status_refresher_players_query_failures_total {}",
-            m.players_failed
-        );
-        if let Some(players) = m.players {
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_players The last good players count.\n\
-                 # TYPE status_refresher_players gauge\n\
-                 status_refresher_players {players}"
-            );
-        }
-        if !m.notify.is_empty() || m.notify_pending.is_some() {
-            out.push_str(
-                "# HELP status_refresher_notify_total Notification attempts by target name and \
-                 result (retry: will be tried again; rejected: a 4xx, not retried; gave_up: not \
-                 delivered within STATUS_NOTIFY_GIVE_UP).\n\
-                 # TYPE status_refresher_notify_total counter\n",
-            );
-            for (target, counts) in &m.notify {
-                for result in NotifyResult::ALL {
-                    let _ = writeln!(
-                        out,
-                        "status_refresher_notify_total{{target=\"{target}\",result=\"{}\"}} {}",
-                        result.as_str(),
-                        counts[result as usize]
-                    );
-                }
-            }
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_notify_pending Notifications waiting in the outbox.\n\
-                 # TYPE status_refresher_notify_pending gauge\n\
-                 status_refresher_notify_pending {}",
-                m.notify_pending.unwrap_or(0)
-            );
-        }
+        m.render_refreshes(&mut out);
+        m.render_writer(&mut out);
+        m.render_live(&mut out);
+        m.render_notify(&mut out);
         if let Some(sources) = self.sources.get() {
             sources.render(&mut out);
         }
         out
+    }
+}
+
+/// The families, one group per concern (the order is the page's order).
+impl Inner {
+    /// The refreshes: how many by result, and how long they took.
+    fn render_refreshes(&self, out: &mut String) {
+        let name = "status_refresher_refresh_total";
+        family(
+            out,
+            name,
+            Kind::Counter,
+            "Refreshes that were due, by result.",
+        );
+        for (result, n) in [
+            ("ok", self.ok),
+            ("error", self.error),
+            ("skipped_not_leader", self.skipped),
+        ] {
+            sample(out, name, &format!("result=\"{result}\""), n);
+        }
+        let name = "status_refresher_refresh_duration_seconds";
+        family(
+            out,
+            name,
+            Kind::Histogram,
+            "Duration of refreshes that ran.",
+        );
+        let bucket = format!("{name}_bucket");
+        let mut cumulative = 0;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i];
+            sample(out, &bucket, &format!("le=\"{le}\""), cumulative);
+        }
+        cumulative += self.buckets[BUCKETS.len()];
+        sample(out, &bucket, "le=\"+Inf\"", cumulative);
+        sample(out, &format!("{name}_sum"), "", self.duration_sum);
+        sample(out, &format!("{name}_count"), "", cumulative);
+    }
+
+    /// This replica as the writer: its last success, its failures, the lease, the interval.
+    fn render_writer(&self, out: &mut String) {
+        single(
+            out,
+            "status_refresher_last_success_timestamp_seconds",
+            Kind::Gauge,
+            "Unix time of the last document this replica wrote (0: none yet).",
+            self.last_success_unix.unwrap_or(0.0),
+        );
+        single(
+            out,
+            "status_refresher_consecutive_failures",
+            Kind::Gauge,
+            "Failed refreshes since the last success.",
+            self.consecutive_failures,
+        );
+        single(
+            out,
+            "status_refresher_lease_holder",
+            Kind::Gauge,
+            "1 if this replica holds the writer lease (or runs without one).",
+            u8::from(self.lease_holder),
+        );
+        single(
+            out,
+            "status_refresher_interval_seconds",
+            Kind::Gauge,
+            "The refresh interval in force.",
+            self.interval.as_secs(),
+        );
+    }
+
+    /// What is learnt between reads: the probe, its word, the writes, the players.
+    fn render_live(&self, out: &mut String) {
+        let name = "status_refresher_probes_total";
+        family(out, name, Kind::Counter, "Game-server probes by result.");
+        sample(out, name, "result=\"ok\"", self.probes_ok);
+        sample(out, name, "result=\"failed\"", self.probes_failed);
+        if let Some(reachable) = self.reachable {
+            single(
+                out,
+                "status_refresher_game_server_reachable",
+                Kind::Gauge,
+                "1 if the published word is that the game server answers.",
+                u8::from(reachable),
+            );
+        }
+        let name = "status_refresher_live_writes_total";
+        family(
+            out,
+            name,
+            Kind::Counter,
+            "Document writes between reads of constants (probe, players), by result.",
+        );
+        sample(out, name, "result=\"ok\"", self.live_writes_ok);
+        sample(out, name, "result=\"error\"", self.live_writes_failed);
+        single(
+            out,
+            "status_refresher_players_query_failures_total",
+            Kind::Counter,
+            "Failed runs of the players query.",
+            self.players_failed,
+        );
+        if let Some(players) = self.players {
+            single(
+                out,
+                "status_refresher_players",
+                Kind::Gauge,
+                "The last good players count.",
+                players,
+            );
+        }
+    }
+
+    /// The notifications, once a notifier reports.
+    fn render_notify(&self, out: &mut String) {
+        if self.notify.is_empty() && self.notify_pending.is_none() {
+            return;
+        }
+        let name = "status_refresher_notify_total";
+        family(
+            out,
+            name,
+            Kind::Counter,
+            "Notification attempts by target name and result (retry: will be tried again; \
+             rejected: a 4xx, not retried; gave_up: not delivered within STATUS_NOTIFY_GIVE_UP).",
+        );
+        for (target, counts) in &self.notify {
+            for result in NotifyResult::ALL {
+                let labels = format!("target=\"{target}\",result=\"{}\"", result.as_str());
+                sample(out, name, &labels, counts[result as usize]);
+            }
+        }
+        single(
+            out,
+            "status_refresher_notify_pending",
+            Kind::Gauge,
+            "Notifications waiting in the outbox.",
+            self.notify_pending.unwrap_or(0),
+        );
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use tokio::sync::watch;
 
 use crate::replicas::nudge::{Nudger, SourceState};
+use crate::report::exposition::{Kind, family, sample};
 
 /// One source as the reports see it: its state and its nudge count.
 #[derive(Debug, Clone)]
@@ -72,38 +73,36 @@ impl SourcesView {
 
     /// The Prometheus families for the sources.
     pub fn render(&self, out: &mut String) {
-        out.push_str(
-            "# HELP status_refresher_source_up 1 while a nudge source works (the refresh \
-             channel subscription, or the change watcher); 0 while it is down or cannot run.\n\
-             # TYPE status_refresher_source_up gauge\n",
+        let name = "status_refresher_source_up";
+        family(
+            out,
+            name,
+            Kind::Gauge,
+            "1 while a nudge source works (the refresh channel subscription, or the change \
+             watcher); 0 while it is down or cannot run.",
         );
         let sources = [
             ("channel", self.channel_state()),
             (self.watch_mode, self.watch_state()),
         ];
-        for (name, state) in &sources {
+        for (source, state) in &sources {
             if !matches!(state, SourceState::Off | SourceState::Standby) {
                 let up = u8::from(*state == SourceState::Up);
-                let _ = writeln!(out, "status_refresher_source_up{{source=\"{name}\"}} {up}");
+                sample(out, name, &format!("source=\"{source}\""), up);
             }
         }
-        out.push_str(
-            "# HELP status_refresher_nudges_total Nudges received, by source (coalesced: at \
-             most one refresh per STATUS_MIN_REFRESH_GAP).\n\
-             # TYPE status_refresher_nudges_total counter\n",
-        );
-        let _ = writeln!(
+        let name = "status_refresher_nudges_total";
+        family(
             out,
-            "status_refresher_nudges_total{{source=\"channel\"}} {}",
-            self.channel.nudger.sent()
+            name,
+            Kind::Counter,
+            "Nudges received, by source (coalesced: at most one refresh per \
+             STATUS_MIN_REFRESH_GAP).",
         );
+        sample(out, name, "source=\"channel\"", self.channel.nudger.sent());
         if self.watch_mode != "interval" {
-            let _ = writeln!(
-                out,
-                "status_refresher_nudges_total{{source=\"{}\"}} {}",
-                self.watch_mode,
-                self.watch.nudger.sent()
-            );
+            let labels = format!("source=\"{}\"", self.watch_mode);
+            sample(out, name, &labels, self.watch.nudger.sent());
         }
     }
 }
