@@ -131,12 +131,7 @@ impl Lease {
         if self.held_until.is_some() {
             let mut call = self.extend.key(&self.key);
             call.arg(&self.token).arg(lease_ms);
-            let extended: i64 = self
-                .primary
-                .call("lease renew", async |mut conn| {
-                    call.invoke_async(&mut conn).await
-                })
-                .await?;
+            let extended: i64 = self.primary.run_script("lease renew", &call).await?;
             if extended == 1 {
                 self.held_until = Some(started + self.duration);
                 return Ok(LeaseState::Held { acquired: false });
@@ -185,12 +180,7 @@ impl Lease {
         }
         let mut call = self.release.key(&self.key);
         call.arg(&self.token);
-        let deleted: i64 = self
-            .primary
-            .call("lease release", async |mut conn| {
-                call.invoke_async(&mut conn).await
-            })
-            .await?;
+        let deleted: i64 = self.primary.run_script("lease release", &call).await?;
         Ok(deleted == 1)
     }
 }

@@ -144,12 +144,7 @@ impl Sink {
             if let Some(history) = history {
                 call.key(&self.keys.history).arg(history);
             }
-            let written: i64 = self
-                .primary
-                .call("guarded write", async |mut conn| {
-                    call.invoke_async(&mut conn).await
-                })
-                .await?;
+            let written: i64 = self.primary.run_script("guarded write", &call).await?;
             return Ok(if written == 1 {
                 Published::Written
             } else {

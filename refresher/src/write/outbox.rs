@@ -136,12 +136,7 @@ impl Outbox {
             .arg(ledger)
             .arg(pending)
             .arg(OUTBOX_TTL_S);
-        let saved: i64 = self
-            .primary
-            .call("notify save", async |mut conn| {
-                call.invoke_async(&mut conn).await
-            })
-            .await?;
+        let saved: i64 = self.primary.run_script("notify save", &call).await?;
         Ok(saved == 1)
     }
 }
