@@ -89,17 +89,21 @@ impl Ledger {
         }
     }
 
+    /// The candidate, while people have not been told its state (`None`: nothing new to
+    /// say, whatever the clock).
+    fn untold(&self) -> Option<&Seen> {
+        let candidate = self.candidate.as_ref()?;
+        let told = self
+            .told
+            .as_ref()
+            .is_some_and(|t| t.now.key() == candidate.now.key());
+        (!told).then_some(candidate)
+    }
+
     /// What to announce at `now`, if anything (at most one announcement per call; the
     /// caller saves the ledger with it).
     pub fn due(&mut self, now: f64, hold: Duration, max_per_hour: u32) -> Option<Announcement> {
-        let candidate = self.candidate.clone()?;
-        if self
-            .told
-            .as_ref()
-            .is_some_and(|t| t.now.key() == candidate.now.key())
-        {
-            return None;
-        }
+        let candidate = self.untold()?.clone();
         if now - candidate.since < hold.as_secs_f64() {
             return None;
         }
@@ -129,14 +133,7 @@ impl Ledger {
     /// When [`Ledger::due`] may next have something to say (`None`: not before a new
     /// observation).
     pub fn next_due(&self, hold: Duration) -> Option<f64> {
-        let candidate = self.candidate.as_ref()?;
-        if self
-            .told
-            .as_ref()
-            .is_some_and(|t| t.now.key() == candidate.now.key())
-        {
-            return None;
-        }
+        let candidate = self.untold()?;
         let held = candidate.since + hold.as_secs_f64();
         Some(self.quiet_until.map_or(held, |q| q.max(held)))
     }
