@@ -1,4 +1,4 @@
-//! Validation of the database settings: parts or one URL, and the password never shown.
+//! The database settings: its parts or one URL, and the password used but never shown.
 
 use super::*;
 

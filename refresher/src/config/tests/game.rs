@@ -1,4 +1,4 @@
-//! Validation of the game server: the probe and the players query.
+//! The game server: the probe and the players query.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Validation of the notifications' settings (STATUS_NOTIFY*).
+//! The notifications' settings (`STATUS_NOTIFY*`).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Validation of STATUS_STATES and the message and maintenance-until constants.
+//! `STATUS_STATES` and the message and maintenance-until constants.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Validation of TLS to the database and to Redis: modes, the URL's own settings, and the PEM files.
+//! TLS to the database and to Redis: the modes, the URL's own settings, and the PEM files.
 
 use super::*;
 

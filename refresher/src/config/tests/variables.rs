@@ -1,74 +1,44 @@
-//! Validation of every error names its variable (and the flag clap defines for it), the defaults and off
-//! switches of the lease, the metrics listener and the timeout, and `--help`.
+//! Every error names its variable (and the flag clap defines for it); the defaults and off
+//! switches of the lease, the metrics listener and the timeout; and `--help`.
 
 use super::*;
 
 #[test]
 fn errors_name_the_variable() {
-    let cases: &[(&[&str], &str)] = &[
+    // Bad values, by the variable they must be blamed on, each given as `--flag=value` with
+    // the flag clap defines for the variable.
+    let bad_values: &[(&str, &[&str])] = &[
+        ("STATUS_UPDATE_INTERVAL", &["abc", "0", "86401"]),
+        ("STATUS_CACHE_TTL", &["-1"]),
+        ("STATUS_TIMEOUT", &["0", "NaN", "301"]),
+        ("STATUS_KEY", &["", "a b"]),
+        ("STATUS_INTERVAL_KEY", &["server:status"]),
+        ("STATUS_META", &[" , "]),
+        ("STATUS_MAPPING", &["rates.speed=X"]),
+        ("REDIS_URL", &["http://h"]),
+        ("DB_PORT", &["99999", "0"]),
         (
-            &["--status-update-interval", "abc"],
-            "STATUS_UPDATE_INTERVAL",
-        ),
-        (&["--status-update-interval", "0"], "STATUS_UPDATE_INTERVAL"),
-        (
-            &["--status-update-interval", "86401"],
-            "STATUS_UPDATE_INTERVAL",
-        ),
-        (&["--status-cache-ttl=-1"], "STATUS_CACHE_TTL"),
-        (&["--status-timeout", "0"], "STATUS_TIMEOUT"),
-        (&["--status-timeout", "NaN"], "STATUS_TIMEOUT"),
-        (&["--status-timeout", "301"], "STATUS_TIMEOUT"),
-        (&["--status-key", ""], "STATUS_KEY"),
-        (&["--status-key", "a b"], "STATUS_KEY"),
-        (
-            &["--status-interval-key", "server:status"],
-            "STATUS_INTERVAL_KEY",
-        ),
-        (&["--status-meta", " , "], "STATUS_META"),
-        (&["--status-mapping", "rates.speed=X"], "STATUS_MAPPING"),
-        (&["--redis-url", "http://h"], "REDIS_URL"),
-        (&["--db-port", "99999"], "DB_PORT"),
-        (&["--db-port", "0"], "DB_PORT"),
-        (&["--database-url", "postgres://u:pw@h/db"], "DATABASE_URL"),
-        (&["--database-url", "mysql://u:pw@h"], "DATABASE_URL"),
-        (
-            &["--database-url", "mysql://u:pw@h/db?nonsense=1"],
             "DATABASE_URL",
+            &[
+                "postgres://u:pw@h/db",
+                "mysql://u:pw@h",
+                "mysql://u:pw@h/db?nonsense=1",
+            ],
         ),
+        ("STATUS_LEASE", &["0.5", "3601", "x"]),
+        ("STATUS_METRICS_ADDR", &["localhost:9464", "127.0.0.1"]),
+        (
+            "STATUS_STATES",
+            &["1:up", "on:online", "1:online,1.0:offline", "1"],
+        ),
+        ("STATUS_MESSAGE_CONSTANT", &[LONG_NAME, "Mo\ntd"]),
+        ("STATUS_MAINTENANCE_UNTIL_CONSTANT", &["A\u{7}"]),
+    ];
+    // Settings that are wrong only together.
+    let bad_sets: &[(&[&str], &str)] = &[
         (&["--db-user", "u", "--db-name", "n"], "DB_HOST"),
         (&["--db-host", "h", "--db-name", "n"], "DB_USER"),
         (&["--db-host", "h", "--db-user", "u"], "DB_NAME"),
-        (&["--status-lease", "0.5"], "STATUS_LEASE"),
-        (&["--status-lease", "3601"], "STATUS_LEASE"),
-        (&["--status-lease", "x"], "STATUS_LEASE"),
-        (
-            &["--status-metrics-addr", "localhost:9464"],
-            "STATUS_METRICS_ADDR",
-        ),
-        (
-            &["--status-metrics-addr", "127.0.0.1"],
-            "STATUS_METRICS_ADDR",
-        ),
-        (&["--status-states", "1:up"], "STATUS_STATES"),
-        (&["--status-states", "on:online"], "STATUS_STATES"),
-        (
-            &["--status-states", "1:online,1.0:offline"],
-            "STATUS_STATES",
-        ),
-        (&["--status-states", "1"], "STATUS_STATES"),
-        (
-            &["--status-message-constant", LONG_NAME],
-            "STATUS_MESSAGE_CONSTANT",
-        ),
-        (
-            &["--status-message-constant", "Mo\ntd"],
-            "STATUS_MESSAGE_CONSTANT",
-        ),
-        (
-            &["--status-maintenance-until-constant", "A\u{7}"],
-            "STATUS_MAINTENANCE_UNTIL_CONSTANT",
-        ),
         (
             &[
                 "--status-message-constant",
@@ -79,15 +49,26 @@ fn errors_name_the_variable() {
             "STATUS_MAINTENANCE_UNTIL_CONSTANT",
         ),
     ];
+    let cases =
+        bad_values
+            .iter()
+            .flat_map(|(variable, values)| {
+                values
+                    .iter()
+                    .map(|value| (vec![format!("--{}={value}", flag_for(variable))], *variable))
+            })
+            .chain(bad_sets.iter().map(|(extra, variable)| {
+                (extra.iter().map(|s| s.to_string()).collect(), *variable)
+            }));
     for (extra, variable) in cases {
         let mut a = PARTS.to_vec();
         // The DB_* cases supply their own parts.
-        if variable.starts_with("DB_") && *variable != "DB_PORT" {
+        if variable.starts_with("DB_") && variable != "DB_PORT" {
             a.clear();
         }
-        a.extend_from_slice(extra);
+        a.extend(extra.iter().map(String::as_str));
         let err = config(&a).unwrap_err();
-        assert_eq!(err.variable, *variable, "{extra:?}: {err}");
+        assert_eq!(err.variable, variable, "{extra:?}: {err}");
         let text = err.to_string();
         assert!(text.contains(variable), "{text}");
         assert!(!text.contains("pw@"), "password leaked: {text}");
