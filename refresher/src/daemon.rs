@@ -46,7 +46,7 @@ use clocks::Daemon;
 mod clocks;
 
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
-/// connection, the query, the history's read (issue 23), the write. A refresh takes at most
+/// connection, the query, the history's read, the write. A refresh takes at most
 /// this many timeouts.
 const MAX_CALLS_PER_CYCLE: u32 = 5;
 /// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the

@@ -1,4 +1,4 @@
-//! State-change notifications (issue 24): Discord, Telegram and signed webhooks.
+//! State-change notifications: Discord, Telegram and signed webhooks.
 //!
 //! The refresh cycle tells a [`Feed`] (in [`crate::published`], beside both) what it
 //! published ([`hold::Observed`], after every successful write); the

@@ -95,9 +95,9 @@ pub struct Refresher {
     /// The game-server probe's word, when `GAME_SERVER_ADDR` is set.
     liveness: Option<Liveness>,
     players: Option<Players>,
-    /// Where what was published goes for the notifier (issue 24), when configured.
+    /// Where what was published goes for the notifier, when configured.
     notify: Option<Feed>,
-    /// The history every write is recorded in (issue 23).
+    /// The history every write is recorded in.
     history: HistoryLog,
 }
 
@@ -141,7 +141,7 @@ impl Refresher {
         }
     }
 
-    /// The stored history with this write recorded (issue 23), to be written with the
+    /// The stored history with this write recorded, to be written with the
     /// document; `None` when the history cannot be read now: the document is still written,
     /// and the time until a later write records is then counted as unknown, never as up.
     async fn history_for(&self, document: &StatusDocument, ttl_s: u64) -> Option<Vec<u8>> {

@@ -18,7 +18,7 @@
 //! of a round-trip and a retry loop). Either the check passes and both keys are written, or
 //! nothing is.
 //!
-//! The history (issue 23, [`crate::write::history`]) rides along: when the caller passes its
+//! The history ([`crate::write::history`]) rides along: when the caller passes its
 //! bytes, the same transaction or script sets `<key>:history` too.
 
 use redis::Script;

@@ -1,4 +1,4 @@
-//! The notification outbox (issue 24): what is still to be sent, and the [`Ledger`] of what
+//! The notification outbox: what is still to be sent, and the [`Ledger`] of what
 //! people were told, in Redis, so a restart or a takeover delivers what was pending.
 //!
 //! Two keys beside the document:
