@@ -28,6 +28,7 @@ use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
 use crate::refresh::{DocumentSettings, Refresher, warn_if_outlives_ttl};
+use crate::replicas::guard::WriteGuard;
 use crate::replicas::lease::{Lease, replica_token};
 use crate::replicas::nudge::Trigger;
 use crate::replicas::subscription::Subscription;
@@ -38,7 +39,6 @@ use crate::shutdown::Shutdown;
 pub use crate::shutdown::{CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
-use crate::write::guard::WriteGuard;
 use crate::write::outbox::Outbox;
 
 use clocks::Daemon;

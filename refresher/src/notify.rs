@@ -1,6 +1,6 @@
 //! State-change notifications: Discord, Telegram and signed webhooks.
 //!
-//! The refresh cycle tells a [`Feed`] (in [`crate::published`], beside both) what it
+//! The refresh cycle tells a [`crate::published::Feed`] (beside both) what it
 //! published ([`hold::Observed`], after every successful write); the
 //! [`deliver::Notifier`], a task of its own on the writer, turns that into messages:
 //!

@@ -20,10 +20,10 @@ use crate::published::{Feed, Observed};
 use crate::read::db::{Source, SourceError};
 use crate::read::probe::Liveness;
 use crate::redis_call::RedisCallError;
+use crate::replicas::guard::WriteGuard;
 use crate::report::metrics::{Metrics, Outcome};
 use crate::schedule::{Backoff, parse_override};
 use crate::write::document::{Published, Sink};
-use crate::write::guard::WriteGuard;
 use crate::write::history::{self, HistoryLog};
 
 use live::Players;

@@ -12,8 +12,8 @@ use crate::clock::unix_now;
 use crate::config::PlayersSettings;
 use crate::read::players::{self, PlayersError};
 use crate::read::probe::{self, Change, Liveness};
+use crate::replicas::guard::WriteGuard;
 use crate::write::document::Published;
-use crate::write::guard::WriteGuard;
 
 /// The players query and its last good count.
 pub(super) struct Players {

@@ -24,8 +24,8 @@ use redis::Script;
 use status_document::keys::lock_key;
 
 use crate::redis_call::RedisCallError;
+use crate::replicas::guard::{WriteGuard, millis};
 use crate::replicas::target::Primary;
-use crate::write::guard::{WriteGuard, millis};
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
 const EXTEND: &str = r"

@@ -10,7 +10,17 @@ use std::fmt::Write as _;
 use tokio::sync::watch;
 
 use crate::replicas::nudge::{Nudger, SourceState};
-use crate::report::exposition::{Kind, family, sample};
+use crate::report::exposition::Family;
+
+const SOURCE_UP: Family = Family::gauge(
+    "status_refresher_source_up",
+    "1 while a nudge source works (the refresh channel subscription, or the change \
+     watcher); 0 while it is down or cannot run.",
+);
+const NUDGES: Family = Family::counter(
+    "status_refresher_nudges_total",
+    "Nudges received, by source (coalesced: at most one refresh per STATUS_MIN_REFRESH_GAP).",
+);
 
 /// One source as the reports see it: its state and its nudge count.
 #[derive(Debug, Clone)]
@@ -73,14 +83,7 @@ impl SourcesView {
 
     /// The Prometheus families for the sources.
     pub fn render(&self, out: &mut String) {
-        let name = "status_refresher_source_up";
-        family(
-            out,
-            name,
-            Kind::Gauge,
-            "1 while a nudge source works (the refresh channel subscription, or the change \
-             watcher); 0 while it is down or cannot run.",
-        );
+        SOURCE_UP.header(out);
         let sources = [
             ("channel", self.channel_state()),
             (self.watch_mode, self.watch_state()),
@@ -88,21 +91,14 @@ impl SourcesView {
         for (source, state) in &sources {
             if !matches!(state, SourceState::Off | SourceState::Standby) {
                 let up = u8::from(*state == SourceState::Up);
-                sample(out, name, &format!("source=\"{source}\""), up);
+                SOURCE_UP.sample(out, &format!("source=\"{source}\""), up);
             }
         }
-        let name = "status_refresher_nudges_total";
-        family(
-            out,
-            name,
-            Kind::Counter,
-            "Nudges received, by source (coalesced: at most one refresh per \
-             STATUS_MIN_REFRESH_GAP).",
-        );
-        sample(out, name, "source=\"channel\"", self.channel.nudger.sent());
+        NUDGES.header(out);
+        NUDGES.sample(out, "source=\"channel\"", self.channel.nudger.sent());
         if self.watch_mode != "interval" {
             let labels = format!("source=\"{}\"", self.watch_mode);
-            sample(out, name, &labels, self.watch.nudger.sent());
+            NUDGES.sample(out, &labels, self.watch.nudger.sent());
         }
     }
 }

@@ -25,8 +25,8 @@ use redis::Script;
 use status_document::keys::{history_key, last_good_key};
 
 use crate::redis_call::RedisCallError;
+use crate::replicas::guard::{WriteGuard, millis};
 use crate::replicas::target::Primary;
-use crate::write::guard::{WriteGuard, millis};
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock, and
 /// optionally history. ARGV: token, json, ttl_s, lease_ms, allow_unheld ("1": a free lease

@@ -3,7 +3,58 @@
 //! reads, notifications), then the nudge sources' own.
 
 use super::{BUCKETS, Inner, Metrics, NotifyResult};
-use crate::report::exposition::{Kind, family, sample, single};
+use crate::report::exposition::Family;
+
+const REFRESHES: Family = Family::counter(
+    "status_refresher_refresh_total",
+    "Refreshes that were due, by result.",
+);
+const DURATION: Family = Family::histogram(
+    "status_refresher_refresh_duration_seconds",
+    "Duration of refreshes that ran.",
+);
+const LAST_SUCCESS: Family = Family::gauge(
+    "status_refresher_last_success_timestamp_seconds",
+    "Unix time of the last document this replica wrote (0: none yet).",
+);
+const FAILURES: Family = Family::gauge(
+    "status_refresher_consecutive_failures",
+    "Failed refreshes since the last success.",
+);
+const LEASE_HOLDER: Family = Family::gauge(
+    "status_refresher_lease_holder",
+    "1 if this replica holds the writer lease (or runs without one).",
+);
+const INTERVAL: Family = Family::gauge(
+    "status_refresher_interval_seconds",
+    "The refresh interval in force.",
+);
+const PROBES: Family = Family::counter(
+    "status_refresher_probes_total",
+    "Game-server probes by result.",
+);
+const REACHABLE: Family = Family::gauge(
+    "status_refresher_game_server_reachable",
+    "1 if the published word is that the game server answers.",
+);
+const LIVE_WRITES: Family = Family::counter(
+    "status_refresher_live_writes_total",
+    "Document writes between reads of constants (probe, players), by result.",
+);
+const PLAYERS_FAILURES: Family = Family::counter(
+    "status_refresher_players_query_failures_total",
+    "Failed runs of the players query.",
+);
+const PLAYERS: Family = Family::gauge("status_refresher_players", "The last good players count.");
+const NOTIFY: Family = Family::counter(
+    "status_refresher_notify_total",
+    "Notification attempts by target name and result (retry: will be tried again; \
+     rejected: a 4xx, not retried; gave_up: not delivered within STATUS_NOTIFY_GIVE_UP).",
+);
+const NOTIFY_PENDING: Family = Family::gauge(
+    "status_refresher_notify_pending",
+    "Notifications waiting in the outbox.",
+);
 
 impl Metrics {
     /// The Prometheus text exposition.
@@ -24,110 +75,48 @@ impl Metrics {
 impl Inner {
     /// The refreshes: how many by result, and how long they took.
     fn render_refreshes(&self, out: &mut String) {
-        let name = "status_refresher_refresh_total";
-        family(
-            out,
-            name,
-            Kind::Counter,
-            "Refreshes that were due, by result.",
-        );
+        REFRESHES.header(out);
         for (result, n) in [
             ("ok", self.ok),
             ("error", self.error),
             ("skipped_not_leader", self.skipped),
         ] {
-            sample(out, name, &format!("result=\"{result}\""), n);
+            REFRESHES.sample(out, &format!("result=\"{result}\""), n);
         }
-        let name = "status_refresher_refresh_duration_seconds";
-        family(
-            out,
-            name,
-            Kind::Histogram,
-            "Duration of refreshes that ran.",
-        );
-        let bucket = format!("{name}_bucket");
+        DURATION.header(out);
         let mut cumulative = 0;
         for (i, le) in BUCKETS.iter().enumerate() {
             cumulative += self.buckets[i];
-            sample(out, &bucket, &format!("le=\"{le}\""), cumulative);
+            DURATION.sample_of(out, "_bucket", &format!("le=\"{le}\""), cumulative);
         }
         cumulative += self.buckets[BUCKETS.len()];
-        sample(out, &bucket, "le=\"+Inf\"", cumulative);
-        sample(out, &format!("{name}_sum"), "", self.duration_sum);
-        sample(out, &format!("{name}_count"), "", cumulative);
+        DURATION.sample_of(out, "_bucket", "le=\"+Inf\"", cumulative);
+        DURATION.sample_of(out, "_sum", "", self.duration_sum);
+        DURATION.sample_of(out, "_count", "", cumulative);
     }
 
     /// This replica as the writer: its last success, its failures, the lease, the interval.
     fn render_writer(&self, out: &mut String) {
-        single(
-            out,
-            "status_refresher_last_success_timestamp_seconds",
-            Kind::Gauge,
-            "Unix time of the last document this replica wrote (0: none yet).",
-            self.last_success_unix.unwrap_or(0.0),
-        );
-        single(
-            out,
-            "status_refresher_consecutive_failures",
-            Kind::Gauge,
-            "Failed refreshes since the last success.",
-            self.consecutive_failures,
-        );
-        single(
-            out,
-            "status_refresher_lease_holder",
-            Kind::Gauge,
-            "1 if this replica holds the writer lease (or runs without one).",
-            u8::from(self.lease_holder),
-        );
-        single(
-            out,
-            "status_refresher_interval_seconds",
-            Kind::Gauge,
-            "The refresh interval in force.",
-            self.interval.as_secs(),
-        );
+        LAST_SUCCESS.single(out, self.last_success_unix.unwrap_or(0.0));
+        FAILURES.single(out, self.consecutive_failures);
+        LEASE_HOLDER.single(out, u8::from(self.lease_holder));
+        INTERVAL.single(out, self.interval.as_secs());
     }
 
     /// What is learnt between reads: the probe, its word, the writes, the players.
     fn render_live(&self, out: &mut String) {
-        let name = "status_refresher_probes_total";
-        family(out, name, Kind::Counter, "Game-server probes by result.");
-        sample(out, name, "result=\"ok\"", self.probes_ok);
-        sample(out, name, "result=\"failed\"", self.probes_failed);
+        PROBES.header(out);
+        PROBES.sample(out, "result=\"ok\"", self.probes_ok);
+        PROBES.sample(out, "result=\"failed\"", self.probes_failed);
         if let Some(reachable) = self.reachable {
-            single(
-                out,
-                "status_refresher_game_server_reachable",
-                Kind::Gauge,
-                "1 if the published word is that the game server answers.",
-                u8::from(reachable),
-            );
+            REACHABLE.single(out, u8::from(reachable));
         }
-        let name = "status_refresher_live_writes_total";
-        family(
-            out,
-            name,
-            Kind::Counter,
-            "Document writes between reads of constants (probe, players), by result.",
-        );
-        sample(out, name, "result=\"ok\"", self.live_writes_ok);
-        sample(out, name, "result=\"error\"", self.live_writes_failed);
-        single(
-            out,
-            "status_refresher_players_query_failures_total",
-            Kind::Counter,
-            "Failed runs of the players query.",
-            self.players_failed,
-        );
+        LIVE_WRITES.header(out);
+        LIVE_WRITES.sample(out, "result=\"ok\"", self.live_writes_ok);
+        LIVE_WRITES.sample(out, "result=\"error\"", self.live_writes_failed);
+        PLAYERS_FAILURES.single(out, self.players_failed);
         if let Some(players) = self.players {
-            single(
-                out,
-                "status_refresher_players",
-                Kind::Gauge,
-                "The last good players count.",
-                players,
-            );
+            PLAYERS.single(out, players);
         }
     }
 
@@ -136,26 +125,13 @@ impl Inner {
         if self.notify.is_empty() && self.notify_pending.is_none() {
             return;
         }
-        let name = "status_refresher_notify_total";
-        family(
-            out,
-            name,
-            Kind::Counter,
-            "Notification attempts by target name and result (retry: will be tried again; \
-             rejected: a 4xx, not retried; gave_up: not delivered within STATUS_NOTIFY_GIVE_UP).",
-        );
+        NOTIFY.header(out);
         for (target, counts) in &self.notify {
             for result in NotifyResult::ALL {
                 let labels = format!("target=\"{target}\",result=\"{}\"", result.as_str());
-                sample(out, name, &labels, counts[result as usize]);
+                NOTIFY.sample(out, &labels, counts[result as usize]);
             }
         }
-        single(
-            out,
-            "status_refresher_notify_pending",
-            Kind::Gauge,
-            "Notifications waiting in the outbox.",
-            self.notify_pending.unwrap_or(0),
-        );
+        NOTIFY_PENDING.single(out, self.notify_pending.unwrap_or(0));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! [`crate::replicas::lease`] makes a [`WriteGuard`] for the holder and
 //! [`crate::write::document`] passes it to the `GUARDED_WRITE` script; both only need this
-//! small piece, so the writer does not sit above the lease's whole protocol.
+//! small piece, so the writer does not sit above the lease's whole protocol (and the lease
+//! does not reach into `write/`).
 
 use std::time::Duration;
 
