@@ -13,59 +13,101 @@
 //! either kind restarts the interval, so a nudged refresh saves the periodic one.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use tokio::time::Instant;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, Watch};
+use crate::config::{Config, NotifySettings, Watch};
 use crate::notify::deliver::Notifier;
 use crate::notify::send::Http;
+use crate::published::Observed;
 use crate::read::db::Source;
 use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
-use crate::refresh::{DocumentSettings, RefreshError, Refresher, warn_if_outlives_ttl};
-use crate::replicas::lease::{Lease, LeaseState, WriteGuard, replica_token};
-use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
+use crate::refresh::{DocumentSettings, Refresher, warn_if_outlives_ttl};
+use crate::replicas::guard::WriteGuard;
+use crate::replicas::lease::{Lease, replica_token};
+use crate::replicas::nudge::Trigger;
 use crate::replicas::subscription::Subscription;
 use crate::replicas::target::Primary;
 use crate::report::listener;
 use crate::report::metrics::Metrics;
 use crate::shutdown::Shutdown;
+pub use crate::shutdown::{CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
 use crate::write::outbox::Outbox;
 
-/// How long a cycle that is under way when a signal arrives may still take. Together with
-/// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// How long closing database connections may take at exit.
-pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
+use clocks::Daemon;
+
+mod clocks;
 
 /// Calls one refresh makes, each bounded by STATUS_TIMEOUT: the interval override, the
-/// connection, the query, the history's read (issue 23), the write. A refresh takes at most
+/// connection, the query, the history's read, the write. A refresh takes at most
 /// this many timeouts.
 const MAX_CALLS_PER_CYCLE: u32 = 5;
 /// What the players query adds to a refresh: its run, bounded by STATUS_TIMEOUT on the
 /// server and one second more on the client (see `read/players.rs`); counted as two.
 const PLAYERS_CALLS: u32 = 2;
 
-/// How the process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// `--once` refreshed, or the daemon stopped on a signal.
-    Success,
-    /// `--once` did not refresh.
-    Failure,
-}
-
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut shutdown = Shutdown::install().context("installing signal handlers")?;
     crate::redis_call::note_tls(config.redis.url().unwrap_or(""));
     let token = replica_token();
+    log_start(&config, &token);
+    let calls = warn_about_timing(&config);
+
+    // The URL was validated with the same parser; a failure here names no secret either.
+    let primary = Primary::new(&config.redis, &config.redis_tls, config.timeout)
+        .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
+    let lease = config
+        .lease
+        .map(|duration| Lease::new(primary.clone(), &config.status_key, token.clone(), duration));
+    // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
+    // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
+    let metrics = Arc::new(Metrics::new(config.interval, config.timeout * calls));
+    let mut refresher = refresher(&config, &primary, &metrics);
+    refresher.preflight_players().await;
+    // Notifications: the writer's published states, told to a task of their own beside
+    // the refresh cycle, which only fills the feed.
+    let notifier = match (&config.notify, config.once) {
+        (Some(settings), false) => {
+            let (feed, rx) = crate::published::feed();
+            refresher = refresher.with_notify(Some(feed));
+            let outbox = outbox(&config, &primary, lease.as_ref());
+            Some(start_notifier(settings, outbox, &metrics, rx)?)
+        }
+        _ => None,
+    };
+
+    let exit = if config.once {
+        once(&mut refresher, lease.as_ref(), &mut shutdown).await
+    } else {
+        serve(
+            &config,
+            &mut refresher,
+            lease,
+            metrics,
+            &primary,
+            &mut shutdown,
+        )
+        .await
+    };
+    if let Some(notifier) = notifier {
+        // A send under way is cut off: its message stays in the outbox for the next holder.
+        notifier.abort();
+    }
+    refresher.close(CLOSE_WITHIN).await;
+    info!("status-refresher stopped");
+    Ok(exit)
+}
+
+/// The start-up line: every setting that shapes the run, without secrets.
+fn log_start(config: &Config, token: &str) {
     info!(
         version = env!("CARGO_PKG_VERSION"),
         redis = %config.redis,
@@ -93,6 +135,11 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         once = config.once,
         "status-refresher starting"
     );
+}
+
+/// Warns about settings that work against each other; returns how many timeouts one
+/// refresh may take, which is also the health check's slack.
+fn warn_about_timing(config: &Config) -> u32 {
     if !config.ignored.is_empty() {
         warn!(ignored = ?config.ignored, "DATABASE_URL is set; these DB_* settings are ignored");
     }
@@ -114,110 +161,93 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
              refresh may lose it before its write (the write is then refused, never misplaced)"
         );
     }
+    calls
+}
 
+/// The refresh cycle, with the probe and the players query as configured.
+fn refresher(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Refresher {
     let source = Source::new(&config.database, config.timeout);
     let keys = Keys::new(&config.status_key, &config.interval_key);
-    // The URL was validated with the same parser; a failure here names no secret either.
-    let primary = Primary::new(&config.redis, &config.redis_tls, config.timeout)
-        .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
     let sink = Sink::new(primary.clone(), keys);
-    let lease = config
-        .lease
-        .map(|duration| Lease::new(sink.primary(), &config.status_key, token.clone(), duration));
     let settings = DocumentSettings {
         mapping: config.mapping.clone(),
         meta: config.meta.clone(),
         ttl_s: config.ttl_s,
         state: config.state.clone(),
     };
-    // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
-    // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
-    let metrics = Arc::new(Metrics::new(config.interval, config.timeout * calls));
-    let mut refresher = Refresher::new(
-        source,
-        sink,
-        settings,
-        config.interval,
-        Arc::clone(&metrics),
-    )
-    .with_live(
+    Refresher::new(source, sink, settings, config.interval, Arc::clone(metrics)).with_live(
         config.probe.clone().map(Liveness::new),
         config.players.clone(),
-    );
-    refresher.preflight_players().await;
-    // Notifications (issue 24): the writer's published states, told to a task of their own.
-    let notifier = match (&config.notify, config.once) {
-        (Some(settings), false) => {
-            let (feed, rx) = crate::notify::feed();
-            refresher = refresher.with_notify(Some(feed));
-            let (lock, token) = match &lease {
-                Some(l) => (l.key().to_owned(), Some(l.token().to_owned())),
-                None => (status_document::keys::lock_key(&config.status_key), None),
-            };
-            let outbox = Outbox::new(primary.clone(), &config.status_key, &lock, token);
-            let http = Http::new(settings)?;
-            info!(
-                targets = ?settings.targets,
-                hold_s = settings.hold.as_secs(),
-                max_per_hour = settings.max_per_hour,
-                ca_cert = ?settings.ca_path,
-                "notifications on"
-            );
-            let n = Notifier::new(settings.clone(), http, outbox, Arc::clone(&metrics), rx);
-            Some(tokio::spawn(n.run()))
-        }
-        _ => None,
-    };
+    )
+}
 
-    let exit = if config.once {
-        // `--once` never holds the lease (it is gone before a lease would matter); it
-        // writes only while no daemon replica holds it.
-        let guard = lease.as_ref().map(|l| WriteGuard {
-            allow_unheld: true,
-            ..l.guard()
-        });
-        // One probe first, so the one document written carries the game server's word.
-        refresher.probe_only().await;
-        once(&mut refresher, guard.as_ref(), &mut shutdown).await
-    } else {
-        metrics.set_lease_holder(lease.is_none());
-        let trigger = Trigger::new();
-        let sources = nudge_sources(&config, &trigger, &primary);
-        metrics.set_sources(sources.view());
-        let server = match config.metrics_addr {
-            Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
-            None => None,
-        };
-        let mut daemon = Daemon {
-            refresher: &mut refresher,
-            lease,
-            metrics,
-            nudger: trigger.nudger(),
-            trigger,
-            coalescer: Coalescer::new(config.min_refresh_gap),
-            sources,
-        };
-        daemon.run(&mut shutdown).await;
-        if let Some(mut lease) = daemon.lease.take() {
-            match lease.release().await {
-                Ok(true) => info!(lock = %lease.key(), "lease released"),
-                Ok(false) => {}
-                Err(e) => warn!(error = %e, "cannot release the lease; it expires by itself"),
-            }
-        }
-        daemon.sources.stop();
-        if let Some(server) = server {
-            server.abort();
-        }
-        Exit::Success
+/// The notifications' outbox, saved only while the lease (when there is one) is ours.
+fn outbox(config: &Config, primary: &Primary, lease: Option<&Lease>) -> Outbox {
+    let (lock, token) = match lease {
+        Some(l) => (l.key().to_owned(), Some(l.token().to_owned())),
+        None => (status_document::keys::lock_key(&config.status_key), None),
     };
-    if let Some(notifier) = notifier {
-        // A send under way is cut off: its message stays in the outbox for the next holder.
-        notifier.abort();
+    Outbox::new(primary.clone(), &config.status_key, &lock, token)
+}
+
+/// Starts the notifier's task, reading what the refresh cycle publishes from `feed`.
+fn start_notifier(
+    settings: &NotifySettings,
+    outbox: Outbox,
+    metrics: &Arc<Metrics>,
+    feed: watch::Receiver<Option<Observed>>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let http = Http::new(settings)?;
+    info!(
+        targets = ?settings.targets,
+        hold_s = settings.hold.as_secs(),
+        max_per_hour = settings.max_per_hour,
+        ca_cert = ?settings.ca_path,
+        "notifications on"
+    );
+    let notifier = Notifier::new(settings.clone(), http, outbox, Arc::clone(metrics), feed);
+    Ok(tokio::spawn(notifier.run()))
+}
+
+/// The daemon proper: the nudge sources, the listener and the loop, until a signal; then
+/// the lease is released and the sources and the listener stopped.
+async fn serve(
+    config: &Config,
+    refresher: &mut Refresher,
+    lease: Option<Lease>,
+    metrics: Arc<Metrics>,
+    primary: &Primary,
+    shutdown: &mut Shutdown,
+) -> Exit {
+    metrics.set_lease_holder(lease.is_none());
+    let trigger = Trigger::new();
+    let sources = nudge_sources(config, &trigger, primary);
+    metrics.set_sources(sources.view());
+    let server = match config.metrics_addr {
+        Some(addr) => start_listener(addr, Arc::clone(&metrics)).await,
+        None => None,
+    };
+    let mut daemon = Daemon::new(
+        refresher,
+        lease,
+        metrics,
+        trigger,
+        config.min_refresh_gap,
+        sources,
+    );
+    daemon.run(shutdown).await;
+    if let Some(mut lease) = daemon.lease.take() {
+        match lease.release().await {
+            Ok(true) => info!(lock = %lease.key(), "lease released"),
+            Ok(false) => {}
+            Err(e) => warn!(error = %e, "cannot release the lease; it expires by itself"),
+        }
     }
-    refresher.close(CLOSE_WITHIN).await;
-    info!("status-refresher stopped");
-    Ok(exit)
+    daemon.sources.stop();
+    if let Some(server) = server {
+        server.abort();
+    }
+    Exit::Success
 }
 
 /// The refresh channel and the change watcher, as configured (none runs yet).
@@ -267,12 +297,16 @@ async fn start_listener(
     }
 }
 
-async fn once(
-    refresher: &mut Refresher,
-    guard: Option<&WriteGuard>,
-    shutdown: &mut Shutdown,
-) -> Exit {
-    let cycle = refresher.refresh(guard);
+/// `--once`: one probe, then one refresh. It never holds the lease (it is gone before a
+/// lease would matter); it writes only while no daemon replica holds it.
+async fn once(refresher: &mut Refresher, lease: Option<&Lease>, shutdown: &mut Shutdown) -> Exit {
+    let guard = lease.map(|l| WriteGuard {
+        allow_unheld: true,
+        ..l.guard()
+    });
+    // One probe first, so the one document written carries the game server's word.
+    refresher.probe_only().await;
+    let cycle = refresher.refresh(guard.as_ref());
     tokio::pin!(cycle);
     let done = tokio::select! {
         result = &mut cycle => Some(result),
@@ -284,228 +318,6 @@ async fn once(
     match done {
         Some(Ok(_)) => Exit::Success,
         _ => Exit::Failure,
-    }
-}
-
-struct Daemon<'a> {
-    refresher: &'a mut Refresher,
-    lease: Option<Lease>,
-    metrics: Arc<Metrics>,
-    /// The probe's own way to ask for a refresh when the game server's reachability changes.
-    nudger: Nudger,
-    trigger: Trigger,
-    coalescer: Coalescer,
-    sources: Sources,
-}
-
-impl Daemon<'_> {
-    /// Whether this replica is the writer: it holds the lease, or runs without one.
-    fn writer(&self) -> bool {
-        self.lease.as_ref().is_none_or(Lease::held)
-    }
-
-    async fn run(&mut self, shutdown: &mut Shutdown) {
-        let mut refresh_due = Instant::now();
-        let mut lease_due = Instant::now();
-        // The probe and the players query run on the writer only, on clocks of their own.
-        let mut probe_due = Instant::now();
-        let mut players_due = Instant::now();
-        // The last lease error, while it keeps us from knowing whether we hold the lease.
-        let mut lease_error: Option<crate::redis_call::RedisCallError> = None;
-        let mut standby_logged = false;
-        if self.lease.is_none() {
-            self.sources.start();
-            // Without a lease, a restart carries on from what the last run published.
-            self.refresher.carry_on().await;
-        }
-        loop {
-            // A pending nudge makes a refresh due, one gap after the last one at the earliest.
-            let nudge_due = self
-                .coalescer
-                .due(self.writer() && self.trigger.pending(), Instant::now());
-            if let Some(due) = nudge_due {
-                refresh_due = refresh_due.min(due);
-            }
-            // Renew right before a due refresh, so the cycle starts with a whole lease and
-            // only a confirmed holder runs the SELECT.
-            if Instant::now() >= refresh_due {
-                lease_due = lease_due.min(Instant::now());
-            }
-            if let Some(lease) = self.lease.as_mut()
-                && Instant::now() >= lease_due
-            {
-                let was_held = lease.held();
-                match lease.ensure().await {
-                    Ok(LeaseState::Held { acquired }) => {
-                        lease_error = None;
-                        standby_logged = false;
-                        if acquired {
-                            info!(lock = %lease.key(), replica = %lease.token(), "lease acquired; this replica writes");
-                            refresh_due = Instant::now();
-                            probe_due = Instant::now();
-                        }
-                        lease_due = Instant::now() + lease.renew_every();
-                    }
-                    Ok(LeaseState::Standby { holder, retry_in }) => {
-                        lease_error = None;
-                        if was_held {
-                            warn!(lock = %lease.key(), holder = holder.as_deref().unwrap_or(""), "lease lost to another replica");
-                        }
-                        if !standby_logged {
-                            info!(lock = %lease.key(), holder = holder.as_deref().unwrap_or(""), "standby: another replica holds the lease");
-                            standby_logged = true;
-                        }
-                        self.metrics.standby_confirmed();
-                        lease_due = Instant::now() + retry_in;
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "cannot check the lease");
-                        lease_error = Some(e);
-                        // Look again soon, but not in a tight loop.
-                        lease_due =
-                            Instant::now() + lease.renew_every().min(Duration::from_secs(1));
-                    }
-                }
-                let held = lease.held();
-                self.metrics.set_lease_holder(held);
-                // The writer runs the nudge sources; a standby (or a replica that can no
-                // longer tell) does not.
-                if held {
-                    self.sources.start();
-                    if !was_held {
-                        // A takeover carries on from the previous holder's word, so the
-                        // state does not flap while this replica makes its first probe.
-                        self.refresher.carry_on().await;
-                    }
-                } else {
-                    self.sources.stop();
-                    if was_held {
-                        self.refresher.forget();
-                    }
-                }
-            }
-
-            // The probe goes before a due refresh, so a new writer's first document
-            // carries a fresh word.
-            if let Some(every) = self.refresher.probe_interval()
-                && self.writer()
-                && Instant::now() >= probe_due
-            {
-                probe_due = Instant::now() + every;
-                let guard = self.lease.as_ref().map(Lease::guard);
-                let step = self.refresher.probe(guard.as_ref());
-                let Some(result) = finish_or_stop(step, shutdown).await else {
-                    return;
-                };
-                match result {
-                    Ok(Some(_change)) => {
-                        // The probe's write already shows the new state; the nudge reads
-                        // `constants` again too, through the same coalescing as every other.
-                        self.nudger.nudge();
-                    }
-                    Ok(None) => {}
-                    Err(RefreshError::NotLeaseHolder) => {
-                        if let Some(lease) = self.lease.as_mut() {
-                            lease.lost();
-                            lease_due = Instant::now();
-                            self.sources.stop();
-                            self.refresher.forget();
-                        }
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "cannot write the probe's word; retrying at the next probe")
-                    }
-                }
-            }
-            if let Some(every) = self.refresher.players_interval()
-                && self.writer()
-                && Instant::now() >= players_due
-                && Instant::now() < refresh_due
-            {
-                players_due = Instant::now() + every;
-                let guard = self.lease.as_ref().map(Lease::guard);
-                let step = self.refresher.players_now(guard.as_ref());
-                let Some(result) = finish_or_stop(step, shutdown).await else {
-                    return;
-                };
-                if let Err(e) = result {
-                    warn!(error = %e, "cannot write the players count; retrying at the next count");
-                }
-            }
-
-            if Instant::now() >= refresh_due {
-                let holder = self.writer();
-                if holder {
-                    let guard = self.lease.as_ref().map(Lease::guard);
-                    let started = Instant::now();
-                    // This refresh answers every nudge so far; one arriving from now on earns
-                    // one more.
-                    self.trigger.answer();
-                    self.coalescer.started(started);
-                    let cycle = self.refresher.refresh(guard.as_ref());
-                    let Some(result) = finish_or_stop(cycle, shutdown).await else {
-                        return;
-                    };
-                    // The refresh counted the players too.
-                    if let Some(every) = self.refresher.players_interval() {
-                        players_due = Instant::now() + every;
-                    }
-                    // The refresher has recorded the outcome; only the lease is ours to update.
-                    match (result, self.lease.as_mut()) {
-                        // The guarded write extended the lease.
-                        (Ok(_), Some(lease)) => lease.extended_at(started.into_std()),
-                        (Err(RefreshError::NotLeaseHolder), Some(lease)) => {
-                            lease.lost();
-                            lease_due = Instant::now();
-                            self.sources.stop();
-                            self.refresher.forget();
-                        }
-                        _ => {}
-                    }
-                } else if let Some(e) = lease_error.take() {
-                    // Redis is unreachable: we can neither write nor know who may.
-                    self.refresher.fail(RefreshError::Lease(e));
-                } else {
-                    self.refresher.skip();
-                }
-                if !self.writer() {
-                    // A standby does not act on nudges (none should arrive: it is not
-                    // subscribed, but one may be left from before it lost the lease).
-                    self.trigger.discard();
-                }
-                let delay = self.refresher.next_delay();
-                if self.metrics.consecutive_failures() > 0 {
-                    info!(
-                        retry_in_ms = delay.as_millis() as u64,
-                        "retrying with backoff"
-                    );
-                }
-                refresh_due = Instant::now() + delay;
-                if let Some(lease) = self.lease.as_ref() {
-                    self.metrics.set_lease_holder(lease.held());
-                }
-            }
-
-            let mut wake = match self.lease {
-                Some(_) => refresh_due.min(lease_due),
-                None => refresh_due,
-            };
-            let writer = self.writer();
-            if writer && self.refresher.probe_interval().is_some() {
-                wake = wake.min(probe_due);
-            }
-            if writer && self.refresher.players_interval().is_some() {
-                wake = wake.min(players_due);
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(wake) => {}
-                () = self.trigger.arrived(), if writer => {}
-                signal = shutdown.recv() => {
-                    info!(signal, "stopping");
-                    return;
-                }
-            }
-        }
     }
 }
 

@@ -17,13 +17,14 @@
 //! ([`replicas::subscription`]) and, when `STATUS_WATCH` asks for it, from the binary log or
 //! a change probe ([`read::watch`]).
 //!
-//! Notifications (issue 24): [`notify`] tells Discord, Telegram and webhooks when the
+//! Notifications: [`notify`] tells Discord, Telegram and webhooks when the
 //! published state changes and holds, through the outbox of [`write::outbox`].
 
 mod clock;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+mod published;
 mod redact;
 mod redis_call;
 mod refresh;

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
     // The service reads its config file itself: its errors must reach its log, not stderr.
     #[cfg(windows)]
     if let Some(Command::Service { action }) = &first.command {
-        return status_refresher::service::main(action.clone(), first, &argv);
+        return status_refresher::service::main(action.clone(), first, &argv, |config| {
+            Box::pin(daemon::run(config))
+        });
     }
     let mut args = match config::with_file(first, &argv) {
         Ok(args) => args,

@@ -1,8 +1,8 @@
-//! State-change notifications (issue 24): Discord, Telegram and signed webhooks.
+//! State-change notifications: Discord, Telegram and signed webhooks.
 //!
-//! The refresher tells the [`Feed`] what it published ([`hold::Observed`], after every
-//! successful write); the [`deliver::Notifier`], a task of its own on the writer, turns
-//! that into messages:
+//! The refresh cycle tells a [`crate::published::Feed`] (beside both) what it
+//! published ([`hold::Observed`], after every successful write); the
+//! [`deliver::Notifier`], a task of its own on the writer, turns that into messages:
 //!
 //! - [`hold`]: flap control (a state must hold for `STATUS_NOTIFY_HOLD`) and the hour's
 //!   limit (`STATUS_NOTIFY_MAX_PER_HOUR`, then one summary);
@@ -15,8 +15,6 @@
 //! Only the lease holder sends: the outbox's save checks the lease, and a replica that
 //! lost it stops.
 
-use tokio::sync::watch;
-
 pub mod deliver;
 pub mod discord;
 pub mod hold;
@@ -24,14 +22,3 @@ pub mod message;
 pub mod send;
 pub mod telegram;
 pub mod webhook;
-
-pub use hold::Observed;
-
-/// What the refresher last published, for the notifier (`None`: nothing, or this replica
-/// is not the writer any more).
-pub type Feed = watch::Sender<Option<Observed>>;
-
-/// A feed and its receiving end.
-pub fn feed() -> (Feed, watch::Receiver<Option<Observed>>) {
-    watch::channel(None)
-}

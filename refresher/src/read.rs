@@ -7,6 +7,7 @@
 //! through [`crate::write`] and the refresh cycle.
 
 pub(crate) mod db;
+pub(crate) mod db_error;
 pub(crate) mod db_tls;
 pub(crate) mod players;
 pub(crate) mod probe;

@@ -6,6 +6,7 @@
 //! watchers of [`crate::read::watch`]), and [`nudge`] coalesces what they ask for into at
 //! most one refresh per `STATUS_MIN_REFRESH_GAP`.
 
+pub mod guard;
 pub(crate) mod lease;
 pub(crate) mod nudge;
 pub(crate) mod subscription;

@@ -11,7 +11,9 @@
 //! ([`crate::logging`]) in `STATUS_LOG_DIR`, by default `%ProgramData%\status-refresher\logs`.
 
 use std::ffi::{OsStr, OsString};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -28,7 +30,7 @@ use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
 use crate::config::{self, Args, Config, ServiceAction as Action};
-use crate::daemon::{self, CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
+use crate::shutdown::{CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
 use crate::{logging, shutdown};
 
 const SERVICE_TYPE: ServiceType = ServiceType::OWN_PROCESS;
@@ -39,13 +41,17 @@ const EXIT_CONFIG: u32 = 2;
 /// Service-specific exit code for a daemon that failed to start.
 const EXIT_FAILURE: u32 = 1;
 
+/// The daemon a started service runs (`daemon::run`, boxed). The binary passes it in: the
+/// service is only how the process is hosted, so it does not stand above the whole daemon.
+pub type Daemon = fn(Config) -> Pin<Box<dyn Future<Output = anyhow::Result<Exit>>>>;
+
 /// Runs `status-refresher service <action>`; `first` is the command line as parsed without
-/// the config file, `argv` the raw one.
-pub fn main(action: Action, first: Args, argv: &[OsString]) -> ExitCode {
+/// the config file, `argv` the raw one, `daemon` what `service run` runs.
+pub fn main(action: Action, first: Args, argv: &[OsString], daemon: Daemon) -> ExitCode {
     let result = match action {
         Action::Install { name } => install(&name, &first),
         Action::Uninstall { name } => uninstall(&name),
-        Action::Run { name } => return run(name, first, argv),
+        Action::Run { name } => return run(name, first, argv, daemon),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,6 +174,7 @@ fn uninstall(name: &str) -> anyhow::Result<()> {
 struct Launch {
     name: String,
     config: Result<Config, String>,
+    daemon: Daemon,
 }
 
 static LAUNCH: Mutex<Option<Launch>> = Mutex::new(None);
@@ -175,7 +182,7 @@ static STATUS: OnceLock<service_control_handler::ServiceStatusHandle> = OnceLock
 
 define_windows_service!(ffi_service_main, service_main);
 
-fn run(name: String, first: Args, argv: &[OsString]) -> ExitCode {
+fn run(name: String, first: Args, argv: &[OsString], daemon: Daemon) -> ExitCode {
     let first_log_dir = first.log_dir.clone();
     let args = config::with_file(first, argv);
     let log_dir = match &args {
@@ -192,6 +199,7 @@ fn run(name: String, first: Args, argv: &[OsString]) -> ExitCode {
         *launch = Some(Launch {
             name: name.clone(),
             config,
+            daemon,
         });
     }
     // Blocks until the service has stopped; fails at once when no service manager started us.
@@ -257,7 +265,7 @@ fn serve(launch: Launch) -> windows_service::Result<()> {
         .enable_all()
         .build()
     {
-        Ok(runtime) => match runtime.block_on(daemon::run(config)) {
+        Ok(runtime) => match runtime.block_on((launch.daemon)(config)) {
             Ok(Exit::Success) => 0,
             Ok(Exit::Failure) => EXIT_FAILURE,
             Err(e) => {

@@ -11,12 +11,28 @@
 //! On Windows, returning from the console handler of a close or shutdown event ends the
 //! process at once; tokio's handler does not return, so Windows waits for the process to
 //! exit by itself, up to about 5 s for a closed console — longer than the
-//! `daemon::SHUTDOWN_GRACE` plus `daemon::CLOSE_WITHIN` a stop takes. Logoff is not listened
+//! [`SHUTDOWN_GRACE`] plus [`CLOSE_WITHIN`] a stop takes. Logoff is not listened
 //! to: only services receive it, for any user's logoff, and a service must keep running.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+
+/// How long a cycle that is under way when a signal arrives may still take. Together with
+/// [`CLOSE_WITHIN`] this keeps shutdown inside the 5 s a process supervisor allows.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long closing database connections may take at exit.
+pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
+
+/// How the process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `--once` refreshed, or the daemon stopped on a signal.
+    Success,
+    /// `--once` did not refresh.
+    Failure,
+}
 
 /// Asks the daemon to stop, from any thread; the reason is what the daemon logs. (Only the
 /// Windows service asks so far.)

@@ -6,9 +6,8 @@
 //! a standby neither subscribes nor reads the binary log, and a new holder subscribes after
 //! a takeover. Each task reports its state on a [`watch`] channel; [`SourcesView`] reads
 //! those for `/health` and `/metrics`, so a dead subscription or a watcher that cannot run
-//! is visible there while the periodic refresh carries on.
-
-use std::fmt::Write as _;
+//! is visible there while the periodic refresh carries on (the view itself is
+//! [`crate::report::sources`]).
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -17,6 +16,7 @@ use crate::read::watch::binlog::{self, BinlogWatch};
 use crate::read::watch::poll::{self, PollWatch};
 use crate::replicas::nudge::{Nudger, SourceState, Trigger};
 use crate::replicas::subscription::{self, Subscription};
+use crate::report::sources::{SourceView, SourcesView};
 
 /// The configured watcher.
 #[derive(Debug, Clone)]
@@ -65,10 +65,7 @@ impl Source {
     }
 
     fn view(&self) -> SourceView {
-        SourceView {
-            state: self.state.subscribe(),
-            nudger: self.nudger.clone(),
-        }
+        SourceView::new(self.state.subscribe(), self.nudger.clone())
     }
 }
 
@@ -122,99 +119,13 @@ impl Sources {
 
     /// What `/health` and `/metrics` show.
     pub fn view(&self) -> SourcesView {
-        SourcesView {
-            channel: self.channel.view(),
-            watch: self.watch.view(),
-            watch_mode: self.watcher.name(),
-        }
+        SourcesView::new(self.channel.view(), self.watch.view(), self.watcher.name())
     }
 }
 
 impl Drop for Sources {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-#[derive(Debug, Clone)]
-struct SourceView {
-    state: watch::Receiver<SourceState>,
-    nudger: Nudger,
-}
-
-/// A read-only view of the sources, for the listener.
-#[derive(Debug, Clone)]
-pub struct SourcesView {
-    channel: SourceView,
-    watch: SourceView,
-    watch_mode: &'static str,
-}
-
-impl SourcesView {
-    pub fn channel_state(&self) -> SourceState {
-        self.channel.state.borrow().clone()
-    }
-
-    pub fn watch_state(&self) -> SourceState {
-        self.watch.state.borrow().clone()
-    }
-
-    /// The fields `/health` adds: `,"channel":"up","watch":"binlog","watch_state":"up"`,
-    /// plus `"channel_error"` / `"watch_error"` while one is failing.
-    pub fn health_fields(&self) -> String {
-        let channel = self.channel_state();
-        let watch = self.watch_state();
-        let mut out = format!(
-            ",\"channel\":\"{}\",\"watch\":\"{}\",\"watch_state\":\"{}\"",
-            channel.as_str(),
-            self.watch_mode,
-            watch.as_str()
-        );
-        for (name, state) in [("channel_error", &channel), ("watch_error", &watch)] {
-            if let Some(detail) = state.detail() {
-                // A JSON string literal: the detail is an error message, quotes and all.
-                let detail = serde_json::Value::from(detail);
-                let _ = write!(out, ",\"{name}\":{detail}");
-            }
-        }
-        out
-    }
-
-    /// The Prometheus families for the sources.
-    pub fn render(&self, out: &mut String) {
-        out.push_str(
-            "# HELP status_refresher_source_up 1 while a nudge source works (the refresh \
-             channel subscription, or the change watcher); 0 while it is down or cannot run.\n\
-             # TYPE status_refresher_source_up gauge\n",
-        );
-        let sources = [
-            ("channel", self.channel_state()),
-            (self.watch_mode, self.watch_state()),
-        ];
-        for (name, state) in &sources {
-            if !matches!(state, SourceState::Off | SourceState::Standby) {
-                let up = u8::from(*state == SourceState::Up);
-                let _ = writeln!(out, "status_refresher_source_up{{source=\"{name}\"}} {up}");
-            }
-        }
-        out.push_str(
-            "# HELP status_refresher_nudges_total Nudges received, by source (coalesced: at \
-             most one refresh per STATUS_MIN_REFRESH_GAP).\n\
-             # TYPE status_refresher_nudges_total counter\n",
-        );
-        let _ = writeln!(
-            out,
-            "status_refresher_nudges_total{{source=\"channel\"}} {}",
-            self.channel.nudger.sent()
-        );
-        if self.watch_mode != "interval" {
-            let _ = writeln!(
-                out,
-                "status_refresher_nudges_total{{source=\"{}\"}} {}",
-                self.watch_mode,
-                self.watch.nudger.sent()
-            );
-        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! What the refresher writes: the status document and its last-good copy ([`document`]),
-//! in one atomic step, guarded by the lease when there is one; and the notifications still
-//! to be sent with the ledger of what people were told ([`outbox`], issue 24); and the
-//! history of what was vouched for over time ([`history`], issue 23), written with the
-//! document.
+//! in one atomic step, guarded by the lease when there is one (the
+//! [`crate::replicas::guard`] it hands out); the notifications still to be sent, with the
+//! ledger of what people were told ([`outbox`]); and the history of what was vouched for
+//! over time ([`history`]), written with the document.
 
 pub mod document;
 pub mod history;

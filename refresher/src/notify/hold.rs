@@ -20,40 +20,12 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use status_document::{State, StateReason, StatusDocument};
+use status_document::{State, StateReason};
+
+pub use crate::published::Observed;
 
 /// The length of the rate limit's window.
 pub const HOUR_S: f64 = 3600.0;
-
-/// What the published document says now, as far as announcements go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observed {
-    pub state: State,
-    pub reason: Option<StateReason>,
-    pub players: Option<u64>,
-    pub message: Option<String>,
-    pub maintenance_until: Option<f64>,
-    /// When the game server's reachability last changed, if the state is the probe's.
-    pub probe_since: Option<f64>,
-}
-
-impl Observed {
-    pub fn of(document: &StatusDocument) -> Observed {
-        Observed {
-            state: document.state,
-            reason: document.state_reason,
-            players: document.players,
-            message: document.message.clone(),
-            maintenance_until: document.maintenance_until,
-            probe_since: document.game_server.map(|g| g.since),
-        }
-    }
-
-    /// What makes two observations the same state for announcing.
-    pub fn key(&self) -> (State, Option<StateReason>) {
-        (self.state, self.reason)
-    }
-}
 
 /// A state, and since when it has been published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,17 +89,21 @@ impl Ledger {
         }
     }
 
+    /// The candidate, while people have not been told its state (`None`: nothing new to
+    /// say, whatever the clock).
+    fn untold(&self) -> Option<&Seen> {
+        let candidate = self.candidate.as_ref()?;
+        let told = self
+            .told
+            .as_ref()
+            .is_some_and(|t| t.now.key() == candidate.now.key());
+        (!told).then_some(candidate)
+    }
+
     /// What to announce at `now`, if anything (at most one announcement per call; the
     /// caller saves the ledger with it).
     pub fn due(&mut self, now: f64, hold: Duration, max_per_hour: u32) -> Option<Announcement> {
-        let candidate = self.candidate.clone()?;
-        if self
-            .told
-            .as_ref()
-            .is_some_and(|t| t.now.key() == candidate.now.key())
-        {
-            return None;
-        }
+        let candidate = self.untold()?.clone();
         if now - candidate.since < hold.as_secs_f64() {
             return None;
         }
@@ -157,14 +133,7 @@ impl Ledger {
     /// When [`Ledger::due`] may next have something to say (`None`: not before a new
     /// observation).
     pub fn next_due(&self, hold: Duration) -> Option<f64> {
-        let candidate = self.candidate.as_ref()?;
-        if self
-            .told
-            .as_ref()
-            .is_some_and(|t| t.now.key() == candidate.now.key())
-        {
-            return None;
-        }
+        let candidate = self.untold()?;
         let held = candidate.since + hold.as_secs_f64();
         Some(self.quiet_until.map_or(held, |q| q.max(held)))
     }

@@ -211,22 +211,34 @@ mod tests {
             from: Some(from.clone()),
             to: to.clone(),
         };
-        assert_eq!(
-            render(&change(&up, &down), Lang::En).line,
-            "🔴 Server offline since 03:12 UTC (unreachable)"
-        );
-        assert_eq!(
-            render(&change(&up, &down), Lang::Ru).line,
-            "🔴 Сервер недоступен с 03:12 UTC (не отвечает)"
-        );
-        assert_eq!(
-            render(&change(&down, &up), Lang::En).line,
-            "🟢 Back online after 28 min, 150 players"
-        );
-        assert_eq!(
-            render(&change(&down, &up), Lang::Ru).line,
-            "🟢 Сервер снова онлайн после 28 мин простоя, игроков: 150"
-        );
+        for (from, to, lang, line) in [
+            (
+                &up,
+                &down,
+                Lang::En,
+                "🔴 Server offline since 03:12 UTC (unreachable)",
+            ),
+            (
+                &up,
+                &down,
+                Lang::Ru,
+                "🔴 Сервер недоступен с 03:12 UTC (не отвечает)",
+            ),
+            (
+                &down,
+                &up,
+                Lang::En,
+                "🟢 Back online after 28 min, 150 players",
+            ),
+            (
+                &down,
+                &up,
+                Lang::Ru,
+                "🟢 Сервер снова онлайн после 28 мин простоя, игроков: 150",
+            ),
+        ] {
+            assert_eq!(render(&change(from, to), lang).line, line, "{lang:?}");
+        }
         let m = seen(State::Maintenance, None, T);
         let text = render(&change(&up, &m), Lang::En);
         assert_eq!(

@@ -14,14 +14,13 @@ use status_document::{ConstantRow, RowValue};
 use tokio::time::timeout;
 
 use crate::config::{Database, DbTls};
+use crate::read::db_error::MAX_ROWS;
 use crate::read::db_tls;
+
+pub use crate::read::db_error::SourceError;
 
 /// The one query the refresher runs.
 pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
-
-/// Most rows read before giving up. The document builder refuses an oversized document
-/// anyway; this bound only keeps memory finite when the table is absurd.
-pub const MAX_ROWS: usize = 1_000_000;
 
 /// Most connections the refresher keeps to the database: it runs one query at a time.
 const POOL_MAX_CONNECTIONS: usize = 1;
@@ -32,21 +31,6 @@ const SERVER_WAIT_TIMEOUT_S: usize = 28_800;
 
 /// MySQL's "table doesn't exist".
 const ER_NO_SUCH_TABLE: u16 = 1146;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error("database {step} timed out after {after:?}")]
-    Timeout { step: &'static str, after: Duration },
-    #[error("the `constants` table does not exist")]
-    MissingTable,
-    #[error("the `constants` table has more than {MAX_ROWS} rows")]
-    TooManyRows,
-    /// A TLS failure, described with the setting to fix ([`crate::read::db_tls::describe`]).
-    #[error("{0}")]
-    Tls(String),
-    #[error("database error: {0}")]
-    Mysql(#[from] mysql_async::Error),
-}
 
 /// Something odd about a row that the builder cannot see (it only gets text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,7 +22,7 @@ use mysql_async::{Conn, Row, Value};
 use status_document::{MAX_PLAYERS, RowValue};
 use tokio::time::timeout;
 
-use crate::read::db::SourceError;
+use crate::read::db_error::SourceError;
 
 /// MariaDB: "Query execution was interrupted (max_statement_time exceeded)".
 const ER_STATEMENT_TIMEOUT: u16 = 1969;

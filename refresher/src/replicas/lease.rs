@@ -24,6 +24,7 @@ use redis::Script;
 use status_document::keys::lock_key;
 
 use crate::redis_call::RedisCallError;
+use crate::replicas::guard::{WriteGuard, millis};
 use crate::replicas::target::Primary;
 
 /// Renews only if the lease is still ours: `1` if extended, `0` if not ours any more.
@@ -57,16 +58,6 @@ pub enum LeaseState {
         holder: Option<String>,
         retry_in: Duration,
     },
-}
-
-/// The parameters of a guarded write: the lock key, our token, and the lease length.
-#[derive(Debug, Clone)]
-pub struct WriteGuard {
-    pub lock_key: String,
-    pub token: String,
-    pub lease: Duration,
-    /// Write also when nobody holds the lease (`--once`, which never holds one itself).
-    pub allow_unheld: bool,
 }
 
 pub struct Lease {
@@ -140,12 +131,7 @@ impl Lease {
         if self.held_until.is_some() {
             let mut call = self.extend.key(&self.key);
             call.arg(&self.token).arg(lease_ms);
-            let extended: i64 = self
-                .primary
-                .call("lease renew", async |mut conn| {
-                    call.invoke_async(&mut conn).await
-                })
-                .await?;
+            let extended: i64 = self.primary.run_script("lease renew", &call).await?;
             if extended == 1 {
                 self.held_until = Some(started + self.duration);
                 return Ok(LeaseState::Held { acquired: false });
@@ -194,20 +180,9 @@ impl Lease {
         }
         let mut call = self.release.key(&self.key);
         call.arg(&self.token);
-        let deleted: i64 = self
-            .primary
-            .call("lease release", async |mut conn| {
-                call.invoke_async(&mut conn).await
-            })
-            .await?;
+        let deleted: i64 = self.primary.run_script("lease release", &call).await?;
         Ok(deleted == 1)
     }
-}
-
-/// `d` in whole milliseconds for `PX`/`PEXPIRE`, never 0 (`SET ... PX 0` is an error and
-/// `PEXPIRE 0` deletes the key).
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// This process's identity in the lease: `<host>-<pid>-<random>`. The host and pid are
@@ -236,11 +211,5 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
         assert!(a.chars().all(|c| c.is_ascii_graphic()), "{a}");
-    }
-
-    #[test]
-    fn millis_never_zero() {
-        assert_eq!(millis(Duration::ZERO), 1);
-        assert_eq!(millis(Duration::from_secs(30)), 30_000);
     }
 }

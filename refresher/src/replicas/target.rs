@@ -144,6 +144,18 @@ impl Primary {
         }
     }
 
+    /// Runs one Lua script call ([`redis::Script`] with its keys and arguments) as
+    /// [`Primary::call`] does: the lease's renewal and release, the guarded write and the
+    /// outbox's save all check and change keys in one atomic step this way.
+    pub async fn run_script<T: redis::FromRedisValue>(
+        &self,
+        step: &'static str,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, RedisCallError> {
+        self.call(step, async |mut conn| script.invoke_async(&mut conn).await)
+            .await
+    }
+
     /// A client for a connection of its own (the refresh channel's subscription,
     /// `refresh-now`): with Sentinel, for the primary named now (asked afresh each time, as
     /// such a connection is opened only after the last one was lost).

@@ -7,13 +7,13 @@
 //! written by hand: five metric families do not justify a metrics crate, and the format is
 //! plain text (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
 
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
+use crate::report::sources::SourcesView;
 
-use crate::sources::SourcesView;
+mod families;
 
 /// Upper bounds (seconds) of the refresh duration histogram buckets; `+Inf` is implied.
 /// A refresh is one query and one write: milliseconds when healthy, up to a few timeouts
@@ -280,149 +280,6 @@ impl Metrics {
             m.interval.as_secs()
         );
         (status, body)
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let m = self.lock();
-        let mut out = String::with_capacity(2048);
-        out.push_str(
-            "# HELP status_refresher_refresh_total Refreshes that were due, by result.\n\
-             # TYPE status_refresher_refresh_total counter\n",
-        );
-        for (result, n) in [
-            ("ok", m.ok),
-            ("error", m.error),
-            ("skipped_not_leader", m.skipped),
-        ] {
-            let _ = writeln!(
-                out,
-                "status_refresher_refresh_total{{result=\"{result}\"}} {n}"
-            );
-        }
-        out.push_str(
-            "# HELP status_refresher_refresh_duration_seconds Duration of refreshes that ran.\n\
-             # TYPE status_refresher_refresh_duration_seconds histogram\n",
-        );
-        let mut cumulative = 0;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            cumulative += m.buckets[i];
-            let _ = writeln!(
-                out,
-                "status_refresher_refresh_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
-            );
-        }
-        cumulative += m.buckets[BUCKETS.len()];
-        let _ = writeln!(
-            out,
-            "status_refresher_refresh_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n\
-             status_refresher_refresh_duration_seconds_sum {}\n\
-             status_refresher_refresh_duration_seconds_count {cumulative}",
-            m.duration_sum
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_last_success_timestamp_seconds Unix time of the last \
-             document this replica wrote (0: none yet).\n\
-             # TYPE status_refresher_last_success_timestamp_seconds gauge\n\
-             status_refresher_last_success_timestamp_seconds {}",
-            m.last_success_unix.unwrap_or(0.0)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_consecutive_failures Failed refreshes since the last \
-             success.\n\
-             # TYPE status_refresher_consecutive_failures gauge\n\
-             status_refresher_consecutive_failures {}",
-            m.consecutive_failures
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_lease_holder 1 if this replica holds the writer lease \
-             (or runs without one).\n\
-             # TYPE status_refresher_lease_holder gauge\n\
-             status_refresher_lease_holder {}",
-            u8::from(m.lease_holder)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_interval_seconds The refresh interval in force.\n\
-             # TYPE status_refresher_interval_seconds gauge\n\
-             status_refresher_interval_seconds {}",
-            m.interval.as_secs()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_probes_total Game-server probes by result.\n\
-             # TYPE status_refresher_probes_total counter\n\
-             status_refresher_probes_total{{result=\"ok\"}} {}\n\
-             status_refresher_probes_total{{result=\"failed\"}} {}",
-            m.probes_ok, m.probes_failed
-        );
-        if let Some(reachable) = m.reachable {
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_game_server_reachable 1 if the published word is \
-                 that the game server answers.\n\
-                 # TYPE status_refresher_game_server_reachable gauge\n\
-                 status_refresher_game_server_reachable {}",
-                u8::from(reachable)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_live_writes_total Document writes between reads of \
-             constants (probe, players), by result.\n\
-             # TYPE status_refresher_live_writes_total counter\n\
-             status_refresher_live_writes_total{{result=\"ok\"}} {}\n\
-             status_refresher_live_writes_total{{result=\"error\"}} {}",
-            m.live_writes_ok, m.live_writes_failed
-        );
-        let _ = writeln!(
-            out,
-            "# HELP status_refresher_players_query_failures_total Failed runs of the players \
-             query.\n\
-             # TYPE status_refresher_players_query_failures_total counter\n\
-             status_refresher_players_query_failures_total {}",
-            m.players_failed
-        );
-        if let Some(players) = m.players {
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_players The last good players count.\n\
-                 # TYPE status_refresher_players gauge\n\
-                 status_refresher_players {players}"
-            );
-        }
-        if !m.notify.is_empty() || m.notify_pending.is_some() {
-            out.push_str(
-                "# HELP status_refresher_notify_total Notification attempts by target name and \
-                 result (retry: will be tried again; rejected: a 4xx, not retried; gave_up: not \
-                 delivered within STATUS_NOTIFY_GIVE_UP).\n\
-                 # TYPE status_refresher_notify_total counter\n",
-            );
-            for (target, counts) in &m.notify {
-                for result in NotifyResult::ALL {
-                    let _ = writeln!(
-                        out,
-                        "status_refresher_notify_total{{target=\"{target}\",result=\"{}\"}} {}",
-                        result.as_str(),
-                        counts[result as usize]
-                    );
-                }
-            }
-            let _ = writeln!(
-                out,
-                "# HELP status_refresher_notify_pending Notifications waiting in the outbox.\n\
-                 # TYPE status_refresher_notify_pending gauge\n\
-                 status_refresher_notify_pending {}",
-                m.notify_pending.unwrap_or(0)
-            );
-        }
-        if let Some(sources) = self.sources.get() {
-            sources.render(&mut out);
-        }
-        out
     }
 }
 

@@ -18,14 +18,14 @@
 //! of a round-trip and a retry loop). Either the check passes and both keys are written, or
 //! nothing is.
 //!
-//! The history (issue 23, [`crate::write::history`]) rides along: when the caller passes its
+//! The history ([`crate::write::history`]) rides along: when the caller passes its
 //! bytes, the same transaction or script sets `<key>:history` too.
 
 use redis::Script;
 use status_document::keys::{history_key, last_good_key};
 
 use crate::redis_call::RedisCallError;
-use crate::replicas::lease::{WriteGuard, millis};
+use crate::replicas::guard::{WriteGuard, millis};
 use crate::replicas::target::Primary;
 
 /// Writes the document only if the lease allows it. KEYS: status, last_good, lock, and
@@ -144,12 +144,7 @@ impl Sink {
             if let Some(history) = history {
                 call.key(&self.keys.history).arg(history);
             }
-            let written: i64 = self
-                .primary
-                .call("guarded write", async |mut conn| {
-                    call.invoke_async(&mut conn).await
-                })
-                .await?;
+            let written: i64 = self.primary.run_script("guarded write", &call).await?;
             return Ok(if written == 1 {
                 Published::Written
             } else {

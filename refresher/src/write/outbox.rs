@@ -1,4 +1,4 @@
-//! The notification outbox (issue 24): what is still to be sent, and the [`Ledger`] of what
+//! The notification outbox: what is still to be sent, and the [`Ledger`] of what
 //! people were told, in Redis, so a restart or a takeover delivers what was pending.
 //!
 //! Two keys beside the document:
@@ -136,12 +136,7 @@ impl Outbox {
             .arg(ledger)
             .arg(pending)
             .arg(OUTBOX_TTL_S);
-        let saved: i64 = self
-            .primary
-            .call("notify save", async |mut conn| {
-                call.invoke_async(&mut conn).await
-            })
-            .await?;
+        let saved: i64 = self.primary.run_script("notify save", &call).await?;
         Ok(saved == 1)
     }
 }

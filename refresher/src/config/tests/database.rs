@@ -1,0 +1,50 @@
+//! The database settings: its parts or one URL, and the password used but never shown.
+
+use super::*;
+
+#[test]
+fn parts_make_a_database() {
+    let c = config(&PARTS).unwrap();
+    assert_eq!(c.database.display, "mysql://u@h:3306/game");
+    assert_eq!(c.database.opts.ip_or_hostname(), "h");
+    assert_eq!(c.database.opts.db_name(), Some("game"));
+    assert_eq!(c.interval, Duration::from_secs(600));
+    assert_eq!((c.ttl_s, c.timeout), (900, Duration::from_secs(5)));
+    assert_eq!(c.meta, MetaPolicy::All);
+    assert_eq!(c.mapping, Mapping::default());
+    assert!(!c.once);
+}
+
+#[test]
+fn password_is_used_but_never_shown() {
+    let mut a = PARTS.to_vec();
+    a.extend(["--db-password", "hunter2"]);
+    let c = config(&a).unwrap();
+    assert_eq!(c.database.opts.pass(), Some("hunter2"));
+    assert_eq!(c.database.display, "mysql://u:***@h:3306/game");
+    assert!(!format!("{c:?}").contains("hunter2"));
+
+    let c = config(&[
+        "--database-url",
+        "mysql://u:hunter2@h:3307/game",
+        "--redis-url",
+        "redis://:hunter3@r:6379/1",
+    ])
+    .unwrap();
+    assert_eq!(c.database.opts.tcp_port(), 3307);
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("hunter3"),
+        "{shown}"
+    );
+    assert!(shown.contains("mysql://u:***@h:3307/game"), "{shown}");
+}
+
+#[test]
+fn database_url_wins_over_parts() {
+    let mut a = PARTS.to_vec();
+    a.extend(["--database-url", "mysql://root@127.0.0.1/other"]);
+    let c = config(&a).unwrap();
+    assert_eq!(c.database.opts.db_name(), Some("other"));
+    assert_eq!(c.ignored, ["DB_HOST", "DB_USER", "DB_NAME"]);
+}
