@@ -1,10 +1,15 @@
 //! Per-request resource limits and the counters that make them visible.
 //!
-//! Every request gets a fresh store, and every store gets a [`MemoryLimiter`]: it refuses to
-//! grow a linear memory past the cap (so one bad request cannot take the host's memory) and
-//! remembers the largest size any memory reached. When the request ends that peak goes into
-//! [`Stats`], which is how the benchmarks measure "peak linear memory per request".
+//! Every store gets a [`MemoryLimiter`]: it refuses to grow a linear memory past the cap (so
+//! one bad request cannot take the host's memory) and remembers the largest size any memory
+//! reached. When the store is dropped that peak goes into [`Stats`], which is how the
+//! benchmarks measure "peak linear memory per request" (a WASIp2 store serves one request; a
+//! WASIp3 one up to `--max-instance-reuse-count`, as Spin 4 reuses instances).
+//!
+//! What each request asked the host for is tallied in its store's [`CallTally`] and reported
+//! when the request ends, so the per-request budget holds with reused instances too.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -71,9 +76,8 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// What one request asked the host for: the per-request host-call budget (issue 10) is
-/// held against these. Kept in the request's store (no atomics), added to [`Stats`] when
-/// the store is dropped.
+/// What one request asked the host for: the per-request host-call budget is held against
+/// these. Tallied in the store ([`CallTally`]), added to [`Stats`] when the request ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCounters {
     /// `fermyon:spin/variables.get` calls.
@@ -84,6 +88,59 @@ pub struct RequestCounters {
     pub redis_commands: u64,
     /// Of those, reads of a key (`GET`, `EXISTS`, `KEYS`; `execute` counts as one).
     pub redis_reads: u64,
+}
+
+/// One host call a request makes, as the budget counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// A variable lookup.
+    Lookup,
+    /// An outbound `open` or a key-value `open`.
+    Open,
+    /// A command that reads no key (`SET`, `DEL`, `PUBLISH`, a key-value open's `PING`).
+    Command,
+    /// A command that reads a key (`GET`, `EXISTS`, `KEYS`, `execute`).
+    Read,
+}
+
+/// The host calls a store's requests made, shared by the store's interfaces (which add to
+/// it) and the requests' ends (which report what was added since the last report). A store
+/// that serves one request at a time reports each request exactly; when a reused WASIp3
+/// instance serves several at once, a request's report may include calls of one that
+/// overlapped it (the totals stay exact).
+#[derive(Debug, Default)]
+pub struct CallTally {
+    /// (everything so far, what has been reported).
+    book: Mutex<(RequestCounters, RequestCounters)>,
+}
+
+impl CallTally {
+    pub fn count(&self, call: Call) {
+        let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        let total = &mut book.0;
+        match call {
+            Call::Lookup => total.variable_lookups += 1,
+            Call::Open => total.redis_opens += 1,
+            Call::Command => total.redis_commands += 1,
+            Call::Read => {
+                total.redis_commands += 1;
+                total.redis_reads += 1;
+            }
+        }
+    }
+
+    /// What was counted since the previous call (or since the store was made).
+    pub fn since_last_report(&self) -> RequestCounters {
+        let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, reported) = *book;
+        book.1 = total;
+        RequestCounters {
+            variable_lookups: total.variable_lookups - reported.variable_lookups,
+            redis_opens: total.redis_opens - reported.redis_opens,
+            redis_commands: total.redis_commands - reported.redis_commands,
+            redis_reads: total.redis_reads - reported.redis_reads,
+        }
+    }
 }
 
 /// Host-wide counters, updated lock-free by every request.
@@ -199,8 +256,13 @@ impl Stats {
         };
         add(counter, 1);
     }
-    pub(crate) fn instantiated(&self, took: Duration) {
+    /// A request reached the component; [`Stats::request_finished`] follows exactly once.
+    pub(crate) fn request_started(&self) {
         add(&self.component_requests, 1);
+    }
+    /// An instance was made (once per request for WASIp2; once per reused instance for
+    /// WASIp3, so the mean per request is what instantiating costs a request on average).
+    pub(crate) fn instantiated(&self, took: Duration) {
         add(&self.instantiate_nanos_total, nanos(took));
         self.instantiate_nanos_max
             .fetch_max(nanos(took), Ordering::Relaxed);
@@ -208,7 +270,8 @@ impl Stats {
     pub(crate) fn handled(&self, took: Duration) {
         add(&self.handle_nanos_total, nanos(took));
     }
-    pub(crate) fn store_finished(&self, limiter: &MemoryLimiter, counters: &RequestCounters) {
+    /// A request ended: its host calls are in.
+    pub(crate) fn request_finished(&self, counters: &RequestCounters) {
         for (total, max, n) in [
             (
                 &self.variable_lookups,
@@ -234,13 +297,16 @@ impl Stats {
             add(total, n);
             max.fetch_max(n, Ordering::Relaxed);
         }
+        // Last, so that a reader who sees the request finished sees all of its counters.
+        self.requests_finished.fetch_add(1, Ordering::Release);
+    }
+    /// A store was dropped: its memory peak is in.
+    pub(crate) fn store_dropped(&self, limiter: &MemoryLimiter) {
         let peak = limiter.peak_memory_bytes() as u64;
         self.peak_memory_bytes_max
             .fetch_max(peak, Ordering::Relaxed);
         add(&self.peak_memory_bytes_total, peak);
         add(&self.memory_growths_refused, limiter.refused_growths());
-        // Last, so that a reader who sees the request finished sees all of its counters.
-        self.requests_finished.fetch_add(1, Ordering::Release);
     }
     pub(crate) fn redis_time(&self, took: Duration) {
         add(&self.redis_nanos_total, nanos(took));
@@ -305,18 +371,26 @@ mod tests {
     #[test]
     fn snapshot_means() {
         let s = Stats::default();
-        s.instantiated(Duration::from_micros(100));
-        s.instantiated(Duration::from_micros(300));
+        for took in [100, 300] {
+            s.request_started();
+            s.instantiated(Duration::from_micros(took));
+        }
         let mut l = MemoryLimiter::new(1 << 30);
         l.memory_growing(0, 2 << 20, None).unwrap();
-        let counters = RequestCounters {
-            variable_lookups: 2,
-            redis_opens: 1,
-            redis_commands: 2,
-            redis_reads: 1,
-        };
-        s.store_finished(&l, &counters);
-        s.store_finished(&l, &RequestCounters::default());
+        let tally = CallTally::default();
+        for call in [
+            Call::Lookup,
+            Call::Lookup,
+            Call::Open,
+            Call::Command,
+            Call::Read,
+        ] {
+            tally.count(call);
+        }
+        s.request_finished(&tally.since_last_report());
+        s.store_dropped(&l);
+        s.request_finished(&tally.since_last_report());
+        s.store_dropped(&l);
         let snap = s.snapshot();
         assert_eq!(snap.component_requests, 2);
         assert!((snap.instantiate_mean_us - 200.0).abs() < 1e-6);

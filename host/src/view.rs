@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, ResourceTable};
 
-use crate::limits::RequestCounters;
+use crate::limits::CallTally;
 
 /// One request's view for the interface whose app-wide part is `A`.
 pub struct RequestView<'a, A> {
@@ -21,15 +21,15 @@ pub struct RequestView<'a, A> {
     /// What the interface shares across requests (an `Arc`, so an async WASIp3 call can
     /// clone it and await without holding the store).
     pub app: &'a Arc<A>,
-    /// What this request asked the host for (the host-call budget).
-    pub counters: &'a mut RequestCounters,
+    /// What the store's requests asked the host for (the host-call budget).
+    pub counters: &'a CallTally,
 }
 
 impl<'a, A> RequestView<'a, A> {
     pub fn new(
         table: &'a mut ResourceTable,
         app: &'a Arc<A>,
-        counters: &'a mut RequestCounters,
+        counters: &'a CallTally,
     ) -> RequestView<'a, A> {
         RequestView {
             table,

@@ -9,6 +9,13 @@
 //!   server that hangs, or a partition). Data is held, not lost: when the mode returns to
 //!   `Pass`, held connections carry on. A connection accepted during the stall whose client
 //!   gives up (closes) is let go, so a stall does not fill the proxy with abandoned ones.
+//! - [`Mode::Blackhole`]: what either side sends is swallowed — read and dropped, never
+//!   answered, no FIN or RST — as a black-holed TCP path or a failed-over address does to
+//!   the connections that were on it. A connection that meets the black hole (open then,
+//!   or accepted then) is dead for good: when the mode returns to `Pass` it stays silent
+//!   until its client closes it, and only new connections pass again. The bytes are lost,
+//!   so a client that waits for a reply on such a connection waits for ever unless it has a
+//!   timeout of its own.
 //! - [`Mode::Reset`]: every open connection is aborted with a TCP RST, and new ones are
 //!   accepted and reset at once (a server that crashed and restarted, as its clients see it).
 //! - [`Mode::Refuse`]: open connections are reset and the listener is closed, so connects
@@ -20,7 +27,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,6 +49,7 @@ pub enum Mode {
     Pass,
     Delay(Duration),
     Stall,
+    Blackhole,
     Reset,
     Refuse,
 }
@@ -290,6 +298,7 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
                     },
                 }
             }
+            Mode::Blackhole => return swallow(client).await,
             Mode::Reset | Mode::Refuse => return abort(client),
         }
     }
@@ -310,8 +319,9 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
     }
     let (mut client_read, mut client_write) = client.into_split();
     let (mut upstream_read, mut upstream_write) = upstream.into_split();
-    let up = pump(&mut client_read, &mut upstream_write, mode.clone());
-    let down = pump(&mut upstream_read, &mut client_write, mode.clone());
+    let dead = AtomicBool::new(false);
+    let up = pump(&mut client_read, &mut upstream_write, mode.clone(), &dead);
+    let down = pump(&mut upstream_read, &mut client_write, mode.clone(), &dead);
     let killed = async {
         loop {
             if mode.borrow_and_update().kills() {
@@ -337,11 +347,24 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
     }
 }
 
-/// Forwards one direction until EOF or an error, obeying the mode before every chunk.
+/// Reads `client` until it closes, dropping every byte (a connection in the black hole).
+async fn swallow(mut client: TcpStream) {
+    let mut buf = vec![0u8; CHUNK];
+    while let Ok(n) = client.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// Forwards one direction until EOF or an error, obeying the mode before every chunk. A
+/// chunk that meets [`Mode::Blackhole`] is dropped and the connection is `dead`: both
+/// directions drop everything from then on.
 async fn pump(
     from: &mut tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
     mut mode: watch::Receiver<Mode>,
+    dead: &AtomicBool,
 ) {
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -349,13 +372,20 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        loop {
+        let forward = loop {
+            if dead.load(Ordering::SeqCst) {
+                break false;
+            }
             let current = *mode.borrow_and_update();
             match current {
-                Mode::Pass => break,
+                Mode::Pass => break true,
                 Mode::Delay(d) => {
                     tokio::time::sleep(d).await;
-                    break;
+                    break true;
+                }
+                Mode::Blackhole => {
+                    dead.store(true, Ordering::SeqCst);
+                    break false;
                 }
                 // Hold the chunk until the stall ends; a kill is handled by the caller.
                 Mode::Stall | Mode::Reset | Mode::Refuse => {
@@ -364,8 +394,8 @@ async fn pump(
                     }
                 }
             }
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
+        };
+        if forward && to.write_all(&buf[..n]).await.is_err() {
             break;
         }
     }
@@ -466,6 +496,30 @@ mod tests {
         };
         d.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         assert_eq!(roundtrip(&mut d, b"back").unwrap(), b"back");
+    }
+
+    #[test]
+    fn the_black_hole_loses_bytes_for_good() {
+        let proxy = FaultProxy::start(echo_server());
+        let mut a = client(&proxy);
+        assert_eq!(roundtrip(&mut a, b"ping").unwrap(), b"ping");
+        proxy.set_mode(Mode::Blackhole);
+        assert!(
+            roundtrip(&mut a, b"lost").is_err(),
+            "answered in the black hole"
+        );
+        let mut during = client(&proxy);
+        assert!(roundtrip(&mut during, b"lost").is_err());
+        proxy.set_mode(Mode::Pass);
+        // The connections that met it stay dead (no late echo of "lost" either); a new
+        // one passes.
+        assert!(
+            roundtrip(&mut a, b"gone").is_err(),
+            "a dead connection answered"
+        );
+        assert!(roundtrip(&mut during, b"gone").is_err());
+        let mut b = client(&proxy);
+        assert_eq!(roundtrip(&mut b, b"back").unwrap(), b"back");
     }
 
     #[test]
