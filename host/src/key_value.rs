@@ -241,13 +241,8 @@ impl View<'_> {
         handle: &Resource<OpenStore>,
         call: Call,
     ) -> Result<(Arc<RedisStore>, ConnectionManager), Error> {
-        let handles = self
-            .table
-            .get(handle)
-            .map(OpenStore::handles)
-            .map_err(|_| Error::Other("could not find store for resource".into()))?;
-        self.counters.count(call);
-        Ok(handles)
+        self.command_on(handle, call, |store, _| store.handles())
+            .ok_or_else(|| Error::Other("could not find store for resource".into()))
     }
 
     /// An opened store (its `PING` counted) pushed into the request's table.

@@ -27,6 +27,33 @@ use crate::view::{Interface, RequestView};
 
 pub use bindings::spin;
 
+/// `From` the WASIp2 interface's error to the WASIp3 one's: the same variants, those without
+/// a payload before the `;`, those carrying a text after it.
+macro_rules! same_error {
+    ($from:path => $to:path { $($unit:ident),* ; $($text:ident),* }) => {
+        impl From<$from> for $to {
+            fn from(e: $from) -> $to {
+                use $from as From;
+                use $to as To;
+                match e {
+                    $(From::$unit => To::$unit,)*
+                    $(From::$text(text) => To::$text(text),)*
+                }
+            }
+        }
+    };
+}
+
+same_error!(crate::bindings::redis::Error => spin::redis::redis::Error {
+    InvalidAddress, TooManyConnections, TypeError; Other
+});
+same_error!(crate::bindings::key_value::Error => spin::key_value::key_value::Error {
+    StoreTableFull, NoSuchStore, AccessDenied; Other
+});
+same_error!(crate::bindings::variables::Error => spin::variables::variables::Error {
+    ; InvalidName, Undefined, Provider, Other
+});
+
 /// The parts of a store's data the Spin interfaces see (both versions: the WASIp2 linker in
 /// `runtime.rs` takes its views from here too).
 pub trait SpinView: Send + 'static {

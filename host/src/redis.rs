@@ -5,7 +5,8 @@
 //!   answers `invalid-address` when it is not allowed — no connection is attempted; an
 //!   address the `redis` crate cannot parse is `invalid-address` too;
 //! * every `open` makes a new multiplexed connection (Spin keeps no pool), which lives until
-//!   the guest drops the resource or the request's store is dropped;
+//!   the guest drops the resource or the store is dropped (the request's for WASIp2; for
+//!   WASIp3 the reused instance's, so a connection the guest keeps serves later requests);
 //! * command failures are `other(<redis error text>)` — including a `WRONGTYPE` reply to
 //!   `GET`, exactly as Spin reports it; only `sadd` maps a type error to `type-error`.
 //!
@@ -345,13 +346,8 @@ impl View<'_> {
         handle: &Resource<RedisConnection>,
         call: Call,
     ) -> Result<(Arc<RedisOutbound>, MultiplexedConnection), Error> {
-        let connection = self
-            .table
-            .get(handle)
-            .map(RedisConnection::handle)
-            .map_err(|_| Error::Other("could not find connection for resource".into()))?;
-        self.counters.count(call);
-        Ok((self.app.clone(), connection))
+        self.command_on(handle, call, |c, app| (app.clone(), c.handle()))
+            .ok_or_else(|| Error::Other("could not find connection for resource".into()))
     }
 
     /// `open`, counted, the connection pushed into the request's table.

@@ -199,6 +199,7 @@ impl Runtime {
         let Ok(permit) = self.concurrency.clone().acquire_owned().await else {
             return plain(503, "Service Unavailable\n");
         };
+        let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
         match &self.handler {
             Handler::P2(pre) => wasip2::handle(&self.stores, pre, permit, request).await,
             Handler::P3(wasip3) => wasip3.handle(permit, request).await,

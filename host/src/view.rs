@@ -10,9 +10,9 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use wasmtime::component::{HasData, ResourceTable};
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use crate::limits::CallTally;
+use crate::limits::{Call, CallTally};
 
 /// One request's view for the interface whose app-wide part is `A`.
 pub struct RequestView<'a, A> {
@@ -36,6 +36,22 @@ impl<'a, A> RequestView<'a, A> {
             app,
             counters,
         }
+    }
+}
+
+impl<A> RequestView<'_, A> {
+    /// What a command on the guest's resource `handle` needs — `take` of the resource and
+    /// the app-wide part, typically clones, so the command runs without a borrow of the
+    /// table — with `call` counted; `None` when the handle names nothing.
+    pub fn command_on<R: 'static, T>(
+        &self,
+        handle: &Resource<R>,
+        call: Call,
+        take: impl FnOnce(&R, &Arc<A>) -> T,
+    ) -> Option<T> {
+        let taken = take(self.table.get(handle).ok()?, self.app);
+        self.counters.count(call);
+        Some(taken)
     }
 }
 

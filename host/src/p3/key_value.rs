@@ -4,14 +4,10 @@
 //! each call a host task the guest may cancel. `get-keys` hands its keys over as a stream
 //! and its outcome as a future, as the WASIp3 interface asks.
 
-use std::sync::Arc;
-
-use redis::aio::ConnectionManager;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::bindings::spin::key_value::key_value::{Error, Host, HostStore, HostStoreWithStore};
-use crate::bindings::key_value as v2;
-use crate::key_value::{KeyValueStores, OpenStore, RedisStore, key_value_commands};
+use crate::key_value::{KeyValueStores, OpenStore, key_value_commands};
 use crate::limits::Call;
 use crate::view::{Interface, RequestView};
 
@@ -26,28 +22,6 @@ impl HostStore for View<'_> {
     }
 }
 
-/// The WASIp2 interface's error as this one's (the same variants).
-fn from_v2(e: v2::Error) -> Error {
-    match e {
-        v2::Error::StoreTableFull => Error::StoreTableFull,
-        v2::Error::NoSuchStore => Error::NoSuchStore,
-        v2::Error::AccessDenied => Error::AccessDenied,
-        v2::Error::Other(text) => Error::Other(text),
-    }
-}
-
-/// The WASIp2 view's `command`, out of the store: counts `call` and hands out the store and
-/// a handle on its connection.
-fn command<T: Send>(
-    store: &Accessor<T, Interface<KeyValueStores>>,
-    handle: &Resource<OpenStore>,
-    call: Call,
-) -> Result<(Arc<RedisStore>, ConnectionManager), Error> {
-    store
-        .with(|mut access| access.get().command(handle, call))
-        .map_err(from_v2)
-}
-
 /// Writes `spin:key-value@3.0.0`'s method for each row of [`key_value_commands`].
 macro_rules! v3_methods {
     ($($name:ident $command:literal($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident;)*) => {$(
@@ -56,11 +30,12 @@ macro_rules! v3_methods {
             handle: Resource<OpenStore>,
             $($arg: $ty),*
         ) -> Result<$ret, Error> {
-            let (backend, c) = command(store, &handle, Call::$call)?;
+            let (backend, c) =
+                store.with(|mut access| access.get().command(&handle, Call::$call))?;
             let arguments = |cmd: &mut redis::Cmd| {
                 $(cmd.arg(&$arg);)*
             };
-            backend.command(c, $command, arguments).await.map_err(from_v2)
+            Ok(backend.command(c, $command, arguments).await?)
         }
     )*};
 }
@@ -72,10 +47,8 @@ impl<T: Send> HostStoreWithStore<T> for Interface<KeyValueStores> {
             view.counters.count(Call::Open);
             view.app.clone()
         });
-        let opened = stores.open(&label).await.map_err(from_v2)?;
-        store
-            .with(|mut access| access.get().opened(opened))
-            .map_err(from_v2)
+        let opened = stores.open(&label).await?;
+        Ok(store.with(|mut access| access.get().opened(opened))?)
     }
 
     key_value_commands!(v3_methods);
@@ -84,9 +57,9 @@ impl<T: Send> HostStoreWithStore<T> for Interface<KeyValueStores> {
         store: &Accessor<T, Self>,
         handle: Resource<OpenStore>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let keys = match command(store, &handle, Call::Read) {
-            Ok((backend, c)) => backend.keys(c).await.map_err(from_v2),
-            Err(e) => Err(e),
+        let keys = match store.with(|mut access| access.get().command(&handle, Call::Read)) {
+            Ok((backend, c)) => backend.keys(c).await.map_err(Error::from),
+            Err(e) => Err(Error::from(e)),
         };
         let (keys, outcome) = match keys {
             Ok(keys) => (keys, Ok(())),

@@ -3,9 +3,6 @@
 //! timeout on every connect and command, the same commands ([`redis_commands`]) and error
 //! mapping — with each call a host task the guest may cancel.
 
-use std::sync::Arc;
-
-use redis::aio::MultiplexedConnection;
 use wasmtime::component::{Accessor, Resource};
 
 use super::bindings::spin::redis::redis::{
@@ -27,28 +24,6 @@ impl HostConnection for View<'_> {
     }
 }
 
-/// The WASIp2 interface's error as this one's (the same variants).
-fn from_v2(e: v2::Error) -> Error {
-    match e {
-        v2::Error::InvalidAddress => Error::InvalidAddress,
-        v2::Error::TooManyConnections => Error::TooManyConnections,
-        v2::Error::TypeError => Error::TypeError,
-        v2::Error::Other(text) => Error::Other(text),
-    }
-}
-
-/// The WASIp2 view's `command`, out of the store: counts `call` and hands out the app-wide
-/// part and a handle on the guest's connection.
-fn command<T: Send>(
-    store: &Accessor<T, Interface<RedisOutbound>>,
-    handle: &Resource<RedisConnection>,
-    call: Call,
-) -> Result<(Arc<RedisOutbound>, MultiplexedConnection), Error> {
-    store
-        .with(|mut access| access.get().command(handle, call))
-        .map_err(from_v2)
-}
-
 /// Writes `spin:redis@3.0.0`'s method for each row of [`redis_commands`].
 macro_rules! v3_methods {
     ($($name:ident $command:literal($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident, $map:ident;)*) => {$(
@@ -57,11 +32,11 @@ macro_rules! v3_methods {
             handle: Resource<RedisConnection>,
             $($arg: $ty),*
         ) -> Result<$ret, Error> {
-            let (app, c) = command(store, &handle, Call::$call)?;
+            let (app, c) = store.with(|mut access| access.get().command(&handle, Call::$call))?;
             let arguments = |cmd: &mut redis::Cmd| {
                 $(cmd.arg(&$arg);)*
             };
-            app.command(c, $command, arguments, $map).await.map_err(from_v2)
+            Ok(app.command(c, $command, arguments, $map).await?)
         }
     )*};
 }
@@ -76,10 +51,8 @@ impl<T: Send> HostConnectionWithStore<T> for Interface<RedisOutbound> {
             view.counters.count(Call::Open);
             view.app.clone()
         });
-        let connection = app.open(&address).await.map_err(from_v2)?;
-        store
-            .with(|mut access| access.get().opened(connection))
-            .map_err(from_v2)
+        let connection = app.open(&address).await?;
+        Ok(store.with(|mut access| access.get().opened(connection))?)
     }
 
     redis_commands!(v3_methods);
@@ -97,10 +70,8 @@ impl<T: Send> HostConnectionWithStore<T> for Interface<RedisOutbound> {
                 RedisParameter::Binary(v) => v2::RedisParameter::Binary(v),
             })
             .collect();
-        let (app, c) = command(store, &handle, Call::Read)?;
-        let results = crate::redis::execute(&app, c, &command_name, arguments)
-            .await
-            .map_err(from_v2)?;
+        let (app, c) = store.with(|mut access| access.get().command(&handle, Call::Read))?;
+        let results = crate::redis::execute(&app, c, &command_name, arguments).await?;
         Ok(results
             .into_iter()
             .map(|r| match r {

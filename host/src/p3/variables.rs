@@ -4,7 +4,6 @@
 use wasmtime::component::Accessor;
 
 use super::bindings::spin::variables::variables::{Error, Host, HostWithStore};
-use crate::bindings::variables as v2;
 use crate::variables::ResolvedVariables;
 use crate::view::{Interface, RequestView};
 
@@ -12,13 +11,6 @@ impl Host for RequestView<'_, ResolvedVariables> {}
 
 impl<T: Send> HostWithStore<T> for Interface<ResolvedVariables> {
     async fn get(store: &Accessor<T, Self>, name: String) -> Result<String, Error> {
-        store
-            .with(|mut access| access.get().lookup(&name))
-            .map_err(|e| match e {
-                v2::Error::InvalidName(text) => Error::InvalidName(text),
-                v2::Error::Undefined(text) => Error::Undefined(text),
-                v2::Error::Provider(text) => Error::Provider(text),
-                v2::Error::Other(text) => Error::Other(text),
-            })
+        Ok(store.with(|mut access| access.get().lookup(&name))?)
     }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -15,16 +14,12 @@ use crate::limits::{Event, RequestCounters};
 
 /// Runs `request` through a fresh instance of `pre`. The permit lives as long as the store
 /// (it moves into the guest's task): the pool has exactly `max_concurrent_requests` slots.
-pub(super) async fn handle<B>(
+pub(super) async fn handle(
     stores: &Stores,
     pre: &ProxyPre<RequestState>,
     permit: OwnedSemaphorePermit,
-    request: http::Request<B>,
-) -> http::Response<ResponseBody>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
-{
+    request: http::Request<ResponseBody>,
+) -> http::Response<ResponseBody> {
     let stats = stores.shared.stats.clone();
     let timeout = stores.options.request_timeout;
     let started = Instant::now();

@@ -177,15 +177,11 @@ impl Wasip3 {
     /// Runs `request` on an instance that has room for it, or a new one. The permit (the
     /// host's bound on requests in flight) and the request's accounting last until its body
     /// is done.
-    pub(super) async fn handle<B>(
+    pub(super) async fn handle(
         &self,
         permit: OwnedSemaphorePermit,
-        request: http::Request<B>,
-    ) -> http::Response<ResponseBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-    {
+        request: http::Request<ResponseBody>,
+    ) -> http::Response<ResponseBody> {
         let stores = &self.handler.state().stores;
         let stats = stores.shared.stats.clone();
         let timeout = stores.options.request_timeout;
@@ -197,7 +193,6 @@ impl Wasip3 {
             slot: slot.clone(),
             _permit: permit,
         };
-        let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
         // The worker bounds the guest; this bounds the wait whatever else happens (an
         // instantiation that hangs, a worker that never takes the request).
         let outcome = tokio::time::timeout(timeout, self.handler.handle(slot, request)).await;
