@@ -273,8 +273,7 @@ impl wit::Host for View<'_> {}
 
 impl wit::HostStore for View<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
-        self.counters.count(Call::Open);
-        let store = self.app.open(&label).await?;
+        let store = self.opening().open(&label).await?;
         self.opened(store)
     }
 

@@ -382,8 +382,7 @@ impl wit::Host for View<'_> {}
 
 impl wit::HostConnection for View<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
-        self.counters.count(Call::Open);
-        let connection = self.app.open(&address).await?;
+        let connection = self.opening().open(&address).await?;
         self.opened(connection)
     }
 

@@ -40,6 +40,13 @@ impl<'a, A> RequestView<'a, A> {
 }
 
 impl<A> RequestView<'_, A> {
+    /// An `open` of the interface, counted: the app-wide part to open with (an `Arc`, so
+    /// the open can be awaited without the store).
+    pub fn opening(&self) -> Arc<A> {
+        self.counters.count(Call::Open);
+        self.app.clone()
+    }
+
     /// What a command on the guest's resource `handle` needs — `take` of the resource and
     /// the app-wide part, typically clones, so the command runs without a borrow of the
     /// table — with `call` counted; `None` when the handle names nothing.

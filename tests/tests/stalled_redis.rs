@@ -151,6 +151,38 @@ fn assert_in_time(backend: Backend, took: &mut [Duration]) {
     );
 }
 
+/// Waits until `path` answers 200 (Redis reachable again), up to `limit`.
+async fn wait_for_200_within(addr: SocketAddr, path: &str, limit: Duration) -> Reply {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (reply, _) = timed_get(addr, path).await;
+        if reply.status == 200 || Instant::now() > deadline {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `path` answers 200 (Redis reachable again), up to [`SETTLE`].
+async fn wait_for_200(addr: SocketAddr, path: &str) -> Reply {
+    wait_for_200_within(addr, path, SETTLE).await
+}
+
+/// GETs `/server/status` and `/health` in turn until `period` is over, each the clean 503
+/// in time; returns how long each took.
+async fn unavailable_for(backend: Backend, addr: SocketAddr, period: Duration) -> Vec<Duration> {
+    let until = Instant::now() + period;
+    let mut took = Vec::new();
+    while Instant::now() < until || took.len() < 2 {
+        for path in ["/server/status", "/health"] {
+            let (reply, t) = timed_get(addr, path).await;
+            assert_redis_unavailable(backend, path, &reply, t);
+            took.push(t);
+        }
+    }
+    took
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_redis_is_answered_503_within_the_timeout_on_both_backends() {
     let _alone = ONE_AT_A_TIME.lock().await;

@@ -42,11 +42,7 @@ macro_rules! v3_methods {
 
 impl<T: Send> HostStoreWithStore<T> for Interface<KeyValueStores> {
     async fn open(store: &Accessor<T, Self>, label: String) -> Result<Resource<OpenStore>, Error> {
-        let stores = store.with(|mut access| {
-            let view = access.get();
-            view.counters.count(Call::Open);
-            view.app.clone()
-        });
+        let stores = store.with(|mut access| access.get().opening());
         let opened = stores.open(&label).await?;
         Ok(store.with(|mut access| access.get().opened(opened))?)
     }

@@ -46,11 +46,7 @@ impl<T: Send> HostConnectionWithStore<T> for Interface<RedisOutbound> {
         store: &Accessor<T, Self>,
         address: String,
     ) -> Result<Resource<RedisConnection>, Error> {
-        let app = store.with(|mut access| {
-            let view = access.get();
-            view.counters.count(Call::Open);
-            view.app.clone()
-        });
+        let app = store.with(|mut access| access.get().opening());
         let connection = app.open(&address).await?;
         Ok(store.with(|mut access| access.get().opened(connection))?)
     }
