@@ -2,15 +2,16 @@
 //!
 //! Every store gets a [`MemoryLimiter`]: it refuses to grow a linear memory past the cap (so
 //! one bad request cannot take the host's memory) and remembers the largest size any memory
-//! reached. When the store is dropped that peak goes into [`Stats`], which is how the
-//! benchmarks measure "peak linear memory per request" (a WASIp2 store serves one request; a
-//! WASIp3 one up to `--max-instance-reuse-count`, as Spin 4 reuses instances).
+//! reached. When a request ends, the peak its store has reached goes into [`Stats`], which is
+//! how the benchmarks measure "peak linear memory per request" (a WASIp2 store serves one
+//! request; a WASIp3 one up to `--max-instance-reuse-count`, as Spin 4 reuses instances, so
+//! there it is the instance's peak so far).
 //!
 //! What each request asked the host for is tallied in its store's [`CallTally`] and reported
 //! when the request ends, so the per-request budget holds with reused instances too.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Default cap on one request's linear memory.
@@ -24,7 +25,8 @@ pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 100_000;
 pub struct MemoryLimiter {
     max_memory_bytes: usize,
     max_table_elements: usize,
-    peak_memory_bytes: usize,
+    /// Shared with the end of each request (a reused WASIp3 store outlives its requests).
+    peak_memory_bytes: Arc<AtomicUsize>,
     refused_growths: u64,
 }
 
@@ -33,14 +35,19 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_memory_bytes,
             max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
-            peak_memory_bytes: 0,
+            peak_memory_bytes: Arc::default(),
             refused_growths: 0,
         }
     }
 
     /// The largest size any linear memory of the store reached, in bytes.
     pub fn peak_memory_bytes(&self) -> usize {
-        self.peak_memory_bytes
+        self.peak_memory_bytes.load(Ordering::Relaxed)
+    }
+
+    /// A handle on the peak, read when a request of the store ends.
+    pub fn peak_handle(&self) -> Arc<AtomicUsize> {
+        self.peak_memory_bytes.clone()
     }
 
     pub fn refused_growths(&self) -> u64 {
@@ -57,7 +64,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_memory_bytes && maximum.is_none_or(|m| desired <= m);
         if allowed {
-            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+            self.peak_memory_bytes.fetch_max(desired, Ordering::Relaxed);
         } else {
             self.refused_growths += 1;
         }
@@ -270,8 +277,12 @@ impl Stats {
     pub(crate) fn handled(&self, took: Duration) {
         add(&self.handle_nanos_total, nanos(took));
     }
-    /// A request ended: its host calls are in.
-    pub(crate) fn request_finished(&self, counters: &RequestCounters) {
+    /// A request ended: its host calls are in, and the peak its store's memory has reached.
+    pub(crate) fn request_finished(&self, counters: &RequestCounters, peak_memory_bytes: usize) {
+        let peak = peak_memory_bytes as u64;
+        self.peak_memory_bytes_max
+            .fetch_max(peak, Ordering::Relaxed);
+        add(&self.peak_memory_bytes_total, peak);
         for (total, max, n) in [
             (
                 &self.variable_lookups,
@@ -300,12 +311,8 @@ impl Stats {
         // Last, so that a reader who sees the request finished sees all of its counters.
         self.requests_finished.fetch_add(1, Ordering::Release);
     }
-    /// A store was dropped: its memory peak is in.
+    /// A store was dropped: its refused memory growths are in.
     pub(crate) fn store_dropped(&self, limiter: &MemoryLimiter) {
-        let peak = limiter.peak_memory_bytes() as u64;
-        self.peak_memory_bytes_max
-            .fetch_max(peak, Ordering::Relaxed);
-        add(&self.peak_memory_bytes_total, peak);
         add(&self.memory_growths_refused, limiter.refused_growths());
     }
     pub(crate) fn redis_time(&self, took: Duration) {
@@ -387,9 +394,9 @@ mod tests {
         ] {
             tally.count(call);
         }
-        s.request_finished(&tally.since_last_report());
+        s.request_finished(&tally.since_last_report(), l.peak_memory_bytes());
         s.store_dropped(&l);
-        s.request_finished(&tally.since_last_report());
+        s.request_finished(&tally.since_last_report(), l.peak_memory_bytes());
         s.store_dropped(&l);
         let snap = s.snapshot();
         assert_eq!(snap.component_requests, 2);

@@ -28,7 +28,7 @@ pub(super) async fn handle(
     let proxy = match pre.instantiate_async(&mut store).await {
         Ok(proxy) => proxy,
         Err(e) => {
-            stats.request_finished(&RequestCounters::default());
+            stats.request_finished(&RequestCounters::default(), 0);
             stats.count(Event::GuestFailure);
             tracing::error!(error = %format!("{e:#}"), "instantiation failed");
             return plain(500, "Internal Server Error\n");
@@ -48,7 +48,7 @@ pub(super) async fn handle(
     let (req, out) = match prepared {
         Ok(v) => v,
         Err(e) => {
-            stats.request_finished(&RequestCounters::default());
+            stats.request_finished(&RequestCounters::default(), 0);
             tracing::warn!(error = %e, "request refused before reaching the component");
             return plain(400, "Bad Request\n");
         }
@@ -62,7 +62,9 @@ pub(super) async fn handle(
             .wasi_http_incoming_handler()
             .call_handle(&mut store, req, out)
             .await;
-        task_stats.request_finished(&store.data().counters.since_last_report());
+        let data = store.data();
+        let peak = data.limiter.peak_memory_bytes();
+        task_stats.request_finished(&data.counters.since_last_report(), peak);
         task_stats.store_dropped(&store.data().limiter);
         drop(store);
         drop(permit);

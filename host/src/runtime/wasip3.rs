@@ -12,6 +12,7 @@
 //! request cost (the host-call tally is reported when the request's body is done).
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -66,9 +67,9 @@ struct Instances {
     stores: Arc<Stores>,
 }
 
-/// Where the end of a request finds the tally of the store that served it (filled in when
-/// an instance takes the request).
-type TallySlot = Arc<OnceLock<Arc<CallTally>>>;
+/// Where the end of a request finds the call tally and the memory peak of the store that
+/// served it (filled in when an instance takes the request).
+type TallySlot = Arc<OnceLock<(Arc<CallTally>, Arc<AtomicUsize>)>>;
 
 impl HandlerState for Instances {
     type StoreData = RequestState;
@@ -127,7 +128,8 @@ impl WorkerState for Worker {
         slot: TallySlot,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
-        let _ = slot.set(store.data().counters.clone());
+        let data = store.data();
+        let _ = slot.set((data.counters.clone(), data.limiter.peak_handle()));
         Box::pin(tokio::time::sleep(self.request_timeout))
     }
 
@@ -226,11 +228,11 @@ struct RequestEnd {
 
 impl Drop for RequestEnd {
     fn drop(&mut self) {
-        let counters = match self.slot.get() {
-            Some(tally) => tally.since_last_report(),
-            None => RequestCounters::default(),
+        let (counters, peak) = match self.slot.get() {
+            Some((tally, peak)) => (tally.since_last_report(), peak.load(Ordering::Relaxed)),
+            None => (RequestCounters::default(), 0),
         };
-        self.stats.request_finished(&counters);
+        self.stats.request_finished(&counters, peak);
     }
 }
 
