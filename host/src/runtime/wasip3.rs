@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::handler::{
@@ -65,6 +65,10 @@ pub(super) struct Wasip3 {
 struct Instances {
     pre: ServicePre<RequestState>,
     stores: Arc<Stores>,
+    /// One permit per live instance: the pooling allocator has `max_concurrent_requests`
+    /// instance slots, and an instance may outlive its requests (idle, or finishing work
+    /// after its last response), so a new one waits for a slot instead of failing.
+    slots: Arc<Semaphore>,
 }
 
 /// Where the end of a request finds the call tally and the memory peak of the store that
@@ -77,6 +81,7 @@ impl HandlerState for Instances {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<RequestState, Expiration, Worker>> {
+        let slot = self.slots.clone().acquire_owned().await?;
         let started = Instant::now();
         let mut store = self.stores.new_store(Deadline::Yield);
         let service = self.pre.instantiate_async(&mut store).await?;
@@ -96,6 +101,7 @@ impl HandlerState for Instances {
                 reuse: options.reuse,
                 request_timeout: options.request_timeout,
                 stats,
+                _slot: slot,
             },
         })
     }
@@ -106,6 +112,8 @@ struct Worker {
     reuse: InstanceReuse,
     request_timeout: Duration,
     stats: Arc<Stats>,
+    /// Released when the worker is gone, its store dropped.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl WorkerState for Worker {
@@ -142,7 +150,8 @@ impl WorkerState for Worker {
 }
 
 /// When a worker gives its instance up, polled from outside the store's event loop (so a
-/// guest stuck in a loop cannot keep it): its requests' time is up, or it sat idle.
+/// guest stuck in a loop cannot keep it): its requests' time is up, or it sat idle or
+/// finishing leftover work for the idle time.
 struct Expiration {
     sleep: Mutex<Pin<Box<tokio::time::Sleep>>>,
     request_timeout: Duration,
@@ -156,9 +165,12 @@ impl WorkerExpiration for Expiration {
         status: WorkerStatus,
         start: Instant,
     ) -> Poll<()> {
+        // After its last response an instance may still run guest tasks (a Redis call the
+        // guest abandoned to a stalled server): it gets the idle time for them, not a whole
+        // request's, so that its pool slot comes back soon.
         let bound = match status {
-            WorkerStatus::Idle => self.idle_timeout,
-            WorkerStatus::Requests | WorkerStatus::PostReturn => self.request_timeout,
+            WorkerStatus::Idle | WorkerStatus::PostReturn => self.idle_timeout,
+            WorkerStatus::Requests => self.request_timeout,
         };
         let deadline = tokio::time::Instant::from_std(start + bound);
         let mut sleep = self.sleep.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,8 +183,11 @@ impl WorkerExpiration for Expiration {
 
 impl Wasip3 {
     pub(super) fn new(pre: ServicePre<RequestState>, stores: Arc<Stores>) -> Wasip3 {
+        let slots = Arc::new(Semaphore::new(
+            stores.options.max_concurrent_requests as usize,
+        ));
         Wasip3 {
-            handler: ProxyHandler::new(Instances { pre, stores }),
+            handler: ProxyHandler::new(Instances { pre, stores, slots }),
         }
     }
 
