@@ -17,8 +17,7 @@
 //!   WASIp3 build answers 503 within its bound, the WASIp2 build hangs (its host call has no
 //!   bound of its own). The restart is the operator's (deploy/systemd/ has the watchdog).
 //!
-//! 10,000 requests against the stalled Redis keep the `reader-host` process's memory and
-//! open sockets bounded: an abandoned host call keeps nothing.
+//! 10,000 requests against a stalled Redis keep `reader-host`'s memory and sockets bounded.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -42,8 +41,7 @@ const TIMEOUT_MS: u64 = 300;
 const FLOOD_TIMEOUT_MS: u64 = 100;
 /// The allowance over the bound for everything else a request does.
 const SLACK: Duration = Duration::from_millis(250);
-/// The host's own outbound Redis timeout: far beyond the component's, so it cannot be what
-/// answers.
+/// The host's own outbound Redis timeout: far beyond the component's, never what answers.
 const HOST_REDIS_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the black hole lasts (the stall measured under Spin lasted 3 s).
 const BLACKHOLE_FOR: Duration = Duration::from_secs(3);
