@@ -16,6 +16,9 @@ pub struct Artifacts {
     pub reader_host: PathBuf,
     pub refresher: PathBuf,
     pub reader_wasm: PathBuf,
+    /// The reader's WASIp3 build (`--features spin4`, in `<target>/spin4` as
+    /// deploy/spin/spin4.toml builds it).
+    pub reader_wasm_p3: PathBuf,
     pub control_wasm: PathBuf,
 }
 
@@ -69,6 +72,10 @@ impl Context {
             reader_host: env_or("READER_HOST_BIN", fast.join("reader-host")),
             refresher: env_or("STATUS_REFRESHER_BIN", fast.join("status-refresher")),
             reader_wasm: env_or("READER_WASM", wasm.join("status_reader.wasm")),
+            reader_wasm_p3: env_or(
+                "READER_WASM_P3",
+                target.join("spin4/wasm32-wasip2/release/status_reader.wasm"),
+            ),
             control_wasm: env_or("CONTROL_WASM", wasm.join("control_component.wasm")),
         };
         Ok(Context {
@@ -125,41 +132,47 @@ pub const CHANGES_ARTIFACTS: [&str; 3] =
 /// Returns a note per failure.
 pub fn build_only(root: &Path, only: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let builds: [(&str, &[&str]); 5] = [
+    let spin4 = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("spin4");
+    let spin4 = spin4.to_string_lossy();
+    let args = |args: &[&str]| args.iter().map(ToString::to_string).collect::<Vec<_>>();
+    // A release component for wasm32-wasip2, `extra` after the package.
+    let wasm = |package: &str, extra: &[&str]| {
+        let mut build = args(&["build", "--release", "--target", "wasm32-wasip2", "-p"]);
+        build.push(package.to_owned());
+        build.extend(args(extra));
+        build
+    };
+    let builds = [
         (
             "bench servers",
-            &["build", "--profile", "fast", "-p", "bench", "--bins"],
+            args(&["build", "--profile", "fast", "-p", "bench", "--bins"]),
         ),
         (
             "reader-host",
-            &["build", "--profile", "fast", "-p", "reader-host"],
+            args(&["build", "--profile", "fast", "-p", "reader-host"]),
         ),
         (
             "status-refresher",
-            &["build", "--profile", "fast", "-p", "status-refresher"],
+            args(&["build", "--profile", "fast", "-p", "status-refresher"]),
         ),
+        ("status-reader (.wasm)", wasm("status-reader", &[])),
         (
-            "status-reader (.wasm)",
-            &[
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "-p",
+            "status-reader WASIp3 (.wasm)",
+            wasm(
                 "status-reader",
-            ],
+                &[
+                    "--no-default-features",
+                    "--features",
+                    "spin4",
+                    "--target-dir",
+                    &spin4,
+                ],
+            ),
         ),
-        (
-            "control-component (.wasm)",
-            &[
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "-p",
-                "control-component",
-            ],
-        ),
+        ("control-component (.wasm)", wasm("control-component", &[])),
     ];
     let mut notes = Vec::new();
     for (what, args) in builds {

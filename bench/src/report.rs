@@ -150,6 +150,11 @@ impl Report {
             Kind::ReaderHistory => parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
                 format!("{x:.2}× reader /server/status rps, p99 {p99:.2}× of its")
             })),
+            Kind::ReaderP3 => {
+                parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
+                    format!("{x:.2}× the WASIp2 reader's rps, p99 {p99:.2}× of its")
+                }))
+            }
             Kind::ReaderKv | Kind::ControlKv | Kind::ReaderBefore => {
                 parts.extend(backends::ratios(o, kind, r))
             }

@@ -24,6 +24,10 @@ pub enum Kind {
     DirectFresh,
     DirectPooled,
     Reader,
+    /// The reader's WASIp3 build (deploy/spin/spin4.toml) on the outbound API, its instances
+    /// reused as Spin 4 reuses them (128 requests, 16 at a time), so one Redis connection
+    /// kept in an instance serves many requests: beside the WASIp2 rows.
+    ReaderP3,
     /// The same reader serving `/server/status/history` (issue 23) from a full-size
     /// history: its req/s as a share of `/server/status`'s, same run.
     ReaderHistory,
@@ -39,10 +43,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::DirectFresh,
         Kind::DirectPooled,
         Kind::Reader,
+        Kind::ReaderP3,
         Kind::ReaderHistory,
         Kind::ReaderBefore,
         Kind::Control,
@@ -59,6 +64,7 @@ impl Kind {
             Kind::DirectFresh => "db-fresh",
             Kind::DirectPooled => "db-pooled",
             Kind::Reader => "reader",
+            Kind::ReaderP3 => "reader-p3",
             Kind::ReaderHistory => "reader-history",
             Kind::ReaderBefore => "reader-before",
             Kind::Control => "control",
@@ -75,6 +81,9 @@ impl Kind {
             Kind::DirectFresh => "direct-DB, fresh conn (today's site)",
             Kind::DirectPooled => "direct-DB, pooled conn",
             Kind::Reader => "reader in reader-host, outbound Redis",
+            Kind::ReaderP3 => {
+                "reader's WASIp3 build in reader-host, outbound Redis, kept connection"
+            }
             Kind::ReaderHistory => "reader's /server/status/history, outbound Redis",
             Kind::ReaderBefore => "reader of the --reader-before checkout, outbound Redis",
             Kind::Control => "control component in reader-host, outbound Redis",
@@ -120,6 +129,7 @@ pub fn host_stats(log: &Path) -> Option<serde_json::Value> {
 pub fn host_log_name(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Reader => Some("reader"),
+        Kind::ReaderP3 => Some("reader-p3"),
         Kind::ReaderHistory => Some("reader-history"),
         Kind::ReaderBefore => Some("reader-before"),
         Kind::Control => Some("control"),
@@ -146,7 +156,9 @@ enum Api {
 /// when `path` answers 200.
 ///
 /// It charges what Spin 4.1 charges where the numbers depend on it: on the outbound API a
-/// new connection per request with redis-rs' full handshake (`host/src/redis.rs`), on the
+/// new connection per `open` with redis-rs' full handshake (`host/src/redis.rs`: one per
+/// request for the WASIp2 build; the WASIp3 build keeps its connection in the instance,
+/// which reader-host reuses as Spin 4 does), on the
 /// key-value API one shared connection plus Spin's `PING` on every open
 /// (`host/src/key_value.rs`), and every variable lookup renders its template again. What it
 /// cannot charge is the price of Spin's own host-call machinery per lookup (tracing spans,
@@ -268,8 +280,19 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                 )
             })
         }
-        Kind::Reader | Kind::ReaderHistory | Kind::ReaderKv | Kind::Control | Kind::ControlKv => {
-            let api = if matches!(kind, Kind::Reader | Kind::ReaderHistory | Kind::Control) {
+        Kind::Reader
+        | Kind::ReaderP3
+        | Kind::ReaderHistory
+        | Kind::ReaderKv
+        | Kind::Control
+        | Kind::ControlKv => {
+            let outbound = [
+                Kind::Reader,
+                Kind::ReaderP3,
+                Kind::ReaderHistory,
+                Kind::Control,
+            ];
+            let api = if outbound.contains(&kind) {
                 Api::Outbound
             } else {
                 Api::KeyValue {
@@ -282,6 +305,12 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
                     &ctx.artifacts.reader_wasm,
                     PATH,
                     "release .wasm",
+                ),
+                Kind::ReaderP3 => (
+                    "deploy/spin/spin4.toml",
+                    &ctx.artifacts.reader_wasm_p3,
+                    PATH,
+                    "release WASIp3 .wasm, instances reused 128 / 16 at a time",
                 ),
                 Kind::ReaderHistory => (
                     "spin.toml",

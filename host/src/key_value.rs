@@ -3,8 +3,14 @@
 //! `spin-key-value-redis`):
 //!
 //! * one connection per store for the whole host, made on the first `open` and shared by
-//!   every request: a multiplexed redis-rs `ConnectionManager`, which reconnects by itself
-//!   after Redis restarts (a call during the outage fails; a later one succeeds);
+//!   every request: a multiplexed redis-rs `ConnectionManager` **without a response
+//!   timeout**, which reconnects by itself after an I/O error (Redis restarted: a call
+//!   during the outage fails; a later one succeeds) — and only then. A reply that never
+//!   comes (a black-holed connection, a failed-over address, a proxy that lost the bytes)
+//!   is no I/O error: that call waits for ever, and every later call of every request waits
+//!   behind it on the same connection, until the process restarts. This is Spin's failure
+//!   mode on the key-value backend, and this host keeps it so that the tests show it
+//!   (`tests/tests/stalled_redis.rs`; docs/deploy.md says how an operator gets the restart);
 //! * `open` of a label the component's `key_value_stores` does not list is `access-denied`;
 //!   every other `open` sends a `PING` and ignores its answer, as Spin's `after_open` does —
 //!   so a least-privilege user without `+ping` still works (its `PING` is refused, not the
@@ -12,22 +18,21 @@
 //! * keys are raw Redis keys (no prefix), so the refresher's `server:status` reads as is;
 //! * errors are `other(<redis error text>)`, a `WRONGTYPE` reply included.
 //!
-//! What Spin does not do and this host adds: the first connect, every command and the wait
-//! for a reconnect are bounded by the host's Redis timeout (default 1 s), reconnects retry
-//! twice rather than six times, and a reply read into the host is bounded.
+//! What Spin does not do and this host adds: the first connect and each reconnect attempt are
+//! bounded by the host's Redis timeout (default 1 s), reconnects retry twice rather than six
+//! times, and a reply read into the host is bounded. Commands are not: that is the point.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 use wasmtime::component::Resource;
 
 use crate::bindings::key_value::{self as wit, Error};
-use crate::limits::{Event, Stats};
-use crate::redis::{bounded, reply_within_limit, run_bounded};
+use crate::limits::{Call, Event, Stats};
+use crate::redis::{reply_size, reply_within_limit, run_bounded};
 use crate::view::RequestView;
 
 /// Connect attempts after the first, on the first connect and on every reconnect.
@@ -107,8 +112,9 @@ impl KeyValueStores {
             )));
         };
         let connection = store.connection().await?;
-        let mut ping = connection.clone();
-        let _ = store.run("PING", ping.ping::<()>()).await;
+        let _ = store
+            .command::<()>(connection.clone(), "PING", |_| {})
+            .await;
         Ok(OpenStore { store, connection })
     }
 }
@@ -132,7 +138,8 @@ impl RedisStore {
             // a quick, truthful error ("Connection refused") within the host's timeout.
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(self.timeout))
-                .set_response_timeout(Some(self.timeout))
+                // Spin's store sets none: a lost reply waits for ever (see the module docs).
+                .set_response_timeout(None)
                 .set_number_of_retries(RECONNECT_RETRIES);
             let started = Instant::now();
             let made = tokio::time::timeout(
@@ -164,27 +171,49 @@ impl RedisStore {
         self.connection.get_or_try_init(connect).await.cloned()
     }
 
-    /// Runs one command on the shared connection, bounded by the timeout; every failure
-    /// is `other(<text>)`.
-    pub(crate) async fn run<T>(
+    /// Runs one command (`name` with `arguments`) on the shared connection, as both
+    /// interface versions do: with no timeout, as Spin's store has none; every failure is
+    /// `other(<text>)`; a reply over the host's bound is refused.
+    pub(crate) async fn command<T: redis::FromRedisValue>(
         &self,
-        operation: &'static str,
-        future: impl Future<Output = redis::RedisResult<T>>,
+        mut c: ConnectionManager,
+        name: &'static str,
+        arguments: impl FnOnce(&mut redis::Cmd),
     ) -> Result<T, Error> {
-        let (stats, timeout) = (&self.stats, self.timeout);
         let other = |e: redis::RedisError| Error::Other(e.to_string());
-        run_bounded(
+        let mut cmd = redis::cmd(name);
+        arguments(&mut cmd);
+        let value = run_bounded(
             "key-value",
-            operation,
-            future,
-            stats,
-            timeout,
+            name,
+            cmd.query_async::<redis::Value>(&mut c),
+            &self.stats,
+            None,
             other,
             Error::Other,
         )
-        .await
+        .await?;
+        reply_within_limit(reply_size(&value)).map_err(Error::Other)?;
+        T::from_redis_value(value).map_err(|e| other(e.into()))
     }
 }
+
+/// Every command of the key-value interface but `get-keys` (whose result each version hands
+/// over differently), the same in both versions (`fermyon:spin/key-value@2.0.0` here,
+/// `spin:key-value@3.0.0` in `p3/key_value.rs`): the method, the Redis command, its
+/// arguments in order, its result and how the budget counts it. `$generate` writes one
+/// version's method per row (see `crate::redis::redis_commands`).
+macro_rules! key_value_commands {
+    ($generate:ident) => {
+        $generate! {
+            get "GET"(key: String) -> Option<Vec<u8>> = Read;
+            set "SET"(key: String, value: Vec<u8>) -> () = Command;
+            delete "DEL"(key: String) -> () = Command;
+            exists "EXISTS"(key: String) -> bool = Read;
+        }
+    };
+}
+pub(crate) use key_value_commands;
 
 /// The host side of a guest's `store` resource: a handle on the shared connection.
 pub struct OpenStore {
@@ -204,75 +233,69 @@ impl OpenStore {
 type View<'a> = RequestView<'a, KeyValueStores>;
 
 impl View<'_> {
-    fn open_store(
+    /// Counts `call` and hands out the store and a handle on its connection, so the command
+    /// can run without holding a borrow of the resource table. Both interface versions use
+    /// it.
+    pub(crate) fn command(
         &self,
         handle: &Resource<OpenStore>,
+        call: Call,
     ) -> Result<(Arc<RedisStore>, ConnectionManager), Error> {
-        self.table
-            .get(handle)
-            .map(OpenStore::handles)
-            .map_err(|_| Error::Other("could not find store for resource".into()))
+        self.command_on(handle, call, |store, _| store.handles())
+            .ok_or_else(|| Error::Other("could not find store for resource".into()))
     }
+
+    /// An opened store (its `PING` counted) pushed into the request's table.
+    pub(crate) fn opened(&mut self, store: OpenStore) -> Result<Resource<OpenStore>, Error> {
+        self.counters.count(Call::Command); // the PING
+        self.table.push(store).map_err(|_| Error::StoreTableFull)
+    }
+}
+
+/// Writes `fermyon:spin/key-value@2.0.0`'s method for each row of [`key_value_commands`].
+macro_rules! v2_methods {
+    ($($name:ident $command:literal($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident;)*) => {$(
+        async fn $name(
+            &mut self,
+            handle: Resource<OpenStore>,
+            $($arg: $ty),*
+        ) -> Result<$ret, Error> {
+            let (store, c) = self.command(&handle, Call::$call)?;
+            let arguments = |cmd: &mut redis::Cmd| {
+                $(cmd.arg(&$arg);)*
+            };
+            store.command(c, $command, arguments).await
+        }
+    )*};
 }
 
 impl wit::Host for View<'_> {}
 
 impl wit::HostStore for View<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<OpenStore>, Error> {
-        self.counters.redis_opens += 1;
-        let store = self.app.open(&label).await?;
-        self.counters.redis_commands += 1; // the PING
-        self.table.push(store).map_err(|_| Error::StoreTableFull)
+        let store = self.opening().open(&label).await?;
+        self.opened(store)
     }
 
-    async fn get(
-        &mut self,
-        handle: Resource<OpenStore>,
-        key: String,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let (store, mut c) = self.open_store(&handle)?;
-        self.counters.redis_commands += 1;
-        self.counters.redis_reads += 1;
-        let value = store.run("GET", c.get::<_, Option<Vec<u8>>>(&key)).await?;
-        bounded(value).map_err(Error::Other)
-    }
-
-    async fn set(
-        &mut self,
-        handle: Resource<OpenStore>,
-        key: String,
-        value: Vec<u8>,
-    ) -> Result<(), Error> {
-        let (store, mut c) = self.open_store(&handle)?;
-        self.counters.redis_commands += 1;
-        store.run("SET", c.set::<_, _, ()>(&key, &value)).await
-    }
-
-    async fn delete(&mut self, handle: Resource<OpenStore>, key: String) -> Result<(), Error> {
-        let (store, mut c) = self.open_store(&handle)?;
-        self.counters.redis_commands += 1;
-        store.run("DEL", c.del::<_, ()>(&key)).await
-    }
-
-    async fn exists(&mut self, handle: Resource<OpenStore>, key: String) -> Result<bool, Error> {
-        let (store, mut c) = self.open_store(&handle)?;
-        self.counters.redis_commands += 1;
-        self.counters.redis_reads += 1;
-        store.run("EXISTS", c.exists(&key)).await
-    }
+    key_value_commands!(v2_methods);
 
     async fn get_keys(&mut self, handle: Resource<OpenStore>) -> Result<Vec<String>, Error> {
-        let (store, mut c) = self.open_store(&handle)?;
-        self.counters.redis_commands += 1;
-        self.counters.redis_reads += 1;
-        let keys: Vec<String> = store.run("KEYS", c.keys("*")).await?;
-        let size: usize = keys.iter().map(String::len).sum();
-        reply_within_limit(size).map_err(Error::Other)?;
-        Ok(keys)
+        let (store, c) = self.command(&handle, Call::Read)?;
+        store.keys(c).await
     }
 
     async fn drop(&mut self, handle: Resource<OpenStore>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())
+    }
+}
+
+impl RedisStore {
+    /// `get-keys`: every key, as `KEYS *` (Spin's way), for both interface versions.
+    pub(crate) async fn keys(&self, c: ConnectionManager) -> Result<Vec<String>, Error> {
+        self.command(c, "KEYS", |cmd| {
+            cmd.arg("*");
+        })
+        .await
     }
 }

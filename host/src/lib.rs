@@ -24,7 +24,7 @@
 //! Modules: [`manifest`] (spin.toml), [`variables`] (resolution and the variables
 //! interface), [`outbound`] (the allow-list), [`redis`] (the Redis interface),
 //! [`key_value`] (the key-value interface on Redis), [`runtime_config`], [`routes`],
-//! [`runtime`] (engine, pre-instantiation, per-request stores), [`server`] (hyper),
+//! [`runtime`] (engine, pre-instantiation, stores: per request for WASIp2, reused for WASIp3), [`server`] (hyper),
 //! [`limits`] (memory limiter and stats).
 
 pub mod bindings;
@@ -52,7 +52,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use limits::{RequestCounters, Stats, StatsSnapshot};
-pub use runtime::RuntimeOptions;
+pub use runtime::{InstanceReuse, RuntimeOptions};
 pub use server::ServerOptions;
 
 use crate::key_value::KeyValueStores;
@@ -78,7 +78,8 @@ pub struct HostOptions {
     pub env: Option<HashMap<String, String>>,
     /// A Spin runtime-config file (`--runtime-config-file`): key-value stores on Redis.
     pub runtime_config: Option<PathBuf>,
-    /// Timeout of each Redis connect and command.
+    /// Timeout of each outbound Redis connect and command, and of a key-value store's
+    /// connects (a key-value command has none, as under Spin).
     pub redis_timeout: Duration,
     /// Bound on Redis connections open at once across all requests.
     pub max_redis_connections: usize,
@@ -107,6 +108,7 @@ impl Default for HostOptions {
                 request_timeout: Duration::from_secs(10),
                 inherit_stdio: true,
                 compile_cache_dir: None,
+                reuse: runtime::InstanceReuse::default(),
             },
             server: ServerOptions::default(),
         }

@@ -3,7 +3,8 @@
 //! ```text
 //! reader-host --manifest spin.toml --listen 127.0.0.1:3000 \
 //!     [--wasm PATH] [--variable name=value]... [--runtime-config-file FILE] \
-//!     [--redis-timeout-ms 1000] [--redis-ca-cert FILE] [--stats N]
+//!     [--redis-timeout-ms 1000] [--redis-ca-cert FILE] [--stats N] \
+//!     [--max-instance-reuse-count 128] [--max-instance-concurrent-reuse-count 16]
 //! ```
 //!
 //! Variables also come from `SPIN_VARIABLE_<NAME>`, as with `spin up`. Ctrl-C (or SIGTERM)
@@ -39,7 +40,8 @@ struct Cli {
     /// A Spin runtime-config file: `[key_value_store.<label>] type = "redis", url = ...`.
     #[arg(long, value_name = "FILE")]
     runtime_config_file: Option<PathBuf>,
-    /// Timeout of each Redis connect and command, in milliseconds.
+    /// Timeout of each outbound Redis connect and command, and of a key-value store's
+    /// connects, in milliseconds (a key-value command has none, as under Spin).
     #[arg(long, default_value_t = 1000)]
     redis_timeout_ms: u64,
     /// PEM CA bundle to trust for rediss:// (default: the system store, or SSL_CERT_FILE).
@@ -54,6 +56,17 @@ struct Cli {
     /// Wall-clock bound on one request in the component, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     request_timeout_ms: u64,
+    /// A WASIp3 component's instance serves this many requests in all, as with Spin 4's flag
+    /// of the same name (1: a fresh instance per request). A WASIp2 one always gets a fresh
+    /// instance per request, as under Spin.
+    #[arg(long, default_value_t = 128)]
+    max_instance_reuse_count: usize,
+    /// A WASIp3 component's instance serves this many requests at once (Spin 4's flag).
+    #[arg(long, default_value_t = 16)]
+    max_instance_concurrent_reuse_count: usize,
+    /// How long a WASIp3 instance without requests is kept for the next one, in ms.
+    #[arg(long, default_value_t = 1000)]
+    idle_instance_timeout_ms: u64,
     /// Allocate instances on demand instead of from a pre-reserved pool.
     #[arg(long)]
     no_pooling: bool,
@@ -108,6 +121,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     options.runtime.max_concurrent_requests = cli.max_concurrent_requests.max(1);
     options.runtime.request_timeout = Duration::from_millis(cli.request_timeout_ms);
     options.runtime.compile_cache_dir = cli.cache_dir;
+    options.runtime.reuse = reader_host::InstanceReuse {
+        max_requests: cli.max_instance_reuse_count.max(1),
+        max_concurrent: cli.max_instance_concurrent_reuse_count.max(1),
+        idle_timeout: Duration::from_millis(cli.idle_instance_timeout_ms),
+    };
 
     let host = Host::from_manifest(&cli.manifest, options)?;
     if cli.print_imports {

@@ -6,8 +6,8 @@
 //! is how a call runs: as a concurrent host task (wasmtime's component-model-async) that
 //! the guest may abandon. When the guest's timer wins a race and it drops the call, wasmtime
 //! cancels the task and drops its future — the half-open connect or the unanswered read —
-//! so an abandoned call keeps nothing open (the store, dropped after every request, would
-//! drop it at the latest).
+//! so an abandoned call keeps nothing open. (On the key-value store the command itself
+//! stays queued on the shared connection: Spin's wedge, see `key_value.rs`.)
 //!
 //! Each implementation reads what it needs out of the store (`Accessor::with`), awaits the
 //! Redis call without holding the store, and puts the result back; that is why the views'
@@ -27,7 +27,35 @@ use crate::view::{Interface, RequestView};
 
 pub use bindings::spin;
 
-/// The parts of a request's store data these interfaces see.
+/// `From` the WASIp2 interface's error to the WASIp3 one's: the same variants, those without
+/// a payload before the `;`, those carrying a text after it.
+macro_rules! same_error {
+    ($from:path => $to:path { $($unit:ident),* ; $($text:ident),* }) => {
+        impl From<$from> for $to {
+            fn from(e: $from) -> $to {
+                use $from as From;
+                use $to as To;
+                match e {
+                    $(From::$unit => To::$unit,)*
+                    $(From::$text(text) => To::$text(text),)*
+                }
+            }
+        }
+    };
+}
+
+same_error!(crate::bindings::redis::Error => spin::redis::redis::Error {
+    InvalidAddress, TooManyConnections, TypeError; Other
+});
+same_error!(crate::bindings::key_value::Error => spin::key_value::key_value::Error {
+    StoreTableFull, NoSuchStore, AccessDenied; Other
+});
+same_error!(crate::bindings::variables::Error => spin::variables::variables::Error {
+    ; InvalidName, Undefined, Provider, Other
+});
+
+/// The parts of a store's data the Spin interfaces see (both versions: the WASIp2 linker in
+/// `runtime.rs` takes its views from here too).
 pub trait SpinView: Send + 'static {
     fn redis(&mut self) -> RequestView<'_, RedisOutbound>;
     fn key_value(&mut self) -> RequestView<'_, KeyValueStores>;

@@ -5,7 +5,8 @@
 //!   answers `invalid-address` when it is not allowed — no connection is attempted; an
 //!   address the `redis` crate cannot parse is `invalid-address` too;
 //! * every `open` makes a new multiplexed connection (Spin keeps no pool), which lives until
-//!   the guest drops the resource or the request's store is dropped;
+//!   the guest drops the resource or the store is dropped (the request's for WASIp2; for
+//!   WASIp3 the reused instance's, so a connection the guest keeps serves later requests);
 //! * command failures are `other(<redis error text>)` — including a `WRONGTYPE` reply to
 //!   `GET`, exactly as Spin reports it; only `sadd` maps a type error to `type-error`.
 //!
@@ -22,13 +23,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::Resource;
 
 use crate::bindings::redis::{self as wit, Error, RedisParameter, RedisResult};
-use crate::limits::{Event, Stats};
+use crate::limits::{Call, Event, Stats};
 use crate::outbound::{AllowedHosts, OutboundUrl};
 use crate::view::RequestView;
 
@@ -149,7 +149,7 @@ impl RedisOutbound {
             operation,
             future,
             stats,
-            timeout,
+            Some(timeout),
             map_error,
             Error::Other,
         )
@@ -158,7 +158,7 @@ impl RedisOutbound {
 }
 
 /// Runs one command of either Redis interface (`interface` names it in the log) within
-/// `timeout`, counting its time and any failure in `stats`. A failure Redis or redis-rs
+/// `timeout` (`None`: for as long as it takes, as Spin's key-value store does), counting its time and any failure in `stats`. A failure Redis or redis-rs
 /// reports is `map_error(e)`; running out of time is `timed_out(text)`, and so is
 /// redis-rs's own response timeout (set to the same bound when connecting), which fires
 /// first at times: it is the same event and is reported the same way.
@@ -167,12 +167,15 @@ pub(crate) async fn run_bounded<T, E>(
     operation: &'static str,
     future: impl Future<Output = redis::RedisResult<T>>,
     stats: &Stats,
-    timeout: Duration,
+    timeout: Option<Duration>,
     map_error: impl FnOnce(redis::RedisError) -> E,
     timed_out: impl FnOnce(String) -> E,
 ) -> Result<T, E> {
     let started = Instant::now();
-    let result = tokio::time::timeout(timeout, future).await;
+    let result = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, future).await,
+        None => Ok(future.await),
+    };
     stats.redis_time(started.elapsed());
     match result {
         Ok(Ok(value)) => Ok(value),
@@ -183,11 +186,9 @@ pub(crate) async fn run_bounded<T, E>(
         }
         Ok(Err(_)) | Err(_) => {
             stats.count(Event::RedisTimeout);
-            tracing::warn!(operation, timeout = ?timeout, "{interface} command timed out");
-            Err(timed_out(format!(
-                "{operation} timed out after {} ms",
-                timeout.as_millis()
-            )))
+            let ms = timeout.map_or(0, |t| t.as_millis());
+            tracing::warn!(operation, timeout_ms = ms, "{interface} command timed out");
+            Err(timed_out(format!("{operation} timed out after {ms} ms")))
         }
     }
 }
@@ -280,132 +281,112 @@ pub(crate) fn reply_within_limit(size: usize) -> Result<(), String> {
     }
 }
 
-/// A `GET` reply, refused when it is over [`MAX_REPLY_BYTES`] (see [`reply_within_limit`]).
-pub(crate) fn bounded(value: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String> {
-    if let Some(v) = &value {
-        reply_within_limit(v.len())?;
+/// Every typed command of the outbound Redis interface, the same in both versions
+/// (`fermyon:spin/redis@2.0.0` here, `spin:redis@3.0.0` in `p3/redis.rs`): the method, the
+/// Redis command it sends (`INCR` for `incr`, which Spin sends as `INCRBY key 1`), its
+/// arguments in order, its result, how the budget counts it ([`Call`]) and how its failure maps.
+/// `$generate` is the macro that writes one version's method for each row, so a command is
+/// listed once and its two implementations cannot drift apart.
+macro_rules! redis_commands {
+    ($generate:ident) => {
+        $generate! {
+            publish "PUBLISH"(channel: String, payload: Vec<u8>) -> () = Command, other;
+            get "GET"(key: String) -> Option<Vec<u8>> = Read, other;
+            set "SET"(key: String, value: Vec<u8>) -> () = Command, other;
+            incr "INCR"(key: String) -> i64 = Command, other;
+            del "DEL"(keys: Vec<String>) -> u32 = Command, other;
+            sadd "SADD"(key: String, values: Vec<String>) -> u32 = Command, type_or_other;
+            smembers "SMEMBERS"(key: String) -> Vec<String> = Read, other;
+            srem "SREM"(key: String, values: Vec<String>) -> u32 = Command, other;
+        }
+    };
+}
+pub(crate) use redis_commands;
+
+impl RedisOutbound {
+    /// One typed command (a row of [`redis_commands`]) on the guest's connection, as both
+    /// interface versions run it: `name` is the Redis command, and a reply over [`MAX_REPLY_BYTES`] is refused before it is converted for the guest.
+    pub(crate) async fn command<T: redis::FromRedisValue>(
+        &self,
+        mut c: MultiplexedConnection,
+        name: &'static str,
+        arguments: impl FnOnce(&mut redis::Cmd),
+        map_error: fn(redis::RedisError) -> Error,
+    ) -> Result<T, Error> {
+        let mut cmd = redis::cmd(name);
+        arguments(&mut cmd);
+        let value = self
+            .run(name, cmd.query_async::<redis::Value>(&mut c), map_error)
+            .await?;
+        reply_within_limit(reply_size(&value)).map_err(Error::Other)?;
+        T::from_redis_value(value).map_err(|e| map_error(e.into()))
     }
-    Ok(value)
+}
+
+/// The bytes a reply carries (strings, nested ones included).
+pub(crate) fn reply_size(value: &redis::Value) -> usize {
+    use redis::Value;
+    match value {
+        Value::BulkString(b) => b.len(),
+        Value::SimpleString(s) => s.len(),
+        Value::Array(items) | Value::Set(items) => items.iter().map(reply_size).sum(),
+        _ => 0,
+    }
 }
 
 /// The outbound Redis interface's view of a request.
 type View<'a> = RequestView<'a, RedisOutbound>;
 
 impl View<'_> {
-    /// A clone of the guest's connection (a cheap handle on the same socket), so the
-    /// command can run without holding a borrow of the resource table.
-    fn connection(
+    /// Counts `call` and hands out what running it needs: the app-wide part and a clone of
+    /// the guest's connection (a cheap handle on the same socket), so the command can run
+    /// without holding a borrow of the resource table. Both interface versions use it.
+    pub(crate) fn command(
         &self,
         handle: &Resource<RedisConnection>,
-    ) -> Result<MultiplexedConnection, Error> {
-        self.table
-            .get(handle)
-            .map(RedisConnection::handle)
-            .map_err(|_| Error::Other("could not find connection for resource".into()))
+        call: Call,
+    ) -> Result<(Arc<RedisOutbound>, MultiplexedConnection), Error> {
+        self.command_on(handle, call, |c, app| (app.clone(), c.handle()))
+            .ok_or_else(|| Error::Other("could not find connection for resource".into()))
     }
+
+    /// `open`, counted, the connection pushed into the request's table.
+    pub(crate) fn opened(
+        &mut self,
+        connection: RedisConnection,
+    ) -> Result<Resource<RedisConnection>, Error> {
+        self.table
+            .push(connection)
+            .map_err(|_| Error::TooManyConnections)
+    }
+}
+
+/// Writes `fermyon:spin/redis@2.0.0`'s method for each row of [`redis_commands`].
+macro_rules! v2_methods {
+    ($($name:ident $command:literal($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident, $map:ident;)*) => {$(
+        async fn $name(
+            &mut self,
+            handle: Resource<RedisConnection>,
+            $($arg: $ty),*
+        ) -> Result<$ret, Error> {
+            let (app, c) = self.command(&handle, Call::$call)?;
+            let arguments = |cmd: &mut redis::Cmd| {
+                $(cmd.arg(&$arg);)*
+            };
+            app.command(c, $command, arguments, $map).await
+        }
+    )*};
 }
 
 impl wit::Host for View<'_> {}
 
 impl wit::HostConnection for View<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
-        self.counters.redis_opens += 1;
-        let connection = self.app.open(&address).await?;
-        self.table
-            .push(connection)
-            .map_err(|_| Error::TooManyConnections)
+        let connection = self.opening().open(&address).await?;
+        self.opened(connection)
     }
 
-    async fn publish(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        channel: String,
-        payload: Vec<u8>,
-    ) -> Result<(), Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app
-            .run("PUBLISH", c.publish::<_, _, ()>(&channel, &payload), other)
-            .await
-    }
-
-    async fn get(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        key: String,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.counters.redis_reads += 1;
-        let value = self
-            .app
-            .run("GET", c.get::<_, Option<Vec<u8>>>(&key), other)
-            .await?;
-        bounded(value).map_err(Error::Other)
-    }
-
-    async fn set(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        key: String,
-        value: Vec<u8>,
-    ) -> Result<(), Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app
-            .run("SET", c.set::<_, _, ()>(&key, &value), other)
-            .await
-    }
-
-    async fn incr(&mut self, handle: Resource<RedisConnection>, key: String) -> Result<i64, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app.run("INCR", c.incr(&key, 1), other).await
-    }
-
-    async fn del(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        keys: Vec<String>,
-    ) -> Result<u32, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app.run("DEL", c.del(&keys), other).await
-    }
-
-    async fn sadd(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        key: String,
-        values: Vec<String>,
-    ) -> Result<u32, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app
-            .run("SADD", c.sadd(&key, &values), type_or_other)
-            .await
-    }
-
-    async fn smembers(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        key: String,
-    ) -> Result<Vec<String>, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app.run("SMEMBERS", c.smembers(&key), other).await
-    }
-
-    async fn srem(
-        &mut self,
-        handle: Resource<RedisConnection>,
-        key: String,
-        values: Vec<String>,
-    ) -> Result<u32, Error> {
-        let mut c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.app.run("SREM", c.srem(&key, &values), other).await
-    }
+    redis_commands!(v2_methods);
 
     async fn execute(
         &mut self,
@@ -413,10 +394,8 @@ impl wit::HostConnection for View<'_> {
         command: String,
         arguments: Vec<RedisParameter>,
     ) -> Result<Vec<RedisResult>, Error> {
-        let c = self.connection(&handle)?;
-        self.counters.redis_commands += 1;
-        self.counters.redis_reads += 1;
-        execute(self.app, c, &command, arguments).await
+        let (app, c) = self.command(&handle, Call::Read)?;
+        execute(&app, c, &command, arguments).await
     }
 
     async fn drop(&mut self, handle: Resource<RedisConnection>) -> wasmtime::Result<()> {

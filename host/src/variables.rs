@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::limits::Call;
 use crate::manifest::VariableDecl;
 use crate::view::RequestView;
 
@@ -245,17 +246,25 @@ pub fn resolve(
     })
 }
 
-/// `fermyon:spin/variables@2.0.0`: the component's own variables, by name.
-impl crate::bindings::variables::Host for RequestView<'_, ResolvedVariables> {
-    async fn get(&mut self, name: String) -> Result<String, crate::bindings::variables::Error> {
+impl RequestView<'_, ResolvedVariables> {
+    /// One lookup of the component's own variable `name`, rendered again and counted: what
+    /// both versions of the variables interface do (the WASIp3 one maps the error).
+    pub(crate) fn lookup(&self, name: &str) -> Result<String, crate::bindings::variables::Error> {
         use crate::bindings::variables::Error;
-        self.counters.variable_lookups += 1;
-        if let Err(e) = validate_name(&name) {
+        self.counters.count(Call::Lookup);
+        if let Err(e) = validate_name(name) {
             return Err(Error::InvalidName(e.to_string()));
         }
         self.app
-            .get(&name)
+            .get(name)
             .ok_or_else(|| Error::Undefined(format!("no variable for {name:?}")))
+    }
+}
+
+/// `fermyon:spin/variables@2.0.0`: the component's own variables, by name.
+impl crate::bindings::variables::Host for RequestView<'_, ResolvedVariables> {
+    async fn get(&mut self, name: String) -> Result<String, crate::bindings::variables::Error> {
+        self.lookup(&name)
     }
 }
 

@@ -9,6 +9,13 @@
 //!   server that hangs, or a partition). Data is held, not lost: when the mode returns to
 //!   `Pass`, held connections carry on. A connection accepted during the stall whose client
 //!   gives up (closes) is let go, so a stall does not fill the proxy with abandoned ones.
+//! - [`Mode::Blackhole`]: what either side sends is swallowed — read and dropped, never
+//!   answered, no FIN or RST — as a black-holed TCP path or a failed-over address does to
+//!   the connections that were on it. A connection that meets the black hole (open then,
+//!   or accepted then) is dead for good: when the mode returns to `Pass` it stays silent
+//!   until its client closes it, and only new connections pass again. The bytes are lost,
+//!   so a client that waits for a reply on such a connection waits for ever unless it has a
+//!   timeout of its own.
 //! - [`Mode::Reset`]: every open connection is aborted with a TCP RST, and new ones are
 //!   accepted and reset at once (a server that crashed and restarted, as its clients see it).
 //! - [`Mode::Refuse`]: open connections are reset and the listener is closed, so connects
@@ -20,7 +27,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,6 +49,7 @@ pub enum Mode {
     Pass,
     Delay(Duration),
     Stall,
+    Blackhole,
     Reset,
     Refuse,
 }
@@ -290,6 +298,7 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
                     },
                 }
             }
+            Mode::Blackhole => return swallow(client).await,
             Mode::Reset | Mode::Refuse => return abort(client),
         }
     }
@@ -310,8 +319,9 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
     }
     let (mut client_read, mut client_write) = client.into_split();
     let (mut upstream_read, mut upstream_write) = upstream.into_split();
-    let up = pump(&mut client_read, &mut upstream_write, mode.clone());
-    let down = pump(&mut upstream_read, &mut client_write, mode.clone());
+    let dead = AtomicBool::new(false);
+    let up = pump(&mut client_read, &mut upstream_write, mode.clone(), &dead);
+    let down = pump(&mut upstream_read, &mut client_write, mode.clone(), &dead);
     let killed = async {
         loop {
             if mode.borrow_and_update().kills() {
@@ -337,11 +347,24 @@ async fn connection(mut client: TcpStream, shared: &Shared, mut mode: watch::Rec
     }
 }
 
-/// Forwards one direction until EOF or an error, obeying the mode before every chunk.
+/// Reads `client` until it closes, dropping every byte (a connection in the black hole).
+async fn swallow(mut client: TcpStream) {
+    let mut buf = vec![0u8; CHUNK];
+    while let Ok(n) = client.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// Forwards one direction until EOF or an error, obeying the mode before every chunk. A
+/// chunk that meets [`Mode::Blackhole`] is dropped and the connection is `dead`: both
+/// directions drop everything from then on.
 async fn pump(
     from: &mut tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
     mut mode: watch::Receiver<Mode>,
+    dead: &AtomicBool,
 ) {
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -349,13 +372,20 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        loop {
+        let forward = loop {
+            if dead.load(Ordering::SeqCst) {
+                break false;
+            }
             let current = *mode.borrow_and_update();
             match current {
-                Mode::Pass => break,
+                Mode::Pass => break true,
                 Mode::Delay(d) => {
                     tokio::time::sleep(d).await;
-                    break;
+                    break true;
+                }
+                Mode::Blackhole => {
+                    dead.store(true, Ordering::SeqCst);
+                    break false;
                 }
                 // Hold the chunk until the stall ends; a kill is handled by the caller.
                 Mode::Stall | Mode::Reset | Mode::Refuse => {
@@ -364,8 +394,8 @@ async fn pump(
                     }
                 }
             }
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
+        };
+        if forward && to.write_all(&buf[..n]).await.is_err() {
             break;
         }
     }
@@ -373,144 +403,4 @@ async fn pump(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::{ErrorKind, Read, Write};
-    use std::net::TcpStream as StdStream;
-    use std::time::Instant;
-
-    /// A tiny echo server on a background thread (one thread per connection).
-    fn echo_server() -> SocketAddr {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { return };
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 1024];
-                    while let Ok(n) = s.read(&mut buf) {
-                        if n == 0 || s.write_all(&buf[..n]).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        addr
-    }
-
-    fn client(proxy: &FaultProxy) -> StdStream {
-        let s = StdStream::connect(proxy.addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
-        s
-    }
-
-    fn roundtrip(s: &mut StdStream, msg: &[u8]) -> std::io::Result<Vec<u8>> {
-        s.write_all(msg)?;
-        let mut buf = vec![0u8; msg.len()];
-        s.read_exact(&mut buf)?;
-        Ok(buf)
-    }
-
-    #[test]
-    fn modes_behave_as_documented() {
-        let proxy = FaultProxy::start(echo_server());
-        let mut a = client(&proxy);
-        assert_eq!(roundtrip(&mut a, b"ping").unwrap(), b"ping");
-
-        proxy.set_mode(Mode::Delay(Duration::from_millis(150)));
-        let t = Instant::now();
-        assert_eq!(roundtrip(&mut a, b"slow").unwrap(), b"slow");
-        assert!(
-            t.elapsed() >= Duration::from_millis(250),
-            "{:?}",
-            t.elapsed()
-        );
-
-        // Stall: accepted, nothing answered; healing delivers what was held.
-        proxy.set_mode(Mode::Stall);
-        let mut b = client(&proxy);
-        let err = roundtrip(&mut b, b"held").unwrap_err();
-        assert!(
-            matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-            "{err:?}"
-        );
-        proxy.set_mode(Mode::Pass);
-        let mut buf = [0u8; 4];
-        b.read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"held");
-
-        // Reset: open connections die, new ones are reset.
-        proxy.set_mode(Mode::Reset);
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(roundtrip(&mut a, b"dead").is_err());
-        let mut c = client(&proxy);
-        assert!(roundtrip(&mut c, b"dead").is_err());
-
-        // Refuse: connects fail; healing listens again on the same port.
-        proxy.set_mode(Mode::Refuse);
-        std::thread::sleep(Duration::from_millis(100));
-        let refused = StdStream::connect(proxy.addr()).unwrap_err();
-        assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
-        proxy.set_mode(Mode::Pass);
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut d = loop {
-            match StdStream::connect(proxy.addr()) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                Err(e) => panic!("not listening again: {e}"),
-            }
-        };
-        d.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        assert_eq!(roundtrip(&mut d, b"back").unwrap(), b"back");
-    }
-
-    #[test]
-    fn connections_are_bounded_and_dropped_with_the_proxy() {
-        let proxy = FaultProxy::with_max_connections(echo_server(), 2);
-        let mut a = client(&proxy);
-        let mut b = client(&proxy);
-        assert_eq!(roundtrip(&mut a, b"1").unwrap(), b"1");
-        assert_eq!(roundtrip(&mut b, b"2").unwrap(), b"2");
-        let mut c = client(&proxy);
-        assert!(
-            roundtrip(&mut c, b"3").is_err(),
-            "third connection is over the bound"
-        );
-        assert_eq!(proxy.rejected(), 1);
-        assert_eq!(proxy.active(), 2);
-        let addr = proxy.addr();
-        drop(proxy);
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(
-            roundtrip(&mut a, b"x").is_err(),
-            "connections close with the proxy"
-        );
-        assert!(StdStream::connect(addr).is_err(), "listener closed");
-    }
-
-    #[test]
-    fn urls_are_rewritten_to_the_proxy() {
-        let proxy = FaultProxy::start(echo_server());
-        let p = proxy.addr();
-        assert_eq!(
-            proxy.rewrite_url("mysql://u:pw@127.0.0.1:3306/db"),
-            format!("mysql://u:pw@{p}/db")
-        );
-        assert_eq!(
-            proxy.rewrite_url("redis://127.0.0.1:6379"),
-            format!("redis://{p}")
-        );
-        assert_eq!(
-            upstream_of("mysql://root@127.0.0.1:3306"),
-            "127.0.0.1:3306".parse().unwrap()
-        );
-        assert_eq!(
-            upstream_of("redis://127.0.0.1"),
-            "127.0.0.1:6379".parse().unwrap()
-        );
-    }
-}
+mod tests;

@@ -1,10 +1,12 @@
-//! `deploy/systemd/`: the unit passes `systemd-analyze verify`, its `systemd-analyze security`
-//! exposure level is at most 2.0 and is the number docs/deploy.md states, and the env-file
-//! example sets only variables docs/configuration.md documents.
+//! `deploy/systemd/`: each unit (the refresher's, and the reader's `spin up` under its
+//! watchdog) passes `systemd-analyze verify`, its `systemd-analyze security` exposure level is
+//! at most 2.0 and is a number docs/deploy.md states, and the env-file example sets only
+//! variables docs/configuration.md documents.
 //!
 //! `verify` needs the unit's `ExecStart` to exist and the units it orders itself after, so it
 //! runs against a throwaway root (`--root`) holding the real refresher binary at
-//! `/usr/local/bin/status-refresher`, a copy of this machine's unit directory and the unit:
+//! `/usr/local/bin/status-refresher`, the real `reader-watchdog` script, an executable
+//! stand-in for `spin`, a copy of this machine's unit directory and the unit:
 //! nothing is installed on the machine. `verify` reports problems such as unknown keys as
 //! warnings and still exits 0, so any output at all fails the check — and a deliberately
 //! misspelt copy proves that such output is caught.
@@ -16,13 +18,14 @@ use std::process::{Command, Stdio};
 use integration_tests::binaries::{refresher_bin, workspace_root};
 use integration_tests::docs;
 
-const UNIT: &str = "status-refresher.service";
+/// The units, each checked on its own.
+const UNITS: [&str; 2] = ["status-refresher.service", "status-reader.service"];
 
 /// The exposure level the issue allows ("OK" or better).
 const MAX_EXPOSURE: f64 = 2.0;
 
-fn unit_path() -> PathBuf {
-    workspace_root().join("deploy/systemd").join(UNIT)
+fn unit_path(unit: &str) -> PathBuf {
+    workspace_root().join("deploy/systemd").join(unit)
 }
 
 /// `true` when `systemd-analyze` runs here; otherwise prints why the test skips.
@@ -53,10 +56,10 @@ fn system_unit_dir() -> &'static Path {
 }
 
 /// A throwaway root for `systemd-analyze verify --root`, removed on drop.
-struct VerifyRoot(PathBuf);
+struct VerifyRoot(PathBuf, &'static str);
 
 impl VerifyRoot {
-    fn new(unit_text: &str) -> VerifyRoot {
+    fn new(unit: &'static str, unit_text: &str) -> VerifyRoot {
         let root = std::env::temp_dir().join(format!("ss_t_systemd_{:016x}", fastrand::u64(..)));
         let units = root.join("usr/lib/systemd");
         fs::create_dir_all(&units).expect("create the root");
@@ -70,10 +73,16 @@ impl VerifyRoot {
         let bin = root.join("usr/local/bin");
         fs::create_dir_all(&bin).expect("create usr/local/bin");
         fs::copy(refresher_bin(), bin.join("status-refresher")).expect("copy the refresher");
+        // Any executable stands in for spin: verify checks that ExecStart's can run.
+        fs::copy(refresher_bin(), bin.join("spin")).expect("copy a stand-in for spin");
+        let lib = root.join("usr/local/lib/server-status");
+        fs::create_dir_all(&lib).expect("create usr/local/lib/server-status");
+        let watchdog = workspace_root().join("deploy/systemd/reader-watchdog");
+        fs::copy(watchdog, lib.join("reader-watchdog")).expect("copy reader-watchdog");
         let etc = root.join("etc/systemd/system");
         fs::create_dir_all(&etc).expect("create etc/systemd/system");
-        fs::write(etc.join(UNIT), unit_text).expect("write the unit");
-        VerifyRoot(root)
+        fs::write(etc.join(unit), unit_text).expect("write the unit");
+        VerifyRoot(root, unit)
     }
 
     /// `systemd-analyze verify`: (exit code, everything it printed).
@@ -81,7 +90,7 @@ impl VerifyRoot {
         let out = Command::new("systemd-analyze")
             .arg("verify")
             .arg(format!("--root={}", self.0.display()))
-            .arg(UNIT)
+            .arg(self.1)
             .stdin(Stdio::null())
             .output()
             .expect("run systemd-analyze verify");
@@ -105,19 +114,25 @@ fn unit_passes_systemd_analyze_verify_with_no_warnings() {
     if !systemd_analyze_available() {
         return;
     }
-    let unit = fs::read_to_string(unit_path()).expect("read the unit");
-    let (code, output) = VerifyRoot::new(&unit).verify();
-    assert_eq!(code, Some(0), "systemd-analyze verify failed:\n{output}");
-    assert_eq!(output.trim(), "", "systemd-analyze verify warned");
+    for name in UNITS {
+        let unit = fs::read_to_string(unit_path(name)).expect("read the unit");
+        let (code, output) = VerifyRoot::new(name, &unit).verify();
+        assert_eq!(
+            code,
+            Some(0),
+            "{name}: systemd-analyze verify failed:\n{output}"
+        );
+        assert_eq!(output.trim(), "", "{name}: systemd-analyze verify warned");
 
-    // The same check on a copy with one key misspelt must complain, or it proves nothing.
-    let broken = unit.replacen("Restart=always", "Restrat=always", 1);
-    assert_ne!(broken, unit, "the unit has no Restart=always line");
-    let (_, output) = VerifyRoot::new(&broken).verify();
-    assert!(
-        output.contains("Restrat"),
-        "verify did not notice an unknown key: {output:?}"
-    );
+        // The same check on a copy with one key misspelt must complain, or it proves nothing.
+        let broken = unit.replacen("Restart=always", "Restrat=always", 1);
+        assert_ne!(broken, unit, "{name} has no Restart=always line");
+        let (_, output) = VerifyRoot::new(name, &broken).verify();
+        assert!(
+            output.contains("Restrat"),
+            "{name}: verify did not notice an unknown key: {output:?}"
+        );
+    }
 }
 
 #[test]
@@ -125,16 +140,35 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_the_docs() {
     if !systemd_analyze_available() {
         return;
     }
+    for unit in UNITS {
+        let level = exposure(unit);
+        let score: f64 = level.parse().expect("a numeric exposure level");
+        eprintln!("systemd-analyze security: {unit} exposure {level}");
+        assert!(
+            score <= MAX_EXPOSURE,
+            "{unit}: exposure {score} is over {MAX_EXPOSURE}"
+        );
+        let page = docs::read(docs::DEPLOY);
+        let stated = format!("exposure level is **{level}**");
+        assert!(
+            page.contains(&stated),
+            "{} must state {unit}'s measured score as `{stated}`",
+            docs::DEPLOY
+        );
+    }
+}
+
+/// `systemd-analyze security`'s overall exposure level for `unit`, as printed.
+fn exposure(unit: &str) -> String {
     let out = Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
-        .arg(unit_path())
+        .arg(unit_path(unit))
         .stdin(Stdio::null())
         .output()
         .expect("run systemd-analyze security");
     let text = String::from_utf8_lossy(&out.stdout);
-    let mark = format!("Overall exposure level for {UNIT}: ");
-    let level = text
-        .lines()
+    let mark = format!("Overall exposure level for {unit}: ");
+    text.lines()
         .find_map(|l| l.split_once(&mark).map(|(_, rest)| rest))
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| {
@@ -142,20 +176,8 @@ fn unit_security_exposure_is_at_most_two_and_is_the_number_in_the_docs() {
                 "no exposure level in the output:\n{text}{}",
                 String::from_utf8_lossy(&out.stderr)
             )
-        });
-    let score: f64 = level.parse().expect("a numeric exposure level");
-    eprintln!("systemd-analyze security: {UNIT} exposure {level}");
-    assert!(
-        score <= MAX_EXPOSURE,
-        "exposure {score} is over {MAX_EXPOSURE}:\n{text}"
-    );
-    let page = docs::read(docs::DEPLOY);
-    let stated = format!("exposure level is **{level}**");
-    assert!(
-        page.contains(&stated),
-        "{} must state the measured score as `{stated}`",
-        docs::DEPLOY
-    );
+        })
+        .to_owned()
 }
 
 #[test]
