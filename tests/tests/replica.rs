@@ -13,7 +13,7 @@
 //! same replica into a 503 `redis_unavailable` (it answers `MASTERDOWN`), which is why
 //! docs/operations.md says to keep the default.
 //!
-//! `cargo test -p integration-tests --test replica -- --nocapture` prints the timings.
+//! `cargo test -p integration-tests --test integration replica:: -- --nocapture` prints the timings.
 
 use std::time::{Duration, Instant};
 
