@@ -39,3 +39,18 @@ pub fn unix_now() -> f64 {
         .expect("clock before 1970")
         .as_secs_f64()
 }
+
+/// `value` percent-encoded for a URL's query or userinfo (every byte but the unreserved
+/// ones, RFC 3986), so any test value reaches the server as written.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
