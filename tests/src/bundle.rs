@@ -1,4 +1,4 @@
-//! The release bundles of `cargo xtask dist` (tests/tests/dist.rs): where they are, their
+//! The release bundles of `cargo xtask dist` (tests/tests/dist/): where they are, their
 //! checksums, and unpacking an archive as an operator would.
 
 use std::fs;

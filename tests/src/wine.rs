@@ -1,4 +1,4 @@
-//! Running the Windows refresher under Wine (tests/tests/windows.rs, tests/tests/dist.rs).
+//! Running the Windows refresher under Wine (tests/tests/windows.rs, tests/tests/dist/bundles.rs).
 //!
 //! `cargo xtask test` builds `status-refresher.exe` (in the Windows release bundle) and a Wine
 //! prefix under `target/wine/` with the test-only `bcryptprimitives.dll` stand-in
