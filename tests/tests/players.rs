@@ -309,6 +309,40 @@ fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
     );
 }
 
+/// A refresher per `(query, reason)`, each waited on until its preflight logged (at ERROR)
+/// that the query cannot work because of `reason`, and until it wrote a document all the
+/// same: the refresher runs on without players.
+fn refused_at_start_up(db: &TestDb, cases: &[(&str, &str)]) -> Vec<(TestRedis, Child)> {
+    let runs: Vec<(TestRedis, Child)> = cases
+        .iter()
+        .map(|(query, _)| {
+            let redis = TestRedis::new();
+            let child = Child::spawn(daemon(db, &redis, query));
+            (redis, child)
+        })
+        .collect();
+    for ((query, reason), (redis, child)) in cases.iter().zip(&runs) {
+        let named = || {
+            child.output().lines().any(|l| {
+                l.contains("ERROR")
+                    && l.contains("STATUS_PLAYERS_QUERY cannot work")
+                    && l.contains(reason)
+            })
+        };
+        assert!(
+            wait_until(SOON, named),
+            "{query}: the preflight did not name {reason:?}:\n{}",
+            child.output()
+        );
+        assert!(
+            wait_until(SOON, || document(redis).is_some()),
+            "{query}: no document:\n{}",
+            child.output()
+        );
+    }
+    runs
+}
+
 #[test]
 fn a_query_that_cannot_work_is_named_at_start_up_and_the_refresher_runs_without_players() {
     let db = game_db(3);
@@ -326,33 +360,7 @@ fn a_query_that_cannot_work_is_named_at_start_up_and_the_refresher_runs_without_
             "no such column, error 1054",
         ),
     ];
-    let mut runs: Vec<(TestRedis, Child)> = cases
-        .iter()
-        .map(|(query, _)| {
-            let redis = TestRedis::new();
-            let child = Child::spawn(daemon(&db, &redis, query));
-            (redis, child)
-        })
-        .collect();
-    for ((query, what), (redis, child)) in cases.iter().zip(&runs) {
-        let named = || {
-            child.output().lines().any(|l| {
-                l.contains("ERROR")
-                    && l.contains("STATUS_PLAYERS_QUERY cannot work")
-                    && l.contains(what)
-            })
-        };
-        assert!(
-            wait_until(SOON, named),
-            "{query}: the preflight did not name {what:?}:\n{}",
-            child.output()
-        );
-        assert!(
-            wait_until(SOON, || document(redis).is_some()),
-            "{query}: no document:\n{}",
-            child.output()
-        );
-    }
+    let mut runs = refused_at_start_up(&db, &cases);
     // The missing table appears: the query stays off until a restart, so a nudged refresh
     // publishes no count and runs no query.
     db.exec("CREATE TABLE players_online (id INT)");
@@ -406,31 +414,9 @@ fn the_query_runs_read_only_even_as_a_user_who_may_write() {
         "SELECT bump()",
         "DELETE FROM characters",
     ];
-    let runs: Vec<(TestRedis, Child)> = cases
-        .iter()
-        .map(|query| {
-            let redis = TestRedis::new();
-            let child = Child::spawn(daemon(&db, &redis, query));
-            (redis, child)
-        })
-        .collect();
-    for (query, (redis, child)) in cases.iter().zip(&runs) {
-        let refused = || {
-            child.output().lines().any(|l| {
-                l.contains("STATUS_PLAYERS_QUERY cannot work")
-                    && l.contains("the statement writes, which a read-only transaction refuses")
-            })
-        };
-        assert!(
-            wait_until(SOON, refused),
-            "{query}: not refused as a write:\n{}",
-            child.output()
-        );
-        assert!(
-            wait_until(SOON, || document(redis).is_some()),
-            "{query}: no document:\n{}",
-            child.output()
-        );
+    let writes = "the statement writes, which a read-only transaction refuses";
+    let runs = refused_at_start_up(&db, &cases.map(|query| (query, writes)));
+    for (query, (redis, _)) in cases.iter().zip(&runs) {
         assert_eq!(current(redis).players, None, "{query}");
     }
     let count = |sql: &str| db.query(sql)[0][0].clone();
