@@ -4,9 +4,8 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::Child;
-use integration_tests::game_server::{GameServer, prebuild, switched_on_db};
+use integration_tests::game_server::ProbeScene;
 use integration_tests::reader::{ReaderConfig, ReaderServer};
-use integration_tests::redis::TestRedis;
 
 use super::{
     FAILURES, FIRST_DOCUMENT_WITHIN, FLIPS, GAP, INTERVAL, SLACK, bound, document, median_and_max,
@@ -15,10 +14,11 @@ use super::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_follows_the_game_server_over_ten_flips() {
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
-    let mut game = GameServer::start();
+    let ProbeScene {
+        db,
+        redis,
+        mut game,
+    } = ProbeScene::start().await;
     let child = Child::spawn(refresher(&db.url(), &redis, &game.addr.to_string()));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     let first = Instant::now();
@@ -81,10 +81,11 @@ async fn the_reader_follows_the_game_server_over_ten_flips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_the_new_holder_carries_on_without_a_flap() {
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
-    let mut game = GameServer::start();
+    let ProbeScene {
+        db,
+        redis,
+        mut game,
+    } = ProbeScene::start().await;
     // A deadline (5 s) well past a takeover (a 2-second lease).
     let replica = || {
         let mut cmd = refresher(&db.url(), &redis, &game.addr.to_string());

@@ -4,9 +4,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use integration_tests::binaries::Child;
-use integration_tests::game_server::{GameServer, prebuild, switched_on_db};
+use integration_tests::game_server::ProbeScene;
 use integration_tests::reader::{ReaderConfig, ReaderServer, try_http_request};
-use integration_tests::redis::TestRedis;
 use integration_tests::temp::TempDir;
 
 use super::{FIRST_DOCUMENT_WITHIN, INTERVAL, SLACK, bound, reader_says, refresher};
@@ -26,10 +25,11 @@ async fn through_the_shipped_nginx_front_offline_arrives_within_the_bound_plus_m
         );
         return;
     };
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
-    let mut game = GameServer::start();
+    let ProbeScene {
+        db,
+        redis,
+        mut game,
+    } = ProbeScene::start().await;
     let _refresher = Child::spawn(refresher(&db.url(), &redis, &game.addr.to_string()));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     reader_says(&reader, "online", Instant::now(), FIRST_DOCUMENT_WITHIN).await;
