@@ -12,9 +12,7 @@ use super::{DISCORD, HOOK, PATHS, SOON, Setup, TELEGRAM, check_no_secrets, check
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_down_for_30_s_gets_the_message_after_it_is_back() {
     let mut s = Setup::new().await;
-    let child = Child::spawn(s.refresher(1, "30"));
-    s.wait_state("online").await;
-    s.wait_told("online").await;
+    let child = s.online_refresher(1, "30").await;
 
     s.receiver.stop();
     let down = Instant::now();
@@ -65,9 +63,7 @@ async fn a_429_with_retry_after_2_is_sent_again_after_2_s_and_not_before() {
             },
         );
     }
-    let _child = Child::spawn(s.refresher(1, "30"));
-    s.wait_state("online").await;
-    s.wait_told("online").await;
+    let _child = s.online_refresher(1, "30").await;
     s.game.stop();
     for path in PATHS {
         let r = s.receiver.wait_for(path, 2, SOON).await;

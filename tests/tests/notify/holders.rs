@@ -19,9 +19,7 @@ fn holder_pid(s: &Setup) -> Option<u32> {
 async fn two_refreshers_still_send_exactly_one_message() {
     let mut s = Setup::new().await;
     let _a = Child::spawn(s.refresher(1, "3"));
-    let _b = Child::spawn(s.refresher(1, "3"));
-    s.wait_state("online").await;
-    s.wait_told("online").await;
+    let _b = s.online_refresher(1, "3").await;
     s.game.stop();
     s.one_each(SOON).await;
     // A second message from the other replica would come in the same second (both see the
@@ -101,12 +99,7 @@ async fn many_flips_give_at_most_the_limit_plus_one_summary() {
     // fourth message would be there within a second or two. Five seconds say it is not.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(s.counts(), [3, 3, 3]);
-    let events: Vec<_> = s
-        .receiver
-        .to(HOOK)
-        .iter()
-        .map(|r| r.json()["event"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let events = s.hook_field("event");
     assert_eq!(events, ["change", "change", "summary"]);
     let summary = s.receiver.to(TELEGRAM)[2].json();
     let text = summary["text"].as_str().unwrap_or_default();

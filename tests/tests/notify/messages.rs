@@ -13,9 +13,7 @@ use super::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_flip_gives_one_message_per_target_in_each_apis_shape() {
     let mut s = Setup::new().await;
-    let child = Child::spawn(s.refresher(1, "30"));
-    s.wait_state("online").await;
-    s.wait_told("online").await;
+    let child = s.online_refresher(1, "30").await;
 
     s.game.stop();
     let got = s.one_each(SOON).await;
@@ -40,12 +38,7 @@ async fn one_flip_gives_one_message_per_target_in_each_apis_shape() {
     let d = s.receiver.to(DISCORD)[1].json();
     assert_eq!(d["embeds"][0]["color"], 0x2E_CC_71, "{d}");
     // Different incidents, different ids; the same incident's id is per target.
-    let ids: Vec<_> = s
-        .receiver
-        .to(HOOK)
-        .iter()
-        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let ids = s.hook_field("id");
     assert_ne!(ids[0], ids[1]);
     assert!(ids.iter().all(|id| id.ends_with("-webhook")), "{ids:?}");
     check_no_secrets(&child.output());
@@ -55,9 +48,7 @@ async fn one_flip_gives_one_message_per_target_in_each_apis_shape() {
 async fn a_flap_inside_the_hold_gives_none() {
     const HOLD: u64 = 8;
     let mut s = Setup::new().await;
-    let _child = Child::spawn(s.refresher(HOLD, "30"));
-    s.wait_state("online").await;
-    s.wait_told("online").await;
+    let _child = s.online_refresher(HOLD, "30").await;
 
     s.game.stop();
     let stopped = Instant::now();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use dev_support::certs::TestPki;
 use hmac::{Hmac, Mac};
-use integration_tests::binaries::{refresher_bin, refresher_for};
+use integration_tests::binaries::{Child, refresher_bin, refresher_for};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::game_server::GameServer;
 use integration_tests::receiver::{Received, Receiver};
@@ -141,6 +141,24 @@ impl Setup {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// A refresher ([`Setup::refresher`]) waited on until it has the game server online and
+    /// has taken that as told, so the next flip is news.
+    async fn online_refresher(&self, hold: u64, lease: &str) -> Child {
+        let child = Child::spawn(self.refresher(hold, lease));
+        self.wait_state("online").await;
+        self.wait_told("online").await;
+        child
+    }
+
+    /// The JSON `field` of each request the webhook received, in order.
+    fn hook_field(&self, field: &str) -> Vec<String> {
+        self.receiver
+            .to(HOOK)
+            .iter()
+            .map(|r| r.json()[field].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// One request per path, each within `limit`; panics naming what is missing.
