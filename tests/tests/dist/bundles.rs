@@ -14,6 +14,15 @@ use integration_tests::wine::Wine;
 
 use super::{LIMIT, served_document};
 
+/// The bundle's refresher in `cmd` writes the document of a seeded database once, and the
+/// bundle's reader serves it.
+fn refreshes_and_serves(cmd: Command, dist: &Path, folder: &Path) {
+    let db = live::seeded();
+    let redis = TestRedis::new();
+    refresh_once(cmd, folder, &db, &redis);
+    reader_serves_the_document(dist, folder, &redis);
+}
+
 /// The refresher in `cmd` (a bundle's, run from the bundle's folder) refreshes once.
 fn refresh_once(mut cmd: Command, folder: &Path, db: &TestDb, redis: &TestRedis) {
     cmd.current_dir(folder)
@@ -76,11 +85,7 @@ fn linux_bundle_unpacked_into_an_empty_directory_refreshes_and_serves_the_docume
     let exe = folder.join("status-refresher");
     assert_version(clean_command(&exe));
 
-    let db = TestDb::new();
-    live::seed(&db);
-    let redis = TestRedis::new();
-    refresh_once(clean_command(&exe), &folder, &db, &redis);
-    reader_serves_the_document(&dist, &folder, &redis);
+    refreshes_and_serves(clean_command(&exe), &dist, &folder);
 }
 
 #[test]
@@ -104,9 +109,5 @@ fn windows_bundle_unpacked_into_an_empty_directory_refreshes_under_wine_and_serv
     let exe = folder.join("status-refresher.exe");
     assert_version(wine.command(&exe));
 
-    let db = TestDb::new();
-    live::seed(&db);
-    let redis = TestRedis::new();
-    refresh_once(wine.command(&exe), &folder, &db, &redis);
-    reader_serves_the_document(&dist, &folder, &redis);
+    refreshes_and_serves(wine.command(&exe), &dist, &folder);
 }
