@@ -99,21 +99,9 @@ impl Drop for GameServer {
 
 /// What a probe test starts from, with the binaries built before any clock starts: the
 /// switched-on database, this test's Redis keys and a stand-in game server.
-pub struct ProbeScene {
-    pub db: TestDb,
-    pub redis: TestRedis,
-    pub game: GameServer,
-}
-
-impl ProbeScene {
-    pub async fn start() -> ProbeScene {
-        prebuild().await;
-        ProbeScene {
-            db: switched_on_db(),
-            redis: TestRedis::new(),
-            game: GameServer::start(),
-        }
-    }
+pub async fn probe_scene() -> (TestDb, TestRedis, GameServer) {
+    prebuild().await;
+    (switched_on_db(), TestRedis::new(), GameServer::start())
 }
 
 /// The database of the probe tests: the server switched on in the table, so what the

@@ -25,7 +25,7 @@ use std::time::Duration;
 use integration_tests::binaries::Child;
 use integration_tests::db::TestDb;
 use integration_tests::game_server::{
-    GameServer, ProbeScene, prebuild, probed_refresher, switched_on_db,
+    GameServer, prebuild, probe_scene, probed_refresher, switched_on_db,
 };
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::{RedisServer, TestRedis};
@@ -97,11 +97,7 @@ fn scheduled(transitions: &[(f64, bool)], from: f64, to: f64, up: bool) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
-    let ProbeScene {
-        db,
-        redis,
-        mut game,
-    } = ProbeScene::start().await;
+    let (db, redis, mut game) = probe_scene().await;
     let child = Child::spawn(refresher(&db, &redis, &game));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     let first = wait_history(&redis, "a first online write", |h| {
@@ -197,11 +193,7 @@ async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_the_gap_is_unknown_and_nothing_is_counted_twice() {
-    let ProbeScene {
-        db,
-        redis,
-        mut game,
-    } = ProbeScene::start().await;
+    let (db, redis, mut game) = probe_scene().await;
     // A 4-second lease: the takeover gap is longer than the 2 s each word is vouched for.
     let replica = || {
         let mut cmd = refresher(&db, &redis, &game);
@@ -282,7 +274,7 @@ async fn after_a_kill_9_the_gap_is_unknown_and_nothing_is_counted_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_history_key_is_a_clean_502_and_starts_again() {
-    let ProbeScene { db, redis, game } = ProbeScene::start().await;
+    let (db, redis, game) = probe_scene().await;
     let key = history_key(&redis.status_key());
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     // A refresher writes the status document and a history; then the key is broken.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::Child;
-use integration_tests::game_server::ProbeScene;
+use integration_tests::game_server::probe_scene;
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 
 use super::{
@@ -14,11 +14,7 @@ use super::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_follows_the_game_server_over_ten_flips() {
-    let ProbeScene {
-        db,
-        redis,
-        mut game,
-    } = ProbeScene::start().await;
+    let (db, redis, mut game) = probe_scene().await;
     let child = Child::spawn(refresher(&db.url(), &redis, &game.addr.to_string()));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     let first = Instant::now();
@@ -81,11 +77,7 @@ async fn the_reader_follows_the_game_server_over_ten_flips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_the_new_holder_carries_on_without_a_flap() {
-    let ProbeScene {
-        db,
-        redis,
-        mut game,
-    } = ProbeScene::start().await;
+    let (db, redis, mut game) = probe_scene().await;
     // A deadline (5 s) well past a takeover (a 2-second lease).
     let replica = || {
         let mut cmd = refresher(&db.url(), &redis, &game.addr.to_string());

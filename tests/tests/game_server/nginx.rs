@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use integration_tests::binaries::Child;
-use integration_tests::game_server::ProbeScene;
+use integration_tests::game_server::probe_scene;
 use integration_tests::reader::{ReaderConfig, ReaderServer, try_http_request};
 use integration_tests::temp::TempDir;
 
@@ -25,11 +25,7 @@ async fn through_the_shipped_nginx_front_offline_arrives_within_the_bound_plus_m
         );
         return;
     };
-    let ProbeScene {
-        db,
-        redis,
-        mut game,
-    } = ProbeScene::start().await;
+    let (db, redis, mut game) = probe_scene().await;
     let _refresher = Child::spawn(refresher(&db.url(), &redis, &game.addr.to_string()));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     reader_says(&reader, "online", Instant::now(), FIRST_DOCUMENT_WITHIN).await;
