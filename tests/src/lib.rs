@@ -14,6 +14,7 @@ pub mod document;
 pub mod fault;
 pub mod game_server;
 pub mod live;
+pub mod load;
 pub mod probe;
 pub mod reader;
 pub mod receiver;

@@ -97,6 +97,7 @@ fn scheduled(transitions: &[(f64, bool)], from: f64, to: f64, up: bool) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
+    let _timed = integration_tests::load::timed().await;
     let (db, redis, mut game) = probe_scene().await;
     let child = Child::spawn(refresher(&db, &redis, &game));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;

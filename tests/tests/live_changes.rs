@@ -54,6 +54,7 @@ fn nudged_change(db: &TestDb, redis: &TestRedis, value: f64) -> (Duration, u64) 
 
 #[test]
 fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
+    let _timed = integration_tests::load::timed_blocking();
     let db = live::seeded();
     let redis = TestRedis::new();
     let child = subscribed(daemon(&db, &redis), &redis);

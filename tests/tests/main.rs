@@ -5,7 +5,9 @@
 //! and once filled the disk in `ld`. Cargo runs a binary's tests on parallel threads, so every
 //! test here runs alongside tests of other modules: each one owns its database, Redis keys,
 //! ports and temporary directories, and none changes process-wide state (environment, current
-//! directory, signal handlers).
+//! directory, signal handlers). The few that time something against a bound hold
+//! `integration_tests::load::timed`, and the one request flood holds `load::saturating`, so a
+//! flood never runs beside a timed test.
 //!
 //! Run one concern with a name filter: `cargo test -p integration-tests --test integration
 //! sentinel:: -- --nocapture`.

@@ -36,10 +36,6 @@ const SLACK: Duration = Duration::from_millis(250);
 /// The host's own Redis timeout: far beyond the component's, so it cannot be what answers.
 const HOST_REDIS_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The two tests run one at a time: the flood saturates the CPU, and the other test times
-/// each request against the bound.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The two ways the reader reads Redis.
 #[derive(Debug, Clone, Copy)]
 enum Backend {
@@ -129,7 +125,7 @@ async fn wait_for_200(addr: SocketAddr, path: &str) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_redis_is_answered_503_within_the_timeout_on_both_backends() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _timed = integration_tests::load::timed().await;
     for backend in [Backend::Outbound, Backend::KeyValue] {
         let redis = TestRedis::new();
         redis.set(&redis.status_key(), document::at(unix_now()));
@@ -215,7 +211,7 @@ async fn ten_thousand_requests_against_a_stalled_redis_keep_the_host_bounded() {
     const TOTAL: usize = 10_000;
     const CONCURRENCY: usize = 32;
     const WARM_UP: usize = 1_000;
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _flood = integration_tests::load::saturating().await;
     for backend in [Backend::Outbound, Backend::KeyValue] {
         let redis = TestRedis::new();
         redis.set(&redis.status_key(), document::at(unix_now()));

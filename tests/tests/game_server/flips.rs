@@ -14,6 +14,7 @@ use super::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_follows_the_game_server_over_ten_flips() {
+    let _timed = integration_tests::load::timed().await;
     let (db, redis, mut game) = probe_scene().await;
     let child = Child::spawn(refresher(&db.url(), &redis, &game.addr.to_string()));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
@@ -77,6 +78,7 @@ async fn the_reader_follows_the_game_server_over_ten_flips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_the_new_holder_carries_on_without_a_flap() {
+    let _timed = integration_tests::load::timed().await;
     let (db, redis, mut game) = probe_scene().await;
     // A deadline (5 s) well past a takeover (a 2-second lease).
     let replica = || {

@@ -15,6 +15,7 @@ use super::{FIRST_DOCUMENT_WITHIN, INTERVAL, SLACK, bound, reader_says, refreshe
 /// because that `max-age` follows the next probe, not the next refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_shipped_nginx_front_offline_arrives_within_the_bound_plus_max_age() {
+    let _timed = integration_tests::load::timed().await;
     let Some(nginx) = dev_support::nginx::binary() else {
         assert!(
             std::env::var_os("CI").is_none(),

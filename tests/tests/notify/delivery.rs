@@ -42,6 +42,7 @@ async fn a_receiver_down_for_30_s_gets_the_message_after_it_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_with_retry_after_2_is_sent_again_after_2_s_and_not_before() {
+    let _timed = integration_tests::load::timed().await;
     let mut s = Setup::new().await;
     for (path, body) in [
         (

@@ -12,6 +12,7 @@ use super::{CountingListener, assert_error, assert_status_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_a_quick_503() {
+    let _timed = integration_tests::load::timed().await;
     let redis = TestRedis::new();
     // A port nobody listens on; allowed, since the allow-list follows redis_address.
     let closed = {
@@ -43,6 +44,7 @@ async fn redis_down_is_a_quick_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stall_is_a_503_within_the_timeout() {
+    let _timed = integration_tests::load::timed().await;
     let redis = TestRedis::new();
     let stalled = CountingListener::start().await;
     let reader = ReaderServer::start(
