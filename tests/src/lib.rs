@@ -55,3 +55,15 @@ pub fn percent_encode(value: &str) -> String {
         })
         .collect()
 }
+
+/// The path in the environment variable `var` (set by `cargo xtask test`), or `None` with
+/// `skipped: <var> is not set; <how>` printed, for the tests that pass without it.
+pub fn given_path(var: &str, how: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(Into::into);
+    if path.is_none() {
+        eprintln!("skipped: {var} is not set; {how}");
+    }
+    path
+}

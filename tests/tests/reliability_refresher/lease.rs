@@ -1,6 +1,7 @@
 //! Two replicas and their Redis lease: one writer at a time, a takeover after a kill, and
 //! a holder that outlived its lease kept from overwriting the new one.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::{Child, Signal};
@@ -13,8 +14,7 @@ use super::{command, logged_numbers, stored, updated_at};
 
 #[test]
 fn two_replicas_one_writer_and_takeover_after_kill() {
-    const INTERVAL: f64 = 1.0;
-    const LEASE: f64 = 2.0;
+    let _timed = integration_tests::load::timed_blocking();
     let db = TestDb::with_constants(
         "DOUBLE",
         &[
@@ -40,20 +40,42 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     assert!(b.wait_for_output("standby", SETTLE), "{}", b.output());
     let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
 
+    one_writer_between_two(&db, &redis, a_addr, b_addr);
+    the_standby_takes_over(&db, &redis, &mut a, &b, b_addr);
+
+    // A graceful stop releases the lease (compare-and-delete).
+    b.signal(Signal::Term).expect("kill");
+    assert_eq!(b.wait(SETTLE).code(), Some(0));
+    assert!(b.output().contains("lease released"), "{}", b.output());
+    assert!(
+        wait_until(Duration::from_secs(5), || redis
+            .get(&status_document::keys::lock_key(&redis.status_key()))
+            .is_none()),
+        "lease not released"
+    );
+}
+
+/// The two replicas' refresh interval and lease, in seconds.
+const INTERVAL: f64 = 1.0;
+const LEASE: f64 = 2.0;
+
+/// With holder `a` and standby `b` running: one SELECT per interval between the two, the
+/// holder's refreshes and the standby's skips counted, both healthy.
+fn one_writer_between_two(db: &TestDb, redis: &TestRedis, a_addr: SocketAddr, b_addr: SocketAddr) {
     // One SELECT per interval between the two, over a 4 s window.
     let window = Duration::from_secs(4);
     let started = Instant::now();
-    let before = scans(&db, 2);
+    let before = scans(db, 2);
     let mut writes = Vec::new();
     while started.elapsed() < window {
-        if let Some(t) = updated_at(&redis)
+        if let Some(t) = updated_at(redis)
             && writes.last() != Some(&t)
         {
             writes.push(t);
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    let selects = scans(&db, 2) - before;
+    let selects = scans(db, 2) - before;
     let elapsed = started.elapsed().as_secs_f64();
     let most = (elapsed / INTERVAL).floor() as u64 + 1;
     assert!(
@@ -97,9 +119,19 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     let (code, body) = health(b_addr);
     assert_eq!((code, &body["status"]), (200, &serde_json::json!("ok")));
     assert_eq!(body["lease_holder"], false);
+}
 
+/// SIGKILL the holder `a`: standby `b` takes over once the lease runs out, within the
+/// lease plus an interval, and goes on at one SELECT per interval alone.
+fn the_standby_takes_over(
+    db: &TestDb,
+    redis: &TestRedis,
+    a: &mut Child,
+    b: &Child,
+    b_addr: SocketAddr,
+) {
     // SIGKILL the holder: the standby takes over once the lease runs out.
-    let last_before_kill = updated_at(&redis).unwrap();
+    let last_before_kill = updated_at(redis).unwrap();
     a.kill();
     let killed_at = Instant::now();
     assert!(
@@ -109,7 +141,7 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     );
     let mut first_after = None;
     assert!(wait_until(SETTLE, || {
-        first_after = updated_at(&redis).filter(|t| *t > last_before_kill);
+        first_after = updated_at(redis).filter(|t| *t > last_before_kill);
         first_after.is_some()
     }));
     let gap = first_after.unwrap() - last_before_kill;
@@ -142,26 +174,15 @@ fn two_replicas_one_writer_and_takeover_after_kill() {
     );
     // Still one SELECT per interval with one replica.
     let t = Instant::now();
-    let before = scans(&db, 2);
+    let before = scans(db, 2);
     std::thread::sleep(Duration::from_secs(2));
-    let selects = scans(&db, 2) - before;
+    let selects = scans(db, 2) - before;
     let most = (t.elapsed().as_secs_f64() / INTERVAL).floor() as u64 + 1;
     assert!(
         (1..=most).contains(&selects),
         "{selects} SELECTs in {:?}:\n{}",
         t.elapsed(),
         b.output()
-    );
-
-    // A graceful stop releases the lease (compare-and-delete).
-    b.signal(Signal::Term).expect("kill");
-    assert_eq!(b.wait(SETTLE).code(), Some(0));
-    assert!(b.output().contains("lease released"), "{}", b.output());
-    assert!(
-        wait_until(Duration::from_secs(5), || redis
-            .get(&status_document::keys::lock_key(&redis.status_key()))
-            .is_none()),
-        "lease not released"
     );
 }
 
