@@ -15,6 +15,7 @@
 //!
 //! Every test waits for what it asserts; the deadlines are generous for a busy CI machine.
 
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -165,23 +166,14 @@ fn answer(db: &TestDb, sql: &str) {
     }
 }
 
-#[test]
-fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
-    let db = game_db(0);
-    let redis = TestRedis::new();
-    answer(
-        &db,
-        "CREATE TABLE answer (v INT); INSERT INTO answer VALUES (7)",
-    );
-    let mut child = started(daemon(&db, &redis, "SELECT * FROM answer"), &redis);
-    child.expect_output("subscribed to the refresh channel", SOON);
-    let addr = metrics_addr(&child);
+/// Every odd answer the query can give, each with the reason the log must name.
+fn odd_answers(db: &TestDb) -> Vec<Odd> {
     let missing = format!(
         "the database refused the query (no such table, error 1146): Table '{}.answer' \
          doesn't exist",
         db.name()
     );
-    let cases = [
+    vec![
         odd(
             "NULL",
             "CREATE TABLE answer (v INT NULL); INSERT INTO answer VALUES (NULL)",
@@ -229,72 +221,98 @@ fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
             "CREATE VIEW answer AS SELECT SLEEP(5) AS v",
             "the query ran longer than 1s and was stopped",
         ),
-    ];
-    for (good, case) in (10u64..).zip(&cases) {
-        // A good answer first: a count that is published, with its time.
-        answer(
-            &db,
-            &format!("CREATE TABLE answer (v INT); INSERT INTO answer VALUES ({good})"),
-        );
-        assert!(
-            wait_until(SOON, || players(&redis) == Some(good)),
-            "before {}: {:?}\n{}",
-            case.what,
-            document(&redis),
-            child.output()
-        );
-        let failures = sample(addr, "status_refresher_players_query_failures_total");
+    ]
+}
 
-        // Then the odd one: logged with its reason, counted as a failure.
-        let mark = child.output().len();
-        answer(&db, &case.sql);
-        let changed = unix_now();
-        let logged = |child: &Child| {
-            child.output()[mark..]
-                .lines()
-                .any(|l| l.contains("players query failed") && l.contains(&case.reason))
-        };
-        assert!(
-            wait_until(SOON, || logged(&child)),
-            "{}: no log line with {:?}:\n{}",
-            case.what,
-            case.reason,
-            &child.output()[mark..]
-        );
-        // The metric is counted right after the line is logged.
-        assert!(
-            wait_until(SOON, || sample(
-                addr,
-                "status_refresher_players_query_failures_total"
-            ) > failures),
-            "{}: the failure was not counted",
-            case.what
-        );
+/// After the good count `good` is published, `case`'s odd answer is logged with its reason
+/// and counted as a failure, and a full refresh still carries `good` with its time.
+fn odd_answer_keeps_the_last_good_count(
+    db: &TestDb,
+    redis: &TestRedis,
+    child: &mut Child,
+    addr: SocketAddr,
+    good: u64,
+    case: &Odd,
+) {
+    // A good answer first: a count that is published, with its time.
+    answer(
+        db,
+        &format!("CREATE TABLE answer (v INT); INSERT INTO answer VALUES ({good})"),
+    );
+    assert!(
+        wait_until(SOON, || players(redis) == Some(good)),
+        "before {}: {:?}\n{}",
+        case.what,
+        document(redis),
+        child.output()
+    );
+    let failures = sample(addr, "status_refresher_players_query_failures_total");
 
-        // A full refresh after the change runs the query again (which fails again) and
-        // writes the document anew: it still carries the last good count and its time.
-        assert_eq!(publish(&redis), 1, "the refresher is subscribed");
-        assert!(
-            wait_until(SOON, || current(&redis).updated_at > changed),
-            "{}: no refresh after the nudge:\n{}",
-            case.what,
-            &child.output()[mark..]
-        );
-        let d = current(&redis);
-        assert_eq!(d.players, Some(good), "{}: {d:?}", case.what);
-        let at = d.players_at.expect("the last good count keeps its time");
-        assert!(
-            at < changed,
-            "{}: players_at {at} is not older than the odd answer ({changed})",
-            case.what
-        );
-        assert_eq!(sample(addr, "status_refresher_players"), good as f64);
-        assert!(
-            child.exited().is_none(),
-            "{}: the refresher exited:\n{}",
-            case.what,
-            child.output()
-        );
+    // Then the odd one: logged with its reason, counted as a failure.
+    let mark = child.output().len();
+    answer(db, &case.sql);
+    let changed = unix_now();
+    let logged = |child: &Child| {
+        child.output()[mark..]
+            .lines()
+            .any(|l| l.contains("players query failed") && l.contains(&case.reason))
+    };
+    assert!(
+        wait_until(SOON, || logged(child)),
+        "{}: no log line with {:?}:\n{}",
+        case.what,
+        case.reason,
+        &child.output()[mark..]
+    );
+    // The metric is counted right after the line is logged.
+    assert!(
+        wait_until(SOON, || sample(
+            addr,
+            "status_refresher_players_query_failures_total"
+        ) > failures),
+        "{}: the failure was not counted",
+        case.what
+    );
+
+    // A full refresh after the change runs the query again (which fails again) and
+    // writes the document anew: it still carries the last good count and its time.
+    assert_eq!(publish(redis), 1, "the refresher is subscribed");
+    assert!(
+        wait_until(SOON, || current(redis).updated_at > changed),
+        "{}: no refresh after the nudge:\n{}",
+        case.what,
+        &child.output()[mark..]
+    );
+    let d = current(redis);
+    assert_eq!(d.players, Some(good), "{}: {d:?}", case.what);
+    let at = d.players_at.expect("the last good count keeps its time");
+    assert!(
+        at < changed,
+        "{}: players_at {at} is not older than the odd answer ({changed})",
+        case.what
+    );
+    assert_eq!(sample(addr, "status_refresher_players"), good as f64);
+    assert!(
+        child.exited().is_none(),
+        "{}: the refresher exited:\n{}",
+        case.what,
+        child.output()
+    );
+}
+
+#[test]
+fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
+    let db = game_db(0);
+    let redis = TestRedis::new();
+    answer(
+        &db,
+        "CREATE TABLE answer (v INT); INSERT INTO answer VALUES (7)",
+    );
+    let mut child = started(daemon(&db, &redis, "SELECT * FROM answer"), &redis);
+    child.expect_output("subscribed to the refresh channel", SOON);
+    let addr = metrics_addr(&child);
+    for (good, case) in (10u64..).zip(&odd_answers(&db)) {
+        odd_answer_keeps_the_last_good_count(&db, &redis, &mut child, addr, good, case);
     }
     // And the next good answer is published again: no odd answer turned the query off.
     answer(
