@@ -100,11 +100,12 @@ pub fn refresher_bin() -> &'static Path {
     })
 }
 
-/// A `status-refresher` command with a clean environment: only `PATH`, `RUST_LOG` (if set)
-/// and `RUST_BACKTRACE` are inherited, so a variable set in the test runner's environment
-/// (`DB_HOST`, `REDIS_URL`, ...) cannot change what a test means.
-pub fn refresher_command() -> Command {
-    let mut cmd = Command::new(refresher_bin());
+/// `program` with a clean environment and no stdin: only `PATH`, `RUST_LOG` and
+/// `RUST_BACKTRACE` (if set) are inherited, so a variable set in the test runner's
+/// environment (`DB_HOST`, `REDIS_URL`, `SPIN_VARIABLE_*`, ...) cannot change what a test
+/// means.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_clear();
     for keep in ["PATH", "RUST_LOG", "RUST_BACKTRACE"] {
         if let Some(v) = std::env::var_os(keep) {
@@ -113,6 +114,11 @@ pub fn refresher_command() -> Command {
     }
     cmd.stdin(Stdio::null());
     cmd
+}
+
+/// A `status-refresher` command with a clean environment ([`clean_command`]).
+pub fn refresher_command() -> Command {
+    clean_command(refresher_bin())
 }
 
 /// [`refresher_command`] for `database_url` and `redis_url`, writing `keys`' status key and

@@ -1,4 +1,4 @@
-//! The release bundles of `cargo xtask dist` (tests/tests/dist.rs): where they are, their
+//! The release bundles of `cargo xtask dist` (tests/tests/dist/): where they are, their
 //! checksums, and unpacking an archive as an operator would.
 
 use std::fs;
@@ -9,16 +9,10 @@ use sha2::{Digest, Sha256};
 
 /// `target/dist/` as xtask made it (`STATUS_DIST_DIR`), or `None` with the reason printed.
 pub fn dist_dir() -> Option<PathBuf> {
-    match std::env::var_os("STATUS_DIST_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => Some(dir.into()),
-        None => {
-            eprintln!(
-                "skipped: STATUS_DIST_DIR is not set; `cargo xtask test` builds the bundles \
-                 (cargo xtask dist) and sets it"
-            );
-            None
-        }
-    }
+    crate::given_path(
+        "STATUS_DIST_DIR",
+        "`cargo xtask test` builds the bundles (cargo xtask dist) and sets it",
+    )
 }
 
 /// The archive in `dir` whose name ends with `suffix` (e.g. `-linux-x86_64.tar.gz`), checked

@@ -1,13 +1,19 @@
-//! A TCP listener that stands in for the game server the refresher probes (issue 21), for
-//! the tests that need the game server to go away and come back: the probe's own tests
-//! (`tests/game_server.rs`) and the notifications' (`tests/notify.rs`).
+//! A TCP listener that stands in for the game server the refresher probes, for the tests
+//! that need the game server to go away and come back (the probe's own tests, the history's
+//! and the notifications'), and the refresher and database those tests start it with.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crate::binaries::{refresher_bin, refresher_for};
+use crate::db::{TestDb, constant};
+use crate::reader::reader_wasm;
+use crate::redis::TestRedis;
 
 /// A TCP listener standing in for the game server: accepts and drops connections, counts
 /// them, and can be closed (connections refused) and reopened on the same port.
@@ -89,4 +95,56 @@ impl Drop for GameServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// What a probe test starts from, with the binaries built before any clock starts: the
+/// switched-on database, this test's Redis keys and a stand-in game server.
+pub async fn probe_scene() -> (TestDb, TestRedis, GameServer) {
+    prebuild().await;
+    (switched_on_db(), TestRedis::new(), GameServer::start())
+}
+
+/// The database of the probe tests: the server switched on in the table, so what the
+/// website sees follows the probe alone.
+pub fn switched_on_db() -> TestDb {
+    TestDb::with_constants(
+        "DOUBLE",
+        &[
+            constant("ServerStatus", 1.0, Some("Сервер включён")),
+            constant("RateExp", 2.0, Some("Рейт опыта")),
+        ],
+    )
+}
+
+/// The refresher of the probe tests: the database read only every ten minutes, so every
+/// change a test sees comes from the probe, which connects to `addrs` every `interval`
+/// (each connect bounded by half a second) and calls the game server down after `failures`
+/// failed probes. Health and metrics on a free port.
+pub fn probed_refresher(
+    database_url: &str,
+    redis: &TestRedis,
+    addrs: &str,
+    interval: Duration,
+    failures: u32,
+) -> Command {
+    let mut cmd = refresher_for(database_url, &redis.url(), redis);
+    cmd.env("STATUS_UPDATE_INTERVAL", "600")
+        .env("STATUS_TIMEOUT", "2")
+        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+        .env("GAME_SERVER_ADDR", addrs)
+        .env("STATUS_PROBE_INTERVAL", interval.as_secs().to_string())
+        .env("STATUS_PROBE_TIMEOUT", "0.5")
+        .env("STATUS_PROBE_FAILURES", failures.to_string());
+    cmd
+}
+
+/// Builds the refresher and the reader before any clock starts, so build time never counts
+/// as delay.
+pub async fn prebuild() {
+    tokio::task::spawn_blocking(|| {
+        refresher_bin();
+        reader_wasm();
+    })
+    .await
+    .expect("building the binaries panicked");
 }

@@ -14,6 +14,7 @@ pub mod document;
 pub mod fault;
 pub mod game_server;
 pub mod live;
+pub mod load;
 pub mod probe;
 pub mod reader;
 pub mod receiver;
@@ -38,4 +39,31 @@ pub fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock before 1970")
         .as_secs_f64()
+}
+
+/// `value` percent-encoded for a URL's query or userinfo (every byte but the unreserved
+/// ones, RFC 3986), so any test value reaches the server as written.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The path in the environment variable `var` (set by `cargo xtask test`), or `None` with
+/// `skipped: <var> is not set; <how>` printed, for the tests that pass without it.
+pub fn given_path(var: &str, how: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(Into::into);
+    if path.is_none() {
+        eprintln!("skipped: {var} is not set; {how}");
+    }
+    path
 }

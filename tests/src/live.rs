@@ -26,6 +26,13 @@ pub fn seed(db: &TestDb) {
     ]);
 }
 
+/// A new database of its own, [`seed`]ed.
+pub fn seeded() -> TestDb {
+    let db = TestDb::new();
+    seed(&db);
+    db
+}
+
 /// `UPDATE constants SET Value = <value> WHERE Name = 'RateExp'` (committed on return).
 pub fn set_exp(db: &TestDb, value: f64) {
     db.exec(&format!(

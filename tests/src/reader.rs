@@ -456,21 +456,14 @@ pub fn reader_host_command() -> std::process::Command {
 /// [`reader_host_command`] for either build of the reader, with its manifest.
 pub fn reader_host_command_for(build: Build) -> std::process::Command {
     let wasm = build.wasm();
-    let mut cmd = std::process::Command::new(reader_host_bin());
-    cmd.env_clear();
-    for keep in ["PATH", "RUST_LOG", "RUST_BACKTRACE"] {
-        if let Some(v) = std::env::var_os(keep) {
-            cmd.env(keep, v);
-        }
-    }
+    let mut cmd = crate::binaries::clean_command(reader_host_bin());
     cmd.arg("--manifest")
         .arg(build.manifest())
         .arg("--wasm")
         .arg(wasm)
         .arg("--cache-dir")
         .arg(compile_cache_dir(wasm))
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(std::process::Stdio::null());
+        .args(["--listen", "127.0.0.1:0"]);
     cmd
 }
 
@@ -480,4 +473,20 @@ pub fn listening_addr(output: &str) -> Option<SocketAddr> {
         .lines()
         .find_map(|l| l.split("reader-host listening on http://").nth(1))
         .and_then(|a| a.trim().parse().ok())
+}
+
+/// Spawns a `reader-host` command and waits up to `limit` for its listening line: the child
+/// (its output captured) and the address it serves on.
+pub fn spawn_reader_host(
+    cmd: std::process::Command,
+    limit: Duration,
+) -> (crate::binaries::Child, SocketAddr) {
+    let child = crate::binaries::Child::spawn(cmd);
+    assert!(
+        child.wait_for_output("reader-host listening on http://", limit),
+        "reader-host did not start:\n{}",
+        child.output()
+    );
+    let addr = listening_addr(&child.output()).expect("a listening address");
+    (child, addr)
 }

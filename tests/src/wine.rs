@@ -1,4 +1,4 @@
-//! Running the Windows refresher under Wine (tests/tests/windows.rs, tests/tests/dist.rs).
+//! Running the Windows refresher under Wine (tests/tests/windows.rs, tests/tests/dist/bundles.rs).
 //!
 //! `cargo xtask test` builds `status-refresher.exe` (in the Windows release bundle) and a Wine
 //! prefix under `target/wine/` with the test-only `bcryptprimitives.dll` stand-in
@@ -91,16 +91,11 @@ impl Wine {
 
 /// The Windows refresher under test: `STATUS_REFRESHER_EXE`, or `None` with the reason printed.
 pub fn refresher_exe() -> Option<PathBuf> {
-    match std::env::var_os("STATUS_REFRESHER_EXE").filter(|v| !v.is_empty()) {
-        Some(exe) => Some(exe.into()),
-        None => {
-            eprintln!(
-                "skipped: STATUS_REFRESHER_EXE is not set; `cargo xtask test` builds the Windows \
-                 refresher (x86_64-pc-windows-gnu) and sets it where mingw-w64 is installed"
-            );
-            None
-        }
-    }
+    crate::given_path(
+        "STATUS_REFRESHER_EXE",
+        "`cargo xtask test` builds the Windows refresher (x86_64-pc-windows-gnu) and sets it \
+         where mingw-w64 is installed",
+    )
 }
 
 /// `/tmp/x/y` as the Windows program sees it: `Z:\tmp\x\y`.

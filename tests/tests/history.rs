@@ -22,10 +22,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use integration_tests::binaries::{Child, refresher_bin, refresher_for};
-use integration_tests::db::{TestDb, constant};
-use integration_tests::game_server::GameServer;
-use integration_tests::reader::{ReaderConfig, ReaderServer, reader_wasm};
+use integration_tests::binaries::Child;
+use integration_tests::db::TestDb;
+use integration_tests::game_server::{
+    GameServer, prebuild, probe_scene, probed_refresher, switched_on_db,
+};
+use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::{RedisServer, TestRedis};
 use integration_tests::unix_now;
 use integration_tests::wait::SETTLE;
@@ -42,25 +44,15 @@ const PHASE: Duration = Duration::from_secs(6);
 /// The tolerance per transition the issue asks for.
 const PER_TRANSITION_S: f64 = 2.0;
 
-fn seeded_db() -> TestDb {
-    TestDb::with_constants(
-        "DOUBLE",
-        &[
-            constant("ServerStatus", 1.0, Some("Сервер включён")),
-            constant("RateExp", 2.0, None),
-        ],
-    )
-}
-
+/// The refresher probing `game` every second, down after one failure.
 fn refresher(db: &TestDb, redis: &TestRedis, game: &GameServer) -> Command {
-    let mut cmd = refresher_for(&db.url(), &redis.url(), redis);
-    cmd.env("STATUS_UPDATE_INTERVAL", "600")
-        .env("STATUS_TIMEOUT", "2")
-        .env("GAME_SERVER_ADDR", game.addr.to_string())
-        .env("STATUS_PROBE_INTERVAL", PROBE_INTERVAL_S.to_string())
-        .env("STATUS_PROBE_TIMEOUT", "0.5")
-        .env("STATUS_PROBE_FAILURES", "1");
-    cmd
+    probed_refresher(
+        &db.url(),
+        redis,
+        &game.addr.to_string(),
+        Duration::from_secs(PROBE_INTERVAL_S),
+        1,
+    )
 }
 
 fn history(redis: &TestRedis) -> Option<History> {
@@ -89,15 +81,6 @@ fn last_state(h: &History) -> Option<State> {
     h.last.map(|l| l.state)
 }
 
-async fn prebuild() {
-    tokio::task::spawn_blocking(|| {
-        refresher_bin();
-        reader_wasm();
-    })
-    .await
-    .expect("building the binaries panicked");
-}
-
 /// Seconds of `[from, to)` that fall in the periods where the schedule says `up`
 /// (`transitions`: (unix time, up after it), in order, the first at or before `from`).
 fn scheduled(transitions: &[(f64, bool)], from: f64, to: f64, up: bool) -> f64 {
@@ -114,10 +97,8 @@ fn scheduled(transitions: &[(f64, bool)], from: f64, to: f64, up: bool) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
-    prebuild().await;
-    let db = seeded_db();
-    let redis = TestRedis::new();
-    let mut game = GameServer::start();
+    let _timed = integration_tests::load::timed().await;
+    let (db, redis, mut game) = probe_scene().await;
     let child = Child::spawn(refresher(&db, &redis, &game));
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     let first = wait_history(&redis, "a first online write", |h| {
@@ -213,10 +194,7 @@ async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_the_gap_is_unknown_and_nothing_is_counted_twice() {
-    prebuild().await;
-    let db = seeded_db();
-    let redis = TestRedis::new();
-    let mut game = GameServer::start();
+    let (db, redis, mut game) = probe_scene().await;
     // A 4-second lease: the takeover gap is longer than the 2 s each word is vouched for.
     let replica = || {
         let mut cmd = refresher(&db, &redis, &game);
@@ -297,10 +275,7 @@ async fn after_a_kill_9_the_gap_is_unknown_and_nothing_is_counted_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_history_key_is_a_clean_502_and_starts_again() {
-    prebuild().await;
-    let db = seeded_db();
-    let redis = TestRedis::new();
-    let game = GameServer::start();
+    let (db, redis, game) = probe_scene().await;
     let key = history_key(&redis.status_key());
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     // A refresher writes the status document and a history; then the key is broken.
@@ -355,7 +330,7 @@ async fn a_bad_history_key_is_a_clean_502_and_starts_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restarted_without_persistence_starts_the_history_again_and_says_since_when() {
     prebuild().await;
-    let db = seeded_db();
+    let db = switched_on_db();
     let mut server = RedisServer::start();
     let redis = TestRedis::on(&server.url());
     let game = GameServer::start();

@@ -214,6 +214,7 @@ const BINLOG_NUDGES: &str = "status_refresher_nudges_total{source=\"binlog\"}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotation() {
+    let _timed = integration_tests::load::timed().await;
     let f = Fixture::new(&["REPLICATION SLAVE", "REPLICATION CLIENT"]);
     f.db.exec("CREATE TABLE players (id INT PRIMARY KEY, score INT)");
     f.db.exec("INSERT INTO players VALUES (1, 0)");
@@ -430,6 +431,7 @@ fn without_replication_grants_the_message_names_them_and_the_interval_goes_on() 
 
 #[test]
 fn poll_sees_a_change_within_its_period_and_selects_nothing_while_idle() {
+    let _timed = integration_tests::load::timed_blocking();
     let f = Fixture::new(&[]);
     let redis = TestRedis::new();
     let every = Duration::from_secs(1);

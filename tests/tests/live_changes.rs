@@ -29,12 +29,6 @@ use integration_tests::wait::{SETTLE, wait_until};
 
 const ROWS: u64 = live::ROWS;
 
-fn table() -> TestDb {
-    let db = TestDb::new();
-    live::seed(&db);
-    db
-}
-
 fn daemon(db: &TestDb, redis: &TestRedis) -> Command {
     live::daemon(&db.url(), redis)
 }
@@ -60,7 +54,8 @@ fn nudged_change(db: &TestDb, redis: &TestRedis, value: f64) -> (Duration, u64) 
 
 #[test]
 fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
-    let db = table();
+    let _timed = integration_tests::load::timed_blocking();
+    let db = live::seeded();
     let redis = TestRedis::new();
     let child = subscribed(daemon(&db, &redis), &redis);
     let addr = metrics_addr(&child);
@@ -133,7 +128,7 @@ fn publish_refreshes_within_a_second_and_a_flood_costs_at_most_two_selects() {
 
 #[test]
 fn a_standby_ignores_nudges_and_the_new_holder_subscribes_after_a_takeover() {
-    let db = table();
+    let db = live::seeded();
     let redis = TestRedis::new();
     let replica = || {
         let mut cmd = daemon(&db, &redis);
@@ -176,7 +171,7 @@ fn a_standby_ignores_nudges_and_the_new_holder_subscribes_after_a_takeover() {
 
 #[test]
 fn refresh_now_waits_for_the_new_document_and_prints_it() {
-    let db = table();
+    let db = live::seeded();
     let redis = TestRedis::new();
     let child = subscribed(daemon(&db, &redis), &redis);
     let start_up = document(&redis).expect("the start-up document").updated_at;
@@ -213,7 +208,7 @@ fn refresh_now_waits_for_the_new_document_and_prints_it() {
 
 #[test]
 fn poll_watch_refreshes_on_a_change_only() {
-    let db = table();
+    let db = live::seeded();
     let redis = TestRedis::new();
     let mut cmd = daemon(&db, &redis);
     cmd.env("STATUS_WATCH", "poll:1");

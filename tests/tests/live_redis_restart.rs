@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use dev_support::servers::Throwaway;
 use integration_tests::binaries::Child;
-use integration_tests::db::TestDb;
 use integration_tests::live::{self, WITHIN, exp, past_the_gap, publish, set_exp, subscribed};
 use integration_tests::probe::{health, metrics_addr, sample_when};
 use integration_tests::redis::TestRedis;
@@ -42,8 +41,7 @@ fn nudges_work_again_after_a_redis_restart_and_the_outage_is_visible_meanwhile()
         .start()
         .unwrap_or_else(|e| panic!("cannot start a throwaway redis-server: {e:#}"));
     let redis = TestRedis::on(&server.url());
-    let db = TestDb::new();
-    live::seed(&db);
+    let db = live::seeded();
     let child = subscribed(live::daemon(&db.url(), &redis), &redis);
     let addr = metrics_addr(&child);
     // The refresher logs the subscription as it makes it; the gauge follows a moment later.

@@ -15,6 +15,7 @@
 //!
 //! Every test waits for what it asserts; the deadlines are generous for a busy CI machine.
 
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -165,23 +166,14 @@ fn answer(db: &TestDb, sql: &str) {
     }
 }
 
-#[test]
-fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
-    let db = game_db(0);
-    let redis = TestRedis::new();
-    answer(
-        &db,
-        "CREATE TABLE answer (v INT); INSERT INTO answer VALUES (7)",
-    );
-    let mut child = started(daemon(&db, &redis, "SELECT * FROM answer"), &redis);
-    child.expect_output("subscribed to the refresh channel", SOON);
-    let addr = metrics_addr(&child);
+/// Every odd answer the query can give, each with the reason the log must name.
+fn odd_answers(db: &TestDb) -> Vec<Odd> {
     let missing = format!(
         "the database refused the query (no such table, error 1146): Table '{}.answer' \
          doesn't exist",
         db.name()
     );
-    let cases = [
+    vec![
         odd(
             "NULL",
             "CREATE TABLE answer (v INT NULL); INSERT INTO answer VALUES (NULL)",
@@ -229,72 +221,98 @@ fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
             "CREATE VIEW answer AS SELECT SLEEP(5) AS v",
             "the query ran longer than 1s and was stopped",
         ),
-    ];
-    for (good, case) in (10u64..).zip(&cases) {
-        // A good answer first: a count that is published, with its time.
-        answer(
-            &db,
-            &format!("CREATE TABLE answer (v INT); INSERT INTO answer VALUES ({good})"),
-        );
-        assert!(
-            wait_until(SOON, || players(&redis) == Some(good)),
-            "before {}: {:?}\n{}",
-            case.what,
-            document(&redis),
-            child.output()
-        );
-        let failures = sample(addr, "status_refresher_players_query_failures_total");
+    ]
+}
 
-        // Then the odd one: logged with its reason, counted as a failure.
-        let mark = child.output().len();
-        answer(&db, &case.sql);
-        let changed = unix_now();
-        let logged = |child: &Child| {
-            child.output()[mark..]
-                .lines()
-                .any(|l| l.contains("players query failed") && l.contains(&case.reason))
-        };
-        assert!(
-            wait_until(SOON, || logged(&child)),
-            "{}: no log line with {:?}:\n{}",
-            case.what,
-            case.reason,
-            &child.output()[mark..]
-        );
-        // The metric is counted right after the line is logged.
-        assert!(
-            wait_until(SOON, || sample(
-                addr,
-                "status_refresher_players_query_failures_total"
-            ) > failures),
-            "{}: the failure was not counted",
-            case.what
-        );
+/// After the good count `good` is published, `case`'s odd answer is logged with its reason
+/// and counted as a failure, and a full refresh still carries `good` with its time.
+fn odd_answer_keeps_the_last_good_count(
+    db: &TestDb,
+    redis: &TestRedis,
+    child: &mut Child,
+    addr: SocketAddr,
+    good: u64,
+    case: &Odd,
+) {
+    // A good answer first: a count that is published, with its time.
+    answer(
+        db,
+        &format!("CREATE TABLE answer (v INT); INSERT INTO answer VALUES ({good})"),
+    );
+    assert!(
+        wait_until(SOON, || players(redis) == Some(good)),
+        "before {}: {:?}\n{}",
+        case.what,
+        document(redis),
+        child.output()
+    );
+    let failures = sample(addr, "status_refresher_players_query_failures_total");
 
-        // A full refresh after the change runs the query again (which fails again) and
-        // writes the document anew: it still carries the last good count and its time.
-        assert_eq!(publish(&redis), 1, "the refresher is subscribed");
-        assert!(
-            wait_until(SOON, || current(&redis).updated_at > changed),
-            "{}: no refresh after the nudge:\n{}",
-            case.what,
-            &child.output()[mark..]
-        );
-        let d = current(&redis);
-        assert_eq!(d.players, Some(good), "{}: {d:?}", case.what);
-        let at = d.players_at.expect("the last good count keeps its time");
-        assert!(
-            at < changed,
-            "{}: players_at {at} is not older than the odd answer ({changed})",
-            case.what
-        );
-        assert_eq!(sample(addr, "status_refresher_players"), good as f64);
-        assert!(
-            child.exited().is_none(),
-            "{}: the refresher exited:\n{}",
-            case.what,
-            child.output()
-        );
+    // Then the odd one: logged with its reason, counted as a failure.
+    let mark = child.output().len();
+    answer(db, &case.sql);
+    let changed = unix_now();
+    let logged = |child: &Child| {
+        child.output()[mark..]
+            .lines()
+            .any(|l| l.contains("players query failed") && l.contains(&case.reason))
+    };
+    assert!(
+        wait_until(SOON, || logged(child)),
+        "{}: no log line with {:?}:\n{}",
+        case.what,
+        case.reason,
+        &child.output()[mark..]
+    );
+    // The metric is counted right after the line is logged.
+    assert!(
+        wait_until(SOON, || sample(
+            addr,
+            "status_refresher_players_query_failures_total"
+        ) > failures),
+        "{}: the failure was not counted",
+        case.what
+    );
+
+    // A full refresh after the change runs the query again (which fails again) and
+    // writes the document anew: it still carries the last good count and its time.
+    assert_eq!(publish(redis), 1, "the refresher is subscribed");
+    assert!(
+        wait_until(SOON, || current(redis).updated_at > changed),
+        "{}: no refresh after the nudge:\n{}",
+        case.what,
+        &child.output()[mark..]
+    );
+    let d = current(redis);
+    assert_eq!(d.players, Some(good), "{}: {d:?}", case.what);
+    let at = d.players_at.expect("the last good count keeps its time");
+    assert!(
+        at < changed,
+        "{}: players_at {at} is not older than the odd answer ({changed})",
+        case.what
+    );
+    assert_eq!(sample(addr, "status_refresher_players"), good as f64);
+    assert!(
+        child.exited().is_none(),
+        "{}: the refresher exited:\n{}",
+        case.what,
+        child.output()
+    );
+}
+
+#[test]
+fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
+    let db = game_db(0);
+    let redis = TestRedis::new();
+    answer(
+        &db,
+        "CREATE TABLE answer (v INT); INSERT INTO answer VALUES (7)",
+    );
+    let mut child = started(daemon(&db, &redis, "SELECT * FROM answer"), &redis);
+    child.expect_output("subscribed to the refresh channel", SOON);
+    let addr = metrics_addr(&child);
+    for (good, case) in (10u64..).zip(&odd_answers(&db)) {
+        odd_answer_keeps_the_last_good_count(&db, &redis, &mut child, addr, good, case);
     }
     // And the next good answer is published again: no odd answer turned the query off.
     answer(
@@ -307,6 +325,40 @@ fn odd_answers_are_logged_with_their_reason_and_the_last_good_count_stays() {
         document(&redis),
         child.output()
     );
+}
+
+/// A refresher per `(query, reason)`, each waited on until its preflight logged (at ERROR)
+/// that the query cannot work because of `reason`, and until it wrote a document all the
+/// same: the refresher runs on without players.
+fn refused_at_start_up(db: &TestDb, cases: &[(&str, &str)]) -> Vec<(TestRedis, Child)> {
+    let runs: Vec<(TestRedis, Child)> = cases
+        .iter()
+        .map(|(query, _)| {
+            let redis = TestRedis::new();
+            let child = Child::spawn(daemon(db, &redis, query));
+            (redis, child)
+        })
+        .collect();
+    for ((query, reason), (redis, child)) in cases.iter().zip(&runs) {
+        let named = || {
+            child.output().lines().any(|l| {
+                l.contains("ERROR")
+                    && l.contains("STATUS_PLAYERS_QUERY cannot work")
+                    && l.contains(reason)
+            })
+        };
+        assert!(
+            wait_until(SOON, named),
+            "{query}: the preflight did not name {reason:?}:\n{}",
+            child.output()
+        );
+        assert!(
+            wait_until(SOON, || document(redis).is_some()),
+            "{query}: no document:\n{}",
+            child.output()
+        );
+    }
+    runs
 }
 
 #[test]
@@ -326,33 +378,7 @@ fn a_query_that_cannot_work_is_named_at_start_up_and_the_refresher_runs_without_
             "no such column, error 1054",
         ),
     ];
-    let mut runs: Vec<(TestRedis, Child)> = cases
-        .iter()
-        .map(|(query, _)| {
-            let redis = TestRedis::new();
-            let child = Child::spawn(daemon(&db, &redis, query));
-            (redis, child)
-        })
-        .collect();
-    for ((query, what), (redis, child)) in cases.iter().zip(&runs) {
-        let named = || {
-            child.output().lines().any(|l| {
-                l.contains("ERROR")
-                    && l.contains("STATUS_PLAYERS_QUERY cannot work")
-                    && l.contains(what)
-            })
-        };
-        assert!(
-            wait_until(SOON, named),
-            "{query}: the preflight did not name {what:?}:\n{}",
-            child.output()
-        );
-        assert!(
-            wait_until(SOON, || document(redis).is_some()),
-            "{query}: no document:\n{}",
-            child.output()
-        );
-    }
+    let mut runs = refused_at_start_up(&db, &cases);
     // The missing table appears: the query stays off until a restart, so a nudged refresh
     // publishes no count and runs no query.
     db.exec("CREATE TABLE players_online (id INT)");
@@ -406,31 +432,9 @@ fn the_query_runs_read_only_even_as_a_user_who_may_write() {
         "SELECT bump()",
         "DELETE FROM characters",
     ];
-    let runs: Vec<(TestRedis, Child)> = cases
-        .iter()
-        .map(|query| {
-            let redis = TestRedis::new();
-            let child = Child::spawn(daemon(&db, &redis, query));
-            (redis, child)
-        })
-        .collect();
-    for (query, (redis, child)) in cases.iter().zip(&runs) {
-        let refused = || {
-            child.output().lines().any(|l| {
-                l.contains("STATUS_PLAYERS_QUERY cannot work")
-                    && l.contains("the statement writes, which a read-only transaction refuses")
-            })
-        };
-        assert!(
-            wait_until(SOON, refused),
-            "{query}: not refused as a write:\n{}",
-            child.output()
-        );
-        assert!(
-            wait_until(SOON, || document(redis).is_some()),
-            "{query}: no document:\n{}",
-            child.output()
-        );
+    let writes = "the statement writes, which a read-only transaction refuses";
+    let runs = refused_at_start_up(&db, &cases.map(|query| (query, writes)));
+    for (query, (redis, _)) in cases.iter().zip(&runs) {
         assert_eq!(current(redis).players, None, "{query}");
     }
     let count = |sql: &str| db.query(sql)[0][0].clone();

@@ -13,13 +13,14 @@
 //! same replica into a 503 `redis_unavailable` (it answers `MASTERDOWN`), which is why
 //! docs/operations.md says to keep the default.
 //!
-//! `cargo test -p integration-tests --test replica -- --nocapture` prints the timings.
+//! `cargo test -p integration-tests --test integration replica:: -- --nocapture` prints the timings.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dev_support::servers::{Server, Throwaway};
 use integration_tests::acl::DocumentedUser;
-use integration_tests::binaries::{Child, refresher_command};
+use integration_tests::binaries::{Child, refresher_for};
 use integration_tests::db::{TestDb, constant};
 use integration_tests::reader::{ReaderConfig, ReaderServer, Reply};
 use integration_tests::redis::TestRedis;
@@ -58,8 +59,132 @@ fn replica_of(primary: &Server) -> Server {
     replica
 }
 
+/// The refresher writing `keys` on the primary at `redis_url` (its user's URL), at the
+/// interval and TTL of this test.
+fn refresher(db: &TestDb, keys: &TestRedis, redis_url: &str) -> Command {
+    let mut cmd = refresher_for(&db.url(), &format!("{redis_url}/0"), keys);
+    cmd.env("STATUS_UPDATE_INTERVAL", INTERVAL_S.to_string())
+        .env("STATUS_CACHE_TTL", TTL_S.to_string())
+        .env("STATUS_TIMEOUT", "1")
+        .env("STATUS_METRICS_ADDR", "");
+    cmd
+}
+
 fn body(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+/// The reader on the replica serves the primary's copy fresh, online.
+async fn assert_serves_fresh(reader: &ReaderServer) {
+    // At a 1 s interval a document is overdue for the moment each refresh takes, which a
+    // busy machine stretches: wait for a fresh answer rather than judge whichever comes.
+    let fresh_deadline = Instant::now() + SETTLE;
+    let reply = loop {
+        let reply = reader.get("/server/status").await;
+        assert_eq!(reply.status, 200, "{}", body(&reply));
+        if reply.json()["_cache"]["fresh"] == true || Instant::now() > fresh_deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let doc = reply.json();
+    assert_eq!(doc["rates"]["exp"], EXP);
+    let cache = &doc["_cache"];
+    assert_eq!(
+        (&cache["source"], &cache["fresh"], &cache["stale"]),
+        (
+            &serde_json::json!("primary"),
+            &serde_json::json!(true),
+            &serde_json::json!(false)
+        ),
+        "{doc}"
+    );
+    assert_eq!(cache["state"], "online", "{doc}");
+}
+
+/// Polls the reader from `outage` on until its last-good copy has been served for a second:
+/// every reply a 200 with the document, and each stage it went through, in order seen.
+async fn stages_through_the_outage(reader: &ReaderServer, outage: Instant) -> Vec<&'static str> {
+    let mut stages: Vec<&'static str> = Vec::new();
+    let mut last_good_since = None;
+    // Generous: every answer on the way is checked; only the order and the end matter.
+    let deadline = Duration::from_secs(TTL_S) + SETTLE;
+    loop {
+        let reply = reader.get("/server/status").await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{:.1} s into the outage: {}",
+            outage.elapsed().as_secs_f64(),
+            body(&reply)
+        );
+        let doc = reply.json();
+        let cache = &doc["_cache"];
+        assert_eq!(doc["rates"]["exp"], EXP, "{doc}");
+        assert_eq!(cache["last_known_state"], "online", "{doc}");
+        let stage = stage_of(&doc);
+        if stages.last() != Some(&stage) {
+            eprintln!(
+                "replica: {stage} from {:.2} s into the outage (age {} s)",
+                outage.elapsed().as_secs_f64(),
+                cache["age_seconds"]
+            );
+            stages.push(stage);
+        }
+        if stage == "last_good" {
+            let since = *last_good_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_secs(1) {
+                break;
+            }
+        }
+        assert!(
+            outage.elapsed() < deadline,
+            "no last_good copy served within {deadline:?}: {stages:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stages
+}
+
+/// Which stage of the outage a reply's document shows, checked to vouch for the state only
+/// while the primary's copy is within its interval.
+fn stage_of(doc: &serde_json::Value) -> &'static str {
+    let cache = &doc["_cache"];
+    let stage = match (
+        cache["source"].as_str(),
+        cache["fresh"].as_bool(),
+        cache["stale"].as_bool(),
+    ) {
+        (Some("primary"), Some(true), Some(false)) => "fresh",
+        (Some("primary"), Some(false), Some(false)) => "overdue",
+        // Past its TTL by the document's clock, before the replica's clock drops the key.
+        (Some("primary"), Some(false), Some(true)) => "expired",
+        (Some("last_good"), Some(false), Some(true)) => "last_good",
+        _ => panic!("unexpected _cache: {doc}"),
+    };
+    let vouched = if stage == "fresh" || stage == "overdue" {
+        "online"
+    } else {
+        "unknown"
+    };
+    assert_eq!(cache["state"], vouched, "{stage}: {doc}");
+    stage
+}
+
+/// The stages came in their order, and the copy was seen overdue and then last-good.
+fn assert_stages_in_order(stages: &[&str]) {
+    let order = ["fresh", "overdue", "expired", "last_good"];
+    let positions: Vec<usize> = stages
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).unwrap_or(usize::MAX))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "stages out of order: {stages:?}"
+    );
+    for needed in ["overdue", "last_good"] {
+        assert!(stages.contains(&needed), "never {needed}: {stages:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,19 +213,7 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
         ],
     );
 
-    let mut cmd = refresher_command();
-    cmd.env("DATABASE_URL", db.url())
-        .env(
-            "REDIS_URL",
-            format!("{}/0", refresher_user.url(&primary.url())),
-        )
-        .env("STATUS_KEY", keys.status_key())
-        .env("STATUS_INTERVAL_KEY", keys.interval_key())
-        .env("STATUS_UPDATE_INTERVAL", INTERVAL_S.to_string())
-        .env("STATUS_CACHE_TTL", TTL_S.to_string())
-        .env("STATUS_TIMEOUT", "1")
-        .env("STATUS_METRICS_ADDR", "");
-    let mut refresher = Child::spawn(cmd);
+    let mut refresher = Child::spawn(refresher(&db, &keys, &refresher_user.url(&primary.url())));
     let replica_client = redis::Client::open(replica.url()).expect("replica URL");
     let on_replica = || {
         let mut conn = replica_client
@@ -125,30 +238,7 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
             .variable("redis_password", &reader_user.password),
     )
     .await;
-    // At a 1 s interval a document is overdue for the moment each refresh takes, which a
-    // busy machine stretches: wait for a fresh answer rather than judge whichever comes.
-    let fresh_deadline = Instant::now() + SETTLE;
-    let reply = loop {
-        let reply = reader.get("/server/status").await;
-        assert_eq!(reply.status, 200, "{}", body(&reply));
-        if reply.json()["_cache"]["fresh"] == true || Instant::now() > fresh_deadline {
-            break reply;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let doc = reply.json();
-    assert_eq!(doc["rates"]["exp"], EXP);
-    let cache = &doc["_cache"];
-    assert_eq!(
-        (&cache["source"], &cache["fresh"], &cache["stale"]),
-        (
-            &serde_json::json!("primary"),
-            &serde_json::json!(true),
-            &serde_json::json!(false)
-        ),
-        "{doc}"
-    );
-    assert_eq!(cache["state"], "online", "{doc}");
+    assert_serves_fresh(&reader).await;
 
     // The primary and the refresher go; the replica keeps its copy.
     refresher.kill();
@@ -160,74 +250,8 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
         "the replica did not notice the primary's death"
     );
 
-    // Every reply until the last-good copy is served a while: 200, and the stages in order.
-    let mut stages: Vec<&'static str> = Vec::new();
-    let mut last_good_since = None;
-    // Generous: every answer on the way is checked; only the order and the end matter.
-    let deadline = Duration::from_secs(TTL_S) + SETTLE;
-    loop {
-        let reply = reader.get("/server/status").await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{:.1} s into the outage: {}",
-            outage.elapsed().as_secs_f64(),
-            body(&reply)
-        );
-        let doc = reply.json();
-        let cache = &doc["_cache"];
-        assert_eq!(doc["rates"]["exp"], EXP, "{doc}");
-        assert_eq!(cache["last_known_state"], "online", "{doc}");
-        let stage = match (
-            cache["source"].as_str(),
-            cache["fresh"].as_bool(),
-            cache["stale"].as_bool(),
-        ) {
-            (Some("primary"), Some(true), Some(false)) => "fresh",
-            (Some("primary"), Some(false), Some(false)) => "overdue",
-            // Past its TTL by the document's clock, before the replica's clock drops the key.
-            (Some("primary"), Some(false), Some(true)) => "expired",
-            (Some("last_good"), Some(false), Some(true)) => "last_good",
-            _ => panic!("unexpected _cache: {doc}"),
-        };
-        let vouched = if stage == "fresh" || stage == "overdue" {
-            "online"
-        } else {
-            "unknown"
-        };
-        assert_eq!(cache["state"], vouched, "{stage}: {doc}");
-        if stages.last() != Some(&stage) {
-            eprintln!(
-                "replica: {stage} from {:.2} s into the outage (age {} s)",
-                outage.elapsed().as_secs_f64(),
-                cache["age_seconds"]
-            );
-            stages.push(stage);
-        }
-        if stage == "last_good" {
-            let since = *last_good_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= Duration::from_secs(1) {
-                break;
-            }
-        }
-        assert!(
-            outage.elapsed() < deadline,
-            "no last_good copy served within {deadline:?}: {stages:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let order = ["fresh", "overdue", "expired", "last_good"];
-    let positions: Vec<usize> = stages
-        .iter()
-        .map(|s| order.iter().position(|o| o == s).unwrap_or(usize::MAX))
-        .collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "stages out of order: {stages:?}"
-    );
-    for needed in ["overdue", "last_good"] {
-        assert!(stages.contains(&needed), "never {needed}: {stages:?}");
-    }
+    let stages = stages_through_the_outage(&reader, outage).await;
+    assert_stages_in_order(&stages);
     let health = reader.get("/health").await;
     assert_eq!(health.status, 503, "{}", body(&health));
     assert_eq!(health.json()["status"], "stale");

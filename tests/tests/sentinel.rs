@@ -11,7 +11,7 @@
 //! moves), still one writer. The gap between the last write before the kill and the first
 //! after it is printed (`sentinel: failover gap ...`): docs/operations.md quotes it.
 //!
-//! `cargo test -p integration-tests --test sentinel -- --nocapture` prints the timings.
+//! `cargo test -p integration-tests --test integration sentinel:: -- --nocapture` prints the timings.
 
 use std::path::Path;
 use std::process::Command;

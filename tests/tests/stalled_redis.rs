@@ -54,10 +54,6 @@ const HANG: Duration = Duration::from_secs(3);
 /// (Spin stayed wedged for the 180 s it was watched; this is far beyond any reconnect).
 const WEDGED_FOR: Duration = Duration::from_secs(5);
 
-/// The two tests run one at a time: the flood saturates the CPU, and the other test times
-/// each request against the bound.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The two ways the reader reads Redis.
 #[derive(Debug, Clone, Copy)]
 enum Backend {
@@ -183,7 +179,7 @@ async fn unavailable_for(backend: Backend, addr: SocketAddr, period: Duration) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_redis_is_answered_503_within_the_timeout_on_both_backends() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _timed = integration_tests::load::timed().await;
     for backend in [Backend::Outbound, Backend::KeyValue] {
         let (_redis, proxy, reader) = reader_behind_a_proxy(backend, Build::Wasip3).await;
         let addr = reader.addr();
@@ -426,7 +422,7 @@ async fn ten_thousand_requests_against_a_stalled_redis_keep_the_host_bounded() {
     const TOTAL: usize = 10_000;
     const CONCURRENCY: usize = 32;
     const WARM_UP: usize = 1_000;
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _flood = integration_tests::load::saturating().await;
     for backend in [Backend::Outbound, Backend::KeyValue] {
         let redis = TestRedis::new();
         redis.set(&redis.status_key(), document::at(unix_now()));

@@ -12,7 +12,7 @@
 //!   server demanding a client certificate that was not given. Each asserts the message
 //!   names the setting to fix and never shows a key.
 //!
-//! `cargo test -p integration-tests --test tls -- --nocapture` prints each test's time.
+//! `cargo test -p integration-tests --test integration tls:: -- --nocapture` prints each test's time.
 
 use std::path::Path;
 use std::process::Command;

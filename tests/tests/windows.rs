@@ -66,8 +66,7 @@ fn version_names_the_commit() {
 #[test]
 fn once_under_wine_writes_the_document() {
     let Some((wine, exe)) = setup() else { return };
-    let db = TestDb::new();
-    live::seed(&db);
+    let db = live::seeded();
     let redis = TestRedis::new();
     let mut cmd = refresher(&wine, &exe, &db, &redis);
     cmd.env("STATUS_METRICS_ADDR", "").arg("--once");
@@ -86,8 +85,7 @@ fn once_under_wine_writes_the_document() {
 #[test]
 fn daemon_under_wine_serves_health_and_metrics_takes_a_nudge_and_releases_the_lease_on_ctrl_c() {
     let Some((wine, exe)) = setup() else { return };
-    let db = TestDb::new();
-    live::seed(&db);
+    let db = live::seeded();
     let redis = TestRedis::new();
     let mut cmd = refresher(&wine, &exe, &db, &redis);
     cmd.env("STATUS_UPDATE_INTERVAL", "600")
@@ -186,8 +184,7 @@ fn start_service(wine: &Wine, name: &str) {
 #[test]
 fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_the_lease() {
     let Some((wine, exe)) = setup() else { return };
-    let db = TestDb::new();
-    live::seed(&db);
+    let db = live::seeded();
     let redis = TestRedis::new();
     let dir = TempDir::new("ss-winsvc");
     let port = dev_support::net::free_port().expect("a free port");

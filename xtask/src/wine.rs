@@ -1,5 +1,5 @@
 //! Wine, for running the Windows refresher in `cargo xtask test` (tests/tests/windows.rs and
-//! the Windows bundle in tests/tests/dist.rs).
+//! the Windows bundle in tests/tests/dist/bundles.rs).
 //!
 //! Debian 12's `wine64` (8.0) runs the mingw-built `status-refresher.exe`, with one gap: it
 //! has no `bcryptprimitives.dll`, whose `ProcessPrng` Rust's standard library imports. A

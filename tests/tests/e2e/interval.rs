@@ -14,6 +14,7 @@ use super::fixtures::{
 /// `_cache.age_seconds` and `fresh` agree with the document's `updated_at` and the clock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_constant_is_served_within_one_interval() {
+    let _timed = integration_tests::load::timed().await;
     const INTERVAL_S: u64 = 2;
     const TTL_S: u64 = 30;
     let db = seeded_db();

@@ -12,7 +12,7 @@ use integration_tests::docs;
 use integration_tests::redis::{TestRedis, connect, server_url};
 use redis::{Commands, Connection, RedisError, RedisResult, Value};
 
-use super::percent_encode;
+use integration_tests::percent_encode;
 
 /// Connect, read and write bound on every ACL fixture call.
 const CALL_LIMIT: Duration = Duration::from_secs(5);

@@ -16,7 +16,9 @@ use integration_tests::wait::{SETTLE, wait_until};
 use status_document::{DocumentView, StatusDocument};
 
 use super::acl::{AclUser, assert_dry_run_denied};
-use super::{percent_encode, spawn_reader};
+use integration_tests::percent_encode;
+
+use super::spawn_reader;
 
 const ONCE_LIMIT: Duration = Duration::from_secs(30);
 

@@ -10,7 +10,7 @@
 //! (`integration_tests::fault`) that sits between the refresher and MariaDB and refuses
 //! connections, which is what a client sees when the server is down.
 //!
-//! `cargo test -p integration-tests --test e2e -- --nocapture` prints the measurements
+//! `cargo test -p integration-tests --test integration e2e:: -- --nocapture` prints the measurements
 //! (lines starting with `e2e:`).
 //!
 //! Modules: `fixtures` (the seeded database, the refresher as deployed, the reader and what

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use integration_tests::binaries::{Child, refresher_command};
-use integration_tests::reader::{Reply, listening_addr, reader_host_command, try_http_request};
+use integration_tests::reader::{Reply, reader_host_command, spawn_reader_host, try_http_request};
 
 /// Bound on one request in the restart and chaos tests (the host's Redis timeout is 1 s; a
 /// request makes at most a connect and two commands).
@@ -51,26 +51,7 @@ fn spawn_reader(
     for (name, value) in env {
         cmd.env(name, value);
     }
-    let child = Child::spawn(cmd);
-    assert!(
-        child.wait_for_output("listening on http://", Duration::from_secs(120)),
-        "reader-host did not start:\n{}",
-        child.output()
-    );
-    let addr = listening_addr(&child.output()).expect("listening address");
-    (child, addr)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    spawn_reader_host(cmd, Duration::from_secs(120))
 }
 
 /// One GET on a fresh connection, bounded by `limit`; transport failures are `Err`.
