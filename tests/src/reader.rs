@@ -292,6 +292,10 @@ impl ReaderServer {
             ..HostOptions::default()
         };
         options.runtime.max_concurrent_requests = 32;
+        // Spin 4 keeps an idle WASIp3 instance for a second; a busy test machine can pause
+        // longer than that between two requests, and a test that counts what an instance
+        // keeps (tests/budget.rs) must not see it retired by the pause.
+        options.runtime.reuse.idle_timeout = std::time::Duration::from_secs(60);
         options.runtime.compile_cache_dir = Some(compile_cache_dir(wasm));
         let host = Host::from_manifest(&manifest, options)
             .unwrap_or_else(|e| panic!("reader-host refused {}: {e:#}", manifest.display()));

@@ -208,7 +208,7 @@ async fn a_stalled_redis_is_answered_503_within_the_timeout_on_both_backends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasip3_outbound_recovers_from_a_black_hole_without_a_restart() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _timed = integration_tests::load::timed().await;
     let backend = Backend::Outbound;
     let (_redis, proxy, reader) = reader_behind_a_proxy(backend, Build::Wasip3).await;
     let addr = reader.addr();
@@ -239,7 +239,7 @@ async fn wasip3_outbound_recovers_from_a_black_hole_without_a_restart() {
 /// through the same proxy answers `PING`), and the app stays wedged on its one connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_value_store_stays_wedged_after_a_black_hole_as_under_spin() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _timed = integration_tests::load::timed().await;
     let backend = Backend::KeyValue;
     for build in [Build::Wasip3, Build::Wasip2] {
         let (redis, proxy, reader) = reader_behind_a_proxy(backend, build).await;
@@ -303,7 +303,7 @@ async fn ping_through(url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequential_wasip3_requests_share_one_outbound_connection() {
     const REQUESTS: u64 = 20;
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _timed = integration_tests::load::timed().await;
     let redis = TestRedis::new();
     redis.set(&redis.status_key(), document::at(unix_now()));
     let proxy = FaultProxy::for_url(&redis.url());
@@ -432,21 +432,15 @@ async fn ten_thousand_requests_against_a_stalled_redis_keep_the_host_bounded() {
             4 * CONCURRENCY + 16,
         );
         let concurrency = CONCURRENCY.to_string();
-        // Instances reused for 128 requests each, as under Spin 4, but one request at a time
-        // per instance: a WASIp3 guest that waits for Redis with `block_on` holds its
-        // instance's other requests behind each stalled call (seconds under this flood);
-        // once the reader awaits Redis without blocking, Spin's 16 at a time fits too.
+        // Instances reused as under Spin 4: up to 128 requests each, 16 at a time. The
+        // WASIp3 guest awaits Redis without blocking its instance, so one stalled call does
+        // not hold the instance's other requests behind it.
         let (child, addr) = spawn_host(
             backend,
             &redis,
             &proxy,
             FLOOD_TIMEOUT_MS,
-            &[
-                "--max-concurrent-requests",
-                &concurrency,
-                "--max-instance-concurrent-reuse-count",
-                "1",
-            ],
+            &["--max-concurrent-requests", &concurrency],
         );
         assert_eq!(wait_for_200(addr, "/server/status").await.status, 200);
 
