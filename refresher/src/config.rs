@@ -200,27 +200,37 @@ fn quote(value: &str) -> String {
     format!("{cut:?}")
 }
 
-fn parse_u64(
+/// The values a whole-number setting accepts.
+type Bounds = std::ops::RangeInclusive<u64>;
+
+/// Whole seconds within `range`.
+fn parse_u64(variable: &'static str, raw: &str, range: Bounds) -> Result<u64, ConfigError> {
+    parse_in_range(variable, raw, range, "whole seconds")
+}
+
+/// A whole number (a count) within `range`.
+fn parse_count(variable: &'static str, raw: &str, range: Bounds) -> Result<u64, ConfigError> {
+    parse_in_range(variable, raw, range, "a whole number")
+}
+
+/// A non-negative integer in `range`; the error names what was `expected`.
+fn parse_in_range(
     variable: &'static str,
     raw: &str,
-    range: std::ops::RangeInclusive<u64>,
+    range: Bounds,
+    expected: &str,
 ) -> Result<u64, ConfigError> {
-    let expected = || {
-        ConfigError::new(
+    match raw.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::new(
             variable,
             format!(
-                "expected whole seconds from {} to {}, got {}",
+                "expected {expected} from {} to {}, got {}",
                 range.start(),
                 range.end(),
                 quote(raw)
             ),
-        )
-    };
-    let n: u64 = raw.trim().parse().map_err(|_| expected())?;
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(expected())
+        )),
     }
 }
 

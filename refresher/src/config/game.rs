@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Args, ConfigError, parse_seconds, parse_u64, quote};
+use super::{Args, ConfigError, parse_count, parse_seconds, parse_u64, quote};
 
 /// Most addresses one probe connects to: a server listens on a handful of ports.
 pub const MAX_PROBE_ADDRS: usize = 16;
@@ -156,23 +156,4 @@ fn parse_addrs(raw: &str) -> Result<Vec<String>, ConfigError> {
         )));
     }
     Ok(addrs)
-}
-
-fn parse_count(
-    variable: &'static str,
-    raw: &str,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    match raw.trim().parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError::new(
-            variable,
-            format!(
-                "expected a whole number from {} to {}, got {}",
-                range.start(),
-                range.end(),
-                quote(raw)
-            ),
-        )),
-    }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Args, ConfigError, non_empty, parse_u64, quote};
+use super::{Args, ConfigError, non_empty, parse_count, parse_u64, quote};
 
 /// Most targets in `STATUS_NOTIFY`.
 pub const MAX_TARGETS: usize = 16;
@@ -135,18 +135,11 @@ pub fn parse_notify(args: &Args, timeout: Duration) -> Result<Option<NotifySetti
         &args.status_notify_hold,
         0..=MAX_HOLD_S,
     )?;
-    let max_per_hour = match args.status_notify_max_per_hour.trim().parse::<u64>() {
-        Ok(n) if (1..=MAX_PER_HOUR).contains(&n) => n as u32,
-        _ => {
-            return Err(ConfigError::new(
-                "STATUS_NOTIFY_MAX_PER_HOUR",
-                format!(
-                    "expected a whole number from 1 to {MAX_PER_HOUR}, got {}",
-                    quote(&args.status_notify_max_per_hour)
-                ),
-            ));
-        }
-    };
+    let max_per_hour = parse_count(
+        "STATUS_NOTIFY_MAX_PER_HOUR",
+        &args.status_notify_max_per_hour,
+        1..=MAX_PER_HOUR,
+    )? as u32;
     let lang = match args.status_notify_lang.trim().to_ascii_lowercase().as_str() {
         "en" => Lang::En,
         "ru" => Lang::Ru,

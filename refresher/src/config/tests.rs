@@ -86,6 +86,11 @@ fn config(extra: &[&str]) -> Result<Config, ConfigError> {
     Config::from_args(args(extra).expect("clap accepts strings"))
 }
 
+/// [`config`] of the database parts ([`PARTS`]) and then `extra`.
+fn config_with_parts(extra: &[&str]) -> Result<Config, ConfigError> {
+    config(&[PARTS.as_slice(), extra].concat())
+}
+
 /// One character longer than a `constants.Name` can be.
 const LONG_NAME: &str = "NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN";
 

@@ -17,9 +17,7 @@ fn parts_make_a_database() {
 
 #[test]
 fn password_is_used_but_never_shown() {
-    let mut a = PARTS.to_vec();
-    a.extend(["--db-password", "hunter2"]);
-    let c = config(&a).unwrap();
+    let c = config_with_parts(&["--db-password", "hunter2"]).unwrap();
     assert_eq!(c.database.opts.pass(), Some("hunter2"));
     assert_eq!(c.database.display, "mysql://u:***@h:3306/game");
     assert!(!format!("{c:?}").contains("hunter2"));

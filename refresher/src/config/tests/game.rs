@@ -11,8 +11,7 @@ fn no_game_server_address_means_no_probe_and_no_players() {
 
 #[test]
 fn probe_settings() {
-    let mut extra = PARTS.to_vec();
-    extra.extend([
+    let probe = config_with_parts(&[
         "--game-server-addr",
         " game.internal:7777 , 10.0.0.5:7778,[::1]:7779",
         "--status-probe-interval",
@@ -21,8 +20,10 @@ fn probe_settings() {
         "0.5",
         "--status-probe-failures",
         "3",
-    ]);
-    let probe = config(&extra).unwrap().probe.unwrap();
+    ])
+    .unwrap()
+    .probe
+    .unwrap();
     assert_eq!(
         probe.addrs,
         ["game.internal:7777", "10.0.0.5:7778", "[::1]:7779"]
@@ -33,9 +34,10 @@ fn probe_settings() {
     assert_eq!(probe.deadline(), Duration::from_secs(8));
 
     // The default timeout (3 s) is cut to a 1-second interval rather than refused.
-    let mut extra = PARTS.to_vec();
-    extra.extend(["--game-server-addr", "g:1", "--status-probe-interval", "1"]);
-    let probe = config(&extra).unwrap().probe.unwrap();
+    let probe = config_with_parts(&["--game-server-addr", "g:1", "--status-probe-interval", "1"])
+        .unwrap()
+        .probe
+        .unwrap();
     assert_eq!(probe.timeout, Duration::from_secs(1));
 }
 
@@ -66,23 +68,25 @@ fn bad_probe_settings_name_the_variable() {
     }
     let many: Vec<String> = (1..=17).map(|p| format!("g:{p}")).collect();
     let many = many.join(",");
-    let mut extra = PARTS.to_vec();
-    extra.extend(["--game-server-addr", &many]);
-    assert!(config(&extra).unwrap_err().reason.contains("at most 16"));
+    assert!(
+        config_with_parts(&["--game-server-addr", &many])
+            .unwrap_err()
+            .reason
+            .contains("at most 16")
+    );
 }
 
 #[test]
 fn players_settings() {
-    let mut extra = PARTS.to_vec();
-    extra.extend([
+    let c = config_with_parts(&[
         "--status-players-query",
         " SELECT COUNT(*) FROM characters WHERE online = 1; ",
         "--status-players-interval",
         "15",
         "--status-max-players-constant",
         "MaxOnline",
-    ]);
-    let c = config(&extra).unwrap();
+    ])
+    .unwrap();
     let players = c.players.unwrap();
     assert_eq!(
         players.query,
@@ -113,7 +117,10 @@ fn players_settings() {
         );
     }
     let long = format!("SELECT {}", "1+".repeat(3000));
-    let mut extra = PARTS.to_vec();
-    extra.extend(["--status-players-query", &long]);
-    assert_eq!(config(&extra).unwrap_err().variable, "STATUS_PLAYERS_QUERY");
+    assert_eq!(
+        config_with_parts(&["--status-players-query", &long])
+            .unwrap_err()
+            .variable,
+        "STATUS_PLAYERS_QUERY"
+    );
 }

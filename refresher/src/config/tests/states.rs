@@ -7,16 +7,15 @@ fn state_settings_default_and_configured() {
     let c = config(&PARTS).unwrap();
     assert_eq!(c.state, StateSettings::default());
     assert_eq!(c.state.states.to_string(), "1:online,0:offline");
-    let mut a = PARTS.to_vec();
-    a.extend([
+    let c = config_with_parts(&[
         "--status-states",
         " 1:online, 0:offline ,2:maintenance",
         "--status-message-constant",
         " MaintenanceMessage ",
         "--status-maintenance-until-constant",
         "MaintenanceUntil",
-    ]);
-    let c = config(&a).unwrap();
+    ])
+    .unwrap();
     assert_eq!(
         c.state.states.to_string(),
         "1:online,0:offline,2:maintenance"
@@ -30,9 +29,7 @@ fn state_settings_default_and_configured() {
         Some("MaintenanceUntil")
     );
     // An empty mapping is allowed: every value is then `unknown`, never `online`.
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-states", ""]);
-    let c = config(&a).unwrap();
+    let c = config_with_parts(&["--status-states", ""]).unwrap();
     assert_eq!(
         c.state.states.state_for(Some(1.0)),
         status_document::State::Unknown
@@ -41,9 +38,9 @@ fn state_settings_default_and_configured() {
 
 #[test]
 fn state_errors_quote_the_value_and_say_why() {
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-states", "1:online,2:up"]);
-    let text = config(&a).unwrap_err().to_string();
+    let text = config_with_parts(&["--status-states", "1:online,2:up"])
+        .unwrap_err()
+        .to_string();
     assert!(
         text.starts_with("invalid STATUS_STATES (--status-states): "),
         "{text}"
@@ -53,8 +50,8 @@ fn state_errors_quote_the_value_and_say_why() {
         "{text}"
     );
     assert!(text.contains("\"1:online,2:up\""), "{text}");
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-message-constant", LONG_NAME]);
-    let text = config(&a).unwrap_err().to_string();
+    let text = config_with_parts(&["--status-message-constant", LONG_NAME])
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("at most 64 characters"), "{text}");
 }

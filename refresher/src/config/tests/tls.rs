@@ -21,9 +21,7 @@ fn db_ssl_mode_defaults_to_preferred_with_a_plaintext_fallback() {
     let plain = c.database.plaintext_fallback.as_ref().expect("a fallback");
     assert!(plain.ssl_opts().is_none());
     for (mode, verifies_name) in [("verify_identity", true), ("VERIFY_CA", false)] {
-        let mut a = PARTS.to_vec();
-        a.extend(["--db-ssl-mode", mode]);
-        let c = config(&a).unwrap();
+        let c = config_with_parts(&["--db-ssl-mode", mode]).unwrap();
         let ssl = c.database.opts.ssl_opts().expect("TLS");
         assert!(!ssl.accept_invalid_certs(), "{mode} checks the chain");
         assert_eq!(ssl.skip_domain_validation(), !verifies_name, "{mode}");
@@ -32,9 +30,7 @@ fn db_ssl_mode_defaults_to_preferred_with_a_plaintext_fallback() {
             "{mode} never falls back"
         );
     }
-    let mut a = PARTS.to_vec();
-    a.extend(["--db-ssl-mode", "required"]);
-    let c = config(&a).unwrap();
+    let c = config_with_parts(&["--db-ssl-mode", "required"]).unwrap();
     assert!(c.database.opts.ssl_opts().is_some());
     assert!(
         c.database.plaintext_fallback.is_none(),

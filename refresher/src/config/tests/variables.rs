@@ -80,22 +80,17 @@ fn lease_and_metrics_defaults_and_off_switches() {
     let c = config(&PARTS).unwrap();
     assert_eq!(c.lease, Some(Duration::from_secs(30)));
     assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-lease", "0", "--status-metrics-addr", ""]);
-    let c = config(&a).unwrap();
+    let c = config_with_parts(&["--status-lease", "0", "--status-metrics-addr", ""]).unwrap();
     assert_eq!((c.lease, c.metrics_addr), (None, None));
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-lease", "2.5", "--status-metrics-addr", "[::1]:0"]);
-    let c = config(&a).unwrap();
+    let c =
+        config_with_parts(&["--status-lease", "2.5", "--status-metrics-addr", "[::1]:0"]).unwrap();
     assert_eq!(c.lease, Some(Duration::from_millis(2500)));
     assert_eq!(c.metrics_addr, Some("[::1]:0".parse().unwrap()));
 }
 
 #[test]
 fn fractional_timeout() {
-    let mut a = PARTS.to_vec();
-    a.extend(["--status-timeout", "0.25", "--once"]);
-    let c = config(&a).unwrap();
+    let c = config_with_parts(&["--status-timeout", "0.25", "--once"]).unwrap();
     assert_eq!(c.timeout, Duration::from_millis(250));
     assert!(c.once);
 }
