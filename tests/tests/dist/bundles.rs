@@ -70,14 +70,21 @@ fn assert_version(mut cmd: Command) {
 }
 
 /// An unpacked bundle in `folder` holds INSTALL.md, CHANGELOG.md and its own `files`, and
-/// the refresher that `refresher` starts tells its version, refreshes and serves.
-fn check_bundle(dist: &Path, folder: &Path, files: &[&str], refresher: impl Fn() -> Command) {
+/// its refresher `exe`, started by `run`, tells its version, refreshes and serves.
+fn check_bundle(
+    dist: &Path,
+    folder: &Path,
+    files: &[&str],
+    exe: &str,
+    run: impl Fn(&Path) -> Command,
+) {
     for file in ["INSTALL.md", "CHANGELOG.md"].iter().chain(files) {
         assert!(folder.join(file).is_file(), "the bundle has no {file}");
     }
-    assert_version(refresher());
+    let exe = folder.join(exe);
+    assert_version(run(&exe));
 
-    refreshes_and_serves(refresher(), dist, folder);
+    refreshes_and_serves(run(&exe), dist, folder);
 }
 
 #[test]
@@ -86,13 +93,10 @@ fn linux_bundle_unpacked_into_an_empty_directory_refreshes_and_serves_the_docume
     let archive = verified_archive(&dist, "-linux-x86_64.tar.gz").expect("no Linux archive");
     let dir = TempDir::new("ss-dist-linux");
     let folder = unpack_tar_gz(&archive, dir.path());
-    let exe = folder.join("status-refresher");
-    check_bundle(
-        &dist,
-        &folder,
-        &["deploy/systemd/status-refresher.service"],
-        || clean_command(&exe),
-    );
+    let files = ["deploy/systemd/status-refresher.service"];
+    check_bundle(&dist, &folder, &files, "status-refresher", |exe| {
+        clean_command(exe)
+    });
 }
 
 #[test]
@@ -105,14 +109,11 @@ fn windows_bundle_unpacked_into_an_empty_directory_refreshes_under_wine_and_serv
     let Some(wine) = Wine::from_env() else { return };
     let dir = TempDir::new("ss-dist-windows");
     let folder = unpack_zip(&archive, dir.path());
-    let exe = folder.join("status-refresher.exe");
-    check_bundle(
-        &dist,
-        &folder,
-        &[
-            "deploy/systemd/refresher.env.example",
-            "reader/oci/index.json",
-        ],
-        || wine.command(&exe),
-    );
+    let files = [
+        "deploy/systemd/refresher.env.example",
+        "reader/oci/index.json",
+    ];
+    check_bundle(&dist, &folder, &files, "status-refresher.exe", |exe| {
+        wine.command(exe)
+    });
 }
