@@ -1,4 +1,5 @@
-//! Where the workspace is, for tools that run from any directory.
+//! Where the workspace is, for tools that run from any directory, and `..`/`.` resolved
+//! lexically in paths that need not exist.
 
 use std::path::{Component, Path, PathBuf};
 
