@@ -331,6 +331,14 @@ mod tests {
     /// the packing, newlines included.
     const EXAMPLE_URL: &str = "redis://status-reader:p%0Aw@10.0.0.5:6380";
 
+    /// Every part left empty: outbound Redis, `server:status`, no CORS, no address.
+    fn assert_default_settings(c: &Config) {
+        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
+        assert_eq!(c.status_key(), "server:status");
+        assert_eq!(c.cors(), &Cors::Off);
+        assert_eq!(c.redis_url(), None);
+    }
+
     /// The examples' settings: key-value, `test:x:status`, two CORS origins.
     fn assert_example_settings(c: &Config) {
         assert_eq!(c.redis_api(), Some(RedisApi::KeyValue));
@@ -353,10 +361,7 @@ mod tests {
         assert_eq!(*asked.borrow(), [var::CONFIG], "one lookup for everything");
 
         let (c, _) = config(&[(var::CONFIG, "\n\n\n\n\n")]);
-        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
-        assert_eq!(c.status_key(), "server:status");
-        assert_eq!(c.cors(), &Cors::Off);
-        assert_eq!(c.redis_url(), None);
+        assert_default_settings(&c);
         let (c, _) = config(&[(var::CONFIG, "outbound")]);
         assert_eq!(
             c.status_key(),
@@ -393,10 +398,7 @@ mod tests {
     #[test]
     fn packed_defaults() {
         let (c, _) = config(&[(var::SETTINGS, "\n\n"), (var::CONNECTION, "\n\n")]);
-        assert_eq!(c.redis_api(), Some(RedisApi::Outbound));
-        assert_eq!(c.status_key(), "server:status");
-        assert_eq!(c.cors(), &Cors::Off);
-        assert_eq!(c.redis_url(), None);
+        assert_default_settings(&c);
         let (c, _) = config(&[(var::SETTINGS, "kv")]);
         assert_eq!(
             c.redis_api(),

@@ -22,7 +22,7 @@ use crate::cache;
 use crate::error::ServeError;
 use crate::fetch::Source;
 use crate::request::RequestHead;
-use crate::respond::{CacheInfo, Response, splice_cache};
+use crate::respond::{CacheInfo, Response, splice_cache, with_validators};
 use crate::store::Store;
 
 /// The longest a cache may keep the history: its buckets are five minutes wide, so a
@@ -93,19 +93,11 @@ pub fn serve(
             cache::STALE_IF_ERROR_S
         ),
     ));
-    if let Some(date) = cache::http_date(head.updated_at) {
-        headers.push(("last-modified", date));
-    }
     let tag = etag(&head, stored.len());
-    if cache::none_match(&req.if_none_match, &tag) {
-        headers.push(("etag", tag));
-        return Response {
-            status: 304,
-            headers,
-            body: Vec::new(),
-        };
-    }
-    headers.push(("etag", tag));
+    let headers = match with_validators(req, headers, head.updated_at, tag) {
+        Ok(headers) => headers,
+        Err(not_modified) => return not_modified,
+    };
     let info = CacheInfo {
         age_seconds: age_seconds(now - head.updated_at),
         fresh,

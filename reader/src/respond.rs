@@ -7,8 +7,10 @@ use std::fmt::Write as _;
 
 use status_document::State;
 
+use crate::cache;
 use crate::error::ServeError;
 use crate::fetch::Source;
+use crate::request::RequestHead;
 
 pub const JSON: &str = "application/json; charset=utf-8";
 
@@ -27,6 +29,15 @@ impl Response {
             status,
             headers: vec![("content-type", JSON.to_owned())],
             body,
+        }
+    }
+
+    /// `304 Not Modified` with `headers` and no body.
+    pub fn not_modified(headers: Vec<(&'static str, String)>) -> Response {
+        Response {
+            status: 304,
+            headers,
+            body: Vec::new(),
         }
     }
 
@@ -70,6 +81,26 @@ impl Response {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// `headers` with a stored representation's validators added: `last-modified` (when
+/// `updated_at` has an HTTP date) and `etag`; or, when the request's `If-None-Match` already
+/// holds the tag, the 304 that carries them instead.
+pub fn with_validators(
+    req: &RequestHead,
+    mut headers: Vec<(&'static str, String)>,
+    updated_at: f64,
+    etag: String,
+) -> Result<Vec<(&'static str, String)>, Response> {
+    if let Some(date) = cache::http_date(updated_at) {
+        headers.push(("last-modified", date));
+    }
+    let matched = cache::none_match(&req.if_none_match, &etag);
+    headers.push(("etag", etag));
+    if matched {
+        return Err(Response::not_modified(headers));
+    }
+    Ok(headers)
 }
 
 /// The `_cache` object appended to the served document.

@@ -15,7 +15,7 @@ use crate::error::ServeError;
 use crate::fetch::{Fetched, Source, fetch, validate};
 use crate::history;
 use crate::request::RequestHead;
-use crate::respond::{CacheInfo, Response, splice_cache};
+use crate::respond::{CacheInfo, Response, splice_cache, with_validators};
 use crate::route::{ALLOW, Dispatch, Route, dispatch};
 use crate::simple;
 use crate::store::Store;
@@ -135,18 +135,10 @@ fn status(req: &RequestHead, fetched: Result<Fetched, ServeError>, now: f64) -> 
         "cache-control",
         cache::cache_control(&f, rewrite_interval, primary),
     ));
-    if let Some(date) = cache::http_date(updated_at) {
-        headers.push(("last-modified", date));
-    }
-    if cache::none_match(&req.if_none_match, &etag) {
-        headers.push(("etag", etag));
-        return Response {
-            status: 304,
-            headers,
-            body: Vec::new(),
-        };
-    }
-    headers.push(("etag", etag));
+    let headers = match with_validators(req, headers, updated_at, etag) {
+        Ok(headers) => headers,
+        Err(not_modified) => return not_modified,
+    };
 
     let info = CacheInfo {
         age_seconds: whole_seconds(f.age_seconds),

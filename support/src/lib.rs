@@ -13,7 +13,7 @@
 //!   [`servers::tls`] the TLS-only Redis and MariaDB that serve them;
 //! * [`constants`]: the one definition of the game's `constants` table that tests and the
 //!   bench create;
-//! * [`workspace`]: where the workspace root is.
+//! * [`workspace`]: where the workspace root is, and `..`/`.` resolved lexically.
 
 pub mod certs;
 pub mod constants;

@@ -8,8 +8,9 @@
 //! are not links and are skipped, as are absolute URLs (`https:`, `mailto:`, …).
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
+use dev_support::workspace::lexically_normal;
 use integration_tests::binaries::workspace_root;
 
 /// The pages checked, relative to the workspace root: README.md, ARCHITECTURE.md, docs/*.md.
@@ -136,17 +137,7 @@ fn is_absolute_url(target: &str) -> bool {
 
 /// `base` joined with `relative`, `..` resolved lexically (the file need not exist).
 fn join(base: &Path, relative: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in base.join(relative).components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
+    lexically_normal(&base.join(relative))
 }
 
 /// Every broken link of `page` (relative to the root), as `page:line: target (why)`.

@@ -31,6 +31,12 @@ fn setup() -> Option<(Wine, PathBuf)> {
     Some((wine, exe))
 }
 
+/// [`setup`], with a seeded database and a fresh Redis for a test that runs the refresher.
+fn setup_live() -> Option<(Wine, PathBuf, TestDb, TestRedis)> {
+    let (wine, exe) = setup()?;
+    Some((wine, exe, live::seeded(), TestRedis::new()))
+}
+
 /// The refresher under Wine for this test's database and keys (environment as on Windows).
 fn refresher(wine: &Wine, exe: &Path, db: &TestDb, redis: &TestRedis) -> std::process::Command {
     let mut cmd = wine.command(exe);
@@ -65,9 +71,9 @@ fn version_names_the_commit() {
 
 #[test]
 fn once_under_wine_writes_the_document() {
-    let Some((wine, exe)) = setup() else { return };
-    let db = live::seeded();
-    let redis = TestRedis::new();
+    let Some((wine, exe, db, redis)) = setup_live() else {
+        return;
+    };
     let mut cmd = refresher(&wine, &exe, &db, &redis);
     cmd.env("STATUS_METRICS_ADDR", "").arg("--once");
     let (status, output) = run(cmd, WINE_LIMIT);
@@ -84,9 +90,9 @@ fn once_under_wine_writes_the_document() {
 
 #[test]
 fn daemon_under_wine_serves_health_and_metrics_takes_a_nudge_and_releases_the_lease_on_ctrl_c() {
-    let Some((wine, exe)) = setup() else { return };
-    let db = live::seeded();
-    let redis = TestRedis::new();
+    let Some((wine, exe, db, redis)) = setup_live() else {
+        return;
+    };
     let mut cmd = refresher(&wine, &exe, &db, &redis);
     cmd.env("STATUS_UPDATE_INTERVAL", "600")
         .env("STATUS_METRICS_ADDR", "127.0.0.1:0");
@@ -183,9 +189,9 @@ fn start_service(wine: &Wine, name: &str) {
 
 #[test]
 fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_the_lease() {
-    let Some((wine, exe)) = setup() else { return };
-    let db = live::seeded();
-    let redis = TestRedis::new();
+    let Some((wine, exe, db, redis)) = setup_live() else {
+        return;
+    };
     let dir = TempDir::new("ss-winsvc");
     let port = dev_support::net::free_port().expect("a free port");
     // The settings a service reads from its file: it has no shell to set variables in.

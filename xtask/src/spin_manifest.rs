@@ -134,6 +134,7 @@ fn toml_string(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dev_support::workspace::lexically_normal;
 
     /// What Spin does with a manifest's `source`: the value of the `source = "…"` line of
     /// `[component.reader]`, joined to the manifest's directory (no escapes in these tests).
@@ -147,25 +148,10 @@ mod tests {
                 && let Some(value) = line.strip_prefix(key)
                 && let Some(value) = value.trim_start().strip_prefix('=')
             {
-                return normalise(&dir.join(value.trim().trim_matches('"')));
+                return lexically_normal(&dir.join(value.trim().trim_matches('"')));
             }
         }
         panic!("no {key} in {table}:\n{manifest}")
-    }
-
-    /// `..` and `.` resolved lexically, as for a path that need not exist.
-    fn normalise(path: &Path) -> PathBuf {
-        let mut out = PathBuf::new();
-        for part in path.components() {
-            match part {
-                Component::ParentDir => {
-                    out.pop();
-                }
-                Component::CurDir => {}
-                other => out.push(other),
-            }
-        }
-        out
     }
 
     fn spin_toml() -> String {

@@ -87,11 +87,7 @@ pub async fn serve<S: Store>(
     headers.push(("etag", etag));
     if matched {
         headers.push(("cache-control", judged.cache_control));
-        return Response {
-            status: 304,
-            headers,
-            body: Vec::new(),
-        };
+        return Response::not_modified(headers);
     }
     let mut r = body(
         kind,

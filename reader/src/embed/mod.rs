@@ -95,11 +95,7 @@ pub fn serve(req: &RequestHead, asset: Asset) -> Response {
     let matched = none_match(&req.if_none_match, &etag);
     headers.push(("etag", etag));
     if matched {
-        return Response {
-            status: 304,
-            headers,
-            body: Vec::new(),
-        };
+        return Response::not_modified(headers);
     }
     let Some(body) = asset.body() else {
         eprintln!("status-reader: a packed static file does not expand");

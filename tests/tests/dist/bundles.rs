@@ -69,23 +69,34 @@ fn assert_version(mut cmd: Command) {
     );
 }
 
+/// An unpacked bundle in `folder` holds INSTALL.md, CHANGELOG.md and its own `files`, and
+/// its refresher `exe`, started by `run`, tells its version, refreshes and serves.
+fn check_bundle(
+    dist: &Path,
+    folder: &Path,
+    files: &[&str],
+    exe: &str,
+    run: impl Fn(&Path) -> Command,
+) {
+    for file in ["INSTALL.md", "CHANGELOG.md"].iter().chain(files) {
+        assert!(folder.join(file).is_file(), "the bundle has no {file}");
+    }
+    let exe = folder.join(exe);
+    assert_version(run(&exe));
+
+    refreshes_and_serves(run(&exe), dist, folder);
+}
+
 #[test]
 fn linux_bundle_unpacked_into_an_empty_directory_refreshes_and_serves_the_document() {
     let Some(dist) = dist_dir() else { return };
     let archive = verified_archive(&dist, "-linux-x86_64.tar.gz").expect("no Linux archive");
     let dir = TempDir::new("ss-dist-linux");
     let folder = unpack_tar_gz(&archive, dir.path());
-    for file in [
-        "INSTALL.md",
-        "CHANGELOG.md",
-        "deploy/systemd/status-refresher.service",
-    ] {
-        assert!(folder.join(file).is_file(), "the bundle has no {file}");
-    }
-    let exe = folder.join("status-refresher");
-    assert_version(clean_command(&exe));
-
-    refreshes_and_serves(clean_command(&exe), &dist, &folder);
+    let files = ["deploy/systemd/status-refresher.service"];
+    check_bundle(&dist, &folder, &files, "status-refresher", |exe| {
+        clean_command(exe)
+    });
 }
 
 #[test]
@@ -98,16 +109,11 @@ fn windows_bundle_unpacked_into_an_empty_directory_refreshes_under_wine_and_serv
     let Some(wine) = Wine::from_env() else { return };
     let dir = TempDir::new("ss-dist-windows");
     let folder = unpack_zip(&archive, dir.path());
-    for file in [
-        "INSTALL.md",
-        "CHANGELOG.md",
+    let files = [
         "deploy/systemd/refresher.env.example",
         "reader/oci/index.json",
-    ] {
-        assert!(folder.join(file).is_file(), "the bundle has no {file}");
-    }
-    let exe = folder.join("status-refresher.exe");
-    assert_version(wine.command(&exe));
-
-    refreshes_and_serves(wine.command(&exe), &dist, &folder);
+    ];
+    check_bundle(&dist, &folder, &files, "status-refresher.exe", |exe| {
+        wine.command(exe)
+    });
 }
