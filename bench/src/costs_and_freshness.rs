@@ -295,7 +295,7 @@ pub fn parse_cost_us(document: &[u8]) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations)
 }
 
-/// What the history costs (issue 23), natively, on `history` (a full one).
+/// What the history costs, natively, on `history` (a full one).
 #[derive(Debug, Clone, Copy)]
 pub struct HistoryCosts {
     pub bytes: usize,

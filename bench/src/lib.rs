@@ -1,4 +1,4 @@
-//! The benchmark harness of issue 5: baselines, targets, a load driver and the report.
+//! The benchmark harness: baselines, targets, a load driver and the report.
 //!
 //! `bench` (src/main.rs) starts every target on its own loopback port, drives it with a real
 //! load generator in a separate process (`oha`, else `wrk`), reads the server's CPU from

@@ -53,7 +53,7 @@ pub struct Extras {
     pub parse_us: f64,
     /// Native `status_reader::handle` on the fixture document, µs per request.
     pub logic_us: f64,
-    /// The history's costs (issue 23), on the full history of the run.
+    /// The history's costs, on the full history of the run.
     pub history: Option<crate::costs_and_freshness::HistoryCosts>,
     pub refresher_rss_kib: Option<Measured<u64>>,
     /// (label, wall time ms or why not).
@@ -275,7 +275,7 @@ impl Report {
              table (MariaDB `userstat` TABLE_STATISTICS), which only the target can touch: the attribution that \
              holds on a shared server.\n",
         );
-        out.push_str("\n## Targets (issue 5)\n\n");
+        out.push_str("\n## Targets\n\n");
         for line in self.targets() {
             let _ = writeln!(out, "{line}");
         }
@@ -305,7 +305,7 @@ impl Report {
             let per_hour = |interval_s: f64| h.bytes as f64 * 3600.0 / interval_s / 1e6;
             let _ = writeln!(
                 out,
-                "- history (issue 23), a full one (30 days, players, 50 incidents): {} bytes. The refresher's added cost per write, natively: {:.0} µs of CPU (parse, record, serialise) and one `GET` plus one `SET` of it, so {:.1} MB written (and as much read) per hour at the default 10 s probe, {:.0} MB at a 1 s probe. The reader's `/server/status/history` logic natively: {:.0} µs per request (vs {:.1} µs for `/server/status`)",
+                "- history, a full one (30 days, players, 50 incidents): {} bytes. The refresher's added cost per write, natively: {:.0} µs of CPU (parse, record, serialise) and one `GET` plus one `SET` of it, so {:.1} MB written (and as much read) per hour at the default 10 s probe, {:.0} MB at a 1 s probe. The reader's `/server/status/history` logic natively: {:.0} µs per request (vs {:.1} µs for `/server/status`)",
                 h.bytes,
                 h.record_us,
                 per_hour(10.0),

@@ -34,7 +34,7 @@ pub async fn seed(
         .create_user(&ctx.db_user, &ctx.db_password, &[&ctx.database, &scale])
         .await?;
     admin.create_demo(&ctx.database).await?;
-    // The history `reader-history` serves: a full one (issue 23), as thirty days of a
+    // The history `reader-history` serves: a full one, as thirty days of a
     // refresher would leave it, rather than the one observation of the `--once` run below.
     let history = full_history(unix_now());
     match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {

@@ -14,7 +14,7 @@ use dev_support::nginx::{self, Rendered};
 
 /// The path every target is measured on (but `reader-history`).
 pub const PATH: &str = "/server/status";
-/// The history endpoint (issue 23), measured beside [`PATH`] on the same reader.
+/// The history endpoint, measured beside [`PATH`] on the same reader.
 pub const HISTORY_PATH: &str = "/server/status/history";
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,11 +28,11 @@ pub enum Kind {
     /// reused as Spin 4 reuses them (128 requests, 16 at a time), so one Redis connection
     /// kept in an instance serves many requests: beside the WASIp2 rows.
     ReaderP3,
-    /// The same reader serving `/server/status/history` (issue 23) from a full-size
+    /// The same reader serving `/server/status/history` from a full-size
     /// history: its req/s as a share of `/server/status`'s, same run.
     ReaderHistory,
     /// The reader of an older checkout (`--reader-before DIR`), same host, same load: the
-    /// "p99 no worse than before" comparison of issue 10.
+    /// "p99 no worse than before" comparison.
     ReaderBefore,
     Control,
     ReaderKv,
@@ -162,7 +162,7 @@ enum Api {
 /// key-value API one shared connection plus Spin's `PING` on every open
 /// (`host/src/key_value.rs`), and every variable lookup renders its template again. What it
 /// cannot charge is the price of Spin's own host-call machinery per lookup (tracing spans,
-/// the async resolver): that was measured under `spin up` only (issue 10's table).
+/// the async resolver): that was measured under `spin up` only (the two-backend table).
 fn reader_host(
     ctx: &Context,
     name: &str,

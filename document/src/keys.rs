@@ -51,7 +51,7 @@ pub fn refresh_channel(status_key: &str) -> String {
     format!("{status_key}:refresh")
 }
 
-/// The history (issue 23): uptime, incidents and players over time, one bounded document
+/// The history: uptime, incidents and players over time, one bounded document
 /// written by the lease holder beside the status document (see [`crate::history`]).
 pub fn history_key(status_key: &str) -> String {
     format!("{status_key}:history")

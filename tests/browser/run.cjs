@@ -271,7 +271,7 @@ async function widgetTests(context) {
     });
     await page.close();
   }
-  // The history (issue 23): the 24 h bar with the flaps in the right places, each
+  // The history: the 24 h bar with the flaps in the right places, each
   // segment's tooltip saying its time, state and players, the uptime and the sparkline.
   {
     const h = config.history;

@@ -2,7 +2,7 @@
 //!
 //! Each documented table or line that a test reads lives on exactly one page, named here, so
 //! when a page is split or renamed the tests follow it in one place instead of silently
-//! reading a file that no longer holds the table (issue 22 moved them out of README.md).
+//! reading a file that no longer holds the table (they moved out of README.md once).
 
 use crate::binaries::workspace_root;
 

@@ -1,4 +1,4 @@
-//! What the live-change tests (issue 13) share: a refresher set up to be nudged, `PUBLISH`
+//! What the live-change tests share: a refresher set up to be nudged, `PUBLISH`
 //! on its refresh channel, the document it stored, and a Prometheus sample from it.
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! A local HTTPS receiver standing in for Discord, Telegram and a webhook (issue 24): it
+//! A local HTTPS receiver standing in for Discord, Telegram and a webhook: it
 //! records every request whole (method, path, query, headers, body, when) and answers as
 //! the real APIs do (Discord's execute-webhook 204, Telegram's `{"ok":true,...}`, a
 //! webhook's 200), unless told to answer something else first (a 429 with `Retry-After`).

@@ -181,7 +181,7 @@ async fn badge_and_widget_in_chromium() {
         ("down", document("online", 597.0), 900),
         // Due in 2 s: the widget's second request comes after max-age.
         ("reval", document("online", 598.0), 900),
-        // With a history (issue 23): six hours with two outages, and players.
+        // With a history: six hours with two outages, and players.
         (
             "history",
             with_players(document("online", 30.0), 20, 100),

@@ -20,7 +20,7 @@ use status_document::{
     BuildOptions, ConstantRow, GameServer, Live, PlayerCount, RowValue, State, build,
 };
 
-/// A document with everything a request may have to judge: the state, and issue 21's
+/// A document with everything a request may have to judge: the state, and the
 /// game-server probe (its deadline, its next write) and players count, all of which must
 /// come from the one read.
 fn document() -> Vec<u8> {
@@ -122,7 +122,7 @@ const ROUTING: [Case; 6] = [
 ];
 
 /// The document endpoints: (path, Origin, outbound budget, key-value budget). Outbound:
-/// the one packed variable (issue 25: it was two, the settings and the connection), one open
+/// the one packed variable (it was two, the settings and the connection), one open
 /// (a new connection) and one `GET`, `TTL` on top for debug. Key-value: the same one
 /// variable, one store open, which Spin follows with a `PING`, and one `GET`; no `TTL` to
 /// ask for.
@@ -158,7 +158,7 @@ const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
         budget(1, 1, 2, 2),
         budget(1, 1, 2, 1),
     ),
-    // The history (issue 23): one read of its own key.
+    // The history: one read of its own key.
     (
         "/server/status/history",
         None,
@@ -167,7 +167,7 @@ const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
     ),
 ];
 
-/// The badge's `show=uptime` (issue 23), the one option that reads a second key: the
+/// The badge's `show=uptime`, the one option that reads a second key: the
 /// document and the history, on the same connection.
 const UPTIME: [(&str, Option<&str>, Budget, Budget); 1] = [(
     "/server/status/badge.svg?show=uptime",
@@ -299,8 +299,8 @@ async fn every_endpoint_keeps_its_budget_on_the_outbound_api() {
         check(&reader, &document_cases(false), &backend, &mut instance).await;
         check(&reader, &cases(&UPTIME, false), &backend, &mut instance).await;
 
-        // The happy path in the issues' words: one Redis read (two for debug's GET and
-        // TTL), one variable lookup (issue 25; issue 10's was two).
+        // The happy path: one Redis read (two for debug's GET and TTL), one variable
+        // lookup.
         let s = reader.settled_stats().await;
         assert!(
             s.redis_reads_max <= 2 && s.variable_lookups_max <= 1,

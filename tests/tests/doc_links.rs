@@ -1,6 +1,6 @@
 //! Every relative link and `#anchor` in README.md, ARCHITECTURE.md and docs/*.md resolves.
 //!
-//! The manual is split over several pages (issue 22) that link to each other's sections; a
+//! The manual is split over several pages that link to each other's sections; a
 //! renamed heading or a moved file would otherwise leave a newcomer at a dead link, which no
 //! other test notices. Anchors are GitHub's: the heading's rendered text, lower-cased, with
 //! everything but letters, digits, spaces, `-` and `_` dropped and spaces turned into `-`; a
@@ -209,7 +209,7 @@ fn every_relative_link_and_anchor_in_the_docs_resolves() {
 #[test]
 fn anchors_are_githubs() {
     let page = "# Configuration\n## Refresher (`status-refresher`)\n## TLS and managed services\n\
-                ### `reader-host` (tests and local runs only)\n## Live changes (issue 13)\n\
+                ### `reader-host` (tests and local runs only)\n## Live changes (mode 2)\n\
                 ## Why \"≥ 5× direct-DB\" is missed\n## Summary\n## Summary\n\
                 ## See [the reader](#x)\n```sh\n# refresher\n```\n";
     let got = anchors(page);
@@ -218,7 +218,7 @@ fn anchors_are_githubs() {
         "refresher-status-refresher",
         "tls-and-managed-services",
         "reader-host-tests-and-local-runs-only",
-        "live-changes-issue-13",
+        "live-changes-mode-2",
         "why--5-direct-db-is-missed",
         "summary",
         "summary-1",

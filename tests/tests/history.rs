@@ -1,4 +1,4 @@
-//! The history (issue 23), with every part real: the stand-in game server flapping on a
+//! The history, with every part real: the stand-in game server flapping on a
 //! schedule the test knows, the refresher binary probing it every second and recording
 //! into `<key>:history`, MariaDB, Redis, and the reader `.wasm` in reader-host serving
 //! `/server/status/history`.

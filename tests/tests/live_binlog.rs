@@ -1,4 +1,4 @@
-//! Live changes on change (issue 13): the real refresher with `STATUS_WATCH=binlog` and
+//! Live changes on change: the real refresher with `STATUS_WATCH=binlog` and
 //! `poll:<s>` against a throwaway MariaDB started with `--log-bin --binlog-format=ROW`,
 //! the real reader `.wasm` (in-process `reader-host`) serving what it wrote to the real
 //! Redis.

@@ -1,4 +1,4 @@
-//! Live changes on demand (issue 13): the real refresher, subscribed to its refresh channel
+//! Live changes on demand: the real refresher, subscribed to its refresh channel
 //! on the real Redis, against the real MariaDB.
 //!
 //! - a `PUBLISH` shows a changed constant within 1 s;

@@ -1,4 +1,4 @@
-//! The refresh channel survives a Redis restart (issue 13): a throwaway `redis-server`
+//! The refresh channel survives a Redis restart: a throwaway `redis-server`
 //! is killed under a running refresher and started again on the same port.
 //!
 //! While it is down, `/health` says `"channel":"down"` with the error and `/metrics` says

@@ -1,4 +1,4 @@
-//! Players online (issue 21): the real refresher runs `STATUS_PLAYERS_QUERY` against the
+//! Players online: the real refresher runs `STATUS_PLAYERS_QUERY` against the
 //! real MariaDB and publishes the count to the real Redis.
 //!
 //! - the count follows `INSERT`s and `DELETE`s within a players interval, without reading

@@ -1,4 +1,4 @@
-//! The reader on a Redis replica (issue 9): a throwaway primary and a throwaway
+//! The reader on a Redis replica: a throwaway primary and a throwaway
 //! `redis-server --replicaof` it, the ACL lines of docs/deploy.md applied to both (ACLs are not
 //! replicated), the real refresher writing to the primary as `status-refresher` and the real
 //! reader `.wasm` (in `reader-host`) reading the replica as `status-reader`.

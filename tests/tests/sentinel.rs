@@ -1,4 +1,4 @@
-//! The refresher behind Redis Sentinel (issue 9), with real processes: a throwaway primary,
+//! The refresher behind Redis Sentinel, with real processes: a throwaway primary,
 //! a replica of it, three `redis-server --sentinel` on loopback ports (quorum 2,
 //! `down-after-milliseconds 1000`), the refresher ACL line of docs/deploy.md applied to both data nodes
 //! (ACLs are not replicated), and two real refreshers given `REDIS_SENTINELS` and

@@ -1,4 +1,4 @@
-//! Issue 11's typed state through the real refresher binary, real MariaDB and real Redis:
+//! The typed state through the real refresher binary, real MariaDB and real Redis:
 //! odd `ServerStatus` cells (missing, NULL, text, a number the mapping does not name, and
 //! every spelling of a number the refresher accepts) become the state `STATUS_STATES` says,
 //! with the defaulted constants listed; the message and end-of-maintenance constants are

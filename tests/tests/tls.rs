@@ -1,4 +1,4 @@
-//! TLS end to end (issue 9), with certificates made by the test (dev-support's `certs`) and
+//! TLS end to end, with certificates made by the test (dev-support's `certs`) and
 //! throwaway TLS-only servers (`servers::tls`): a MariaDB with `require_secure_transport=ON`
 //! and a `redis-server --tls-port P --port 0`, so nothing can quietly go over plaintext.
 //!

@@ -1,4 +1,4 @@
-//! The Windows refresher (`x86_64-pc-windows-gnu`, issue 26) run under Wine against the real
+//! The Windows refresher (`x86_64-pc-windows-gnu`) run under Wine against the real
 //! MariaDB and Redis: `--once`; the daemon's refresh, `/health`, `/metrics`, a
 //! `refresh-now` nudge and a clean stop on Ctrl-C; and the Windows service installed,
 //! started and stopped through Wine's service manager (`services.exe`, driven by its

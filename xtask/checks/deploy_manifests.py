@@ -37,7 +37,7 @@ import yaml
 K8S_VERSIONS = ["1.29.0", kubernetes_validate.utils.latest_version()]
 SPINAPP_SCHEMA = "deploy/kubernetes/schema/spinapp-core.spinkube.dev-v1alpha1.json"
 REFRESHER_IMAGE = "localhost/status-refresher:dev"
-# The pages holding the tables these checks compare with (issue 22 moved them out of README).
+# The pages holding the tables these checks compare with (they moved out of README once).
 CONFIGURATION_DOC = "docs/configuration.md"
 DEPLOY_DOC = "docs/deploy.md"
 

@@ -78,7 +78,7 @@ pub fn reader_wasm(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {
     release_for_target(ws, WASM_TARGET, "status-reader", ws.reader_wasm(), shutdown)
 }
 
-/// The reader's WASIp3 build for Spin 4 (issue 25): `cargo build --release --target
+/// The reader's WASIp3 build for Spin 4: `cargo build --release --target
 /// wasm32-wasip2 -p status-reader --no-default-features --features spin4` into
 /// `<target>/spin4`, exactly as `deploy/spin/spin4.toml`'s build command.
 pub fn reader_wasm_p3(ws: &Workspace, shutdown: &Shutdown) -> Result<PathBuf> {

@@ -1,5 +1,5 @@
 //! The demo database: a realistic `constants` table for `up` to serve, and a small
-//! `characters` table whose online ones the refresher counts as players (issue 21).
+//! `characters` table whose online ones the refresher counts as players.
 //!
 //! The rule is "create if absent, never alter", for each table on its own: if the database
 //! already has a `constants` (or `characters`) table — the developer's own data, or a real

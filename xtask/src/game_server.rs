@@ -1,4 +1,4 @@
-//! The game server's stand-in for `cargo xtask up` (issue 21), and `cargo xtask game-server
+//! The game server's stand-in for `cargo xtask up`, and `cargo xtask game-server
 //! stop|start|status`, which closes and reopens it.
 //!
 //! The refresher's probe is a TCP connect, so all a stand-in has to do is accept and close:

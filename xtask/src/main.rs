@@ -4,7 +4,7 @@
 //!   by `DATABASE_URL`/`REDIS_URL`, or throwaway instances under `target/`), a demo
 //!   `constants` table, the refresher, and the reader on 127.0.0.1:3000.
 //! - `game-server stop|start|status`: close or reopen the game server's stand-in that `up`
-//!   runs, to watch the status follow the game server (issue 21).
+//!   runs, to watch the status follow the game server.
 //! - `test`: exactly what CI (`.ci/run`) runs: fmt, clippy, the release `.wasm`, and
 //!   `cargo test --workspace` against real services, then schemathesis against the reader.
 //! - `image`: the refresher's container image (`deploy/container/Containerfile`) from the

@@ -177,7 +177,7 @@ mod tests {
         assert!(relative(Path::new("target"), Path::new("/w")).is_err());
     }
 
-    /// The trap of issue 22: a target directory outside the checkout. The copy's `source`
+    /// The trap: a target directory outside the checkout. The copy's `source`
     /// resolves to the built `.wasm` and its build `workdir` to the workspace, wherever the
     /// target directory is; the checked-in spin.toml's would not.
     #[test]

@@ -50,7 +50,7 @@ impl Workspace {
             .join("status_reader.wasm")
     }
 
-    /// The target directory of the reader's WASIp3 build for Spin 4 (issue 25): a directory of
+    /// The target directory of the reader's WASIp3 build for Spin 4: a directory of
     /// its own, as `deploy/spin/spin4.toml` builds it, because both builds write a
     /// `status_reader.wasm`.
     pub fn spin4_target(&self) -> PathBuf {

@@ -95,7 +95,7 @@ impl LiveReport for ChangesReport {
             self.changes,
             self.idle_s
         );
-        let title = "Changes live: change → visible, and MySQL's idle cost (issue 13)";
+        let title = "Changes live: change → visible, and MySQL's idle cost";
         let mut out = self.run.heading(title, &what);
         self.table(&mut out);
         self.method(&mut out);

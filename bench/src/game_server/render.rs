@@ -35,8 +35,7 @@ impl LiveReport for GameServerReport {
     }
 
     fn render(&self) -> String {
-        let title =
-            "The game server itself: stop → the website sees offline, and MySQL's cost (issue 21)";
+        let title = "The game server itself: stop → the website sees offline, and MySQL's cost";
         let mut out = self.run.heading(title, &format!("{} flips", self.flips));
         let per_hour = self
             .statements

@@ -1,4 +1,4 @@
-//! Issue 10's rows: the reader and the control component on Spin's key-value API beside the
+//! The two-backend rows: the reader and the control component on Spin's key-value API beside the
 //! outbound ones, with the ratios and targets that compare them (same run, c=50).
 
 use super::{Outcome, Row, fmt_ms, ratio, row, share, verdict};
@@ -28,7 +28,7 @@ pub(super) fn ratios(o: &[Outcome], kind: Kind, r: &Row) -> Vec<String> {
     }
 }
 
-/// Issue 10's targets. They are held out for a real Spin CLI; these are the reader-host
+/// The two-backend targets. They are held out for a real Spin CLI; these are the reader-host
 /// numbers of the same comparisons.
 pub(super) fn targets(o: &[Outcome]) -> Vec<String> {
     let c = 50;

@@ -1,4 +1,4 @@
-//! The verdicts: every target of issue 5 (and, through `backends`, issue 10) met or missed,
+//! The verdicts: every target of the main run (and, through `backends`, the two-backend ones) met or missed,
 //! from the rows of one run.
 
 use super::{Outcome, Report, Row, backends, fmt_ms, row, share, verdict};
@@ -144,7 +144,7 @@ fn throughput(o: &[Outcome]) -> Vec<String> {
             o,
             Kind::ReaderHistory,
             Kind::Reader,
-            "/server/status/history ≥ 80 % of /server/status req/s (issue 23)",
+            "/server/status/history ≥ 80 % of /server/status req/s",
             80.0,
         )
         .unwrap_or_else(|| missing("/history vs /server/status")),

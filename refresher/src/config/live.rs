@@ -1,4 +1,4 @@
-//! The live-change settings (issue 13): the refresh channel, the gap between refreshes, the
+//! The live-change settings: the refresh channel, the gap between refreshes, the
 //! change watcher, and what `refresh-now` needs.
 
 use std::time::Duration;

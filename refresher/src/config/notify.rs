@@ -1,4 +1,4 @@
-//! `STATUS_NOTIFY*` (issue 24): where state changes are announced, and how.
+//! `STATUS_NOTIFY*`: where state changes are announced, and how.
 //!
 //! `STATUS_NOTIFY` is one list, `discord=URL,telegram=URL,webhook=URL`. A URL may hold a
 //! comma or an `=` of its own (a webhook's query), so the list is cut only before a comma

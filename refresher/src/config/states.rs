@@ -1,4 +1,4 @@
-//! The typed-state settings (issue 11): which `ServerStatus` values mean which state, and
+//! The typed-state settings: which `ServerStatus` values mean which state, and
 //! which constants carry the visitors' message and the end of maintenance.
 
 use status_document::{StateMapping, StateSettings};

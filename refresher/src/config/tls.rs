@@ -1,4 +1,4 @@
-//! The TLS settings (issue 9): `REDIS_CA_CERT`, `REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY` for
+//! The TLS settings: `REDIS_CA_CERT`, `REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY` for
 //! `rediss://`, and `DB_SSL_MODE` / `DB_SSL_CA` (or `?ssl-mode=` / `?ssl-ca=` in
 //! `DATABASE_URL`) for MySQL.
 //!

@@ -1,4 +1,4 @@
-//! The history beside the document (issue 23): `<STATUS_KEY>:history`, one bounded
+//! The history beside the document: `<STATUS_KEY>:history`, one bounded
 //! document of uptime, incidents and players over time (see [`status_document::history`]).
 //!
 //! Every write the refresher vouches for (a refresh, a probe or players write) is also an

@@ -16,7 +16,7 @@ pub(super) const SLACK: Duration = Duration::from_millis(1500);
 /// Bound on a refresher's start-up until its first document is readable: generous, as a
 /// loaded machine can take seconds to start a process; no promise of the product's.
 pub(super) const FIRST_DOCUMENT_WITHIN: Duration = Duration::from_secs(30);
-/// The refresher stops within 5 s of SIGTERM (issue 2); a little more for a loaded machine.
+/// The refresher stops within 5 s of SIGTERM; a little more for a loaded machine.
 pub(super) const STOP_WITHIN: Duration = Duration::from_secs(7);
 /// How often waits look again.
 const POLL: Duration = Duration::from_millis(50);

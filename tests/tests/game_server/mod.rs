@@ -1,4 +1,4 @@
-//! The game-server probe (issue 21), with every part real: a TCP listener that stands in
+//! The game-server probe, with every part real: a TCP listener that stands in
 //! for the game server (closed and reopened by the test), the refresher binary probing it,
 //! MariaDB, Redis, and the reader `.wasm` in reader-host answering as the website sees it.
 //!

@@ -67,7 +67,7 @@ async fn every_request_gets_a_fresh_instance_and_one_connection() {
     assert_eq!(stats.component_requests, 5);
     assert_eq!(stats.redis_connections_opened, 5);
     assert_eq!(stats.guest_failures, 0);
-    // Issue 5's budget for the reader: at most 2 MiB of linear memory per request.
+    // The reader's memory budget: at most 2 MiB of linear memory per request.
     assert!(
         stats.peak_memory_bytes_max <= 2 * 1024 * 1024,
         "peak linear memory {} bytes",

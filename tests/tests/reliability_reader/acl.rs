@@ -260,7 +260,7 @@ fn acl_reader_user_reads_only_the_status_keys() {
     assert_eq!(got.as_deref(), Some("last-good-bytes"));
     let ttl: i64 = c.ttl(&status).unwrap();
     assert_eq!(ttl, -1);
-    // And the history (issue 23): read, never written.
+    // And the history: read, never written.
     let history = status_document::keys::history_key(&status);
     redis.set(&history, "history-bytes");
     let got: Option<String> = c.get(&history).unwrap();
@@ -383,7 +383,7 @@ fn acl_refresher_user_writes_only_its_keys() {
         fastrand::u64(..),
         status_refresher::write::document::GUARDED_WRITE
     );
-    // With the history (issue 23): read before, set by the same script.
+    // With the history: read before, set by the same script.
     let history = status_document::keys::history_key(&status);
     let got: Option<String> = c.get(&history).unwrap();
     assert_eq!(got, None);
