@@ -1,5 +1,5 @@
-//! The verdicts: every target of the main run (and, through `backends`, the two-backend ones) met or missed,
-//! from the rows of one run.
+//! The verdicts: every target of the main run (and, through `backends`, the two-backend
+//! ones) met or missed, from the rows of one run.
 
 use super::{Outcome, Report, Row, backends, fmt_ms, row, share, verdict};
 use crate::targets::Kind;
