@@ -105,8 +105,10 @@ fn from_stored<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, HistoryErro
         return Err(HistoryError::TooLarge(bytes.len()));
     }
     // One pass on the happy path; the version is only looked at apart to say why a
-    // history of another shape was refused.
-    serde_json::from_slice(bytes).map_err(|e| match serde_json::from_slice::<Version>(bytes) {
+    // history of another shape was refused. Read from a `&str` checked once, as
+    // `DocumentView::parse` does, so the `.wasm` carries one serde_json reader, not two.
+    let text = std::str::from_utf8(bytes).map_err(|e| HistoryError::Json(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| match serde_json::from_str::<Version>(text) {
         Ok(v) if v.schema_version != HISTORY_VERSION => HistoryError::Version(v.schema_version),
         _ => HistoryError::Json(e.to_string()),
     })
