@@ -236,171 +236,210 @@ fn built(what: &str, bin: &Path, addr: SocketAddr) -> anyhow::Result<Command> {
 pub const CONTROL_KV_PATH: &str = "/kv/server/status";
 
 /// Starts `kind`; an error means "not measured" and says why.
+///
+/// Each family of targets is started by its own step below; this only picks the port
+/// they all listen on and dispatches.
 pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Running> {
     let addr = free_port()?;
-    let url = format!("http://{addr}{PATH}");
-    let plain = |server: Server, detail: &str| Running {
-        url: url.clone(),
-        detail: detail.to_owned(),
-        servers: vec![server],
-        nginx: None,
-    };
     match kind {
-        Kind::DirectFresh | Kind::DirectPooled => {
-            let mut command = built("direct-db-server", &ctx.artifacts.direct_db_server, addr)?;
-            command.env("DATABASE_URL", ctx.database_url());
-            if kind == Kind::DirectPooled {
-                command.arg("--pooled");
-            }
-            let server = serve(ctx, kind.key(), command, addr, PATH)?;
-            Ok(plain(
-                server,
-                "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
-            ))
-        }
-        Kind::ReaderBefore => {
-            let Some(before) = &ctx.reader_before else {
-                bail!("no --reader-before checkout given");
-            };
-            let wasm = before.join("target/wasm32-wasip2/release/status_reader.wasm");
-            let server = reader_host(
-                ctx,
-                kind.key(),
-                &before.join("spin.toml"),
-                &wasm,
-                addr,
-                Api::Outbound,
-                PATH,
-            )?;
-            Ok(Running {
-                url: format!("http://{addr}{PATH}"),
-                ..plain(
-                    server,
-                    "release .wasm of the older checkout, its own spin.toml",
-                )
-            })
-        }
+        Kind::DirectFresh | Kind::DirectPooled => start_direct_db(kind, ctx, addr),
+        Kind::ReaderBefore => start_reader_before(kind, ctx, addr),
         Kind::Reader
         | Kind::ReaderP3
         | Kind::ReaderHistory
         | Kind::ReaderKv
         | Kind::Control
-        | Kind::ControlKv => {
-            let outbound = [
-                Kind::Reader,
-                Kind::ReaderP3,
-                Kind::ReaderHistory,
-                Kind::Control,
-            ];
-            let api = if outbound.contains(&kind) {
-                Api::Outbound
-            } else {
-                Api::KeyValue {
-                    via_variable: kind == Kind::ReaderKv,
-                }
-            };
-            let (manifest, wasm, path, detail) = match kind {
-                Kind::Reader | Kind::ReaderKv => (
-                    "spin.toml",
-                    &ctx.artifacts.reader_wasm,
-                    PATH,
-                    "release .wasm",
-                ),
-                Kind::ReaderP3 => (
-                    "deploy/spin/spin4.toml",
-                    &ctx.artifacts.reader_wasm_p3,
-                    PATH,
-                    "release WASIp3 .wasm, instances reused 128 / 16 at a time",
-                ),
-                Kind::ReaderHistory => (
-                    "spin.toml",
-                    &ctx.artifacts.reader_wasm,
-                    HISTORY_PATH,
-                    "release .wasm, a 30-day history with players (seed.rs)",
-                ),
-                Kind::Control => (
-                    "bench/control/spin.toml",
-                    &ctx.artifacts.control_wasm,
-                    PATH,
-                    "bench/control: GET key, return bytes",
-                ),
-                _ => (
-                    "bench/control/spin.toml",
-                    &ctx.artifacts.control_wasm,
-                    CONTROL_KV_PATH,
-                    "bench/control /kv/: key-value GET, return bytes",
-                ),
-            };
-            let manifest = ctx.root.join(manifest);
-            let server = reader_host(ctx, kind.key(), &manifest, wasm, addr, api, path)?;
-            Ok(Running {
-                url: format!("http://{addr}{path}"),
-                ..plain(server, detail)
-            })
-        }
-        Kind::Spin => {
-            let Some(spin) = which("spin") else {
-                bail!("`spin` is not on PATH (no Spin CLI on this machine)");
-            };
-            let mut command = Command::new(spin);
-            command
-                .arg("up")
-                .arg("-f")
-                .arg(ctx.root.join("spin.toml"))
-                .arg("--listen")
-                .arg(addr.to_string())
-                .env("SPIN_VARIABLE_REDIS_ADDRESS", &ctx.redis_url)
-                .env("SPIN_VARIABLE_STATUS_KEY", &ctx.status_key);
-            let server = serve(ctx, kind.key(), command, addr, PATH)?;
-            Ok(plain(server, "spin up"))
-        }
-        Kind::NginxCache => {
-            let Some(nginx_bin) = nginx_binary() else {
-                bail!("nginx is not installed (apt-get install nginx)");
-            };
-            let reader_addr = free_port()?;
-            let reader = reader_host(
-                ctx,
-                "nginx-cache-reader",
-                &ctx.root.join("spin.toml"),
-                &ctx.artifacts.reader_wasm,
-                reader_addr,
-                Api::Outbound,
-                PATH,
-            )?;
-            let rendered = nginx::render_cache(
-                &ctx.root.join("deploy/nginx/server-status.conf"),
-                &ctx.run_dir.join("nginx-cache"),
-                reader_addr,
-                addr,
-            )?;
-            let server = serve(
-                ctx,
-                "nginx-cache",
-                rendered.command(&nginx_bin)?,
-                addr,
-                PATH,
-            )?;
-            Ok(Running {
-                url,
-                detail: "deploy/nginx/server-status.conf".into(),
-                servers: vec![server, reader],
-                nginx: Some(rendered),
-            })
-        }
-        Kind::Static => {
-            if let Some(nginx_bin) = nginx_binary() {
-                let rendered =
-                    nginx::render_static(&ctx.run_dir.join("nginx-static"), static_file, addr)?;
-                let command = rendered.command(&nginx_bin)?;
-                let server = serve(ctx, "nginx-static", command, addr, PATH)?;
-                return Ok(plain(server, "nginx static file"));
-            }
-            let mut command = built("static-server", &ctx.artifacts.static_server, addr)?;
-            command.arg("--file").arg(static_file);
-            let server = serve(ctx, "static-server", command, addr, PATH)?;
-            Ok(plain(server, "static-server (nginx absent)"))
+        | Kind::ControlKv => start_component(kind, ctx, addr),
+        Kind::Spin => start_spin(kind, ctx, addr),
+        Kind::NginxCache => start_nginx_cache(ctx, addr),
+        Kind::Static => start_static(ctx, static_file, addr),
+    }
+}
+
+/// A target of one server loaded on [`PATH`] at `addr`, with no front cache.
+fn plain(addr: SocketAddr, server: Server, detail: &str) -> Running {
+    Running {
+        url: format!("http://{addr}{PATH}"),
+        detail: detail.to_owned(),
+        servers: vec![server],
+        nginx: None,
+    }
+}
+
+/// The direct-DB server (today's site), opening a fresh connection per request or, for
+/// [`Kind::DirectPooled`], drawing from a pool.
+fn start_direct_db(kind: Kind, ctx: &Context, addr: SocketAddr) -> anyhow::Result<Running> {
+    let mut command = built("direct-db-server", &ctx.artifacts.direct_db_server, addr)?;
+    command.env("DATABASE_URL", ctx.database_url());
+    if kind == Kind::DirectPooled {
+        command.arg("--pooled");
+    }
+    let server = serve(ctx, kind.key(), command, addr, PATH)?;
+    Ok(plain(
+        addr,
+        server,
+        "bench/src/bin/direct_db_server.rs, hyper 1 + mysql_async",
+    ))
+}
+
+/// The reader of the `--reader-before` checkout, with that checkout's own manifest and
+/// release build, so "p99 no worse than before" compares like with like.
+fn start_reader_before(kind: Kind, ctx: &Context, addr: SocketAddr) -> anyhow::Result<Running> {
+    let Some(before) = &ctx.reader_before else {
+        bail!("no --reader-before checkout given");
+    };
+    let wasm = before.join("target/wasm32-wasip2/release/status_reader.wasm");
+    let server = reader_host(
+        ctx,
+        kind.key(),
+        &before.join("spin.toml"),
+        &wasm,
+        addr,
+        Api::Outbound,
+        PATH,
+    )?;
+    Ok(plain(
+        addr,
+        server,
+        "release .wasm of the older checkout, its own spin.toml",
+    ))
+}
+
+/// A component of this checkout (the reader or the control) in reader-host, loaded on the
+/// path [`component_of`] names for `kind`.
+fn start_component(kind: Kind, ctx: &Context, addr: SocketAddr) -> anyhow::Result<Running> {
+    let (manifest, wasm, path, detail) = component_of(kind, ctx);
+    let manifest = ctx.root.join(manifest);
+    let server = reader_host(ctx, kind.key(), &manifest, wasm, addr, api_of(kind), path)?;
+    Ok(Running {
+        url: format!("http://{addr}{path}"),
+        ..plain(addr, server, detail)
+    })
+}
+
+/// The Redis API a reader-host component target reads through: outbound but for the two
+/// key-value targets, of which only the reader is told so by a variable (see [`Api`]).
+fn api_of(kind: Kind) -> Api {
+    let outbound = [
+        Kind::Reader,
+        Kind::ReaderP3,
+        Kind::ReaderHistory,
+        Kind::Control,
+    ];
+    if outbound.contains(&kind) {
+        Api::Outbound
+    } else {
+        Api::KeyValue {
+            via_variable: kind == Kind::ReaderKv,
         }
     }
+}
+
+/// Manifest (relative to the checkout), component, measured path and label detail of a
+/// reader-host component target; anything but the reader targets and `Control` is
+/// `ControlKv`.
+fn component_of(kind: Kind, ctx: &Context) -> (&'static str, &Path, &'static str, &'static str) {
+    match kind {
+        Kind::Reader | Kind::ReaderKv => (
+            "spin.toml",
+            &ctx.artifacts.reader_wasm,
+            PATH,
+            "release .wasm",
+        ),
+        Kind::ReaderP3 => (
+            "deploy/spin/spin4.toml",
+            &ctx.artifacts.reader_wasm_p3,
+            PATH,
+            "release WASIp3 .wasm, instances reused 128 / 16 at a time",
+        ),
+        Kind::ReaderHistory => (
+            "spin.toml",
+            &ctx.artifacts.reader_wasm,
+            HISTORY_PATH,
+            "release .wasm, a 30-day history with players (seed.rs)",
+        ),
+        Kind::Control => (
+            "bench/control/spin.toml",
+            &ctx.artifacts.control_wasm,
+            PATH,
+            "bench/control: GET key, return bytes",
+        ),
+        _ => (
+            "bench/control/spin.toml",
+            &ctx.artifacts.control_wasm,
+            CONTROL_KV_PATH,
+            "bench/control /kv/: key-value GET, return bytes",
+        ),
+    }
+}
+
+/// The reader under the real `spin up`, when the Spin CLI is on this machine.
+fn start_spin(kind: Kind, ctx: &Context, addr: SocketAddr) -> anyhow::Result<Running> {
+    let Some(spin) = which("spin") else {
+        bail!("`spin` is not on PATH (no Spin CLI on this machine)");
+    };
+    let mut command = Command::new(spin);
+    command
+        .arg("up")
+        .arg("-f")
+        .arg(ctx.root.join("spin.toml"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .env("SPIN_VARIABLE_REDIS_ADDRESS", &ctx.redis_url)
+        .env("SPIN_VARIABLE_STATUS_KEY", &ctx.status_key);
+    let server = serve(ctx, kind.key(), command, addr, PATH)?;
+    Ok(plain(addr, server, "spin up"))
+}
+
+/// nginx with the deployed front-cache config on `addr`, in front of a reader on a port
+/// of its own; the rendered config is kept so the run can count requests that reached
+/// the reader.
+fn start_nginx_cache(ctx: &Context, addr: SocketAddr) -> anyhow::Result<Running> {
+    let Some(nginx_bin) = nginx_binary() else {
+        bail!("nginx is not installed (apt-get install nginx)");
+    };
+    let reader_addr = free_port()?;
+    let reader = reader_host(
+        ctx,
+        "nginx-cache-reader",
+        &ctx.root.join("spin.toml"),
+        &ctx.artifacts.reader_wasm,
+        reader_addr,
+        Api::Outbound,
+        PATH,
+    )?;
+    let rendered = nginx::render_cache(
+        &ctx.root.join("deploy/nginx/server-status.conf"),
+        &ctx.run_dir.join("nginx-cache"),
+        reader_addr,
+        addr,
+    )?;
+    let server = serve(
+        ctx,
+        "nginx-cache",
+        rendered.command(&nginx_bin)?,
+        addr,
+        PATH,
+    )?;
+    Ok(Running {
+        url: format!("http://{addr}{PATH}"),
+        detail: "deploy/nginx/server-status.conf".into(),
+        servers: vec![server, reader],
+        nginx: Some(rendered),
+    })
+}
+
+/// The static ceiling: nginx serving `static_file` if installed, else our static-server.
+fn start_static(ctx: &Context, static_file: &Path, addr: SocketAddr) -> anyhow::Result<Running> {
+    if let Some(nginx_bin) = nginx_binary() {
+        let rendered = nginx::render_static(&ctx.run_dir.join("nginx-static"), static_file, addr)?;
+        let command = rendered.command(&nginx_bin)?;
+        let server = serve(ctx, "nginx-static", command, addr, PATH)?;
+        return Ok(plain(addr, server, "nginx static file"));
+    }
+    let mut command = built("static-server", &ctx.artifacts.static_server, addr)?;
+    command.arg("--file").arg(static_file);
+    let server = serve(ctx, "static-server", command, addr, PATH)?;
+    Ok(plain(addr, server, "static-server (nginx absent)"))
 }
 pub use dev_support::nginx::binary as nginx_binary;

@@ -104,6 +104,9 @@ fn chaos_duration() -> Duration {
     Duration::from_secs(secs)
 }
 
+/// The timeline of faults, as `(seconds since start, what)`, printed when the contract broke.
+type Events = Arc<Mutex<Vec<(f64, String)>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_every_response_is_a_document_or_a_clean_503() {
     let run_for = chaos_duration();
@@ -129,150 +132,28 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
         .await
         .unwrap_or_else(|last| panic!("never served: {last}\n{}", first.output()));
 
-    // Load: four clients, a request every few ms each, mostly /server/status.
     let t0 = Instant::now();
-    let events: Arc<Mutex<Vec<(f64, String)>>> = Arc::default();
+    let events: Events = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let mut clients = Vec::new();
-    for _ in 0..4 {
-        let (stop, tally) = (Arc::clone(&stop), Arc::clone(&tally));
-        clients.push(tokio::spawn(async move {
-            let mut rng = fastrand::Rng::new();
-            while !stop.load(Ordering::Relaxed) {
-                let path = if rng.u8(..5) == 0 {
-                    "/health"
-                } else {
-                    "/server/status"
-                };
-                let started = Instant::now();
-                let verdict = judge(path, try_get(addr, path, REQUEST_LIMIT).await);
-                let took = started.elapsed();
-                {
-                    let mut t = tally.lock().unwrap();
-                    t.slowest = t.slowest.max(took);
-                    if took > Duration::from_secs(1) {
-                        t.over_1s += 1;
-                    }
-                    let at = (started - t0).as_secs_f64();
-                    match verdict {
-                        Ok(outcome) => *t.outcomes.entry(outcome).or_default() += 1,
-                        Err(v) => t.violations.push(format!("+{at:.2}s took {took:?}: {v}")),
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(rng.u64(2..20))).await;
-            }
-        }));
-    }
+    let clients = spawn_load_clients(addr, t0, &stop, &tally);
+    let lag = spawn_lag_monitor(t0, &stop);
 
-    // How late this process's own timers run: a stalled test process (an overloaded
-    // machine) is told apart from a slow reader.
-    let lag = {
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            let mut worst = (Duration::ZERO, 0.0);
-            while !stop.load(Ordering::Relaxed) {
-                let before = Instant::now();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let late = before.elapsed().saturating_sub(Duration::from_millis(100));
-                if late > worst.0 {
-                    worst = (late, (before - t0).as_secs_f64());
-                }
-            }
-            worst
-        })
-    };
-
-    // The driver: in shuffled rounds, toggle one part at a time at random intervals.
     let log = Arc::clone(&events);
     let event = move |what: &str| {
         log.lock()
             .unwrap()
             .push(((Instant::now() - t0).as_secs_f64(), what.to_owned()));
     };
-    let driver = tokio::task::spawn_blocking(move || {
-        let mut rng = fastrand::Rng::new();
-        let mut faults = Faults::default();
-        let mut refresher = Some(first);
-        let mut redis = redis;
-        let deadline = Instant::now() + run_for;
-        let mut parts = [0u8, 1, 2];
-        'run: loop {
-            rng.shuffle(&mut parts);
-            for part in parts {
-                if Instant::now() >= deadline {
-                    break 'run;
-                }
-                std::thread::sleep(Duration::from_millis(rng.u64(150..900)));
-                match part {
-                    0 => match refresher.take() {
-                        Some(mut child) if rng.bool() => {
-                            child.kill();
-                            event("refresher SIGKILL");
-                            faults.refresher_sigkill += 1;
-                        }
-                        Some(mut child) => {
-                            child.signal(Signal::Term).expect("kill");
-                            event("refresher SIGTERM");
-                            let status = child.wait(SETTLE);
-                            // A TERM that lands before the handlers are installed kills it.
-                            assert!(
-                                status.success() || status.signal() == Some(15),
-                                "refresher after SIGTERM: {status:?}\n{}",
-                                child.output()
-                            );
-                            faults.refresher_sigterm += 1;
-                        }
-                        None => {
-                            refresher = Some(spawn_refresher());
-                            event("refresher started");
-                            faults.refresher_start += 1;
-                        }
-                    },
-                    1 if redis.is_up() => {
-                        redis.kill();
-                        event("redis SIGKILL");
-                        faults.redis_kill += 1;
-                    }
-                    1 => {
-                        event("redis restarting");
-                        redis.restart();
-                        event("redis up");
-                        faults.redis_restart += 1;
-                    }
-                    _ => match proxy.mode() {
-                        Mode::Pass if rng.bool() => {
-                            proxy.set_mode(Mode::Refuse);
-                            event("db refuse");
-                            faults.db_refuse += 1;
-                        }
-                        Mode::Pass => {
-                            proxy.set_mode(Mode::Stall);
-                            event("db stall");
-                            faults.db_stall += 1;
-                        }
-                        _ => {
-                            proxy.set_mode(Mode::Pass);
-                            event("db pass");
-                            faults.db_heal += 1;
-                        }
-                    },
-                }
-                if rng.u8(..4) == 0 {
-                    db.exec("UPDATE constants SET Value = Value + 1 WHERE Name = 'RateExp'");
-                    faults.table_updates += 1;
-                }
-            }
-        }
-        // Heal everything.
-        proxy.set_mode(Mode::Pass);
-        if !redis.is_up() {
-            redis.restart();
-        }
-        let refresher = refresher.unwrap_or_else(&spawn_refresher);
-        (faults, refresher, redis, proxy, db)
-    });
-    let (faults, refresher, redis, _proxy, _db) = driver.await.expect("chaos driver failed");
+    let stack = Stack {
+        refresher: Some(first),
+        redis,
+        proxy,
+        db,
+    };
+    let driver =
+        tokio::task::spawn_blocking(move || drive_faults(run_for, stack, spawn_refresher, event));
+    let (faults, stack) = driver.await.expect("chaos driver failed");
     let healed_at = unix_now();
     let recovered = wait_for_fresh(addr, healed_at - 1.0, SETTLE).await;
     stop.store(true, Ordering::Relaxed);
@@ -288,21 +169,236 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
         tally.outcomes, tally.slowest, tally.over_1s
     );
     if !tally.violations.is_empty() {
-        let timeline: Vec<String> = events
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(at, what)| format!("+{at:.2}s {what}"))
-            .collect();
-        eprintln!("chaos timeline:\n{}", timeline.join("\n"));
-        eprintln!("reader-host output (tail):\n{}", tail(&reader.output(), 60));
+        print_timeline(&events, &reader);
     }
     if let Err(last) = recovered {
+        let refresher = stack.refresher.as_ref().expect("healed with a refresher");
         panic!(
             "no fresh document after healing: {last}\nrefresher:\n{}",
             refresher.output()
         );
     }
+    assert_contract_held(&tally, total);
+    assert_run_exercised(&tally, &faults);
+    assert_reader_rode_it_out(reader);
+    // The last document in Redis is whole and current.
+    let raw = stack.redis.get(&key).expect("a document after recovery");
+    DocumentView::parse(&raw).expect("the stored document is valid");
+}
+
+/// Load: four clients, a request every few ms each, mostly /server/status, each answer
+/// judged and tallied (with its start relative to `t0`) until `stop`.
+fn spawn_load_clients(
+    addr: std::net::SocketAddr,
+    t0: Instant,
+    stop: &Arc<AtomicBool>,
+    tally: &Arc<Mutex<Tally>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (stop, tally) = (Arc::clone(stop), Arc::clone(tally));
+        clients.push(tokio::spawn(async move {
+            let mut rng = fastrand::Rng::new();
+            while !stop.load(Ordering::Relaxed) {
+                let path = if rng.u8(..5) == 0 {
+                    "/health"
+                } else {
+                    "/server/status"
+                };
+                let started = Instant::now();
+                let verdict = judge(path, try_get(addr, path, REQUEST_LIMIT).await);
+                record(&tally, t0, started, verdict);
+                tokio::time::sleep(Duration::from_millis(rng.u64(2..20))).await;
+            }
+        }));
+    }
+    clients
+}
+
+/// Adds one judged request, started at `started`, to the tally: its outcome or violation,
+/// and whether it was the slowest or over a second.
+fn record(tally: &Mutex<Tally>, t0: Instant, started: Instant, verdict: Result<String, String>) {
+    let took = started.elapsed();
+    let mut t = tally.lock().unwrap();
+    t.slowest = t.slowest.max(took);
+    if took > Duration::from_secs(1) {
+        t.over_1s += 1;
+    }
+    let at = (started - t0).as_secs_f64();
+    match verdict {
+        Ok(outcome) => *t.outcomes.entry(outcome).or_default() += 1,
+        Err(v) => t.violations.push(format!("+{at:.2}s took {took:?}: {v}")),
+    }
+}
+
+/// How late this process's own timers run: a stalled test process (an overloaded
+/// machine) is told apart from a slow reader. Yields the worst lateness and when
+/// (seconds after `t0`) it happened.
+fn spawn_lag_monitor(
+    t0: Instant,
+    stop: &Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<(Duration, f64)> {
+    let stop = Arc::clone(stop);
+    tokio::spawn(async move {
+        let mut worst = (Duration::ZERO, 0.0);
+        while !stop.load(Ordering::Relaxed) {
+            let before = Instant::now();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let late = before.elapsed().saturating_sub(Duration::from_millis(100));
+            if late > worst.0 {
+                worst = (late, (before - t0).as_secs_f64());
+            }
+        }
+        worst
+    })
+}
+
+/// The parts the driver toggles, handed to it and back so the test can inspect them after.
+struct Stack {
+    refresher: Option<Child>,
+    redis: RedisServer,
+    proxy: FaultProxy,
+    db: TestDb,
+}
+
+/// The driver: for `run_for`, in shuffled rounds, toggles one part at a time at random
+/// intervals (now and then bumping the table so there is something new to publish),
+/// then heals everything; the returned stack has a refresher running.
+fn drive_faults(
+    run_for: Duration,
+    mut stack: Stack,
+    spawn_refresher: impl Fn() -> Child,
+    event: impl Fn(&str),
+) -> (Faults, Stack) {
+    let mut rng = fastrand::Rng::new();
+    let mut faults = Faults::default();
+    let deadline = Instant::now() + run_for;
+    let mut parts = [0u8, 1, 2];
+    'run: loop {
+        rng.shuffle(&mut parts);
+        for part in parts {
+            if Instant::now() >= deadline {
+                break 'run;
+            }
+            std::thread::sleep(Duration::from_millis(rng.u64(150..900)));
+            match part {
+                0 => toggle_refresher(
+                    &mut rng,
+                    &mut stack.refresher,
+                    &mut faults,
+                    &spawn_refresher,
+                    &event,
+                ),
+                1 => toggle_redis(&mut stack.redis, &mut faults, &event),
+                _ => toggle_db(&mut rng, &stack.proxy, &mut faults, &event),
+            }
+            if rng.u8(..4) == 0 {
+                stack
+                    .db
+                    .exec("UPDATE constants SET Value = Value + 1 WHERE Name = 'RateExp'");
+                faults.table_updates += 1;
+            }
+        }
+    }
+    // Heal everything.
+    stack.proxy.set_mode(Mode::Pass);
+    if !stack.redis.is_up() {
+        stack.redis.restart();
+    }
+    stack.refresher = Some(stack.refresher.take().unwrap_or_else(&spawn_refresher));
+    (faults, stack)
+}
+
+/// A running refresher is killed (SIGKILL, or SIGTERM and it must exit cleanly); a missing
+/// one is started.
+fn toggle_refresher(
+    rng: &mut fastrand::Rng,
+    refresher: &mut Option<Child>,
+    faults: &mut Faults,
+    spawn_refresher: &impl Fn() -> Child,
+    event: &impl Fn(&str),
+) {
+    match refresher.take() {
+        Some(mut child) if rng.bool() => {
+            child.kill();
+            event("refresher SIGKILL");
+            faults.refresher_sigkill += 1;
+        }
+        Some(mut child) => {
+            child.signal(Signal::Term).expect("kill");
+            event("refresher SIGTERM");
+            let status = child.wait(SETTLE);
+            // A TERM that lands before the handlers are installed kills it.
+            assert!(
+                status.success() || status.signal() == Some(15),
+                "refresher after SIGTERM: {status:?}\n{}",
+                child.output()
+            );
+            faults.refresher_sigterm += 1;
+        }
+        None => {
+            *refresher = Some(spawn_refresher());
+            event("refresher started");
+            faults.refresher_start += 1;
+        }
+    }
+}
+
+/// Redis, if up, is SIGKILLed; if down, restarted.
+fn toggle_redis(redis: &mut RedisServer, faults: &mut Faults, event: &impl Fn(&str)) {
+    if redis.is_up() {
+        redis.kill();
+        event("redis SIGKILL");
+        faults.redis_kill += 1;
+    } else {
+        event("redis restarting");
+        redis.restart();
+        event("redis up");
+        faults.redis_restart += 1;
+    }
+}
+
+/// The database connection, if passing, starts refusing or stalling; else it heals.
+fn toggle_db(
+    rng: &mut fastrand::Rng,
+    proxy: &FaultProxy,
+    faults: &mut Faults,
+    event: &impl Fn(&str),
+) {
+    match proxy.mode() {
+        Mode::Pass if rng.bool() => {
+            proxy.set_mode(Mode::Refuse);
+            event("db refuse");
+            faults.db_refuse += 1;
+        }
+        Mode::Pass => {
+            proxy.set_mode(Mode::Stall);
+            event("db stall");
+            faults.db_stall += 1;
+        }
+        _ => {
+            proxy.set_mode(Mode::Pass);
+            event("db pass");
+            faults.db_heal += 1;
+        }
+    }
+}
+
+/// On a broken contract: the fault timeline and the reader's last lines, to line the
+/// violations up against.
+fn print_timeline(events: &Events, reader: &Child) {
+    let timeline: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(at, what)| format!("+{at:.2}s {what}"))
+        .collect();
+    eprintln!("chaos timeline:\n{}", timeline.join("\n"));
+    eprintln!("reader-host output (tail):\n{}", tail(&reader.output(), 60));
+}
+
+/// Every response was a document or a clean 503 (else the first ten that were not).
+fn assert_contract_held(tally: &Tally, total: u64) {
     assert!(
         tally.violations.is_empty(),
         "{} of {total} responses broke the contract, e.g.:\n{}",
@@ -315,7 +411,10 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // The run must have exercised what it claims.
+}
+
+/// The run must have exercised what it claims, and no request took the full limit.
+fn assert_run_exercised(tally: &Tally, faults: &Faults) {
     let count = |k: &str| tally.outcomes.get(k).copied().unwrap_or(0);
     assert!(count("200 document") > 0, "{:?}", tally.outcomes);
     assert!(count("503 redis_unavailable") > 0, "{:?}", tally.outcomes);
@@ -326,14 +425,13 @@ async fn chaos_every_response_is_a_document_or_a_clean_503() {
     assert!(faults.redis_kill >= 2, "{faults:?}");
     assert!(faults.db_refuse + faults.db_stall >= 2, "{faults:?}");
     assert!(tally.slowest < REQUEST_LIMIT);
-    // The reader process rode it all out.
-    let mut reader = reader;
+}
+
+/// The reader process rode it all out: still running, and never panicked.
+fn assert_reader_rode_it_out(mut reader: Child) {
     assert!(
         reader.wait_timeout(Duration::ZERO).is_none() && !reader.output().contains("panicked"),
         "reader-host:\n{}",
         reader.output()
     );
-    // The last document in Redis is whole and current.
-    let raw = redis.get(&key).expect("a document after recovery");
-    DocumentView::parse(&raw).expect("the stored document is valid");
 }

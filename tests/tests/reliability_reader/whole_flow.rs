@@ -98,34 +98,67 @@ async fn whole_flow_runs_under_the_acl_users() {
     let refresher_url = refresher_user.url();
     assert!(refresher_url.ends_with("/0"), "{refresher_url}");
 
-    // 1. `--once` with the lease on (the default): the guarded-write script.
+    // 1.–2. `--once`, with and without the lease.
+    let mut outputs = once_writes(&db, &refresher_url, &redis);
+    // 3. The daemon, and the publisher's nudge.
+    outputs.push(daemon_writes_and_hears_the_publisher(
+        &db,
+        &refresher_url,
+        &redis,
+    ));
+    for out in &outputs {
+        assert_no_secret(out, &refresher_pw, "refresher output");
+        assert!(!out.contains("NOPERM"), "{out}");
+    }
+
+    // 4. The reader, as the reader user.
+    reader_reads_as_the_reader_user(&redis, &reader_user, &reader_pw).await;
+
+    // Neither half had a command denied along the way.
+    assert_eq!(reader_user.acl_log(), Vec::<BTreeMap<_, _>>::new());
+    assert_eq!(refresher_user.acl_log(), Vec::<BTreeMap<_, _>>::new());
+
+    // 5. A wrong password.
+    wrong_password_is_a_clean_503(&redis, &reader_user, &reader_pw).await;
+}
+
+/// Steps 1 and 2: `--once` with the lease on (the default: the guarded-write script), then
+/// without it (MULTI/SET/SET/EXEC); each must store the table's current rate. Returns both
+/// outputs, for the secret check.
+fn once_writes(db: &TestDb, refresher_url: &str, redis: &TestRedis) -> Vec<String> {
     let mut outputs = Vec::new();
-    let mut cmd = refresher(&db, &refresher_url, &redis);
+    let mut cmd = refresher(db, refresher_url, redis);
     cmd.arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
-    assert_eq!(stored(&redis).unwrap().rates.exp, 4.0);
+    assert_eq!(stored(redis).unwrap().rates.exp, 4.0);
     outputs.push(out);
 
-    // 2. `--once` without the lease: MULTI/SET/SET/EXEC.
     db.exec("UPDATE constants SET Value = 5 WHERE Name = 'RateExp'");
-    let mut cmd = refresher(&db, &refresher_url, &redis);
+    let mut cmd = refresher(db, refresher_url, redis);
     cmd.env("STATUS_LEASE", "0").arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
-    assert_eq!(stored(&redis).unwrap().rates.exp, 5.0);
+    assert_eq!(stored(redis).unwrap().rates.exp, 5.0);
     outputs.push(out);
+    outputs
+}
 
-    // 3. The daemon: acquires the lease, reads the interval override, writes, and releases
-    //    the lease on SIGTERM.
+/// Step 3: the daemon acquires the lease, reads the interval override, writes, hears the
+/// publisher's nudge, and releases the lease on SIGTERM. Returns its output.
+fn daemon_writes_and_hears_the_publisher(
+    db: &TestDb,
+    refresher_url: &str,
+    redis: &TestRedis,
+) -> String {
     db.exec("UPDATE constants SET Value = 6 WHERE Name = 'RateExp'");
     let lock = status_document::keys::lock_key(&redis.status_key());
-    let mut cmd = refresher(&db, &refresher_url, &redis);
+    let mut cmd = refresher(db, refresher_url, redis);
     cmd.env("STATUS_UPDATE_INTERVAL", "1");
     let mut daemon = Child::spawn(cmd);
     let wrote = tokio::task::block_in_place(|| {
         wait_until(SETTLE, || {
-            stored(&redis).is_some_and(|d| d.rates.exp == 6.0) && redis.get(&lock).is_some()
+            stored(redis).is_some_and(|d| d.rates.exp == 6.0) && redis.get(&lock).is_some()
         })
     });
     assert!(
@@ -138,10 +171,24 @@ async fn whole_flow_runs_under_the_acl_users() {
         "the interval override was not read:\n{}",
         daemon.output()
     );
-    // The daemon subscribes to the refresh channel; the publisher user's `refresh-now
-    // --wait` is heard (one subscriber) and sees the document move.
+    publisher_is_heard_and_confined(redis, &daemon);
+    daemon.signal(Signal::Term).expect("kill");
+    let status = tokio::task::block_in_place(|| daemon.wait(SETTLE));
+    assert!(status.success(), "{status:?}\n{}", daemon.output());
+    assert!(
+        redis.get(&lock).is_none(),
+        "lease not released:\n{}",
+        daemon.output()
+    );
+    daemon.output()
+}
+
+/// The daemon subscribes to the refresh channel; the publisher user's `refresh-now
+/// --wait` is heard (one subscriber) and sees the document move, without its password
+/// in the output, and the publisher may do nothing else.
+fn publisher_is_heard_and_confined(redis: &TestRedis, daemon: &Child) {
     let publisher_pw = format!("Pb-{:016x}", fastrand::u64(..));
-    let publisher = AclUser::create(&redis, "status-publisher", &publisher_pw);
+    let publisher = AclUser::create(redis, "status-publisher", &publisher_pw);
     let mut cmd = refresher_command();
     cmd.env("REDIS_URL", publisher.url())
         .env("STATUS_KEY", redis.status_key())
@@ -158,35 +205,30 @@ async fn whole_flow_runs_under_the_acl_users() {
         &["SUBSCRIBE", &format!("{}:refresh", redis.status_key())],
     );
     assert_eq!(publisher.acl_log(), Vec::<BTreeMap<_, _>>::new());
-    daemon.signal(Signal::Term).expect("kill");
-    let status = tokio::task::block_in_place(|| daemon.wait(SETTLE));
-    assert!(status.success(), "{status:?}\n{}", daemon.output());
-    assert!(
-        redis.get(&lock).is_none(),
-        "lease not released:\n{}",
-        daemon.output()
-    );
-    outputs.push(daemon.output());
-    for out in &outputs {
-        assert_no_secret(out, &refresher_pw, "refresher output");
-        assert!(!out.contains("NOPERM"), "{out}");
-    }
+}
 
-    // 4. The reader, as the reader user.
+/// Step 4: reader-host as the reader user serves the primary document, its debug view (TTL
+/// allowed) and a healthy /health, then the last-good copy once the primary is gone;
+/// neither its replies nor its output show the password.
+async fn reader_reads_as_the_reader_user(
+    redis: &TestRedis,
+    reader_user: &AclUser,
+    reader_pw: &str,
+) {
     let (host, addr) =
-        tokio::task::block_in_place(|| spawn_reader_host(&redis, &reader_user.name, &reader_pw));
+        tokio::task::block_in_place(|| spawn_reader_host(redis, &reader_user.name, reader_pw));
     let reply = http_request(addr, "GET", "/server/status", &[], Bytes::new()).await;
     assert_eq!(reply.status, 200, "{:?}\n{}", reply.body, host.output());
     let view = DocumentView::parse(&reply.body).expect("a valid document");
     assert_eq!(view.rates.exp, 6.0);
     assert_eq!(reply.json()["_cache"]["source"], "primary");
-    assert_reply_has_no_secret(&reply, &reader_pw);
+    assert_reply_has_no_secret(&reply, reader_pw);
 
     let debug = http_request(addr, "GET", "/server/status/debug", &[], Bytes::new()).await;
     assert_eq!(debug.status, 200, "{:?}", debug.body);
     let ttl = debug.json()["ttl"].as_i64();
     assert!(ttl.is_some_and(|t| t > 0), "TTL denied? {:?}", debug.body);
-    assert_reply_has_no_secret(&debug, &reader_pw);
+    assert_reply_has_no_secret(&debug, reader_pw);
 
     let health = http_request(addr, "GET", "/health", &[], Bytes::new()).await;
     assert_eq!(health.status, 200, "{:?}", health.body);
@@ -202,16 +244,15 @@ async fn whole_flow_runs_under_the_acl_users() {
     let mut host = host;
     host.signal(Signal::Int).expect("kill");
     tokio::task::block_in_place(|| host.wait(Duration::from_secs(10)));
-    assert_no_secret(&host.output(), &reader_pw, "reader-host output");
+    assert_no_secret(&host.output(), reader_pw, "reader-host output");
+}
 
-    // Neither half had a command denied along the way.
-    assert_eq!(reader_user.acl_log(), Vec::<BTreeMap<_, _>>::new());
-    assert_eq!(refresher_user.acl_log(), Vec::<BTreeMap<_, _>>::new());
-
-    // 5. A wrong password: a clean 503, Redis saw a failed AUTH, the password is nowhere.
+/// Step 5: a wrong password is a clean 503, Redis saw a failed AUTH, the failure is logged,
+/// and neither the wrong nor the right password is anywhere.
+async fn wrong_password_is_a_clean_503(redis: &TestRedis, reader_user: &AclUser, reader_pw: &str) {
     let wrong_pw = format!("Bad-{:016x}/x", fastrand::u64(..));
     let (mut wrong, addr) =
-        tokio::task::block_in_place(|| spawn_reader_host(&redis, &reader_user.name, &wrong_pw));
+        tokio::task::block_in_place(|| spawn_reader_host(redis, &reader_user.name, &wrong_pw));
     let reply = http_request(addr, "GET", "/server/status", &[], Bytes::new()).await;
     assert_eq!(reply.status, 503, "{:?}", reply.body);
     assert_eq!(reply.json()["error"], "redis_unavailable");
@@ -229,5 +270,5 @@ async fn whole_flow_runs_under_the_acl_users() {
         "the failure should be logged:\n{out}"
     );
     assert_no_secret(&out, &wrong_pw, "reader-host output");
-    assert_no_secret(&out, &reader_pw, "reader-host output");
+    assert_no_secret(&out, reader_pw, "reader-host output");
 }
