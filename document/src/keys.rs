@@ -68,13 +68,17 @@ mod tests {
 
     #[test]
     fn derived_keys() {
-        assert_eq!(last_good_key("server:status"), "server:status:last_good");
-        assert_eq!(lock_key("a"), "a:lock");
-        assert_eq!(history_key("server:status"), "server:status:history");
-        assert_eq!(refresh_channel("server:status"), "server:status:refresh");
-        assert_eq!(refresh_channel("eu:status"), "eu:status:refresh");
-        assert_eq!(Source::Primary.key("a"), "a");
-        assert_eq!(Source::LastGood.key("a"), "a:last_good");
-        assert_eq!(Source::LastGood.as_str(), "last_good");
+        for (derived, expected) in [
+            (last_good_key("server:status"), "server:status:last_good"),
+            (lock_key("a"), "a:lock"),
+            (history_key("server:status"), "server:status:history"),
+            (refresh_channel("server:status"), "server:status:refresh"),
+            (refresh_channel("eu:status"), "eu:status:refresh"),
+            (Source::Primary.key("a").into_owned(), "a"),
+            (Source::LastGood.key("a").into_owned(), "a:last_good"),
+            (Source::LastGood.as_str().to_owned(), "last_good"),
+        ] {
+            assert_eq!(derived, expected);
+        }
     }
 }

@@ -77,11 +77,13 @@ mod tests {
 
     #[test]
     fn refuses_broken_escapes() {
-        assert_eq!(decode("%"), Err(QueryError::BadEscape));
-        assert_eq!(decode("%4"), Err(QueryError::BadEscape));
-        assert_eq!(decode("%zz"), Err(QueryError::BadEscape));
-        assert_eq!(decode("%FF"), Err(QueryError::NotUtf8));
-        assert_eq!(decode("%C3%28"), Err(QueryError::NotUtf8));
+        for text in ["%", "%4", "%zz"] {
+            assert_eq!(decode(text), Err(QueryError::BadEscape), "{text}");
+        }
+        // Well-formed escapes of bytes that are not UTF-8.
+        for text in ["%FF", "%C3%28"] {
+            assert_eq!(decode(text), Err(QueryError::NotUtf8), "{text}");
+        }
     }
 
     proptest! {

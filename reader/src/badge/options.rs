@@ -176,9 +176,13 @@ mod tests {
 
     #[test]
     fn bad_values() {
-        assert_eq!(parse("?style=plastic"), Err(OptionError::Style));
-        assert_eq!(parse("?lang=de"), Err(OptionError::Lang));
-        assert_eq!(parse("?show=exp,gold"), Err(OptionError::Show));
-        assert_eq!(parse("?show=player"), Err(OptionError::Show));
+        for (query, error) in [
+            ("?style=plastic", OptionError::Style),
+            ("?lang=de", OptionError::Lang),
+            ("?show=exp,gold", OptionError::Show),
+            ("?show=player", OptionError::Show),
+        ] {
+            assert_eq!(parse(query), Err(error), "{query}");
+        }
     }
 }
