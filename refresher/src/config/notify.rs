@@ -140,39 +140,13 @@ pub fn parse_notify(args: &Args, timeout: Duration) -> Result<Option<NotifySetti
         &args.status_notify_max_per_hour,
         1..=MAX_PER_HOUR,
     )? as u32;
-    let lang = match args.status_notify_lang.trim().to_ascii_lowercase().as_str() {
-        "en" => Lang::En,
-        "ru" => Lang::Ru,
-        _ => {
-            return Err(ConfigError::new(
-                "STATUS_NOTIFY_LANG",
-                format!("expected en or ru, got {}", quote(&args.status_notify_lang)),
-            ));
-        }
-    };
-    let link = match non_empty(&args.status_notify_link).map(str::trim) {
-        Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
-            if link.chars().any(|c| c.is_control() || c.is_whitespace()) || link.len() > 512 {
-                return Err(ConfigError::new(
-                    "STATUS_NOTIFY_LINK",
-                    "expected one URL of at most 512 characters, without spaces",
-                ));
-            }
-            Some(link.to_owned())
-        }
-        Some(other) => {
-            return Err(ConfigError::new(
-                "STATUS_NOTIFY_LINK",
-                format!("expected an http(s):// URL, got {}", quote(other)),
-            ));
-        }
-        None => None,
-    };
     let give_up = parse_u64(
         "STATUS_NOTIFY_GIVE_UP",
         &args.status_notify_give_up,
         1..=OUTBOX_TTL_S,
     )?;
+    let lang = parse_lang(&args.status_notify_lang)?;
+    let link = parse_link(&args.status_notify_link)?;
     Ok(Some(NotifySettings {
         targets,
         secret,
@@ -185,6 +159,39 @@ pub fn parse_notify(args: &Args, timeout: Duration) -> Result<Option<NotifySetti
         give_up: Duration::from_secs(give_up),
         timeout,
     }))
+}
+
+/// `STATUS_NOTIFY_LANG`: `en` or `ru`, in any case.
+fn parse_lang(raw: &str) -> Result<Lang, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "en" => Ok(Lang::En),
+        "ru" => Ok(Lang::Ru),
+        _ => Err(ConfigError::new(
+            "STATUS_NOTIFY_LANG",
+            format!("expected en or ru, got {}", quote(raw)),
+        )),
+    }
+}
+
+/// `STATUS_NOTIFY_LINK`: one http(s) URL without spaces, at most 512 characters; unset or
+/// empty is none.
+fn parse_link(raw: &Option<String>) -> Result<Option<String>, ConfigError> {
+    match non_empty(raw).map(str::trim) {
+        Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
+            if link.chars().any(|c| c.is_control() || c.is_whitespace()) || link.len() > 512 {
+                return Err(ConfigError::new(
+                    "STATUS_NOTIFY_LINK",
+                    "expected one URL of at most 512 characters, without spaces",
+                ));
+            }
+            Ok(Some(link.to_owned()))
+        }
+        Some(other) => Err(ConfigError::new(
+            "STATUS_NOTIFY_LINK",
+            format!("expected an http(s):// URL, got {}", quote(other)),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Cuts the list before every `,<kind>=` (and at its start), so commas and `=` inside a

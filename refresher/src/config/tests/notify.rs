@@ -49,28 +49,21 @@ fn notify_settings_are_checked_by_their_variable_and_never_quote_a_url() {
         "{shown}"
     );
 
-    for (flag, value, variable) in [
-        ("--status-notify-hold", "3601", "STATUS_NOTIFY_HOLD"),
-        (
-            "--status-notify-max-per-hour",
-            "0",
-            "STATUS_NOTIFY_MAX_PER_HOUR",
-        ),
-        ("--status-notify-lang", "de", "STATUS_NOTIFY_LANG"),
-        ("--status-notify-link", "ftp://x", "STATUS_NOTIFY_LINK"),
-        ("--status-notify-give-up", "86401", "STATUS_NOTIFY_GIVE_UP"),
-        (
-            "--status-notify-ca-cert",
-            "/nonexistent/ca.pem",
-            "STATUS_NOTIFY_CA_CERT",
-        ),
+    for (variable, value) in [
+        ("STATUS_NOTIFY_HOLD", "3601"),
+        ("STATUS_NOTIFY_MAX_PER_HOUR", "0"),
+        ("STATUS_NOTIFY_LANG", "de"),
+        ("STATUS_NOTIFY_LINK", "ftp://x"),
+        ("STATUS_NOTIFY_GIVE_UP", "86401"),
+        ("STATUS_NOTIFY_CA_CERT", "/nonexistent/ca.pem"),
     ] {
+        let flag = format!("--{}", flag_for(variable));
         let e = notify_config(&[
             "--status-notify",
             hook,
             "--status-notify-secret",
             "k",
-            flag,
+            &flag,
             value,
         ])
         .unwrap_err();
