@@ -42,18 +42,12 @@ pub fn insert_statements(rows: &[Row], chunk: usize) -> Vec<String> {
 
 /// A MySQL string literal (backslash and quote escaped; the fixture has no other specials).
 fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
-    for c in text.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    // Backslashes first, so the escapes added after them are not escaped again.
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('\'', "''")
+        .replace('\0', "\\0");
+    format!("'{escaped}'")
 }
 
 #[cfg(test)]
@@ -68,5 +62,6 @@ mod tests {
         let statements = insert_statements(&padding(0, 2500), 1000);
         assert_eq!(statements.len(), 3);
         assert_eq!(quote("a'b\\c"), "'a''b\\\\c'");
+        assert_eq!(quote("a\0"), "'a\\0'");
     }
 }
