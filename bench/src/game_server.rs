@@ -70,24 +70,27 @@ pub async fn run(flips: u32, request: Request) -> anyhow::Result<GameServerRepor
     Ok(GameServerReport {
         run,
         flips,
-        offline: measured.offline,
-        online: measured.online,
-        offline_failures: measured.offline_failures,
-        online_failures: measured.online_failures,
-        statements: measured.statements,
-        run_s: measured.run_s,
+        measured,
     })
 }
 
 /// What the flips measured.
-#[derive(Debug, Default)]
-struct Flips {
-    offline: Vec<Duration>,
-    online: Vec<Duration>,
-    offline_failures: u32,
-    online_failures: u32,
-    statements: Statements,
-    run_s: f64,
+#[derive(Debug, Clone, Default)]
+pub struct Flips {
+    /// Stop → `offline` served.
+    pub offline: Served,
+    /// Start → `online` served.
+    pub online: Served,
+    pub statements: Statements,
+    pub run_s: f64,
+}
+
+/// One direction of the flips: the latency of each flip that showed, and how many did not
+/// within the bound.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    pub latencies: Vec<Duration>,
+    pub failures: u32,
 }
 
 /// Sets up the demo tables, the refresher's user and a fresh key, starts the stand-in, the
@@ -193,48 +196,30 @@ async fn flip(
     pause().await;
     game.close().await;
     let took = served(addr, "offline", Instant::now(), bound).await?;
-    record(
-        i,
-        "offline",
-        bound,
-        took,
-        &mut out.offline,
-        &mut out.offline_failures,
-    );
+    out.offline.record(i, "offline", bound, took);
     pause().await;
     game.open().await?;
     let took = served(addr, "online", Instant::now(), bound).await?;
-    record(
-        i,
-        "online",
-        bound,
-        took,
-        &mut out.online,
-        &mut out.online_failures,
-    );
+    out.online.record(i, "online", bound, took);
     Ok(())
 }
 
-/// One awaited state of a flip: its latency, or a failure when it was not served in time.
-fn record(
-    i: u32,
-    state: &str,
-    bound: Duration,
-    took: Option<Duration>,
-    latencies: &mut Vec<Duration>,
-    failures: &mut u32,
-) {
-    match took {
-        Some(took) => {
-            eprintln!(
-                "bench:   flip {i}: {state} after {:.2} s",
-                took.as_secs_f64()
-            );
-            latencies.push(took);
-        }
-        None => {
-            eprintln!("bench:   flip {i}: {state} not served within {bound:?}");
-            *failures += 1;
+impl Served {
+    /// One awaited state of flip `i`: its latency, or a failure when it was not served in
+    /// time.
+    fn record(&mut self, i: u32, state: &str, bound: Duration, took: Option<Duration>) {
+        match took {
+            Some(took) => {
+                eprintln!(
+                    "bench:   flip {i}: {state} after {:.2} s",
+                    took.as_secs_f64()
+                );
+                self.latencies.push(took);
+            }
+            None => {
+                eprintln!("bench:   flip {i}: {state} not served within {bound:?}");
+                self.failures += 1;
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{
-    INTERVAL_S, OFFLINE_BOUND_S, PLAYERS_INTERVAL_S, PLAYERS_QUERY, PROBE_INTERVAL_S, Statements,
+    Flips, INTERVAL_S, OFFLINE_BOUND_S, PLAYERS_INTERVAL_S, PLAYERS_QUERY, PROBE_INTERVAL_S, Served,
 };
 use crate::live_bench::{self, LiveReport, RunInfo, median};
 
@@ -16,17 +16,21 @@ pub struct GameServerReport {
     /// Date, machine, command, notes and logs of the run.
     pub run: RunInfo,
     pub flips: u32,
-    /// Stop → `offline` served, and start → `online` served, for each flip that showed.
-    pub offline: Vec<Duration>,
-    pub online: Vec<Duration>,
-    pub offline_failures: u32,
-    pub online_failures: u32,
-    pub statements: Statements,
-    pub run_s: f64,
+    pub measured: Flips,
 }
 
 fn shown(d: Option<Duration>) -> String {
     d.map_or_else(|| "—".into(), |d| format!("{:.2} s", d.as_secs_f64()))
+}
+
+/// A direction's cells: median, max, and failures out of `flips`.
+fn cells(served: &Served, flips: u32) -> String {
+    format!(
+        "{} | {} | {}/{flips}",
+        shown(median(&served.latencies)),
+        shown(served.latencies.iter().max().copied()),
+        served.failures
+    )
 }
 
 impl LiveReport for GameServerReport {
@@ -38,6 +42,7 @@ impl LiveReport for GameServerReport {
         let title = "The game server itself: stop → the website sees offline, and MySQL's cost";
         let mut out = self.run.heading(title, &format!("{} flips", self.flips));
         let per_hour = self
+            .measured
             .statements
             .per_hour()
             .map_or_else(|| "—".into(), |n| format!("{n:.0}"));
@@ -49,21 +54,15 @@ impl LiveReport for GameServerReport {
         let _ = writeln!(
             out,
             "| game server stops → the website sees `offline` (bound {OFFLINE_BOUND_S} s) | {} | \
-             {} | {}/{} | {per_hour} |",
-            shown(median(&self.offline)),
-            shown(self.offline.iter().max().copied()),
-            self.offline_failures,
-            self.flips
+             {per_hour} |",
+            cells(&self.measured.offline, self.flips)
         );
         let _ = writeln!(
             out,
-            "| game server starts → the website sees `online` | {} | {} | {}/{} | (same) |",
-            shown(median(&self.online)),
-            shown(self.online.iter().max().copied()),
-            self.online_failures,
-            self.flips
+            "| game server starts → the website sees `online` | {} | (same) |",
+            cells(&self.measured.online, self.flips)
         );
-        let s = &self.statements;
+        let s = &self.measured.statements;
         let per_run = s
             .per_players_run()
             .map_or_else(|| "—".into(), |n| format!("{n:.2}"));
@@ -90,7 +89,7 @@ impl LiveReport for GameServerReport {
              {per_run} + the others.\n",
             p1 = PROBE_INTERVAL_S + 1,
             b = OFFLINE_BOUND_S + 30,
-            run = self.run_s,
+            run = self.measured.run_s,
             total = s.total,
             refreshes = s.refreshes,
             runs = s.players_runs,
