@@ -300,7 +300,7 @@ async fn measure(
     }
     // Statements a full refresh costs: from the modes whose statements are refreshes only.
     let per_refresh = [Mode::Interval, Mode::Nudge].into_iter().find_map(|mode| {
-        let during = rows.iter().find(|r| r.mode == mode)?.during?;
+        let (during, _) = rows.iter().find(|r| r.mode == mode)?.outcome.during?;
         (during.refreshes > 0).then(|| during.statements as f64 / during.refreshes as f64)
     });
     eprintln!(
@@ -309,16 +309,12 @@ async fn measure(
     );
     let (idle, idle_s) = idle(lanes, &ctx.db_user, admin, kv, options.idle).await?;
     for row in &mut rows {
-        match idle.get(&row.mode) {
-            Some(Ok(counts)) => {
-                row.idle = Some(*counts);
-                row.per_hour = per_refresh.map(|per_refresh| {
-                    counts.statements as f64 * 3600.0 / idle_s
-                        + (3600 / IDLE_INTERVAL_S) as f64 * per_refresh
-                });
-            }
-            Some(Err(why)) => row.idle_error = Some(why.clone()),
-            None => {}
+        row.idle = idle.get(&row.mode).cloned();
+        if let Some(Ok(counts)) = &row.idle {
+            row.per_hour = per_refresh.map(|per_refresh| {
+                counts.statements as f64 * 3600.0 / idle_s
+                    + (3600 / IDLE_INTERVAL_S) as f64 * per_refresh
+            });
         }
     }
     Ok((rows, per_refresh, idle_s))

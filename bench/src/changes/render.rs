@@ -15,17 +15,10 @@ pub struct ModeRow {
     pub mode: Mode,
     /// Changes attempted.
     pub changes: u32,
-    /// Commit → visible, of the changes that showed.
-    pub latencies: Vec<Duration>,
-    pub failures: u32,
-    /// Nudges nobody heard (nudge mode).
-    pub unheard: u32,
-    /// The mode's statements while its changes ran, and the seconds that took.
-    pub during: Option<Counts>,
-    pub during_s: f64,
-    /// The mode's statements in the idle window.
-    pub idle: Option<Counts>,
-    pub idle_error: Option<String>,
+    /// What the changes showed (empty when they were not measured).
+    pub outcome: Outcome,
+    /// The mode's statements in the idle window, or why they were not counted.
+    pub idle: Option<Result<Counts, String>>,
     /// Statements per hour at idle, the periodic refreshes included.
     pub per_hour: Option<f64>,
     /// Why the changes were not measured.
@@ -34,13 +27,8 @@ pub struct ModeRow {
 
 impl ModeRow {
     pub fn measured(mode: Mode, changes: u32, outcome: Outcome) -> ModeRow {
-        let (during, during_s) = outcome.during.unzip();
         ModeRow {
-            latencies: outcome.latencies,
-            failures: outcome.failures,
-            unheard: outcome.unheard,
-            during,
-            during_s: during_s.unwrap_or(0.0),
+            outcome,
             ..ModeRow::failed(mode, changes, String::new())
         }
     }
@@ -49,24 +37,19 @@ impl ModeRow {
         ModeRow {
             mode,
             changes,
-            latencies: Vec::new(),
-            failures: 0,
-            unheard: 0,
-            during: None,
-            during_s: 0.0,
+            outcome: Outcome::default(),
             idle: None,
-            idle_error: None,
             per_hour: None,
             error: (!why.is_empty()).then_some(why),
         }
     }
 
     fn median(&self) -> Option<Duration> {
-        live_bench::median(&self.latencies)
+        live_bench::median(&self.outcome.latencies)
     }
 
     fn max(&self) -> Option<Duration> {
-        self.latencies.iter().max().copied()
+        self.outcome.latencies.iter().max().copied()
     }
 }
 
@@ -117,7 +100,7 @@ impl ChangesReport {
                 None => (
                     latency(row.median()),
                     latency(row.max()),
-                    format!("{}/{}", row.failures, row.changes),
+                    format!("{}/{}", row.outcome.failures, row.changes),
                 ),
             };
             let per_hour = row
@@ -173,35 +156,34 @@ impl ChangesReport {
              |---|--:|--:|--:|--:|\n",
         );
         for row in &self.rows {
-            let (refreshes, statements) = row.during.map_or_else(
-                || ("—".into(), "—".into()),
-                |c| (c.refreshes.to_string(), c.statements.to_string()),
+            let (refreshes, statements, during_s) = row.outcome.during.map_or_else(
+                || ("—".into(), "—".into(), 0.0),
+                |(c, s)| (c.refreshes.to_string(), c.statements.to_string(), s),
             );
-            let idle = match (&row.idle, &row.idle_error) {
-                (Some(c), _) => c.statements.to_string(),
-                (None, Some(_)) => "failed".into(),
-                (None, None) => "—".into(),
+            let idle = match &row.idle {
+                Some(Ok(c)) => c.statements.to_string(),
+                Some(Err(_)) => "failed".into(),
+                None => "—".into(),
             };
             let _ = writeln!(
                 out,
-                "| {} | {:.0} s | {refreshes} | {statements} | {idle} |",
+                "| {} | {during_s:.0} s | {refreshes} | {statements} | {idle} |",
                 row.mode.key(),
-                row.during_s
             );
         }
         for row in &self.rows {
             if let Some(why) = &row.error {
                 let _ = writeln!(out, "\n- {} not measured: {why}", row.mode.key());
             }
-            if let Some(why) = &row.idle_error {
+            if let Some(Err(why)) = &row.idle {
                 let _ = writeln!(out, "\n- {} at idle not measured: {why}", row.mode.key());
             }
-            if row.unheard > 0 {
+            if row.outcome.unheard > 0 {
                 let _ = writeln!(
                     out,
                     "\n- {}: {} nudges had no subscriber",
                     row.mode.key(),
-                    row.unheard
+                    row.outcome.unheard
                 );
             }
         }
@@ -252,9 +234,9 @@ mod tests {
     fn median_of_odd_and_even_counts() {
         let mut row = ModeRow::failed(Mode::Binlog, 4, String::new());
         assert_eq!(row.median(), None);
-        row.latencies = [30, 10, 20].map(Duration::from_millis).to_vec();
+        row.outcome.latencies = [30, 10, 20].map(Duration::from_millis).to_vec();
         assert_eq!(row.median(), Some(Duration::from_millis(20)));
-        row.latencies.push(Duration::from_millis(40));
+        row.outcome.latencies.push(Duration::from_millis(40));
         assert_eq!(row.median(), Some(Duration::from_millis(25)));
         assert_eq!(row.max(), Some(Duration::from_millis(40)));
     }
