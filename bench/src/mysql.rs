@@ -26,10 +26,28 @@ pub struct Counters {
     pub com_select: u64,
     /// Rows read from the run's `constants` table (`None`: no per-table statistics).
     pub fixture_rows: Option<u64>,
-    /// Statements (all kinds, then SELECTs) by the run's own database user, which only the
-    /// targets under test use (`None`: no per-user statistics).
-    pub user_statements: Option<u64>,
-    pub user_selects: Option<u64>,
+    /// `None`: no per-user statistics.
+    pub by_user: Option<ByUser>,
+}
+
+/// Statements by the run's own database user, which only the targets under test use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ByUser {
+    /// All kinds.
+    pub statements: u64,
+    pub selects: u64,
+}
+
+impl Counters {
+    /// Statements of every kind by the run's own user.
+    pub fn user_statements(&self) -> Option<u64> {
+        self.by_user.map(|u| u.statements)
+    }
+
+    /// SELECTs by the run's own user.
+    pub fn user_selects(&self) -> Option<u64> {
+        self.by_user.map(|u| u.selects)
+    }
 }
 
 pub struct Admin {
@@ -190,8 +208,10 @@ impl Admin {
         .flatten();
         if self.watched.is_some() {
             counters.fixture_rows = rows;
-            counters.user_statements = by_user.map(|(all, _)| all);
-            counters.user_selects = by_user.map(|(_, selects)| selects);
+            counters.by_user = by_user.map(|(statements, selects)| ByUser {
+                statements,
+                selects,
+            });
         }
         Ok(counters)
     }
@@ -213,8 +233,13 @@ impl Admin {
                 .saturating_sub(before.com_select)
                 .saturating_sub(self.overhead.com_select),
             fixture_rows: sub(before.fixture_rows, after.fixture_rows),
-            user_statements: sub(before.user_statements, after.user_statements),
-            user_selects: sub(before.user_selects, after.user_selects),
+            by_user: before
+                .by_user
+                .zip(after.by_user)
+                .map(|(before, after)| ByUser {
+                    statements: after.statements.saturating_sub(before.statements),
+                    selects: after.selects.saturating_sub(before.selects),
+                }),
         }
     }
 

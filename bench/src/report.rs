@@ -202,7 +202,7 @@ impl Report {
                     r.cpu_pct,
                     r.mysql.questions,
                     r.mysql.com_select,
-                    match (r.mysql.user_statements, r.mysql.user_selects) {
+                    match (r.mysql.user_statements(), r.mysql.user_selects()) {
                         (Some(all), Some(selects)) => format!("{all} ({selects})"),
                         _ => "–".into(),
                     },
@@ -368,8 +368,8 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "- statements of one `status-refresher --once` (new process, new connection): {} by its DB user ({} SELECTs; server-wide {} / {}), {} rows read from the {}-row table",
-                    c.user_statements.map_or("–".into(), |n| n.to_string()),
-                    c.user_selects.map_or("–".into(), |n| n.to_string()),
+                    c.user_statements().map_or("–".into(), |n| n.to_string()),
+                    c.user_selects().map_or("–".into(), |n| n.to_string()),
                     c.questions,
                     c.com_select,
                     c.fixture_rows.map_or("–".into(), |r| r.to_string()),
@@ -405,9 +405,9 @@ impl Report {
                 "- the same refresher afterwards: {} refreshes in the window; by its DB user {} statements ({} SELECTs); server-wide {} ({}); {} rows read from the run's table",
                 s.refreshes,
                 s.delta
-                    .user_statements
+                    .user_statements()
                     .map_or("–".into(), |n| n.to_string()),
-                s.delta.user_selects.map_or("–".into(), |n| n.to_string()),
+                s.delta.user_selects().map_or("–".into(), |n| n.to_string()),
                 s.delta.questions,
                 s.delta.com_select,
                 s.delta.fixture_rows.map_or("–".into(), |r| r.to_string())

@@ -22,8 +22,8 @@ impl Report {
         match (&self.extras.steady, &self.extras.per_refresh) {
             (Some(s), _) if s.refreshes > 0 => {
                 let per = |n: Option<u64>| n.map(|n| n as f64 / s.refreshes as f64);
-                let statements = per(s.delta.user_statements);
-                let selects = per(s.delta.user_selects);
+                let statements = per(s.delta.user_statements());
+                let selects = per(s.delta.user_selects());
                 let reads = s
                     .delta
                     .fixture_rows
@@ -214,7 +214,7 @@ fn reader_path_statements(o: &[Outcome]) -> Vec<String> {
         let total: u64 = reader_path.iter().map(|r| r.mysql.questions).sum();
         let requests: u64 = reader_path.iter().map(|r| r.load.requests).sum();
         let rows: Option<u64> = reader_path.iter().map(|r| r.mysql.fixture_rows).sum();
-        let by_user: Option<u64> = reader_path.iter().map(|r| r.mysql.user_statements).sum();
+        let by_user: Option<u64> = reader_path.iter().map(|r| r.mysql.user_statements()).sum();
         let line = match (rows, by_user) {
             // Server-wide counters include every other client of a shared server; the
             // run's own table and user cannot.
