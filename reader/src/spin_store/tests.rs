@@ -81,6 +81,16 @@ fn config(api: &str, url: &str) -> Config<'static> {
     Config::resolved(Settings::new(api, "k", "*"), Some(url.to_owned()))
 }
 
+/// A fake Spin, a fresh instance and the outbound API's settings for `redis://r`: what
+/// most tests start from.
+fn outbound<'s>() -> (FakeSpin, Instance<&'s FakeSpin>, Config<'static>) {
+    (
+        FakeSpin::default(),
+        Instance::default(),
+        config("outbound", "redis://r"),
+    )
+}
+
 /// One request's `GET k` through the shared glue.
 fn get<'s>(
     spin: &'s FakeSpin,
@@ -93,9 +103,7 @@ fn get<'s>(
 
 #[test]
 fn later_requests_reuse_the_first_ones_connection() {
-    let spin = FakeSpin::default();
-    let instance = Instance::default();
-    let c = config("outbound", "redis://r");
+    let (spin, instance, c) = outbound();
     for _ in 0..3 {
         assert_eq!(get(&spin, &c, &instance), Ok(Some(b"v".to_vec())));
     }
@@ -113,9 +121,7 @@ fn any_failure_drops_the_connection_and_the_next_request_opens_anew() {
         Failure::Other("Connection reset by peer".into()),
         Failure::TooManyConnections,
     ] {
-        let spin = FakeSpin::default();
-        let instance = Instance::default();
-        let c = config("outbound", "redis://r");
+        let (spin, instance, c) = outbound();
         assert!(get(&spin, &c, &instance).is_ok());
         spin.replies.borrow_mut().push_back(Err(failure));
         assert_eq!(get(&spin, &c, &instance), Err(StoreError::Unavailable));
@@ -127,10 +133,8 @@ fn any_failure_drops_the_connection_and_the_next_request_opens_anew() {
 
 #[test]
 fn a_failed_open_is_kept_for_no_one() {
-    let spin = FakeSpin::default();
+    let (spin, instance, c) = outbound();
     spin.failing_open.set(true);
-    let instance = Instance::default();
-    let c = config("outbound", "redis://r");
     assert_eq!(get(&spin, &c, &instance), Err(StoreError::Unavailable));
     assert!(!instance.connection.is_kept());
     spin.failing_open.set(false);
@@ -140,9 +144,7 @@ fn a_failed_open_is_kept_for_no_one() {
 
 #[test]
 fn wrong_type_is_classified_whichever_way_spin_reports_it() {
-    let spin = FakeSpin::default();
-    let instance = Instance::default();
-    let c = config("outbound", "redis://r");
+    let (spin, instance, c) = outbound();
     spin.replies.borrow_mut().extend([
         Err(Failure::TypeError),
         Err(Failure::Other("WRONGTYPE Operation against a key".into())),
@@ -194,10 +196,8 @@ fn an_unknown_api_or_no_address_opens_nothing() {
 
 #[test]
 fn concurrent_first_requests_keep_one_connection() {
-    let spin = FakeSpin::default();
+    let (spin, instance, c) = outbound();
     spin.slow_connect.set(true);
-    let instance = Instance::default();
-    let c = config("outbound", "redis://r");
     let (a, b) = (
         SpinStore::new(&spin, &c, &instance),
         SpinStore::new(&spin, &c, &instance),
