@@ -54,12 +54,13 @@ pub const HISTORY_VERSION: u32 = 1;
 /// The bound on the stored history, shared by the writer (which trims to it) and the reader
 /// (which refuses anything larger).
 pub const MAX_HISTORY_BYTES: usize = 64 * 1024;
+const DAY_S: i64 = 24 * 3600;
 /// The fine series: 5-minute buckets over 24 hours.
 pub const FINE_WIDTH_S: i64 = 300;
-pub const FINE_BUCKETS: usize = 288;
+pub const FINE_BUCKETS: usize = (DAY_S / FINE_WIDTH_S) as usize;
 /// The coarse series: 1-hour buckets over 30 days.
 pub const COARSE_WIDTH_S: i64 = 3600;
-pub const COARSE_BUCKETS: usize = 720;
+pub const COARSE_BUCKETS: usize = (30 * DAY_S / COARSE_WIDTH_S) as usize;
 /// How many incidents are kept (the oldest go first).
 pub const MAX_INCIDENTS: usize = 50;
 
