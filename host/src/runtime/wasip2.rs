@@ -1,16 +1,17 @@
 //! A WASIp2 request (`wasi:http/incoming-handler@0.2`): a fresh store and instance for every
 //! request, as Spin does for a WASIp2 component, dropped when the guest is done.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::task::JoinHandle;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
 use super::state::{Deadline, RequestState, Stores};
 use super::{ResponseBody, plain};
-use crate::limits::{Event, RequestCounters};
+use crate::limits::{Event, RequestCounters, Stats};
 
 /// Runs `request` through a fresh instance of `pre`. The permit lives as long as the store
 /// (it moves into the guest's task): the pool has exactly `max_concurrent_requests` slots.
@@ -36,7 +37,7 @@ pub(super) async fn handle(
     };
     stats.instantiated(started.elapsed());
 
-    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let (sender, receiver) = oneshot::channel();
     let prepared = (|| -> wasmtime::Result<_> {
         let req = store
             .data_mut()
@@ -71,6 +72,18 @@ pub(super) async fn handle(
         result
     });
 
+    head_within(timeout, receiver, task, &stats, started).await
+}
+
+/// The response head the guest hands over within `timeout`, or a 500 whose reason goes to
+/// the log (and counts as a guest failure).
+async fn head_within(
+    timeout: Duration,
+    receiver: oneshot::Receiver<Result<http::Response<ResponseBody>, ErrorCode>>,
+    task: JoinHandle<wasmtime::Result<()>>,
+    stats: &Stats,
+    started: Instant,
+) -> http::Response<ResponseBody> {
     // Guest CPU is bounded by the epoch deadline and every host call by its own timeout;
     // this bounds the wait for the response head whatever else happens.
     let Ok(head) = tokio::time::timeout(timeout, receiver).await else {
