@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use windows_service::service::{
-    ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
+    Service, ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
     ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
     ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
 };
@@ -69,37 +69,9 @@ pub fn default_log_dir() -> PathBuf {
 }
 
 fn install(name: &str, first: &Args) -> anyhow::Result<()> {
-    let Some(file) = first.config.as_deref() else {
-        bail!(
-            "`service install` needs --config FILE: a service has no shell to set variables \
-             in, so it reads its settings from that file"
-        );
-    };
-    let file = std::path::absolute(file)
-        .with_context(|| format!("cannot make {} absolute", file.display()))?;
-    // Refuse a file the service could not start with, before registering anything.
-    let argv = [
-        OsString::from("status-refresher"),
-        "--config".into(),
-        file.clone().into(),
-    ];
-    let args = Args::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
-    Config::from_args(config::with_file(args, &argv)?)?;
-
+    let file = usable_config_file(first)?;
     let exe = std::env::current_exe().context("cannot find this program's path")?;
-    let mut launch: Vec<OsString> = vec![
-        "service".into(),
-        "run".into(),
-        "--name".into(),
-        name.into(),
-        "--config".into(),
-        file.clone().into(),
-    ];
-    if let Some(dir) = first.log_dir.as_deref() {
-        let dir = std::path::absolute(dir)
-            .with_context(|| format!("cannot make {} absolute", dir.display()))?;
-        launch.extend(["--log-dir".into(), dir.into()]);
-    }
+    let launch = launch_arguments(name, &file, first)?;
     let manager = ServiceManager::local_computer(
         None::<&str>,
         ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
@@ -125,7 +97,61 @@ fn install(name: &str, first: &Args) -> anyhow::Result<()> {
             "Mirrors the game's constants table from MySQL/MariaDB into the status document in Redis.",
         )
         .context("cannot set the service's description")?;
-    // Restart after a failure, also a failed start (a daemon exit with an error).
+    restart_on_failure(&service);
+    let logs = first.log_dir.clone().unwrap_or_else(default_log_dir);
+    println!(
+        "installed the service {name} (runs as {ACCOUNT}, settings from {}, logs in {}).\n\
+         Start it with: sc.exe start {name}",
+        file.display(),
+        logs.display()
+    );
+    Ok(())
+}
+
+/// `--config`'s file, absolute, once the settings in it are known to start the service:
+/// a file it could not start with is refused before anything is registered.
+fn usable_config_file(first: &Args) -> anyhow::Result<PathBuf> {
+    let Some(file) = first.config.as_deref() else {
+        bail!(
+            "`service install` needs --config FILE: a service has no shell to set variables \
+             in, so it reads its settings from that file"
+        );
+    };
+    let file = std::path::absolute(file)
+        .with_context(|| format!("cannot make {} absolute", file.display()))?;
+    // Refuse a file the service could not start with, before registering anything.
+    let argv = [
+        OsString::from("status-refresher"),
+        "--config".into(),
+        file.clone().into(),
+    ];
+    let args = Args::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+    Config::from_args(config::with_file(args, &argv)?)?;
+    Ok(file)
+}
+
+/// What the service manager starts the service with: `service run` under `name`, the
+/// settings' `file`, and the log folder when one was given (absolute).
+fn launch_arguments(name: &str, file: &Path, first: &Args) -> anyhow::Result<Vec<OsString>> {
+    let mut launch: Vec<OsString> = vec![
+        "service".into(),
+        "run".into(),
+        "--name".into(),
+        name.into(),
+        "--config".into(),
+        file.into(),
+    ];
+    if let Some(dir) = first.log_dir.as_deref() {
+        let dir = std::path::absolute(dir)
+            .with_context(|| format!("cannot make {} absolute", dir.display()))?;
+        launch.extend(["--log-dir".into(), dir.into()]);
+    }
+    Ok(launch)
+}
+
+/// Restart after a failure, also a failed start (a daemon exit with an error); without it
+/// the service still runs, so a refusal is only a warning.
+fn restart_on_failure(service: &Service) {
     let restart = ServiceAction {
         action_type: ServiceActionType::Restart,
         delay: Duration::from_secs(10),
@@ -141,14 +167,6 @@ fn install(name: &str, first: &Args) -> anyhow::Result<()> {
     if let Err(e) = recovery {
         eprintln!("warning: the service is installed, but without restart on failure: {e}");
     }
-    let logs = first.log_dir.clone().unwrap_or_else(default_log_dir);
-    println!(
-        "installed the service {name} (runs as {ACCOUNT}, settings from {}, logs in {}).\n\
-         Start it with: sc.exe start {name}",
-        file.display(),
-        logs.display()
-    );
-    Ok(())
 }
 
 fn uninstall(name: &str) -> anyhow::Result<()> {
