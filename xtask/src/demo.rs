@@ -194,6 +194,9 @@ mod tests {
         assert!(check_name(&"x".repeat(65)).is_err());
     }
 
+    /// A seeded table's rows as read back.
+    type Rows = Vec<(String, Option<Vec<u8>>, Option<String>)>;
+
     /// Against the real MariaDB: the fixture loads, builds a complete ~4–5 KB document with
     /// nothing defaulted, and a second `ensure` leaves an existing (edited) table untouched.
     #[test]
@@ -201,44 +204,9 @@ mod tests {
         let server = test_server();
         let db = unique_db();
         let first = ensure(&server, &db);
-        let outcome = block_on(async {
-            let mut c = conn(&server).await;
-            let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = c
-                .query(format!(
-                    "SELECT Name, Value, Description FROM `{db}`.constants"
-                ))
-                .await
-                .unwrap();
-            c.query_drop(format!(
-                "UPDATE `{db}`.constants SET Value = '7' WHERE Name = 'RateExp'"
-            ))
-            .await
-            .unwrap();
-            // The players query up gives the refresher, on the demo characters.
-            c.query_drop(format!("USE `{db}`")).await.unwrap();
-            let online: Option<u64> = c.query_first(PLAYERS_QUERY).await.unwrap();
-            c.query_drop("UPDATE characters SET online = 1")
-                .await
-                .unwrap();
-            c.disconnect().await.unwrap();
-            (rows, online)
-        });
+        let outcome = block_on(read_then_edit(&server, &db));
         let second = ensure(&server, &db);
-        let (after, online_after): (Option<String>, Option<u64>) = block_on(async {
-            let mut c = conn(&server).await;
-            let v = c
-                .query_first(format!(
-                    "SELECT Value FROM `{db}`.constants WHERE Name = 'RateExp'"
-                ))
-                .await
-                .unwrap();
-            c.query_drop(format!("USE `{db}`")).await.unwrap();
-            let online = c.query_first(PLAYERS_QUERY).await.unwrap();
-            c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
-            c.disconnect().await.unwrap();
-            (v, online)
-        })
-        .unwrap();
+        let (after, online_after) = block_on(read_then_drop(&server, &db)).unwrap();
 
         assert_eq!(
             first.unwrap(),
@@ -267,6 +235,53 @@ mod tests {
 
         let (rows, online) = outcome.unwrap();
         assert_eq!(online, Some(5), "five demo characters are online");
+        assert_the_demo_document_is_complete(rows);
+    }
+
+    /// The freshly seeded rows and players count; then `RateExp` = 7 and every character
+    /// online, edits a second `ensure` must keep.
+    async fn read_then_edit(server: &ServiceUrl, db: &str) -> (Rows, Option<u64>) {
+        let mut c = conn(server).await;
+        let rows: Rows = c
+            .query(format!(
+                "SELECT Name, Value, Description FROM `{db}`.constants"
+            ))
+            .await
+            .unwrap();
+        c.query_drop(format!(
+            "UPDATE `{db}`.constants SET Value = '7' WHERE Name = 'RateExp'"
+        ))
+        .await
+        .unwrap();
+        // The players query up gives the refresher, on the demo characters.
+        c.query_drop(format!("USE `{db}`")).await.unwrap();
+        let online: Option<u64> = c.query_first(PLAYERS_QUERY).await.unwrap();
+        c.query_drop("UPDATE characters SET online = 1")
+            .await
+            .unwrap();
+        c.disconnect().await.unwrap();
+        (rows, online)
+    }
+
+    /// `RateExp` and the players count as they are now; then the database is dropped.
+    async fn read_then_drop(server: &ServiceUrl, db: &str) -> (Option<String>, Option<u64>) {
+        let mut c = conn(server).await;
+        let v = c
+            .query_first(format!(
+                "SELECT Value FROM `{db}`.constants WHERE Name = 'RateExp'"
+            ))
+            .await
+            .unwrap();
+        c.query_drop(format!("USE `{db}`")).await.unwrap();
+        let online = c.query_first(PLAYERS_QUERY).await.unwrap();
+        c.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+        c.disconnect().await.unwrap();
+        (v, online)
+    }
+
+    /// The demo rows build a document with nothing defaulted, the demo's values, and a
+    /// size of 4–6 KB.
+    fn assert_the_demo_document_is_complete(rows: Rows) {
         let rows: Vec<ConstantRow> = rows
             .into_iter()
             .map(|(name, value, description)| ConstantRow {
