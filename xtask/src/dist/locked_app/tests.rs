@@ -19,127 +19,13 @@ fn wasm(source: &str) -> Vec<WasmContent<'_>> {
 /// for key and in the same order.
 #[test]
 fn a_manifest_locks_as_spins_loader_locks_it() {
-    let manifest = r#"
-spin_manifest_version = 2
-
-[application]
-authors = ["Gul Madred", "Edward Jellico", "JL"]
-description = "A simple application that returns the number of lights"
-name = "chain-of-command"
-version = "6.11.2"
-
-[variables]
-lights = { default = "four" }
-token = { required = true, secret = true, description = "the secret" }
-
-[[trigger.http]]
-route = "/lights"
-component = "four-lights"
-executor = { type = "http" }
-
-[[trigger.http]]
-route = "/test"
-component = "four-lights"
-
-[[trigger.http]]
-id = "named"
-route = "/named"
-component = "four-lights"
-
-[component.four-lights]
-source = "wasm/dummy.wasm"
-allowed_outbound_hosts = ["redis://{{ lights }}"]
-key_value_stores = ["default"]
-[component.four-lights.environment]
-env1 = "first"
-env2 = "second"
-[component.four-lights.variables]
-count = "{{ lights }}"
-"#;
+    let manifest = include_str!("fixtures/chain-of-command.toml");
     let locked = lock(manifest, &wasm("wasm/dummy.wasm")).unwrap();
     let json = String::from_utf8(serde_json::to_vec_pretty(&locked).unwrap()).unwrap();
-    let want = format!(
-        r#"{{
-  "spin_lock_version": 0,
-  "metadata": {{
-    "authors": [
-      "Gul Madred",
-      "Edward Jellico",
-      "JL"
-    ],
-    "description": "A simple application that returns the number of lights",
-    "name": "chain-of-command",
-    "trigger": {{
-      "type": "http"
-    }},
-    "triggers": {{}},
-    "version": "6.11.2"
-  }},
-  "variables": {{
-    "lights": {{
-      "default": "four"
-    }},
-    "token": {{
-      "description": "the secret",
-      "secret": true
-    }}
-  }},
-  "triggers": [
-    {{
-      "id": "four-lights-http-trigger",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "executor": {{
-          "type": "http"
-        }},
-        "route": "/lights"
-      }}
-    }},
-    {{
-      "id": "http-trigger1",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "route": "/test"
-      }}
-    }},
-    {{
-      "id": "named",
-      "trigger_type": "http",
-      "trigger_config": {{
-        "component": "four-lights",
-        "route": "/named"
-      }}
-    }}
-  ],
-  "components": [
-    {{
-      "id": "four-lights",
-      "metadata": {{
-        "allowed_outbound_hosts": [
-          "redis://{{{{ lights }}}}"
-        ],
-        "key_value_stores": [
-          "default"
-        ]
-      }},
-      "source": {{
-        "content_type": "application/wasm",
-        "digest": "{DIGEST}"
-      }},
-      "env": {{
-        "env1": "first",
-        "env2": "second"
-      }},
-      "config": {{
-        "count": "{{{{ lights }}}}"
-      }}
-    }}
-  ]
-}}"#
-    );
-    assert_eq!(json, want);
+    // Spin's snapshot, with the source's digest as `DIGEST`.
+    let want = include_str!("fixtures/chain-of-command.lock.json");
+    assert!(want.contains(DIGEST));
+    assert_eq!(json, want.trim_end());
 }
 
 #[test]
