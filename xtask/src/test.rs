@@ -10,7 +10,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -160,6 +160,44 @@ fn bundles_and_wine(
     Ok((bundles, wine))
 }
 
+/// The MariaDB and Redis the tests use (found, or started when `throwaway`), reported.
+fn services(ws: &Workspace, throwaway: bool, shutdown: &Shutdown) -> Result<Services> {
+    let services = Services::ensure(
+        ws,
+        Wanted::from_env(
+            "SERVER_STATUS_TEST_MYSQL",
+            "SERVER_STATUS_TEST_REDIS",
+            throwaway,
+        )?,
+        shutdown,
+    )?;
+    services.report();
+    Ok(services)
+}
+
+/// Points the tests at the packaged pieces: the container image (when built), the release
+/// bundles, and Wine with the Windows refresher (when both are there).
+fn packaged_env(
+    test: &mut Command,
+    image: Option<&image::Image>,
+    bundles: &dist::Dist,
+    wine: Option<&wine::Wine>,
+) {
+    if let Some(image) = image {
+        test.env("STATUS_REFRESHER_IMAGE", &image.tag)
+            .env("CONTAINERS_CONF", &image.containers_conf);
+    }
+    test.env("STATUS_DIST_DIR", &bundles.dir);
+    if let (Some(wine), Some((_, folder, _))) = (wine, bundles.bundle(Platform::Windows)) {
+        test.env("WINE", &wine.loader)
+            .env("WINEPREFIX", &wine.prefix)
+            .env(
+                "STATUS_REFRESHER_EXE",
+                folder.join(Platform::Windows.refresher()),
+            );
+    }
+}
+
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
@@ -188,16 +226,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let browser = browser::ensure(&ws, &shutdown)?;
 
     step("services");
-    let services = Services::ensure(
-        &ws,
-        Wanted::from_env(
-            "SERVER_STATUS_TEST_MYSQL",
-            "SERVER_STATUS_TEST_REDIS",
-            args.throwaway,
-        )?,
-        &shutdown,
-    )?;
-    services.report();
+    let services = services(&ws, args.throwaway, &shutdown)?;
 
     step("cargo test --workspace");
     let mut test = cargo();
@@ -213,19 +242,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .env("BROWSER_NODE_MODULES", &browser.node_modules)
         .env("SERVER_STATUS_BROWSER_TESTS", "required")
         .args(&args.cargo_test_args);
-    if let Some(image) = &image {
-        test.env("STATUS_REFRESHER_IMAGE", &image.tag)
-            .env("CONTAINERS_CONF", &image.containers_conf);
-    }
-    test.env("STATUS_DIST_DIR", &bundles.dir);
-    if let (Some(wine), Some((_, folder, _))) = (&wine, bundles.bundle(Platform::Windows)) {
-        test.env("WINE", &wine.loader)
-            .env("WINEPREFIX", &wine.prefix)
-            .env(
-                "STATUS_REFRESHER_EXE",
-                folder.join(Platform::Windows.refresher()),
-            );
-    }
+    packaged_env(&mut test, image.as_ref(), &bundles, wine.as_ref());
     let mut result = run_step(&mut test, &shutdown);
     if result.is_ok() && !shutdown.requested() {
         step("schemathesis: reader/openapi.json against reader-host");

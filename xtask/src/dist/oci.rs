@@ -93,18 +93,40 @@ pub fn write(
     let wasm_layer = blobs.add(WASM_LAYER_MEDIA_TYPE.into(), wasm)?;
     let locked_layer = blobs.add(SPIN_APPLICATION_MEDIA_TYPE.into(), &locked_json)?;
 
-    let labels = HashMap::from([(
-        LOCKED_APP_DIGEST_LABEL.to_owned(),
-        locked_layer.digest().to_string(),
-    )]);
+    let config = blobs.add(
+        MediaType::ImageConfig,
+        &image_config(locked_layer.digest())?,
+    )?;
+    let image_manifest = ImageManifestBuilder::default()
+        .schema_version(SCHEMA_VERSION)
+        .media_type(MediaType::ImageManifest)
+        .config(config)
+        .layers(vec![wasm_layer, locked_layer])
+        .annotations(annotations(&locked, created))
+        .build()?;
+    let manifest_blob = blobs.add(MediaType::ImageManifest, &canonical_json(&image_manifest)?)?;
+    write_index(dir, &manifest_blob, tag)?;
+    Ok(Layout {
+        manifest_digest: manifest_blob.digest().to_string(),
+        tag: tag.to_owned(),
+    })
+}
+
+/// The image configuration: a Wasm "image" whose label names the locked app's layer.
+fn image_config(locked_app: &Digest) -> Result<Vec<u8>> {
+    let labels = HashMap::from([(LOCKED_APP_DIGEST_LABEL.to_owned(), locked_app.to_string())]);
     let image_config = ImageConfigurationBuilder::default()
         .architecture(Arch::Wasm)
         .os(Os::Other(OS.into()))
         .config(ConfigBuilder::default().labels(labels).build()?)
         .rootfs(RootFs::default())
         .build()?;
-    let config = blobs.add(MediaType::ImageConfig, &canonical_json(&image_config)?)?;
+    canonical_json(&image_config)
+}
 
+/// The manifest's annotations: the app's name, description and version as title,
+/// description and version (those it has), and `created`.
+fn annotations(locked: &locked_app::LockedApp, created: &str) -> HashMap<String, String> {
     let mut annotations = HashMap::new();
     for (key, value) in [
         (ANNOTATION_TITLE, locked.metadata_str("name")),
@@ -116,16 +138,11 @@ pub fn write(
             annotations.insert(key.to_owned(), value.to_owned());
         }
     }
-    let image_manifest = ImageManifestBuilder::default()
-        .schema_version(SCHEMA_VERSION)
-        .media_type(MediaType::ImageManifest)
-        .config(config)
-        .layers(vec![wasm_layer, locked_layer])
-        .annotations(annotations)
-        .build()?;
-    let manifest_blob = blobs.add(MediaType::ImageManifest, &canonical_json(&image_manifest)?)?;
-    let manifest_digest = manifest_blob.digest().to_string();
+    annotations
+}
 
+/// `index.json`, naming the manifest by `tag`, and `oci-layout`.
+fn write_index(dir: &Path, manifest_blob: &Descriptor, tag: &str) -> Result<()> {
     let tagged = DescriptorBuilder::default()
         .media_type(MediaType::ImageManifest)
         .digest(manifest_blob.digest().clone())
@@ -144,11 +161,7 @@ pub fn write(
     let layout = OciLayoutBuilder::default()
         .image_layout_version(LAYOUT_VERSION)
         .build()?;
-    write_file(&dir.join("oci-layout"), &canonical_json(&layout)?)?;
-    Ok(Layout {
-        manifest_digest,
-        tag: tag.to_owned(),
-    })
+    write_file(&dir.join("oci-layout"), &canonical_json(&layout)?)
 }
 
 /// `blobs/sha256/` of a layout being written.
