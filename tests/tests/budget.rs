@@ -93,78 +93,59 @@ type Case = (
     Budget,
 );
 
+/// No host call at all.
+const NOTHING: Budget = budget(0, 0, 0, 0);
+/// The settings' one variable lookup, and no Redis.
+const LOOKUP: Budget = budget(1, 0, 0, 0);
+
 /// Nothing but routing: no lookup without an `Origin`, the settings with one.
 const ROUTING: [Case; 6] = [
-    ("GET", "/nope", None, 404, budget(0, 0, 0, 0)),
-    ("POST", "/server/status", None, 405, budget(0, 0, 0, 0)),
-    (
-        "GET",
-        "/nope",
-        Some("https://site.example"),
-        404,
-        budget(1, 0, 0, 0),
-    ),
-    ("OPTIONS", "/server/status", None, 204, budget(1, 0, 0, 0)),
-    (
-        "GET",
-        "/server/status/widget.js",
-        None,
-        200,
-        budget(1, 0, 0, 0),
-    ),
-    (
-        "GET",
-        "/server/status/widget",
-        None,
-        200,
-        budget(1, 0, 0, 0),
-    ),
+    ("GET", "/nope", None, 404, NOTHING),
+    ("POST", "/server/status", None, 405, NOTHING),
+    ("GET", "/nope", Some("https://site.example"), 404, LOOKUP),
+    ("OPTIONS", "/server/status", None, 204, LOOKUP),
+    ("GET", "/server/status/widget.js", None, 200, LOOKUP),
+    ("GET", "/server/status/widget", None, 200, LOOKUP),
 ];
 
-/// The document endpoints: (path, Origin, outbound budget, key-value budget). Outbound:
-/// the one packed variable (it was two, the settings and the connection), one open
-/// (a new connection) and one `GET`, `TTL` on top for debug. Key-value: the same one
-/// variable, one store open, which Spin follows with a `PING`, and one `GET`; no `TTL` to
-/// ask for.
+/// A document endpoint on the outbound API: the one packed variable (it was two, the
+/// settings and the connection), one open (a new connection) and one `GET`.
+const OUTBOUND_GET: Budget = budget(1, 1, 1, 1);
+/// The same on the key-value API: the one variable, one store open, which Spin follows
+/// with a `PING`, and one `GET`.
+const KEY_VALUE_GET: Budget = budget(1, 1, 2, 1);
+
+/// The document endpoints: (path, Origin, outbound budget, key-value budget). Only debug
+/// asks for more: `TTL` on top, outbound (the key-value API has no `TTL` to ask for).
 const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
-    (
-        "/server/status",
-        None,
-        budget(1, 1, 1, 1),
-        budget(1, 1, 2, 1),
-    ),
+    ("/server/status", None, OUTBOUND_GET, KEY_VALUE_GET),
     (
         "/server/status",
         Some("https://site.example"),
-        budget(1, 1, 1, 1),
-        budget(1, 1, 2, 1),
+        OUTBOUND_GET,
+        KEY_VALUE_GET,
     ),
-    ("/health", None, budget(1, 1, 1, 1), budget(1, 1, 2, 1)),
+    ("/health", None, OUTBOUND_GET, KEY_VALUE_GET),
     (
         "/server/status/badge.svg?show=players",
         None,
-        budget(1, 1, 1, 1),
-        budget(1, 1, 2, 1),
+        OUTBOUND_GET,
+        KEY_VALUE_GET,
     ),
     (
         "/server/status/shields.json",
         None,
-        budget(1, 1, 1, 1),
-        budget(1, 1, 2, 1),
+        OUTBOUND_GET,
+        KEY_VALUE_GET,
     ),
     (
         "/server/status/debug",
         None,
         budget(1, 1, 2, 2),
-        budget(1, 1, 2, 1),
+        KEY_VALUE_GET,
     ),
     // The history: one read of its own key.
-    (
-        "/server/status/history",
-        None,
-        budget(1, 1, 1, 1),
-        budget(1, 1, 2, 1),
-    ),
+    ("/server/status/history", None, OUTBOUND_GET, KEY_VALUE_GET),
 ];
 
 /// The badge's `show=uptime`, the one option that reads a second key: the
@@ -288,44 +269,43 @@ async fn check(reader: &ReaderServer, cases: &[Case], backend: &str, instance: &
 
 #[tokio::test]
 async fn every_endpoint_keeps_its_budget_on_the_outbound_api() {
-    for build in [Build::Wasip2, Build::Wasip3] {
-        let redis = TestRedis::new();
-        seed(&redis);
-        let config = ReaderConfig::new(&redis.url(), &redis.status_key()).build(build);
-        let reader = ReaderServer::start(config).await;
-        let backend = format!("{build:?} outbound");
-        let mut instance = Instance::of(build);
-        check(&reader, &ROUTING, &backend, &mut instance).await;
-        check(&reader, &document_cases(false), &backend, &mut instance).await;
-        check(&reader, &cases(&UPTIME, false), &backend, &mut instance).await;
-
-        // The happy path: one Redis read (two for debug's GET and TTL), one variable
-        // lookup.
-        let s = reader.settled_stats().await;
-        assert!(
-            s.redis_reads_max <= 2 && s.variable_lookups_max <= 1,
-            "{backend}: {s:?}"
-        );
-    }
+    every_endpoint_keeps_its_budget(false).await;
 }
 
 #[tokio::test]
 async fn every_endpoint_keeps_its_budget_on_the_key_value_api() {
+    every_endpoint_keeps_its_budget(true).await;
+}
+
+/// Every case, on the key-value API or the outbound one, under both builds; and the
+/// happy path's bound over the document endpoints.
+async fn every_endpoint_keeps_its_budget(key_value: bool) {
     for build in [Build::Wasip2, Build::Wasip3] {
         let redis = TestRedis::new();
         seed(&redis);
-        let config = ReaderConfig::new(&redis.url(), &redis.status_key())
-            .key_value(&redis.url())
-            .build(build);
-        let reader = ReaderServer::start(config).await;
-        let backend = format!("{build:?} key_value");
+        let mut config = ReaderConfig::new(&redis.url(), &redis.status_key());
+        if key_value {
+            config = config.key_value(&redis.url());
+        }
+        let reader = ReaderServer::start(config.build(build)).await;
+        let api = if key_value { "key_value" } else { "outbound" };
+        let backend = format!("{build:?} {api}");
         let mut instance = Instance::of(build);
         check(&reader, &ROUTING, &backend, &mut instance).await;
-        check(&reader, &document_cases(true), &backend, &mut instance).await;
+        check(&reader, &document_cases(key_value), &backend, &mut instance).await;
+        // The happy path: one variable lookup and one Redis read (outbound: two for debug's
+        // `GET` and `TTL`).
         let s = reader.settled_stats().await;
-        assert_eq!(s.redis_reads_max, 1, "{backend}: {s:?}");
-        assert_eq!(s.variable_lookups_max, 1, "{backend}: {s:?}");
-        check(&reader, &cases(&UPTIME, true), &backend, &mut instance).await;
+        if key_value {
+            assert_eq!(s.redis_reads_max, 1, "{backend}: {s:?}");
+            assert_eq!(s.variable_lookups_max, 1, "{backend}: {s:?}");
+        } else {
+            assert!(
+                s.redis_reads_max <= 2 && s.variable_lookups_max <= 1,
+                "{backend}: {s:?}"
+            );
+        }
+        check(&reader, &cases(&UPTIME, key_value), &backend, &mut instance).await;
     }
 }
 
