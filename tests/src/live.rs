@@ -85,17 +85,19 @@ pub fn exp(redis: &TestRedis) -> Option<f64> {
 /// Starts `cmd` and waits until it is subscribed and has written its first document.
 pub fn subscribed(cmd: Command, redis: &TestRedis) -> Child {
     let child = Child::spawn(cmd);
-    assert!(
-        child.wait_for_output("subscribed to the refresh channel", SETTLE),
-        "{}",
-        child.output()
-    );
-    assert!(
-        wait_until(SETTLE, || document(redis).is_some()),
-        "{}",
-        child.output()
-    );
+    child.expect_output("subscribed to the refresh channel", SETTLE);
+    expect_document(&child, redis, SETTLE);
     child
+}
+
+/// Panics, with `child`'s output, unless a document is stored within `limit`.
+#[track_caller]
+pub fn expect_document(child: &Child, redis: &TestRedis, limit: Duration) {
+    assert!(
+        wait_until(limit, || document(redis).is_some()),
+        "no document within {limit:?}:\n{}",
+        child.output()
+    );
 }
 
 /// Waits until the refresher at `addr` has recorded a successful refresh, then until

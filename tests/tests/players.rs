@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use integration_tests::binaries::{Child, refresher_for};
 use integration_tests::db::{TestDb, constant};
-use integration_tests::live::{document, publish, sample};
+use integration_tests::live::{document, expect_document, publish, sample};
 use integration_tests::probe::metrics_addr;
 use integration_tests::redis::TestRedis;
 use integration_tests::unix_now;
@@ -71,11 +71,7 @@ fn daemon(db: &TestDb, redis: &TestRedis, query: &str) -> Command {
 /// Starts `cmd` and waits for its first document.
 fn started(cmd: Command, redis: &TestRedis) -> Child {
     let child = Child::spawn(cmd);
-    assert!(
-        wait_until(SOON, || document(redis).is_some()),
-        "no document:\n{}",
-        child.output()
-    );
+    expect_document(&child, redis, SOON);
     child
 }
 
@@ -352,11 +348,7 @@ fn refused_at_start_up(db: &TestDb, cases: &[(&str, &str)]) -> Vec<(TestRedis, C
             "{query}: the preflight did not name {reason:?}:\n{}",
             child.output()
         );
-        assert!(
-            wait_until(SOON, || document(redis).is_some()),
-            "{query}: no document:\n{}",
-            child.output()
-        );
+        expect_document(child, redis, SOON);
     }
     runs
 }
