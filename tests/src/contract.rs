@@ -127,6 +127,29 @@ pub fn check(
         HOST_GENERATED.fetch_add(1, Ordering::Relaxed);
         return Ok(());
     }
+    let response = documented_response(method, target, status)?;
+    let mut problems = header_problems(response, &header);
+    problems.extend(body_problems(
+        response,
+        method,
+        header("content-type"),
+        body,
+    ));
+    CHECKED.fetch_add(1, Ordering::Relaxed);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{method} {target} -> {status} departs from reader/openapi.json:\n  {}\nbody: {}",
+            problems.join("\n  "),
+            String::from_utf8_lossy(&body[..body.len().min(2000)])
+        ))
+    }
+}
+
+/// What the spec documents for `status` of `method` on `target`: the operation's response,
+/// or the shared answer of dispatch for what no operation covers.
+fn documented_response(method: &str, target: &str, status: u16) -> Result<&'static Value, String> {
     let path = target.split('?').next().unwrap_or(target);
     let shared = |name: &str| &spec()["components"]["responses"][name];
     let item = &spec()["paths"][path];
@@ -136,7 +159,7 @@ pub fn check(
         _ => None,
     };
     let documented = operation.and_then(|op| op["responses"].get(status.to_string()));
-    let response = match (documented, status) {
+    Ok(match (documented, status) {
         (Some(r), _) => resolve(r),
         // What dispatch answers before (or instead of) any operation.
         (None, 414) => shared("UriTooLong"),
@@ -148,77 +171,85 @@ pub fn check(
                 "{method} {target}: status {status} is not in reader/openapi.json"
             ));
         }
-    };
+    })
+}
+
+/// Every required header that is missing, and every documented one whose value its schema
+/// refuses.
+fn header_problems<'h>(response: &Value, header: &impl Fn(&str) -> Option<&'h str>) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(declared) = response.get("headers").and_then(Value::as_object) {
-        for (name, h) in declared {
-            let h = resolve(h);
-            match header(&name.to_ascii_lowercase()) {
-                None if h["required"] == true => problems.push(format!("header {name} missing")),
-                None => {}
-                Some(value) => {
-                    let instance = match h["schema"]["type"].as_str() {
-                        Some("integer") => value
-                            .parse::<i64>()
-                            .map(Value::from)
-                            .unwrap_or_else(|_| Value::from(value)),
-                        _ => Value::from(value),
-                    };
-                    for e in errors(&h["schema"], &instance) {
-                        problems.push(format!("header {name}: {e}"));
-                    }
+    let Some(declared) = response.get("headers").and_then(Value::as_object) else {
+        return problems;
+    };
+    for (name, h) in declared {
+        let h = resolve(h);
+        match header(&name.to_ascii_lowercase()) {
+            None if h["required"] == true => problems.push(format!("header {name} missing")),
+            None => {}
+            Some(value) => {
+                let instance = match h["schema"]["type"].as_str() {
+                    Some("integer") => value
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| Value::from(value)),
+                    _ => Value::from(value),
+                };
+                for e in errors(&h["schema"], &instance) {
+                    problems.push(format!("header {name}: {e}"));
                 }
             }
         }
     }
+    problems
+}
+
+/// A body where none is documented, none where one is, a media type the response does not
+/// list, and a JSON or plain-text body its schema refuses.
+fn body_problems(
+    response: &Value,
+    method: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<String> {
     let content = response.get("content").and_then(Value::as_object);
     let has_body = method != "HEAD" && !body.is_empty();
     match (content, has_body) {
-        (None, true) => problems.push(format!("{} byte body where none is documented", body.len())),
-        (Some(_), false) if method != "HEAD" => problems.push("documented body missing".into()),
+        (None, true) => vec![format!("{} byte body where none is documented", body.len())],
+        (Some(_), false) if method != "HEAD" => vec!["documented body missing".into()],
         (Some(content), true) => {
-            let media = header("content-type")
+            let media = content_type
                 .and_then(|t| t.split(';').next())
                 .map(str::trim)
                 .unwrap_or("");
             match content.get(media) {
-                None => problems.push(format!(
+                None => vec![format!(
                     "content-type {media:?} is not one of {:?}",
                     content.keys().collect::<Vec<_>>()
-                )),
-                Some(m) => {
-                    let instance = if media == "application/json" {
-                        match serde_json::from_slice(body) {
-                            Ok(v) => Some(v),
-                            Err(e) => {
-                                problems.push(format!("body is not JSON: {e}"));
-                                None
-                            }
-                        }
-                    } else if media == "text/plain" {
-                        Some(Value::from(String::from_utf8_lossy(body).into_owned()))
-                    } else {
-                        None // SVG, HTML and script: the media type is the contract
-                    };
-                    if let (Some(instance), Some(schema)) = (instance, m.get("schema")) {
-                        for e in errors(schema, &instance) {
-                            problems.push(format!("body: {e}"));
-                        }
-                    }
-                }
+                )],
+                Some(m) => media_problems(media, m.get("schema"), body),
             }
         }
-        _ => {}
+        _ => Vec::new(),
     }
-    CHECKED.fetch_add(1, Ordering::Relaxed);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{method} {target} -> {status} departs from reader/openapi.json:\n  {}\nbody: {}",
-            problems.join("\n  "),
-            String::from_utf8_lossy(&body[..body.len().min(2000)])
-        ))
+}
+
+/// A body of a documented media type against its schema: JSON and plain text are
+/// validated; SVG, HTML and script are not (the media type is the contract).
+fn media_problems(media: &str, schema: Option<&Value>, body: &[u8]) -> Vec<String> {
+    let instance = match media {
+        "application/json" => match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return vec![format!("body is not JSON: {e}")],
+        },
+        "text/plain" => Value::from(String::from_utf8_lossy(body).into_owned()),
+        _ => return Vec::new(),
+    };
+    match schema {
+        Some(schema) => errors(schema, &instance)
+            .into_iter()
+            .map(|e| format!("body: {e}"))
+            .collect(),
+        None => Vec::new(),
     }
 }
 
