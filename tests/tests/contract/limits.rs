@@ -21,20 +21,52 @@ async fn the_specs_parameter_limits_are_the_readers() {
         .set(&key, document(now(), 1))
         .expect("store a fresh document");
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &key)).await;
-    let mut disagreements = Vec::new();
-    let mut judge = |what: String, accepted: bool, status: u16| {
-        let answered = status == 200 || status == 304;
-        let refused = (400..500).contains(&status);
-        if !(accepted && answered || !accepted && refused) {
-            disagreements.push(format!(
-                "{what}: the spec {} it, the reader answered {status}",
-                if accepted { "accepts" } else { "rejects" }
-            ));
-        }
-    };
+    let mut disagreements = query_disagreements(&reader).await;
+    disagreements.extend(if_none_match_disagreements(&reader).await);
+    assert!(
+        disagreements.is_empty(),
+        "the spec and the reader disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
 
-    let long = |n: usize, c: char| c.to_string().repeat(n);
-    let samples: Vec<(&str, Vec<String>)> = vec![
+/// `what`, when the spec and the reader disagree about it: the spec `accepted` it and the
+/// reader refused it, or the other way round.
+fn disagreement(what: String, accepted: bool, status: u16) -> Option<String> {
+    let answered = status == 200 || status == 304;
+    let refused = (400..500).contains(&status);
+    (!(accepted && answered || !accepted && refused)).then(|| {
+        format!(
+            "{what}: the spec {} it, the reader answered {status}",
+            if accepted { "accepts" } else { "rejects" }
+        )
+    })
+}
+
+/// The badge's query parameters, each sample on both badge endpoints.
+async fn query_disagreements(reader: &ReaderServer) -> Vec<String> {
+    let mut disagreements = Vec::new();
+    for (name, values) in &query_samples() {
+        for value in values {
+            let accepted = contract::parameter_accepts(name, value);
+            for endpoint in ["badge.svg", "shields.json"] {
+                let target = format!("/server/status/{endpoint}?{name}={}", percent_encode(value));
+                let status = reader.get(&target).await.status;
+                let what = format!("{name}={value:?} on {endpoint}");
+                disagreements.extend(disagreement(what, accepted, status));
+            }
+        }
+    }
+    disagreements
+}
+
+fn long(n: usize, c: char) -> String {
+    c.to_string().repeat(n)
+}
+
+/// Values at and past each edge of the badge's query parameters.
+fn query_samples() -> Vec<(&'static str, Vec<String>)> {
+    vec![
         (
             "label",
             vec![
@@ -93,19 +125,12 @@ async fn the_specs_parameter_limits_are_the_readers() {
             .map(String::from)
             .to_vec(),
         ),
-    ];
-    for (name, values) in &samples {
-        for value in values {
-            let accepted = contract::parameter_accepts(name, value);
-            for endpoint in ["badge.svg", "shields.json"] {
-                let target = format!("/server/status/{endpoint}?{name}={}", percent_encode(value));
-                let status = reader.get(&target).await.status;
-                judge(format!("{name}={value:?} on {endpoint}"), accepted, status);
-            }
-        }
-    }
+    ]
+}
 
-    // If-None-Match: the spec's maxLength is the reader's bound, to the byte.
+/// If-None-Match: the spec's maxLength is the reader's bound, to the byte.
+async fn if_none_match_disagreements(reader: &ReaderServer) -> Vec<String> {
+    let mut disagreements = Vec::new();
     let bound = spec_max_length("If-None-Match");
     for value in [
         "*".to_owned(),
@@ -127,18 +152,11 @@ async fn the_specs_parameter_limits_are_the_readers() {
                 .request("GET", path, &[("if-none-match", value.as_str())])
                 .await
                 .status;
-            judge(
-                format!("If-None-Match of {} bytes on {path}", value.len()),
-                accepted,
-                status,
-            );
+            let what = format!("If-None-Match of {} bytes on {path}", value.len());
+            disagreements.extend(disagreement(what, accepted, status));
         }
     }
-    assert!(
-        disagreements.is_empty(),
-        "the spec and the reader disagree:\n{}",
-        disagreements.join("\n")
-    );
+    disagreements
 }
 
 /// `maxLength` of a parameter's schema in the repository's spec.

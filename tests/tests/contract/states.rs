@@ -82,34 +82,7 @@ async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
     let mut sent = 0;
 
     let t = now();
-    // (what, which key: 0 primary / 1 last-good, stored value); `None`: nothing stored.
-    let states: [(&str, usize, Option<Vec<u8>>); 12] = [
-        ("nothing published", 0, None),
-        ("fresh, online", 0, Some(document(t, 1))),
-        ("fresh, offline", 0, Some(document(t, 0))),
-        (
-            "probed, online, with players",
-            0,
-            Some(probed(t - 100.0, true, 3.0)),
-        ),
-        (
-            "probed, unreachable",
-            0,
-            Some(probed(t - 100.0, false, 3.0)),
-        ),
-        (
-            "probe past its deadline",
-            0,
-            Some(probed(t - 100.0, true, 45.0)),
-        ),
-        ("overdue", 0, Some(document(t - 700.0, 1))),
-        ("past the TTL", 0, Some(document(t - 1000.0, 1))),
-        ("last-good only", 1, Some(document(t - 5000.0, 1))),
-        ("not JSON", 0, Some(b"{not json".to_vec())),
-        ("not a document", 0, Some(b"{\"a\":1}".to_vec())),
-        ("schema 9", 0, Some(b"{\"schema_version\":9}".to_vec())),
-    ];
-    for (what, which, value) in &states {
+    for (what, which, value) in &stored_states(t) {
         let _: () = conn.del(&[&key, &last_good]).unwrap();
         if let Some(value) = value {
             let target = if *which == 0 { &key } else { &last_good };
@@ -136,23 +109,59 @@ async fn every_endpoint_in_every_state_answers_as_the_spec_says() {
     sent += exercise(&reader).await;
     let _: () = conn.del(&key).unwrap();
 
-    // Redis unreachable: a reader pointed at a port nobody listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let down = ReaderServer::start(ReaderConfig::new(
-        &format!("redis://127.0.0.1:{closed}"),
-        &key,
-    ))
-    .await;
-    sent += exercise(&down).await;
+    sent += exercise_without_redis(&key).await;
 
     let checked = contract::counts().0 - before;
     assert!(
         checked >= sent,
         "{sent} requests sent, only {checked} replies checked against the spec"
     );
+}
+
+/// The stored states at `t`: (what, which key: 0 primary / 1 last-good, stored value);
+/// `None`: nothing stored.
+fn stored_states(t: f64) -> [(&'static str, usize, Option<Vec<u8>>); 12] {
+    [
+        ("nothing published", 0, None),
+        ("fresh, online", 0, Some(document(t, 1))),
+        ("fresh, offline", 0, Some(document(t, 0))),
+        (
+            "probed, online, with players",
+            0,
+            Some(probed(t - 100.0, true, 3.0)),
+        ),
+        (
+            "probed, unreachable",
+            0,
+            Some(probed(t - 100.0, false, 3.0)),
+        ),
+        (
+            "probe past its deadline",
+            0,
+            Some(probed(t - 100.0, true, 45.0)),
+        ),
+        ("overdue", 0, Some(document(t - 700.0, 1))),
+        ("past the TTL", 0, Some(document(t - 1000.0, 1))),
+        ("last-good only", 1, Some(document(t - 5000.0, 1))),
+        ("not JSON", 0, Some(b"{not json".to_vec())),
+        ("not a document", 0, Some(b"{\"a\":1}".to_vec())),
+        ("schema 9", 0, Some(b"{\"schema_version\":9}".to_vec())),
+    ]
+}
+
+/// Redis unreachable: a reader pointed at a port nobody listens on. Returns the requests
+/// sent.
+async fn exercise_without_redis(key: &str) -> usize {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = ReaderServer::start(ReaderConfig::new(
+        &format!("redis://127.0.0.1:{closed}"),
+        key,
+    ))
+    .await;
+    exercise(&down).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
