@@ -18,6 +18,7 @@
 //! (`--general-log --log-output=TABLE`), by the refresher's own user (one per test), so the
 //! tests sharing the server do not disturb each other's counts.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -231,35 +232,52 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     assert!(served(&reader, 1.0, PATIENCE).await.is_some());
 
-    // A change: served within 1 s of its commit, with one SELECT.
+    a_change_is_served_within_a_second(&f, &reader, &child).await;
+    other_tables_cost_nothing(&f, &other, addr, &child).await;
+    let resumed = a_lost_stream_resumes_before_the_change_it_missed(&f, &reader, &child).await;
+    rotation_is_followed(&f, &reader, &child, &resumed).await;
+    a_stream_lost_right_after_a_change_nudges_for_it(&f, &reader, &child).await;
+}
+
+/// A change: served within 1 s of its commit, with one SELECT.
+async fn a_change_is_served_within_a_second(f: &Fixture, reader: &ReaderServer, child: &Child) {
     tokio::time::sleep(GAP).await;
     let selects = f.selects();
-    let took = change(&f, &reader, 2.0, PATIENCE).await;
+    let took = change(f, reader, 2.0, PATIENCE).await;
     eprintln!("binlog: UPDATE commit -> served by the reader: {took:?}");
     assert!(took <= WITHIN, "{took:?}:\n{}", child.output());
     assert_eq!(f.selects(), selects + 1);
+}
 
-    // Other tables, and `constants` of another database: nothing.
+/// Other tables, and `constants` of another database: nothing.
+async fn other_tables_cost_nothing(f: &Fixture, other: &TestDb, addr: SocketAddr, child: &Child) {
     tokio::time::sleep(GAP).await;
     let (selects, nudges) = (f.selects(), sample(addr, BINLOG_NUDGES));
     for score in 1..=20 {
         f.db.exec(&format!("UPDATE players SET score = {score} WHERE id = 1"));
     }
-    set_exp(&other, 42.0);
+    set_exp(other, 42.0);
     f.db.exec("CREATE TABLE scratch (id INT)");
     tokio::time::sleep(GAP + WITHIN).await;
     let extra = f.selects() - selects;
     eprintln!("binlog: 22 statements on other tables -> {extra} SELECTs of constants");
     assert_eq!(extra, 0, "{}", child.output());
     assert_eq!(sample(addr, BINLOG_NUDGES), nudges);
+}
 
-    // A lost stream: killed, and kept from reconnecting while a change is committed. It
-    // resumes from the last position it saw, before the change, so the change is still seen.
+/// A lost stream: killed, and kept from reconnecting while a change is committed. It
+/// resumes from the last position it saw, before the change, so the change is still seen.
+/// Returns the position the new stream followed from.
+async fn a_lost_stream_resumes_before_the_change_it_missed(
+    f: &Fixture,
+    reader: &ReaderServer,
+    child: &Child,
+) -> String {
     assert_eq!(f.dumps(), 1);
     f.account(true);
     f.kill_stream();
     assert!(
-        wait_until(PATIENCE, || watch_state(&child) == "down"),
+        wait_until(PATIENCE, || watch_state(child) == "down"),
         "{}",
         child.output()
     );
@@ -268,9 +286,7 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
     f.account(false);
     let started = Instant::now();
     assert!(
-        served(&reader, 3.0, Duration::from_secs(40))
-            .await
-            .is_some(),
+        served(reader, 3.0, Duration::from_secs(40)).await.is_some(),
         "the change made while the stream was down was not seen:\n{}",
         child.output()
     );
@@ -281,23 +297,26 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
     assert_eq!(f.dumps(), 2, "{}", child.output());
     // (The other tests on this server write to the same binlog, so positions are compared,
     // not matched.)
-    let resumed = followed_from(&child);
+    let resumed = followed_from(child);
     assert!(
         position(&resumed) < position(&after_missed_change),
         "resumed from {resumed}, not before the change (which ended at {after_missed_change})"
     );
     // The new stream's line is logged as it starts; /health follows a moment later.
     assert!(
-        wait_until(PATIENCE, || watch_state(&child) == "up"),
+        wait_until(PATIENCE, || watch_state(child) == "up"),
         "{}",
         child.output()
     );
+    resumed
+}
 
-    // Rotation: the change in the new file is seen, and the next stream starts there.
+/// Rotation: the change in the new file is seen, and the next stream starts there.
+async fn rotation_is_followed(f: &Fixture, reader: &ReaderServer, child: &Child, resumed: &str) {
     f.db.exec("FLUSH BINARY LOGS");
     let rotated = f.master_position();
     tokio::time::sleep(GAP).await;
-    let took = change(&f, &reader, 4.0, PATIENCE).await;
+    let took = change(f, reader, 4.0, PATIENCE).await;
     eprintln!("binlog: after FLUSH BINARY LOGS, commit -> served: {took:?}");
     assert!(took <= WITHIN, "{took:?}:\n{}", child.output());
     let after_change = f.master_position();
@@ -310,27 +329,33 @@ async fn binlog_changes_are_served_within_a_second_and_survive_kills_and_rotatio
         child.output()
     );
     assert!(
-        wait_until(PATIENCE, || followed_from(&child) != resumed),
+        wait_until(PATIENCE, || followed_from(child) != resumed),
         "{}",
         child.output()
     );
-    let resumed = followed_from(&child);
+    let resumed = followed_from(child);
     assert!(
         resumed.starts_with(&new_file) && position(&resumed) >= position(&after_change),
         "resumed from {resumed}, not in {new_file} after {after_change}:\n{}",
         child.output()
     );
     tokio::time::sleep(GAP).await;
-    let took = change(&f, &reader, 5.0, PATIENCE).await;
+    let took = change(f, reader, 5.0, PATIENCE).await;
     assert!(took <= WITHIN, "{took:?}:\n{}", child.output());
+}
 
-    // A stream lost right after a change's commit, before its nudge was due (the settle
-    // time): the position is past the change, so the stream that ends must nudge for it.
+/// A stream lost right after a change's commit, before its nudge was due (the settle
+/// time): the position is past the change, so the stream that ends must nudge for it.
+async fn a_stream_lost_right_after_a_change_nudges_for_it(
+    f: &Fixture,
+    reader: &ReaderServer,
+    child: &Child,
+) {
     tokio::time::sleep(GAP).await;
     set_exp(&f.db, 6.0);
     f.kill_stream();
     assert!(
-        served(&reader, 6.0, PATIENCE).await.is_some(),
+        served(reader, 6.0, PATIENCE).await.is_some(),
         "a change seen just before the stream was lost was dropped:\n{}",
         child.output()
     );
@@ -368,6 +393,13 @@ fn without_replication_grants_the_message_names_them_and_the_interval_goes_on() 
     assert!(!line.contains("binary logging is off"), "{line}");
 
     let addr = metrics_addr(&child);
+    the_binlog_is_unavailable_in_health_and_metrics(addr);
+    assert_eq!(f.dumps(), 0, "it never asked for a stream");
+    nudges_and_the_interval_go_on(&f, &redis, &child, addr);
+}
+
+/// `/health` says why the follower is unavailable, and `/metrics` has its source down.
+fn the_binlog_is_unavailable_in_health_and_metrics(addr: SocketAddr) {
     // The first document is in Redis a moment before /health counts the refresh that wrote it.
     let (code, body) = health_when(addr, PATIENCE, |code, body| {
         code == 200 && body["watch_state"] == "unavailable"
@@ -393,29 +425,32 @@ fn without_replication_grants_the_message_names_them_and_the_interval_goes_on() 
         ),
         0.0
     );
-    assert_eq!(f.dumps(), 0, "it never asked for a stream");
+}
 
+/// Without the binary log, a nudge still refreshes within a second, and the interval
+/// refreshes one interval after it.
+fn nudges_and_the_interval_go_on(f: &Fixture, redis: &TestRedis, child: &Child, addr: SocketAddr) {
     // Nudges still work...
     past_the_gap(addr);
     set_exp(&f.db, 7.0);
     let sent = Instant::now();
-    assert_eq!(publish(&redis), 1);
-    assert!(wait_until(PATIENCE, || live::exp(&redis) == Some(7.0)));
+    assert_eq!(publish(redis), 1);
+    assert!(wait_until(PATIENCE, || live::exp(redis) == Some(7.0)));
     let took = sent.elapsed();
     eprintln!("binlog without grants: PUBLISH -> new document {took:?}");
     assert!(took <= WITHIN, "{took:?}");
-    let nudged = live::document(&redis)
+    let nudged = live::document(redis)
         .expect("the nudged document")
         .updated_at;
     // ...and so does the interval: the next refresh comes one interval after the nudged one,
     // by the refresher's own clock (`updated_at`), so the test's own pace does not count.
     set_exp(&f.db, 8.0);
     assert!(
-        wait_until(Duration::from_secs(60), || live::exp(&redis) == Some(8.0)),
+        wait_until(Duration::from_secs(60), || live::exp(redis) == Some(8.0)),
         "{}",
         child.output()
     );
-    let next = live::document(&redis)
+    let next = live::document(redis)
         .expect("the interval's document")
         .updated_at;
     let interval = next - nudged;
