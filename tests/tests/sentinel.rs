@@ -13,6 +13,7 @@
 //!
 //! `cargo test -p integration-tests --test integration sentinel:: -- --nocapture` prints the timings.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -210,32 +211,61 @@ fn refreshers_follow_a_sentinel_failover_with_one_writer() {
     let b = Child::spawn(refresher(&db, &keys, &sentinels, &user));
     b.expect_output("standby", SETTLE);
     let (a_addr, b_addr) = (metrics_addr(&a), metrics_addr(&b));
+    one_writer_through_sentinel(&primary, &replica, &key, &db, [a_addr, b_addr]);
+    failover(&mut primary, &replica, &sentinels[0], &key, [&a, &b]);
+    still_one_writer_on_the_new_primary(&replica, &key, &db, [(&a, a_addr), (&b, b_addr)]);
+    eprintln!(
+        "sentinel: refreshers_follow_a_sentinel_failover_with_one_writer took {} ms",
+        started.elapsed().as_millis()
+    );
+    // The keys and the user go with the throwaway servers; the old primary is dead, so skip
+    // cleaning it (and the warnings).
+    std::mem::forget((keys, user));
+}
 
-    // One writer through Sentinel: one SELECT per interval between the two.
+/// 1 while the refresher serving `/metrics` on `addr` holds the lease.
+fn holder(addr: SocketAddr) -> f64 {
+    metric(
+        &http_get(addr, "/metrics").1,
+        "status_refresher_lease_holder",
+    )
+}
+
+/// One writer through Sentinel: one SELECT per interval between the two refreshers, the
+/// first the holder, and the replica in sync.
+fn one_writer_through_sentinel(
+    primary: &Server,
+    replica: &Server,
+    key: &str,
+    db: &TestDb,
+    [a_addr, b_addr]: [SocketAddr; 2],
+) {
     let (writes, selects, elapsed) =
-        writes_during(&primary.url(), &key, &db, Duration::from_secs(3), 2);
+        writes_during(&primary.url(), key, db, Duration::from_secs(3), 2);
     one_writer(&writes, selects, elapsed, 2);
-    let holder = |addr| {
-        metric(
-            &http_get(addr, "/metrics").1,
-            "status_refresher_lease_holder",
-        )
-    };
     assert_eq!((holder(a_addr), holder(b_addr)), (1.0, 0.0));
     let ok = "status_refresher_refresh_total{result=\"ok\"}";
     assert_eq!(metric(&http_get(b_addr, "/metrics").1, ok), 0.0);
     assert!(
-        wait_until(SETTLE, || updated_at(&replica.url(), &key)
-            == updated_at(&primary.url(), &key)),
+        wait_until(SETTLE, || updated_at(&replica.url(), key)
+            == updated_at(&primary.url(), key)),
         "the replica is not in sync"
     );
+}
 
-    // SIGKILL the primary; the Sentinels promote the replica.
-    let last_before = updated_at(&primary.url(), &key).expect("a document on the primary");
+/// SIGKILL the primary; the Sentinels promote the replica, and the refreshers write there.
+fn failover(
+    primary: &mut Server,
+    replica: &Server,
+    sentinel: &Server,
+    key: &str,
+    [a, b]: [&Child; 2],
+) {
+    let last_before = updated_at(&primary.url(), key).expect("a document on the primary");
     primary.kill();
     let killed = Instant::now();
     assert!(
-        wait_until(SETTLE, || named_primary(sentinels[0].port())
+        wait_until(SETTLE, || named_primary(sentinel.port())
             == Some(replica.port())),
         "no failover within {SETTLE:?}"
     );
@@ -243,7 +273,7 @@ fn refreshers_follow_a_sentinel_failover_with_one_writer() {
     let mut first_after = None;
     assert!(
         wait_until(SETTLE, || {
-            first_after = updated_at(&replica.url(), &key).filter(|t| *t > last_before);
+            first_after = updated_at(&replica.url(), key).filter(|t| *t > last_before);
             first_after.is_some()
         }),
         "no write on the new primary:\nA:\n{}\nB:\n{}",
@@ -266,16 +296,23 @@ fn refreshers_follow_a_sentinel_failover_with_one_writer() {
         info.contains("role:master"),
         "the replica was not promoted:\n{info}"
     );
+}
 
-    // Still one writer, on the new primary, with both processes the ones started above.
+/// Still one writer, on the new primary, with both processes the ones started before.
+fn still_one_writer_on_the_new_primary(
+    replica: &Server,
+    key: &str,
+    db: &TestDb,
+    children: [(&Child, SocketAddr); 2],
+) {
     let (writes, selects, elapsed) =
-        writes_during(&replica.url(), &key, &db, Duration::from_secs(2), 2);
+        writes_during(&replica.url(), key, db, Duration::from_secs(2), 2);
     one_writer(&writes, selects, elapsed, 1);
     // Each replica records whether it holds the lease at the end of its cycle: one that lost
     // it in the failover may say so a cycle after the other took it.
     let mut holders = 0.0;
     wait_until(SETTLE, || {
-        holders = holder(a_addr) + holder(b_addr);
+        holders = children.iter().map(|&(_, addr)| holder(addr)).sum();
         holders == 1.0
     });
     assert_eq!(holders, 1.0, "one lease holder after the failover");
@@ -283,18 +320,11 @@ fn refreshers_follow_a_sentinel_failover_with_one_writer() {
         writes.len() >= 2,
         "the new primary is written every interval: {writes:?}"
     );
-    for (name, child) in [("A", &a), ("B", &b)] {
+    for (name, (child, _)) in ["A", "B"].into_iter().zip(children) {
         assert!(
             !child.output().contains("status-refresher stopped"),
             "{name} stopped:\n{}",
             child.output()
         );
     }
-    eprintln!(
-        "sentinel: refreshers_follow_a_sentinel_failover_with_one_writer took {} ms",
-        started.elapsed().as_millis()
-    );
-    // The keys and the user go with the throwaway servers; the old primary is dead, so skip
-    // cleaning it (and the warnings).
-    std::mem::forget((keys, user));
 }
