@@ -1,6 +1,7 @@
 //! A Redis restart with both halves running: the reader answers a quick 503 while Redis is
 //! down and while it is back but empty, and both halves recover by themselves, in order.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::{Child, Signal};
@@ -20,7 +21,7 @@ async fn redis_restart_with_both_halves_running() {
             constant("ServerStatus", 1.0, None),
         ],
     );
-    let mut redis = tokio::task::block_in_place(RedisServer::start);
+    let redis = tokio::task::block_in_place(RedisServer::start);
     let key = unique_key();
     // The default lease (30 s): after the restart the lock is gone with everything else.
     let refresher = Child::spawn(daemon_command(&db.url(), &redis.url(), &key, "30"));
@@ -30,11 +31,31 @@ async fn redis_restart_with_both_halves_running() {
         .await
         .unwrap_or_else(|last| panic!("never served: {last}\n{}", refresher.output()));
 
-    // Cycle 1, refresher held across the restart so the empty phase is observed for sure.
-    // Refused connections are answered at once: well inside reader-host's 1 s Redis
-    // timeout, which is what a 503 that waited for it would take. (The bound is that
-    // timeout rather than a tighter guess: the request's own round trip through a fresh
-    // instance can take hundreds of milliseconds on a busy machine.)
+    let redis = cycle_with_the_refresher_held(redis, addr, &refresher).await;
+    let (_redis, seen) = cycle_with_nothing_held(redis, addr, &refresher).await;
+
+    // Both recovered without a restart: the same refresher process is still running.
+    let mut refresher = refresher;
+    assert!(
+        refresher.wait_timeout(Duration::ZERO).is_none(),
+        "the refresher exited:\n{}",
+        refresher.output()
+    );
+    eprintln!("restart cycle 2 phases: {seen:?}");
+    drop(reader);
+}
+
+/// Cycle 1, refresher held across the restart so the empty phase is observed for sure.
+/// Refused connections are answered at once: well inside reader-host's 1 s Redis
+/// timeout, which is what a 503 that waited for it would take. (The bound is that
+/// timeout rather than a tighter guess: the request's own round trip through a fresh
+/// instance can take hundreds of milliseconds on a busy machine.)
+/// Returns the restarted server.
+async fn cycle_with_the_refresher_held(
+    mut redis: RedisServer,
+    addr: SocketAddr,
+    refresher: &Child,
+) -> RedisServer {
     redis.kill();
     for _ in 0..3 {
         let started = Instant::now();
@@ -69,9 +90,17 @@ async fn redis_restart_with_both_halves_running() {
                 refresher.output()
             )
         });
+    redis
+}
 
-    // Cycle 2, nothing held: the answers only move forward, down -> empty -> fresh.
-    // The restart happens in the background 1.5 s after the kill while the reader is polled.
+/// Cycle 2, nothing held: the answers only move forward, down -> empty -> fresh.
+/// The restart happens in the background 1.5 s after the kill while the reader is polled.
+/// Returns the restarted server and the phases seen, in order.
+async fn cycle_with_nothing_held(
+    mut redis: RedisServer,
+    addr: SocketAddr,
+    refresher: &Child,
+) -> (RedisServer, Vec<String>) {
     redis.kill();
     let down_at = unix_now();
     let restart = tokio::task::spawn_blocking(move || {
@@ -79,6 +108,21 @@ async fn redis_restart_with_both_halves_running() {
         redis.restart();
         redis
     });
+    let seen = phases_until_fresh(addr, down_at, refresher).await;
+    let redis = restart.await.expect("restart failed");
+    assert_eq!(seen.first().map(String::as_str), Some("redis_unavailable"));
+    let order = ["redis_unavailable", "status_unavailable", "fresh"];
+    let ranks: Vec<usize> = seen
+        .iter()
+        .map(|p| order.iter().position(|o| o == p).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "went back: {seen:?}");
+    (redis, seen)
+}
+
+/// What the reader answers, each change of answer once, until it serves a document
+/// written after `down_at` (within SETTLE).
+async fn phases_until_fresh(addr: SocketAddr, down_at: f64, refresher: &Child) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     let deadline = Instant::now() + SETTLE;
     loop {
@@ -107,22 +151,5 @@ async fn redis_restart_with_both_halves_running() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _redis = restart.await.expect("restart failed");
-    assert_eq!(seen.first().map(String::as_str), Some("redis_unavailable"));
-    let order = ["redis_unavailable", "status_unavailable", "fresh"];
-    let ranks: Vec<usize> = seen
-        .iter()
-        .map(|p| order.iter().position(|o| o == p).unwrap())
-        .collect();
-    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "went back: {seen:?}");
-
-    // Both recovered without a restart: the same refresher process is still running.
-    let mut refresher = refresher;
-    assert!(
-        refresher.wait_timeout(Duration::ZERO).is_none(),
-        "the refresher exited:\n{}",
-        refresher.output()
-    );
-    eprintln!("restart cycle 2 phases: {seen:?}");
-    drop(reader);
+    seen
 }
