@@ -11,6 +11,7 @@ use integration_tests::reader::{
     ReaderConfig, ReaderServer, http_request, manifest_path, reader_wasm,
 };
 use integration_tests::redis::TestRedis;
+use reader_host::StatsSnapshot;
 use status_document::StatusDocument;
 
 use super::fixtures::{
@@ -173,9 +174,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// so it is reported, not asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_requests_cost_the_database_nothing() {
-    const TOTAL: usize = 1000;
-    const IN_FLIGHT: usize = 100;
-    const INTERVAL_S: u64 = 600;
     prebuild().await;
     assert_reader_has_no_database_access();
 
@@ -185,17 +183,7 @@ async fn a_thousand_requests_cost_the_database_nothing() {
     assert_eq!(userstat[0][0].as_deref(), Some("1"), "userstat is off");
     let user = DbUser::create(&db);
     let redis = TestRedis::new();
-    // The load's 100 clients and the host share this test's two runtime threads, in a debug
-    // build, on a two-core machine that runs the other suites at the same time: a Redis
-    // connect or GET can then wait on the CPU for over a second and be answered 503 (seen:
-    // up to 12 of 1,000 at load average 9). This test is about what the database pays, so
-    // the reader gets room; the short bound itself is covered by the reader tests'
-    // stalled-Redis case. NB: reader-host must hand this timeout to redis-rs, whose own
-    // defaults (1 s connect, 500 ms response) otherwise apply underneath it.
-    let reader = ReaderServer::start(
-        ReaderConfig::new(&redis.url(), &redis.status_key()).redis_timeout(Duration::from_secs(5)),
-    )
-    .await;
+    let reader = roomy_reader(&redis).await;
 
     let before_start = user_stats(&db, &user.name);
     assert_eq!(
@@ -213,76 +201,153 @@ async fn a_thousand_requests_cost_the_database_nothing() {
         "USER_STATISTICS does not see the refresher: {after_first:?}"
     );
 
-    let stats_before = reader.stats();
-    let questions_before = global_questions(&db);
-    let user_before = user_stats(&db, &user.name);
-    let started = Instant::now();
-    let outcomes = load(&reader, TOTAL, IN_FLIGHT, |doc, cache| {
-        if doc.rates.exp != EXP_BEFORE || cache.source != "primary" || !cache.fresh {
-            return Err(format!("unexpected answer {:?} {cache:?}", doc.rates));
-        }
-        Ok(())
-    })
-    .await;
-    let took = started.elapsed();
-    let user_after = user_stats(&db, &user.name);
-    let questions_after = global_questions(&db);
-    let stats_after = reader.stats();
+    let window = Window::measure(&reader, &db, &user.name).await;
     let last = status(&reader).await;
-
-    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
-    assert_eq!(outcomes.len(), TOTAL);
-    assert!(
-        failures.is_empty(),
-        "{} of {TOTAL} requests failed, e.g. {:?}; host Redis timeouts {}, errors {}",
-        failures.len(),
-        &failures[..failures.len().min(3)],
-        stats_after.redis_timeouts - stats_before.redis_timeouts,
-        stats_after.redis_errors - stats_before.redis_errors,
-    );
-    let mut latencies: Vec<Duration> = outcomes.into_iter().filter_map(Result::ok).collect();
-    latencies.sort();
+    window.assert_every_request_answered();
     // No scheduled refresh fell inside the window, so the refresher owed no statements.
     assert_eq!(
         last.doc.updated_at, first.doc.updated_at,
         "a refresh ran during the window"
     );
-    let user_statements = user_after.statements() - user_before.statements();
-    let user_connections = user_after.connections - user_before.connections;
-    eprintln!(
-        "e2e: {TOTAL} requests, {IN_FLIGHT} in flight: {took:?} ({:.0} req/s), latency p50 {:?} \
-         p99 {:?} max {:?}; startup refresh cost the refresher's user {} statements over {} \
-         connections; during the load: refresher-user statements {user_statements}, \
-         connections {user_connections}, bytes received {}; global Questions delta {} \
-         (all clients of the shared server, incl. these two SHOW STATUS); host: {} component \
-         requests, {} Redis connections",
-        TOTAL as f64 / took.as_secs_f64(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or_default(),
-        after_first.statements() - before_start.statements(),
-        after_first.connections - before_start.connections,
-        user_after.bytes_received - user_before.bytes_received,
-        questions_after - questions_before,
-        stats_after.component_requests - stats_before.component_requests,
-        stats_after.redis_connections_opened - stats_before.redis_connections_opened,
-    );
-    assert_eq!(
-        (user_statements, user_connections),
-        (0, 0),
-        "MariaDB served statements during the load: before {user_before:?}, after {user_after:?}"
-    );
-    // Every request really went through the component to Redis (nothing answered them from
-    // a cache in front of it).
-    assert_eq!(
-        stats_after.component_requests - stats_before.component_requests,
-        TOTAL as u64
-    );
-    assert_eq!(
-        stats_after.redis_connections_opened - stats_before.redis_connections_opened,
-        TOTAL as u64
-    );
+    window.report(&before_start, &after_first);
+    window.assert_the_database_served_nothing();
     still_running(&mut child);
     drop(child);
     drop(user);
+}
+
+const TOTAL: usize = 1000;
+const IN_FLIGHT: usize = 100;
+const INTERVAL_S: u64 = 600;
+
+/// The reader, with room for a busy machine.
+///
+/// The load's 100 clients and the host share this test's two runtime threads, in a debug
+/// build, on a two-core machine that runs the other suites at the same time: a Redis
+/// connect or GET can then wait on the CPU for over a second and be answered 503 (seen:
+/// up to 12 of 1,000 at load average 9). This test is about what the database pays, so
+/// the reader gets room; the short bound itself is covered by the reader tests'
+/// stalled-Redis case. NB: reader-host must hand this timeout to redis-rs, whose own
+/// defaults (1 s connect, 500 ms response) otherwise apply underneath it.
+async fn roomy_reader(redis: &TestRedis) -> ReaderServer {
+    ReaderServer::start(
+        ReaderConfig::new(&redis.url(), &redis.status_key()).redis_timeout(Duration::from_secs(5)),
+    )
+    .await
+}
+
+/// The load run, and what the refresher's user, the whole server and the host counted
+/// before and after it.
+struct Window {
+    took: Duration,
+    outcomes: Vec<Outcome>,
+    user: (UserStats, UserStats),
+    questions: (u64, u64),
+    host: (StatsSnapshot, StatsSnapshot),
+}
+
+impl Window {
+    /// [`TOTAL`] requests, [`IN_FLIGHT`] at a time, each answered by a fresh primary.
+    async fn measure(reader: &ReaderServer, db: &TestDb, user: &str) -> Window {
+        let stats_before = reader.stats();
+        let questions_before = global_questions(db);
+        let user_before = user_stats(db, user);
+        let started = Instant::now();
+        let outcomes = load(reader, TOTAL, IN_FLIGHT, |doc, cache| {
+            if doc.rates.exp != EXP_BEFORE || cache.source != "primary" || !cache.fresh {
+                return Err(format!("unexpected answer {:?} {cache:?}", doc.rates));
+            }
+            Ok(())
+        })
+        .await;
+        let took = started.elapsed();
+        let user_after = user_stats(db, user);
+        let questions_after = global_questions(db);
+        Window {
+            took,
+            outcomes,
+            user: (user_before, user_after),
+            questions: (questions_before, questions_after),
+            host: (stats_before, reader.stats()),
+        }
+    }
+
+    fn assert_every_request_answered(&self) {
+        let (before, after) = &self.host;
+        let failures: Vec<&String> = self
+            .outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .collect();
+        assert_eq!(self.outcomes.len(), TOTAL);
+        assert!(
+            failures.is_empty(),
+            "{} of {TOTAL} requests failed, e.g. {:?}; host Redis timeouts {}, errors {}",
+            failures.len(),
+            &failures[..failures.len().min(3)],
+            after.redis_timeouts - before.redis_timeouts,
+            after.redis_errors - before.redis_errors,
+        );
+    }
+
+    /// Statements and connections of the refresher's user during the load.
+    fn user_delta(&self) -> (u64, u64) {
+        let (before, after) = &self.user;
+        (
+            after.statements() - before.statements(),
+            after.connections - before.connections,
+        )
+    }
+
+    /// The run's numbers, and the start-up refresh's cost (`before_start` to `after_first`).
+    fn report(&self, before_start: &UserStats, after_first: &UserStats) {
+        let mut latencies: Vec<Duration> = self
+            .outcomes
+            .iter()
+            .filter_map(|o| o.clone().ok())
+            .collect();
+        latencies.sort();
+        let (user_statements, user_connections) = self.user_delta();
+        let ((user_before, user_after), (host_before, host_after)) = (&self.user, &self.host);
+        eprintln!(
+            "e2e: {TOTAL} requests, {IN_FLIGHT} in flight: {:?} ({:.0} req/s), latency p50 {:?} \
+             p99 {:?} max {:?}; startup refresh cost the refresher's user {} statements over {} \
+             connections; during the load: refresher-user statements {user_statements}, \
+             connections {user_connections}, bytes received {}; global Questions delta {} \
+             (all clients of the shared server, incl. these two SHOW STATUS); host: {} component \
+             requests, {} Redis connections",
+            self.took,
+            TOTAL as f64 / self.took.as_secs_f64(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or_default(),
+            after_first.statements() - before_start.statements(),
+            after_first.connections - before_start.connections,
+            user_after.bytes_received - user_before.bytes_received,
+            self.questions.1 - self.questions.0,
+            host_after.component_requests - host_before.component_requests,
+            host_after.redis_connections_opened - host_before.redis_connections_opened,
+        );
+    }
+
+    /// No statement and no connection of the refresher's user during the load, and every
+    /// request through the component to Redis (nothing answered them from a cache in front
+    /// of it).
+    fn assert_the_database_served_nothing(&self) {
+        let (user_before, user_after) = &self.user;
+        assert_eq!(
+            self.user_delta(),
+            (0, 0),
+            "MariaDB served statements during the load: before {user_before:?}, after {user_after:?}"
+        );
+        let (before, after) = &self.host;
+        assert_eq!(
+            after.component_requests - before.component_requests,
+            TOTAL as u64
+        );
+        assert_eq!(
+            after.redis_connections_opened - before.redis_connections_opened,
+            TOTAL as u64
+        );
+    }
 }
