@@ -162,8 +162,53 @@ async fn badge_and_widget_in_chromium() {
     };
     let redis = TestRedis::new();
     let url = redis.url();
-    // name -> (document, Redis TTL of the primary key)
-    let situations = [
+    let situations = situations();
+    let (history, expect_history) = history();
+    let proxy = FaultProxy::for_url(&url);
+    let mut readers = Vec::new();
+    for (name, doc, ttl) in &situations {
+        let key = redis.key(&format!("{name}:server:status"));
+        redis.set_ex(&key, doc, *ttl);
+        if *name == "history" {
+            redis.set(&status_document::keys::history_key(&key), &history);
+        }
+        let redis_url = if *name == "down" {
+            proxy.rewrite_url(&url)
+        } else {
+            url.clone()
+        };
+        let reader = ReaderServer::start(ReaderConfig::new(&redis_url, &key)).await;
+        readers.push((*name, reader));
+    }
+    let config_path = write_config(&tools, &readers, &situations, expect_history);
+
+    let script = workspace_root().join("tests/browser/run.cjs");
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || {
+        run_script(&script, &config_path, |step| match step {
+            "redis-down" => {
+                proxy.set_mode(Mode::Refuse);
+                true
+            }
+            _ => false,
+        })
+        .map(|ok| (ok, config_path))
+    })
+    .await
+    .expect("browser driver panicked");
+    let (ok, config_path) = result.unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(config_path);
+    println!(
+        "browser script took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(readers);
+    assert!(ok, "the browser checks failed (see the output above)");
+}
+
+/// Each reader's situation: name -> (document, Redis TTL of the primary key).
+fn situations() -> [(&'static str, Vec<u8>, u64); 9] {
+    [
         (
             "online",
             with_players(document("online", 125.0), 150, 1000),
@@ -187,24 +232,17 @@ async fn badge_and_widget_in_chromium() {
             with_players(document("online", 30.0), 20, 100),
             900,
         ),
-    ];
-    let (history, expect_history) = history();
-    let proxy = FaultProxy::for_url(&url);
-    let mut readers = Vec::new();
-    for (name, doc, ttl) in &situations {
-        let key = redis.key(&format!("{name}:server:status"));
-        redis.set_ex(&key, doc, *ttl);
-        if *name == "history" {
-            redis.set(&status_document::keys::history_key(&key), &history);
-        }
-        let redis_url = if *name == "down" {
-            proxy.rewrite_url(&url)
-        } else {
-            url.clone()
-        };
-        let reader = ReaderServer::start(ReaderConfig::new(&redis_url, &key)).await;
-        readers.push((*name, reader));
-    }
+    ]
+}
+
+/// The driver's config (tools, output folder, every reader's URL by situation, what the
+/// widget must show), written to a file of its own under target/browser.
+fn write_config(
+    tools: &Tools,
+    readers: &[(&str, ReaderServer)],
+    situations: &[(&str, Vec<u8>, u64)],
+    expect_history: Value,
+) -> PathBuf {
     let base = |name: &str| {
         let (_, r) = readers.iter().find(|(n, _)| *n == name).expect("reader");
         format!("http://127.0.0.1:{}", r.addr().port())
@@ -229,29 +267,7 @@ async fn badge_and_widget_in_chromium() {
         serde_json::to_vec_pretty(&config).expect("config"),
     )
     .expect("cannot write the browser config");
-
-    let script = workspace_root().join("tests/browser/run.cjs");
-    let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || {
-        run_script(&script, &config_path, |step| match step {
-            "redis-down" => {
-                proxy.set_mode(Mode::Refuse);
-                true
-            }
-            _ => false,
-        })
-        .map(|ok| (ok, config_path))
-    })
-    .await
-    .expect("browser driver panicked");
-    let (ok, config_path) = result.unwrap_or_else(|e| panic!("{e}"));
-    let _ = std::fs::remove_file(config_path);
-    println!(
-        "browser script took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    drop(readers);
-    assert!(ok, "the browser checks failed (see the output above)");
+    config_path
 }
 
 /// A history as the refresher records it: one probe a minute for the last six hours,

@@ -214,20 +214,8 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
     );
 
     let mut refresher = Child::spawn(refresher(&db, &keys, &refresher_user.url(&primary.url())));
-    let replica_client = redis::Client::open(replica.url()).expect("replica URL");
-    let on_replica = || {
-        let mut conn = replica_client
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .expect("connect to the replica");
-        redis::cmd("EXISTS")
-            .arg(keys.status_key())
-            .arg(keys.last_good_key())
-            .query::<i64>(&mut conn)
-            .expect("EXISTS")
-            == 2
-    };
     assert!(
-        wait_until(SETTLE, on_replica),
+        wait_until(SETTLE, || both_keys_on(&replica.url(), &keys)),
         "the document never reached the replica:\n{}",
         refresher.output()
     );
@@ -256,16 +244,42 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
     assert_eq!(health.status, 503, "{}", body(&health));
     assert_eq!(health.json()["status"], "stale");
 
-    // Without serve-stale-data a replica cut off from its primary refuses reads: the reader
-    // can then only say the store is unavailable.
-    let mut admin = replica_client
+    without_serve_stale_data_the_store_is_unavailable(&replica.url(), &reader).await;
+    eprintln!(
+        "replica: reader_on_a_replica_serves_through_a_primary_outage took {} ms",
+        started.elapsed().as_millis()
+    );
+    // The keys and users go with the throwaway servers; the primary cannot be cleaned any
+    // more (it was killed), so skip the attempt and its warnings.
+    std::mem::forget((keys, reader_user, refresher_user));
+}
+
+/// A connection to the replica at `url`.
+fn replica_conn(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .expect("replica URL")
         .get_connection_with_timeout(Duration::from_secs(2))
-        .expect("connect to the replica");
+        .expect("connect to the replica")
+}
+
+/// Whether the status key and its `:last_good` copy are both on the server at `url`.
+fn both_keys_on(url: &str, keys: &TestRedis) -> bool {
+    redis::cmd("EXISTS")
+        .arg(keys.status_key())
+        .arg(keys.last_good_key())
+        .query::<i64>(&mut replica_conn(url))
+        .expect("EXISTS")
+        == 2
+}
+
+/// Without serve-stale-data a replica cut off from its primary refuses reads: the reader
+/// can then only say the store is unavailable.
+async fn without_serve_stale_data_the_store_is_unavailable(replica: &str, reader: &ReaderServer) {
     let () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("replica-serve-stale-data")
         .arg("no")
-        .query(&mut admin)
+        .query(&mut replica_conn(replica))
         .expect("CONFIG SET");
     let reply = reader.get("/server/status").await;
     assert_eq!(reply.status, 503, "{}", body(&reply));
@@ -275,11 +289,4 @@ async fn reader_on_a_replica_serves_through_a_primary_outage() {
         "{}",
         body(&reply)
     );
-    eprintln!(
-        "replica: reader_on_a_replica_serves_through_a_primary_outage took {} ms",
-        started.elapsed().as_millis()
-    );
-    // The keys and users go with the throwaway servers; the primary cannot be cleaned any
-    // more (it was killed), so skip the attempt and its warnings.
-    std::mem::forget((keys, reader_user, refresher_user));
 }

@@ -218,11 +218,31 @@ async fn tls_only_end_to_end_and_database_errors() {
         .await
         .unwrap();
 
-    let checks: Vec<DbCheck> = vec![
+    let checks = database_checks(&db_url, &pki, &shared);
+    for (what, env, needles) in checks {
+        let mut cmd = once(&rediss(&redis), &keys, &shared);
+        cmd.env("REDIS_CA_CERT", &pki.ca);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = tokio::task::spawn_blocking(move || fails(cmd))
+            .await
+            .unwrap();
+        eprintln!("tls: {what}: {}", last_error(&out));
+        says(&out, &needles, &pki);
+    }
+    drop((mariadb, redis));
+    timed("tls_only_end_to_end_and_database_errors", started);
+}
+
+/// The database's TLS failures: what each sets (with `db_url` of the TLS-only server and
+/// `shared`, a server without TLS) and what its error must say.
+fn database_checks(db_url: &str, pki: &Pki, shared: &TestDb) -> Vec<DbCheck<'static>> {
+    vec![
         (
             "unknown CA for the database",
             vec![
-                ("DATABASE_URL", db_url.clone()),
+                ("DATABASE_URL", db_url.to_owned()),
                 ("DB_SSL_MODE", "verify_identity".into()),
                 ("DB_SSL_CA", pki.other_ca.display().to_string()),
             ],
@@ -235,7 +255,7 @@ async fn tls_only_end_to_end_and_database_errors() {
         (
             "plaintext client to a server requiring TLS",
             vec![
-                ("DATABASE_URL", db_url.clone()),
+                ("DATABASE_URL", db_url.to_owned()),
                 ("DB_SSL_MODE", "disabled".into()),
             ],
             vec!["DB_SSL_MODE=disabled", "require_secure_transport"],
@@ -253,21 +273,7 @@ async fn tls_only_end_to_end_and_database_errors() {
             )],
             vec!["offers no TLS", "DB_SSL_MODE=required"],
         ),
-    ];
-    for (what, env, needles) in checks {
-        let mut cmd = once(&rediss(&redis), &keys, &shared);
-        cmd.env("REDIS_CA_CERT", &pki.ca);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = tokio::task::spawn_blocking(move || fails(cmd))
-            .await
-            .unwrap();
-        eprintln!("tls: {what}: {}", last_error(&out));
-        says(&out, &needles, &pki);
-    }
-    drop((mariadb, redis));
-    timed("tls_only_end_to_end_and_database_errors", started);
+    ]
 }
 
 /// What a database check sets and what its failure must say.

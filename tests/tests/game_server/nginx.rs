@@ -1,5 +1,7 @@
 //! Through the shipped nginx front cache: `offline` within the bound plus `max-age`.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -32,76 +34,15 @@ async fn through_the_shipped_nginx_front_offline_arrives_within_the_bound_plus_m
     reader_says(&reader, "online", Instant::now(), FIRST_DOCUMENT_WITHIN).await;
 
     let dir = TempDir::new("nginx-front");
-    let listen = dev_support::net::free_addr().expect("a free port");
-    let rendered = dev_support::nginx::render_cache(
-        &dev_support::workspace::workspace_root().join("deploy/nginx/server-status.conf"),
-        dir.path(),
-        reader.addr(),
-        listen,
-    )
-    .expect("render the shipped nginx config");
-    let front = Child::spawn(
-        rendered
-            .command(&nginx)
-            .expect("nginx -t accepts the config"),
-    );
-    let website = || async {
-        match try_http_request(
-            listen,
-            "GET",
-            "/server/status",
-            &[],
-            Bytes::new(),
-            Duration::from_secs(5),
-        )
-        .await
-        {
-            Ok(reply) if reply.status == 200 => {
-                let body = reply.json();
-                let max_age = reply
-                    .header("cache-control")
-                    .and_then(|c| c.split(", ").find_map(|d| d.strip_prefix("max-age=")))
-                    .and_then(|s| s.parse::<u64>().ok());
-                Some((body["_cache"]["state"].as_str().map(str::to_owned), max_age))
-            }
-            _ => None,
-        }
-    };
+    let (front, listen) = shipped_front(&nginx, &dir, reader.addr());
     assert!(
-        {
-            let started = Instant::now();
-            loop {
-                if let Some((Some(state), _)) = website().await
-                    && state == "online"
-                {
-                    break true;
-                }
-                if started.elapsed() > FIRST_DOCUMENT_WITHIN {
-                    break false;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        },
+        front_serves_online(listen).await,
         "the front never served online:\n{}",
         front.output()
     );
 
     game.stop();
-    let stopped = Instant::now();
-    let mut largest_max_age = 0;
-    let took = loop {
-        if let Some((state, max_age)) = website().await {
-            largest_max_age = largest_max_age.max(max_age.unwrap_or(0));
-            if state.as_deref() == Some("offline") {
-                break stopped.elapsed();
-            }
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(60),
-            "the website never saw offline through nginx"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (took, largest_max_age) = offline_through_the_front(listen).await;
     let allowed = bound() + Duration::from_secs(largest_max_age) + SLACK;
     eprintln!(
         "game_server: through nginx, stopped -> website sees offline in {took:?} (bound {:?} + \
@@ -113,4 +54,84 @@ async fn through_the_shipped_nginx_front_offline_arrives_within_the_bound_plus_m
         "max-age {largest_max_age} s follows the refresh, not the probe"
     );
     assert!(took <= allowed, "{took:?} > {allowed:?}");
+}
+
+/// nginx with the shipped `deploy/nginx/server-status.conf` in front of `reader`, rendered
+/// into `dir`, and the address it listens on.
+fn shipped_front(nginx: &Path, dir: &TempDir, reader: SocketAddr) -> (Child, SocketAddr) {
+    let listen = dev_support::net::free_addr().expect("a free port");
+    let rendered = dev_support::nginx::render_cache(
+        &dev_support::workspace::workspace_root().join("deploy/nginx/server-status.conf"),
+        dir.path(),
+        reader,
+        listen,
+    )
+    .expect("render the shipped nginx config");
+    let front = Child::spawn(
+        rendered
+            .command(nginx)
+            .expect("nginx -t accepts the config"),
+    );
+    (front, listen)
+}
+
+/// What the website gets from the front at `listen`: the `_cache.state` and the
+/// `max-age` of a 200, or `None`.
+async fn website(listen: SocketAddr) -> Option<(Option<String>, Option<u64>)> {
+    match try_http_request(
+        listen,
+        "GET",
+        "/server/status",
+        &[],
+        Bytes::new(),
+        Duration::from_secs(5),
+    )
+    .await
+    {
+        Ok(reply) if reply.status == 200 => {
+            let body = reply.json();
+            let max_age = reply
+                .header("cache-control")
+                .and_then(|c| c.split(", ").find_map(|d| d.strip_prefix("max-age=")))
+                .and_then(|s| s.parse::<u64>().ok());
+            Some((body["_cache"]["state"].as_str().map(str::to_owned), max_age))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the front serves `online` within FIRST_DOCUMENT_WITHIN.
+async fn front_serves_online(listen: SocketAddr) -> bool {
+    let started = Instant::now();
+    loop {
+        if let Some((Some(state), _)) = website(listen).await
+            && state == "online"
+        {
+            return true;
+        }
+        if started.elapsed() > FIRST_DOCUMENT_WITHIN {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// From now (the game server just stopped) until the website sees `offline`: how long,
+/// and the largest `max-age` it was given meanwhile.
+async fn offline_through_the_front(listen: SocketAddr) -> (Duration, u64) {
+    let stopped = Instant::now();
+    let mut largest_max_age = 0;
+    loop {
+        if let Some((state, max_age)) = website(listen).await {
+            largest_max_age = largest_max_age.max(max_age.unwrap_or(0));
+            if state.as_deref() == Some("offline") {
+                return (stopped.elapsed(), largest_max_age);
+            }
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(60),
+            "the website never saw offline through nginx"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
