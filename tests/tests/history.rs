@@ -32,7 +32,7 @@ use integration_tests::redis::{RedisServer, TestRedis};
 use integration_tests::unix_now;
 use integration_tests::wait::SETTLE;
 use status_document::State;
-use status_document::history::{History, MAX_HISTORY_BYTES, Seconds};
+use status_document::history::{History, Incident, MAX_HISTORY_BYTES, Seconds};
 use status_document::keys::history_key;
 
 /// The probe of these tests: every second, down after one failure, so the reader (and the
@@ -107,17 +107,7 @@ async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
     .await;
     let since = first.since as f64;
 
-    // The schedule: up (since the first write), then down, up, down, up, PHASE each.
-    let mut transitions = vec![(since, true)];
-    for up in [false, true, false, true] {
-        tokio::time::sleep(PHASE).await;
-        if up {
-            game.restart();
-        } else {
-            game.stop();
-        }
-        transitions.push((unix_now(), up));
-    }
+    let transitions = flap_on_schedule(&mut game, since).await;
     let end = transitions.last().unwrap().0 + PHASE.as_secs_f64();
     let h = wait_history(&redis, "a write past the schedule's end", |h| {
         h.updated_at >= end
@@ -153,21 +143,7 @@ async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
     );
     assert_eq!(s.maintenance, 0);
 
-    // The incidents: the four transitions, newest first, each within 2 s of the schedule.
-    let incidents: Vec<_> = v.incidents.iter().rev().collect();
-    assert_eq!(incidents.len(), 4, "{incidents:?}");
-    for (incident, &(at, up)) in incidents.iter().zip(&transitions[1..]) {
-        let to_state = if up { State::Online } else { State::Offline };
-        assert_eq!(incident.to, to_state, "{incident:?}");
-        // `at` is a whole second: its middle is within 2 s of the schedule's moment.
-        assert!(
-            (incident.at as f64 + 0.5 - at).abs() <= PER_TRANSITION_S,
-            "{incident:?} is not within 2 s of {at:.3}"
-        );
-    }
-    assert!(v.incidents[0].at >= v.incidents[1].at, "newest first");
-    let outage = incidents[0];
-    assert_eq!(outage.reason.map(|r| r.as_str()), Some("unreachable"));
+    assert_the_incidents_are_the_schedules(&v.incidents, &transitions);
 
     // Uptime: the recorded ratio, and the schedule's within the seconds' tolerance.
     let uptime = v.uptime.day.expect("observed");
@@ -190,6 +166,41 @@ async fn the_history_follows_a_flapping_game_server_on_a_known_schedule() {
     assert_eq!(body["_cache"]["source"], "primary");
     assert!(reply.header("etag").is_some());
     drop(child);
+}
+
+/// The schedule: up (since the first write), then down, up, down, up, PHASE each. Returns
+/// the transitions: (unix time, up after it).
+async fn flap_on_schedule(game: &mut GameServer, since: f64) -> Vec<(f64, bool)> {
+    let mut transitions = vec![(since, true)];
+    for up in [false, true, false, true] {
+        tokio::time::sleep(PHASE).await;
+        if up {
+            game.restart();
+        } else {
+            game.stop();
+        }
+        transitions.push((unix_now(), up));
+    }
+    transitions
+}
+
+/// The incidents (newest first) are the four transitions, each within 2 s of the
+/// schedule, the outages for the game server being unreachable.
+fn assert_the_incidents_are_the_schedules(newest_first: &[&Incident], transitions: &[(f64, bool)]) {
+    let incidents: Vec<_> = newest_first.iter().rev().collect();
+    assert_eq!(incidents.len(), 4, "{incidents:?}");
+    for (incident, &(at, up)) in incidents.iter().zip(&transitions[1..]) {
+        let to_state = if up { State::Online } else { State::Offline };
+        assert_eq!(incident.to, to_state, "{incident:?}");
+        // `at` is a whole second: its middle is within 2 s of the schedule's moment.
+        assert!(
+            (incident.at as f64 + 0.5 - at).abs() <= PER_TRANSITION_S,
+            "{incident:?} is not within 2 s of {at:.3}"
+        );
+    }
+    assert!(newest_first[0].at >= newest_first[1].at, "newest first");
+    let outage = incidents[0];
+    assert_eq!(outage.reason.map(|r| r.as_str()), Some("unreachable"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

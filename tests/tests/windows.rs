@@ -187,6 +187,55 @@ fn start_service(wine: &Wine, name: &str) {
     }
 }
 
+/// The settings a service reads from its file, written into `dir`: it has no shell to set
+/// variables in.
+fn service_config(dir: &Path, database_url: &str, redis: &TestRedis, port: u16) -> PathBuf {
+    let config = dir.join("refresher.env");
+    std::fs::write(
+        &config,
+        format!(
+            "# written by tests/tests/windows.rs\r\nDATABASE_URL={}\r\nREDIS_URL={}\r\n\
+             STATUS_KEY={}\r\nSTATUS_INTERVAL_KEY={}\r\nSTATUS_METRICS_ADDR=127.0.0.1:{port}\r\n\
+             STATUS_UPDATE_INTERVAL=600\r\n",
+            database_url,
+            redis.url(),
+            redis.status_key(),
+            redis.interval_key()
+        ),
+    )
+    .expect("write the config file");
+    config
+}
+
+/// Every log file in `logs`, one after the other.
+fn read_logs(logs: &Path) -> String {
+    std::fs::read_dir(logs)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect()
+}
+
+/// Polls `/health` on `addr` until it answers 200 within `limit`; else the last answer.
+fn healthy_within(addr: std::net::SocketAddr, limit: Duration) -> Result<(), String> {
+    let mut last = String::new();
+    let healthy = wait_until(limit, || {
+        match dev_support::http::get(addr, "/health", Duration::from_secs(2)) {
+            Ok(reply) if reply.status == 200 => true,
+            Ok(reply) => {
+                last = format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body));
+                false
+            }
+            Err(e) => {
+                last = format!("{e:#}");
+                false
+            }
+        }
+    });
+    if healthy { Ok(()) } else { Err(last) }
+}
+
 #[test]
 fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_the_lease() {
     let Some((wine, exe, db, redis)) = setup_live() else {
@@ -194,21 +243,7 @@ fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_
     };
     let dir = TempDir::new("ss-winsvc");
     let port = dev_support::net::free_port().expect("a free port");
-    // The settings a service reads from its file: it has no shell to set variables in.
-    let config = dir.path().join("refresher.env");
-    std::fs::write(
-        &config,
-        format!(
-            "# written by tests/tests/windows.rs\r\nDATABASE_URL={}\r\nREDIS_URL={}\r\n\
-             STATUS_KEY={}\r\nSTATUS_INTERVAL_KEY={}\r\nSTATUS_METRICS_ADDR=127.0.0.1:{port}\r\n\
-             STATUS_UPDATE_INTERVAL=600\r\n",
-            db.url(),
-            redis.url(),
-            redis.status_key(),
-            redis.interval_key()
-        ),
-    )
-    .expect("write the config file");
+    let config = service_config(dir.path(), &db.url(), &redis, port);
     let logs = dir.path().join("logs");
     let name = format!("ss-test-{:08x}", fastrand::u32(..));
     // Wine stops its services once no ordinary Wine process is left (see `keep_session`).
@@ -228,39 +263,19 @@ fn service_under_wine_starts_and_stops_through_the_service_manager_and_releases_
     };
 
     start_service(&wine, &name);
-    let log = || {
-        std::fs::read_dir(&logs)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .collect::<String>()
-    };
+    let log = || read_logs(&logs);
     assert!(
         wait_until(WINE_LIMIT, || exp(&redis) == Some(1.0)),
         "the service wrote no document; its log:\n{}",
         log()
     );
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut last = String::new();
-    let healthy = wait_until(WINE_LIMIT, || {
-        match dev_support::http::get(addr, "/health", Duration::from_secs(2)) {
-            Ok(reply) if reply.status == 200 => true,
-            Ok(reply) => {
-                last = format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body));
-                false
-            }
-            Err(e) => {
-                last = format!("{e:#}");
-                false
-            }
-        }
-    });
-    assert!(
-        healthy,
-        "the service's /health never answered 200 (last: {last}); its log:\n{}",
-        log()
-    );
+    if let Err(last) = healthy_within(addr, WINE_LIMIT) {
+        panic!(
+            "the service's /health never answered 200 (last: {last}); its log:\n{}",
+            log()
+        );
+    }
     assert!(lock_held(&redis), "the service holds no lease");
 
     let (code, output) = wine.tool("sc", &["stop", &name]);
