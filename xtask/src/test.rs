@@ -212,6 +212,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .env("CHROMIUM", &browser.chromium)
         .env("BROWSER_NODE_MODULES", &browser.node_modules)
         .env("SERVER_STATUS_BROWSER_TESTS", "required")
+        // `.ci/run` installs Debian's openarena-server: the real game server of game_query.
+        .env("SERVER_STATUS_OPENARENA", "required")
         .args(&args.cargo_test_args);
     if let Some(image) = &image {
         test.env("STATUS_REFRESHER_IMAGE", &image.tag)
