@@ -164,6 +164,7 @@ mod tests {
             addr_count: 1,
             interval_s: 10,
             deadline_s: 30,
+            failure: None,
         };
         let f = freshness(995.0, 600, 900, 1004.0).with_probe(Some(&probe), 1004.0);
         assert_eq!(

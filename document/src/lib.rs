@@ -23,7 +23,9 @@ pub use history::{
     History, HistoryError, HistoryHead, HistoryView, MAX_HISTORY_BYTES, Observation,
 };
 pub use keys::Source;
-pub use live::{GameServer, Live, PlayerCount, StateReason, combine};
+pub use live::{
+    GameServer, Live, MAX_SERVER_TEXT_CHARS, PlayerCount, Roster, ServerInfo, StateReason, combine,
+};
 pub use mapping::{Field, Mapping, MappingError, MetaPolicy};
 pub use notice::StateSettings;
 pub use row::{ConstantRow, MAX_MESSAGE_CHARS, MAX_PLAYERS, MaxPlayersError, RowWarning};

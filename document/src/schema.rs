@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::live::{GameServer, Live, StateReason, combine};
+use crate::live::{GameServer, Live, ServerInfo, StateReason, combine};
 use crate::state::State;
 
 /// The version written into every document. A reader refuses any other value rather than
@@ -35,19 +35,28 @@ pub struct StatusDocument {
     /// `unknown` when the constant is missing, unusable or not in the mapping.
     #[serde(default)]
     pub state: State,
-    /// Why `state` is not what the constant says (`unreachable`: the game server does not
-    /// answer); absent when it is.
+    /// Why `state` is not what the constant says (`unreachable`, `timeout`, `bad_answer`:
+    /// what the game-server probe saw); absent when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<StateReason>,
     /// The game-server probe's latest word; absent without `GAME_SERVER_ADDR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_server: Option<GameServer>,
-    /// Players online, from `STATUS_PLAYERS_QUERY`: the last good count.
+    /// What the game's own query protocol says of itself (name, game, map, version);
+    /// absent with a `tcp` probe or while the game does not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerInfo>,
+    /// Players online: `STATUS_PLAYERS_QUERY`'s last good count, or else the game's own
+    /// count (without bots where the protocol tells them apart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub players: Option<u64>,
-    /// The player limit, from the constant `STATUS_MAX_PLAYERS_CONSTANT` names.
+    /// The player limit: the constant `STATUS_MAX_PLAYERS_CONSTANT` names, or else the
+    /// game's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_players: Option<u64>,
+    /// Bots on the server, where the game's protocol tells them apart from players.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bots: Option<u64>,
     /// Unix seconds at which `players` was counted (how old the count is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub players_at: Option<f64>,
@@ -90,13 +99,20 @@ impl StatusDocument {
 
     /// Applies what the refresher learnt between reads of `constants`: `constant_state` is
     /// the state the constant alone gave (what [`build`](crate::build()) wrote), and the probe
-    /// may override it by [`combine`]'s precedence.
+    /// may override it by [`combine`]'s precedence. `self` is the document as built from
+    /// `constants`: its `max_players` is the constant's, which wins over the game's own.
     pub fn apply_live(&mut self, constant_state: State, live: &Live) {
-        let (state, reason) = combine(constant_state, live.game_server.map(|g| g.reachable));
+        let (state, reason) = combine(constant_state, live.game_server.map(|g| g.word()));
         self.state = state;
         self.state_reason = reason;
         self.game_server = live.game_server;
-        self.players = live.players.map(|p| p.count);
-        self.players_at = live.players.map(|p| p.at);
+        self.server = live.server.clone();
+        let roster = live.roster;
+        let counted = live.players.map(|p| (p.count, p.at));
+        let count = counted.or(roster.and_then(|r| Some((r.players?, r.at))));
+        self.players = count.map(|(n, _)| n);
+        self.players_at = count.map(|(_, at)| at);
+        self.max_players = self.max_players.or(roster.map(|r| r.max_players));
+        self.bots = roster.and_then(|r| r.bots);
     }
 }

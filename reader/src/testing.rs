@@ -56,6 +56,7 @@ pub(crate) fn probe(reachable: bool, checked_at: f64, interval_s: u64) -> GameSe
         addr_count: 1,
         interval_s,
         deadline_s: interval_s * 3,
+        failure: None,
     }
 }
 
@@ -67,6 +68,7 @@ pub(crate) fn live(game_server: GameServer, players: Option<u64>) -> Live {
             count,
             at: game_server.checked_at,
         }),
+        ..Live::default()
     }
 }
 

@@ -17,7 +17,7 @@ use status_document::{Mapping, MetaPolicy, StateSettings};
 
 use crate::redact::{MASK, RedactedUrl};
 
-pub use game::{PlayersSettings, ProbeSettings};
+pub use game::{GameQuery, PlayersSettings, ProbeSettings, Query};
 
 mod args;
 mod file;

@@ -15,6 +15,7 @@ pub mod fault;
 pub mod game_server;
 pub mod live;
 pub mod load;
+pub mod openarena;
 pub mod probe;
 pub mod reader;
 pub mod receiver;

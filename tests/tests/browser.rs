@@ -138,11 +138,13 @@ fn probed(age_s: f64, reachable: bool, since_check_s: f64, interval_s: u64) -> V
             addr_count: 1,
             interval_s,
             deadline_s: interval_s * 3,
+            failure: None,
         }),
         players: Some(PlayerCount {
             count: 150,
             at: at - since_check_s,
         }),
+        ..Live::default()
     };
     document.apply_live(State::Online, &live);
     document.to_json()

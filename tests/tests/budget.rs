@@ -47,11 +47,13 @@ fn document() -> Vec<u8> {
                 addr_count: 1,
                 interval_s: 10,
                 deadline_s: 30,
+                failure: None,
             }),
             players: Some(PlayerCount {
                 count: 150,
                 at: now,
             }),
+            ..Live::default()
         },
     );
     document.to_json()

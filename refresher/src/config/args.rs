@@ -211,6 +211,13 @@ args! {
             game_server_addr: Option<String> = "GAME_SERVER_ADDR",
                 value_name = "HOST:PORT,...";
 
+            /// How the probe asks the game server: `tcp` (a TCP connect: the port answers), or
+            /// a game id of the gamedig library (`q3a`, `minecraftjava`, `valheim`, `rust`, `csgo`,
+            /// ...): the game's own query protocol, which also tells players, bots, map, name
+            /// and version.
+            game_server_query: String = "GAME_SERVER_QUERY",
+                default_value = "tcp", value_name = "tcp|GAME";
+
             /// Seconds between two probes of the game server (1 to 3600).
             status_probe_interval: String = "STATUS_PROBE_INTERVAL",
                 default_value = "10", value_name = "SECONDS";

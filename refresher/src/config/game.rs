@@ -14,11 +14,64 @@ pub const MAX_PROBE_FAILURES: u64 = 100;
 /// Longest players query accepted, in bytes: one statement, not a script.
 pub const MAX_PLAYERS_QUERY_BYTES: usize = 4096;
 
+/// How the probe asks the game server (`GAME_SERVER_QUERY`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// A TCP connect: the port accepts. Works for every game, tells nothing more.
+    Tcp,
+    /// The game's own query protocol, through gamedig's definition of the game.
+    Game(GameQuery),
+}
+
+/// A game id that gamedig knows, and its definition.
+#[derive(Debug, Clone)]
+pub struct GameQuery {
+    /// The id as configured (`q3a`, `minecraftjava`, ...).
+    pub id: String,
+    pub game: &'static gamedig::games::Game,
+}
+
+impl PartialEq for GameQuery {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Query {
+    /// `tcp`, or a game id gamedig knows (case-insensitive); anything else names a few
+    /// known ids so the operator can tell a typo from an unsupported game.
+    pub fn parse(raw: &str) -> Result<Query, String> {
+        let id = raw.trim().to_ascii_lowercase();
+        if id == "tcp" {
+            return Ok(Query::Tcp);
+        }
+        match gamedig::GAMES.get(id.as_str()) {
+            Some(game) => Ok(Query::Game(GameQuery { id, game })),
+            None => Err(format!(
+                "is not `tcp` nor a game id the gamedig library knows; got {}. Examples: q3a, \
+                 minecraftjava, valheim, rust, csgo, tf2 (the list: \
+                 https://github.com/gamedig/rust-gamedig/blob/main/GAMES.md)",
+                quote(raw)
+            )),
+        }
+    }
+
+    /// The name the log and `/health` use: `tcp` or the game id.
+    pub fn id(&self) -> &str {
+        match self {
+            Query::Tcp => "tcp",
+            Query::Game(g) => &g.id,
+        }
+    }
+}
+
 /// The game-server probe, when `GAME_SERVER_ADDR` is set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeSettings {
-    /// `host:port` each; all must accept a connection. Internal only: never published.
+    /// `host:port` each; all must answer. Internal only: never published.
     pub addrs: Vec<String>,
+    /// How each address is asked.
+    pub query: Query,
     pub interval: Duration,
     /// Bounded by `interval`, so one probe is over before the next is due.
     pub timeout: Duration,
@@ -51,6 +104,8 @@ pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigEr
         return Ok(None);
     };
     let addrs = parse_addrs(raw)?;
+    let query = Query::parse(&args.game_server_query)
+        .map_err(|why| ConfigError::new("GAME_SERVER_QUERY", why))?;
     let interval_s = parse_u64(
         "STATUS_PROBE_INTERVAL",
         &args.status_probe_interval,
@@ -70,6 +125,7 @@ pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigEr
     )?;
     Ok(Some(ProbeSettings {
         addrs,
+        query,
         interval,
         // A probe longer than its interval would overlap the next; the daemon says so at
         // start-up (see `daemon::run`).

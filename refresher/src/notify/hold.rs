@@ -73,7 +73,9 @@ impl Ledger {
             _ => {
                 // The probe knows when the server stopped answering; otherwise it is now.
                 let since = match now_seen.reason {
-                    Some(StateReason::Unreachable) => now_seen.probe_since.unwrap_or(now),
+                    Some(
+                        StateReason::Unreachable | StateReason::Timeout | StateReason::BadAnswer,
+                    ) => now_seen.probe_since.unwrap_or(now),
                     None => now,
                 };
                 self.candidate = Some(Seen {

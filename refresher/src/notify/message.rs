@@ -116,10 +116,14 @@ fn state_line(to: &Seen, from: Option<&Seen>, lang: Lang) -> (String, u32) {
                 Lang::En => format!("🔴 Server offline since {since}"),
                 Lang::Ru => format!("🔴 Сервер недоступен с {since}"),
             };
-            if o.reason == Some(StateReason::Unreachable) {
-                line.push_str(match lang {
-                    Lang::En => " (unreachable)",
-                    Lang::Ru => " (не отвечает)",
+            if let Some(reason) = o.reason {
+                line.push_str(match (reason, lang) {
+                    (StateReason::Unreachable, Lang::En) => " (unreachable)",
+                    (StateReason::Unreachable, Lang::Ru) => " (не отвечает)",
+                    (StateReason::Timeout, Lang::En) => " (no answer in time)",
+                    (StateReason::Timeout, Lang::Ru) => " (не ответил вовремя)",
+                    (StateReason::BadAnswer, Lang::En) => " (answers wrongly)",
+                    (StateReason::BadAnswer, Lang::Ru) => " (отвечает не так)",
                 });
             } else if let Some(m) = quoted(&o.message) {
                 line.push_str(": ");

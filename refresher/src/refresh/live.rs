@@ -56,8 +56,11 @@ impl Refresher {
     /// query the preflight turned off publishes no count, not even one carried on from the
     /// previous run's document, which nothing would ever update again.
     pub(super) fn live(&self) -> Live {
+        let liveness = self.liveness.as_ref();
         Live {
-            game_server: self.liveness.as_ref().and_then(Liveness::game_server),
+            game_server: liveness.and_then(Liveness::game_server),
+            roster: liveness.and_then(Liveness::roster),
+            server: liveness.and_then(Liveness::server),
             players: self
                 .players
                 .as_ref()
@@ -147,17 +150,26 @@ impl Refresher {
     /// nothing.
     pub async fn probe_only(&mut self) -> Option<Change> {
         let liveness = self.liveness.as_mut()?;
-        let settings = liveness.settings();
-        let seen = probe::probe(&settings.addrs, settings.timeout).await;
+        let seen = probe::probe(liveness.settings()).await;
         let change = liveness.observe(&seen, unix_now());
         self.metrics
             .record_probe(seen.ok(), liveness.game_server().map(|g| g.reachable));
+        let query = liveness.settings().query.id();
         match (&change, &seen.failure) {
-            (Some(c), Some(why)) => {
-                warn!(reachable = c.reachable, reason = %why, "game server unreachable")
-            }
-            (Some(c), None) => info!(reachable = c.reachable, "game server reachable"),
-            (None, Some(why)) => tracing::debug!(reason = %why, "probe failed"),
+            (Some(c), Some(why)) => warn!(
+                reachable = c.reachable,
+                query,
+                reason = why.reason.as_str(),
+                detail = %why.detail,
+                "game server down"
+            ),
+            (Some(c), None) => info!(reachable = c.reachable, query, "game server reachable"),
+            (None, Some(why)) => tracing::debug!(
+                query,
+                reason = why.reason.as_str(),
+                detail = %why.detail,
+                "probe failed"
+            ),
             (None, None) => {}
         }
         change

@@ -60,11 +60,13 @@ fn probed(updated_at: f64, reachable: bool, since_check: f64) -> Vec<u8> {
                 addr_count: 2,
                 interval_s: 10,
                 deadline_s: 30,
+                failure: None,
             }),
             players: Some(PlayerCount {
                 count: 150,
                 at: checked_at,
             }),
+            ..Live::default()
         },
     );
     doc.to_json()

@@ -1,5 +1,6 @@
-//! What counts as the game server answering: refused and unanswered connects fail, every
-//! address must answer, and the probe costs MariaDB nothing (a standby does not probe).
+//! What counts as the game server answering: refused (`unreachable`) and unanswered
+//! (`timeout`) connects fail, every address must answer, and the probe costs MariaDB
+//! nothing (a standby does not probe).
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -43,11 +44,14 @@ async fn refused_and_unanswered_connects_are_failures_and_every_address_must_ans
             child.output()
         );
         let d = document(&redis).expect("document");
-        assert_eq!(
-            d.state_reason.map(|r| r.as_str()),
-            Some("unreachable"),
-            "{case}"
-        );
+        // A refused connect is `unreachable`; one never answered is a `timeout`.
+        let reason = if case == "unanswered" {
+            "timeout"
+        } else {
+            "unreachable"
+        };
+        assert_eq!(d.state_reason.map(|r| r.as_str()), Some(reason), "{case}");
+        assert_eq!(g_failure(&d), Some(reason), "{case}");
         let g = d.game_server.expect("game_server");
         assert_eq!(
             (g.latency_ms, g.addr_count),
@@ -60,6 +64,11 @@ async fn refused_and_unanswered_connects_are_failures_and_every_address_must_ans
         };
         child.expect_output(why, Duration::from_secs(5));
     }
+}
+
+/// The probe's own word on why the server is down.
+fn g_failure(d: &status_document::StatusDocument) -> Option<&'static str> {
+    d.game_server.and_then(|g| g.failure).map(|r| r.as_str())
 }
 
 #[test]
