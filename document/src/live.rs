@@ -105,17 +105,18 @@ impl StateReason {
 
 /// What the game's own query protocol said about the server, where it said it: shown to
 /// visitors as the server's name, game, map and version. Never player names. Each text is
-/// bounded by [`MAX_SERVER_TEXT_CHARS`] and free of control characters.
+/// bounded by [`MAX_SERVER_TEXT_CHARS`] and free of control characters; `null` where the
+/// game does not say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServerInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The server's own name (Quake's colour codes removed).
     pub name: Option<String>,
     /// The game, as the query protocol's definition names it (e.g. "Quake 3 Arena").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The map running now.
     pub map: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The game server's version.
     pub version: Option<String>,
 }
 

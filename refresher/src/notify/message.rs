@@ -117,20 +117,26 @@ fn state_line(to: &Seen, from: Option<&Seen>, lang: Lang) -> (String, u32) {
                 Lang::Ru => format!("🔴 Сервер недоступен с {since}"),
             };
             if let Some(reason) = o.reason {
-                line.push_str(match (reason, lang) {
-                    (StateReason::Unreachable, Lang::En) => " (unreachable)",
-                    (StateReason::Unreachable, Lang::Ru) => " (не отвечает)",
-                    (StateReason::Timeout, Lang::En) => " (no answer in time)",
-                    (StateReason::Timeout, Lang::Ru) => " (не ответил вовремя)",
-                    (StateReason::BadAnswer, Lang::En) => " (answers wrongly)",
-                    (StateReason::BadAnswer, Lang::Ru) => " (отвечает не так)",
-                });
+                line.push_str(&format!(" ({})", reason_words(reason, lang)));
             } else if let Some(m) = quoted(&o.message) {
                 line.push_str(": ");
                 line.push_str(&m);
             }
             (line, RED)
         }
+    }
+}
+
+/// What the probe saw, in words.
+fn reason_words(reason: StateReason, lang: Lang) -> &'static str {
+    let (en, ru) = match reason {
+        StateReason::Unreachable => ("unreachable", "не отвечает"),
+        StateReason::Timeout => ("no answer in time", "не ответил вовремя"),
+        StateReason::BadAnswer => ("answers wrongly", "отвечает не так"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ru => ru,
     }
 }
 

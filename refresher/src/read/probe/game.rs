@@ -56,20 +56,16 @@ pub(super) async fn query(
         )?;
         Ok::<_, GDError>(answer(response.as_ref(), game.name))
     });
-    match timeout(left, asked).await {
-        Ok(Ok(Ok(answer))) => Ok(answer),
-        Ok(Ok(Err(e))) => Err(failure(&e, addr, limit).await),
-        Ok(Err(e)) => Err(Failure::new(
-            StateReason::BadAnswer,
-            addr,
-            format!("the query failed: {e}"),
-        )),
-        Err(_) => Err(Failure::new(
+    let (reason, detail) = match timeout(left, asked).await {
+        Ok(Ok(Ok(answer))) => return Ok(answer),
+        Ok(Ok(Err(e))) => return Err(failure(&e, addr, limit).await),
+        Ok(Err(e)) => (StateReason::BadAnswer, format!("the query failed: {e}")),
+        Err(_) => (
             StateReason::Timeout,
-            addr,
             format!("no {} answer within {limit:?}", query.id),
-        )),
-    }
+        ),
+    };
+    Err(Failure::new(reason, addr, detail))
 }
 
 /// The game's own request settings, without the rounds that ask for player names and
@@ -87,21 +83,21 @@ fn only_what_we_publish(game: &gamedig::games::Game) -> ExtraRequestSettings {
 
 /// The address's first IP, bounded by `limit`; a name that does not resolve is unreachable.
 async fn resolve(addr: &str, limit: Duration) -> Result<SocketAddr, Failure> {
-    match timeout(limit, tokio::net::lookup_host(addr)).await {
-        Ok(Ok(mut found)) => found
-            .next()
-            .ok_or_else(|| Failure::new(StateReason::Unreachable, addr, "the name has no address")),
-        Ok(Err(e)) => Err(Failure::new(
-            StateReason::Unreachable,
-            addr,
-            format!("cannot resolve: {e}"),
-        )),
-        Err(_) => Err(Failure::new(
+    let (reason, detail) = match timeout(limit, tokio::net::lookup_host(addr)).await {
+        Ok(Ok(mut found)) => match found.next() {
+            Some(first) => return Ok(first),
+            None => (
+                StateReason::Unreachable,
+                "the name has no address".to_owned(),
+            ),
+        },
+        Ok(Err(e)) => (StateReason::Unreachable, format!("cannot resolve: {e}")),
+        Err(_) => (
             StateReason::Timeout,
-            addr,
             format!("name lookup took over {limit:?}"),
-        )),
-    }
+        ),
+    };
+    Err(Failure::new(reason, addr, detail))
 }
 
 /// What a gamedig error means for the published word.

@@ -258,8 +258,13 @@ async fn quake_answers_give_texts_and_no_count_while_gamedig_drops_the_player_li
 
 #[test]
 fn quake_colour_codes_are_dropped() {
-    assert_eq!(strip_quake_colours("^1Red^7 Arena"), "Red Arena");
-    assert_eq!(strip_quake_colours("a ^^ b^"), "a ^^ b^");
+    for (raw, shown) in [
+        ("^1Red^7 Arena", "Red Arena"),
+        ("a ^^ b^", "a ^^ b^"),
+        ("plain", "plain"),
+    ] {
+        assert_eq!(strip_quake_colours(raw), shown);
+    }
 }
 
 #[test]
