@@ -4,7 +4,7 @@
 //! ACLs are not replicated, so a replica, or a node Sentinel may promote, needs the same
 //! line applied to it: [`DocumentedUser::create_on`] applies one user to several servers.
 //!
-//! (`tests/tests/reliability_reader/acl.rs` has its own, richer user with dry runs and the ACL
+//! (`tests/tests/reliability_reader/acl/` has its own, richer user with dry runs and the ACL
 //! log; it maps key names through [`test_name`] too.)
 
 use redis::Connection;
