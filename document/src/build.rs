@@ -54,6 +54,40 @@ pub struct Built {
     pub warnings: Vec<RowWarning>,
 }
 
+/// The document of a refresher without a constants source (no database configured): no
+/// `server_status`, `rates` or `client_status`, nothing defaulted, no descriptions, and the
+/// state `unknown` until the game server's word ([`StatusDocument::apply_live`]) says more.
+/// Absent rather than zeros: a website shows "no rates" honestly, and a 0 would be a claim.
+pub fn without_constants(options: &BuildOptions, updated_at: f64) -> Built {
+    let document = StatusDocument {
+        schema_version: SCHEMA_VERSION,
+        server_status: None,
+        state: crate::state::State::Unknown,
+        state_reason: None,
+        game_server: None,
+        server: None,
+        players: None,
+        max_players: None,
+        bots: None,
+        players_at: None,
+        message: None,
+        maintenance_until: None,
+        rates: None,
+        client_status: None,
+        updated_at,
+        refresh_interval_s: options.refresh_interval_s,
+        ttl_s: options.ttl_s,
+        defaulted: Vec::new(),
+        meta: BTreeMap::new(),
+    };
+    let json = document.to_json();
+    Built {
+        document,
+        json,
+        warnings: Vec::new(),
+    }
+}
+
 /// Builds the document from `rows`, read at unix time `updated_at`.
 pub fn build(
     rows: &[ConstantRow],
@@ -91,7 +125,7 @@ pub fn build(
     }
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
-        server_status: value(Field::ServerStatus, &mut defaulted),
+        server_status: Some(value(Field::ServerStatus, &mut defaulted)),
         state,
         state_reason: None,
         game_server: None,
@@ -102,14 +136,14 @@ pub fn build(
         players_at: None,
         message: notice.message,
         maintenance_until: notice.maintenance_until,
-        rates: Rates {
+        rates: Some(Rates {
             exp: value(Field::RateExp, &mut defaulted),
             pvp: value(Field::RatePvp, &mut defaulted),
             pve: value(Field::RatePve, &mut defaulted),
             color_mob: value(Field::RateColorMob, &mut defaulted),
             skill: value(Field::RateSkill, &mut defaulted),
-        },
-        client_status: value(Field::ClientStatus, &mut defaulted),
+        }),
+        client_status: Some(value(Field::ClientStatus, &mut defaulted)),
         updated_at,
         refresh_interval_s: options.refresh_interval_s,
         ttl_s: options.ttl_s,
@@ -247,18 +281,18 @@ mod tests {
         let built = build(&full_table(), &BuildOptions::default(), 1234.5).unwrap();
         let d = &built.document;
         assert_eq!(d.schema_version, 1);
-        assert_eq!(d.server_status, 1.0);
+        assert_eq!(d.server_status, Some(1.0));
         assert_eq!(
             d.rates,
-            Rates {
+            Some(Rates {
                 exp: 2.5,
                 pvp: 3.0,
                 pve: 4.0,
                 color_mob: 1.75,
                 skill: 0.5
-            }
+            })
         );
-        assert_eq!(d.client_status, 512.0);
+        assert_eq!(d.client_status, Some(512.0));
         assert_eq!(d.updated_at, 1234.5);
         assert_eq!((d.refresh_interval_s, d.ttl_s), (600, 900));
         assert!(d.defaulted.is_empty());
@@ -288,8 +322,8 @@ mod tests {
         ];
         let built = build(&rows, &BuildOptions::default(), 0.0).unwrap();
         let d = &built.document;
-        assert_eq!(d.server_status, 1.0);
-        assert_eq!(d.client_status, 256.0);
+        assert_eq!(d.server_status, Some(1.0));
+        assert_eq!(d.client_status, Some(256.0));
         assert_eq!(
             d.defaulted,
             [
@@ -330,7 +364,11 @@ mod tests {
         options.meta = "MaxPlayers".parse().unwrap();
         let d = build(&full_table(), &options, 0.0).unwrap().document;
         assert_eq!(d.meta.keys().collect::<Vec<_>>(), ["MaxPlayers"]);
-        assert_eq!(d.rates.exp, 2.5, "values do not depend on the meta policy");
+        assert_eq!(
+            d.rates.unwrap().exp,
+            2.5,
+            "values do not depend on the meta policy"
+        );
     }
 
     #[test]
@@ -340,7 +378,7 @@ mod tests {
             ..Default::default()
         };
         let d = build(&full_table(), &options, 0.0).unwrap().document;
-        assert_eq!(d.rates.exp, 1000.0);
+        assert_eq!(d.rates.unwrap().exp, 1000.0);
     }
 
     #[test]
@@ -352,7 +390,7 @@ mod tests {
             row("", RowValue::Int(7), "nameless"),
         ];
         let built = build(&rows, &BuildOptions::default(), 0.0).unwrap();
-        assert_eq!(built.document.rates.exp, 2.0);
+        assert_eq!(built.document.rates.unwrap().exp, 2.0);
         assert_eq!(built.document.meta["RateExp"], "first");
         assert_eq!(built.document.meta["rateexp"], "lower");
         assert_eq!(built.warnings.len(), 2);
@@ -393,5 +431,27 @@ mod tests {
         };
         let built = build(&rows, &options, 0.0).unwrap();
         assert!(built.json.len() < MAX_DOCUMENT_BYTES);
+    }
+
+    #[test]
+    fn without_constants_the_constants_are_absent_not_zero() {
+        let built = without_constants(&BuildOptions::default(), 1000.0);
+        let json: serde_json::Value = serde_json::from_slice(&built.json).unwrap();
+        for absent in [
+            "server_status",
+            "rates",
+            "client_status",
+            "max_players",
+            "message",
+        ] {
+            assert!(json.get(absent).is_none(), "{absent}: {json}");
+        }
+        assert_eq!(json["state"], "unknown");
+        assert_eq!(
+            (json["defaulted"].clone(), json["_meta"].clone()),
+            (serde_json::json!([]), serde_json::json!({}))
+        );
+        let view = crate::DocumentView::parse(&built.json).expect("the reader takes it");
+        assert_eq!((view.rates, view.server_status), (None, None));
     }
 }

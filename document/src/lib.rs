@@ -17,7 +17,7 @@ pub mod state;
 pub mod value;
 pub mod view;
 
-pub use build::{BuildError, BuildOptions, Built, build};
+pub use build::{BuildError, BuildOptions, Built, build, without_constants};
 pub use freshness::{Freshness, freshness, vouched_state};
 pub use history::{
     History, HistoryError, HistoryHead, HistoryView, MAX_HISTORY_BYTES, Observation,

@@ -29,8 +29,11 @@ pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusDocument {
     pub schema_version: u32,
-    /// The raw `ServerStatus` value (default 1.0 when it is missing — see `state`).
-    pub server_status: f64,
+    /// The raw `ServerStatus` value (default 1.0 when it is missing — see `state`); absent
+    /// without a constants source (no database configured), like `rates` and
+    /// `client_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_status: Option<f64>,
     /// What `server_status` means, through the operator's `STATUS_STATES` mapping;
     /// `unknown` when the constant is missing, unusable or not in the mapping.
     #[serde(default)]
@@ -66,8 +69,10 @@ pub struct StatusDocument {
     /// Unix time (seconds) at which maintenance is planned to end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_until: Option<f64>,
-    pub rates: Rates,
-    pub client_status: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<Rates>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_status: Option<f64>,
     /// Unix time (seconds, fractional) at which the database was read.
     pub updated_at: f64,
     /// How often the refresher that wrote this intends to refresh it.

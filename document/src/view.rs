@@ -33,7 +33,9 @@ pub enum ViewError {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DocumentView<'a> {
     pub schema_version: u32,
-    pub server_status: f64,
+    /// Absent, with `rates` and `client_status`, from a refresher without a database.
+    #[serde(default)]
+    pub server_status: Option<f64>,
     /// Absent in documents written before `state` existed: those read as `unknown`.
     #[serde(default)]
     pub state: State,
@@ -52,8 +54,10 @@ pub struct DocumentView<'a> {
     pub message: Option<Cow<'a, str>>,
     #[serde(default)]
     pub maintenance_until: Option<f64>,
-    pub rates: Rates,
-    pub client_status: f64,
+    #[serde(default)]
+    pub rates: Option<Rates>,
+    #[serde(default)]
+    pub client_status: Option<f64>,
     pub updated_at: f64,
     pub refresh_interval_s: u64,
     pub ttl_s: u64,
@@ -188,7 +192,7 @@ mod tests {
     fn accepts_what_the_refresher_writes() {
         let bytes = stored();
         let v = DocumentView::parse(&bytes).unwrap();
-        assert_eq!(v.rates.exp, 3.0);
+        assert_eq!(v.rates.unwrap().exp, 3.0);
         assert_eq!(v.updated_at, 100.0);
         assert_eq!((v.refresh_interval_s, v.ttl_s), (600, 900));
         assert_eq!(v.defaulted.len(), 6);

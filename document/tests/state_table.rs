@@ -61,7 +61,7 @@ fn missing_null_and_non_numbers_are_unknown_and_defaulted() {
     }
     // The legacy field keeps its old default, so today's website code is unchanged...
     let built = build(&rows(None), &BuildOptions::default(), 0.0).unwrap();
-    assert_eq!(built.document.server_status, 1.0);
+    assert_eq!(built.document.server_status, Some(1.0));
     // ...but the typed state never claims online for it.
     assert_eq!(built.document.state, State::Unknown);
 }

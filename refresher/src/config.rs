@@ -105,7 +105,9 @@ pub struct Config {
     pub redis: RedisTarget,
     /// REDIS_CA_CERT, REDIS_CLIENT_CERT, REDIS_CLIENT_KEY (contents never printed).
     pub redis_tls: RedisTls,
-    pub database: Database,
+    /// The database `constants` is read from; `None` without any database setting: the
+    /// document then has no constants, and its state comes from the game server alone.
+    pub database: Option<Database>,
     pub interval: Duration,
     pub ttl_s: u64,
     pub status_key: String,
@@ -161,8 +163,20 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
         let (redis, redis_tls) = sentinel::parse_redis(&args)?;
-        let (database, ignored) = parse_database(&args)?;
+        let (database, ignored) = match database_asked_for(&args) {
+            true => {
+                let (database, ignored) = parse_database(&args)?;
+                (Some(database), ignored)
+            }
+            false => (None, Vec::new()),
+        };
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
+        let probe = game::parse_probe(&args)?;
+        let players = game::parse_players(&args)?;
+        let watch = live::parse_watch(&args.status_watch)?;
+        if database.is_none() {
+            without_database(&args, probe.is_some(), players.is_some(), &watch)?;
+        }
         Ok(Config {
             redis,
             redis_tls,
@@ -179,9 +193,9 @@ impl Config {
             metrics_addr,
             refresh_channel,
             min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
-            watch: live::parse_watch(&args.status_watch)?,
-            probe: game::parse_probe(&args)?,
-            players: game::parse_players(&args)?,
+            watch,
+            probe,
+            players,
             notify: notify::parse_notify(&args, timeout)?,
             once: args.once,
             ignored,
@@ -336,6 +350,59 @@ fn parse_redis_url(raw: &str) -> Result<String, ConfigError> {
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// Whether any database setting is given: `DATABASE_URL` or one of `DB_HOST`, `DB_USER`,
+/// `DB_NAME`. (`DB_PORT` and `DB_PASSWORD` alone name no database.)
+fn database_asked_for(args: &Args) -> bool {
+    [
+        &args.database_url,
+        &args.db_host,
+        &args.db_user,
+        &args.db_name,
+    ]
+    .into_iter()
+    .any(|v| non_empty(v).is_some())
+}
+
+/// Without a database, only the game server can say anything, and nothing that reads
+/// MySQL can run: each is named, with what to do.
+fn without_database(
+    args: &Args,
+    probe: bool,
+    players: bool,
+    watch: &Watch,
+) -> Result<(), ConfigError> {
+    let needs = |variable: &'static str, what: &str| {
+        ConfigError::new(
+            variable,
+            format!(
+                "{what} needs the database: set DATABASE_URL (or DB_HOST, DB_USER and DB_NAME), \
+                 or unset {variable}"
+            ),
+        )
+    };
+    if !probe {
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "not set, and neither is GAME_SERVER_ADDR: there is nothing to publish. Set \
+             DATABASE_URL (or DB_HOST, DB_USER and DB_NAME) to read `constants`, \
+             GAME_SERVER_ADDR to ask the game server, or both",
+        ));
+    }
+    if players {
+        return Err(needs("STATUS_PLAYERS_QUERY", "the players query"));
+    }
+    if *watch != Watch::Interval {
+        return Err(needs("STATUS_WATCH", "watching `constants` for changes"));
+    }
+    if !args.status_max_players_constant.trim().is_empty() {
+        return Err(needs(
+            "STATUS_MAX_PLAYERS_CONSTANT",
+            "a max-players constant",
+        ));
+    }
+    Ok(())
 }
 
 /// Builds the database options from DATABASE_URL, or else from the DB_* parts.

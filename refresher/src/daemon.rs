@@ -111,8 +111,8 @@ fn log_start(config: &Config, token: &str) {
     info!(
         version = env!("CARGO_PKG_VERSION"),
         redis = %config.redis,
-        database = %config.database.display,
-        db_ssl_mode = %config.database.tls.mode,
+        database = config.database.as_ref().map_or("none (the game server alone)", |d| d.display.as_str()),
+        db_ssl_mode = %config.database.as_ref().map_or("-".to_owned(), |d| d.tls.mode.to_string()),
         redis_tls_files = ?config.redis_tls.files,
         interval_s = config.interval.as_secs(),
         ttl_s = config.ttl_s,
@@ -166,7 +166,10 @@ fn warn_about_timing(config: &Config) -> u32 {
 
 /// The refresh cycle, with the probe and the players query as configured.
 fn refresher(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Refresher {
-    let source = Source::new(&config.database, config.timeout);
+    let source = config
+        .database
+        .as_ref()
+        .map(|database| Source::new(database, config.timeout));
     let keys = Keys::new(&config.status_key, &config.interval_key);
     let sink = Sink::new(primary.clone(), keys);
     let settings = DocumentSettings {
@@ -257,18 +260,18 @@ fn nudge_sources(config: &Config, trigger: &Trigger, primary: &Primary) -> Sourc
         channel: channel.clone(),
         timeout: config.timeout,
     });
-    let opts = config.database.opts.clone();
-    let watcher = match config.watch {
-        Watch::Interval => Watcher::None,
-        Watch::Binlog => Watcher::Binlog(BinlogWatch {
-            opts,
-            fallback: config.database.plaintext_fallback.clone(),
+    // Watching needs the database; the configuration refuses a watch without one.
+    let watcher = match (&config.watch, &config.database) {
+        (Watch::Interval, _) | (_, None) => Watcher::None,
+        (Watch::Binlog, Some(database)) => Watcher::Binlog(BinlogWatch {
+            opts: database.opts.clone(),
+            fallback: database.plaintext_fallback.clone(),
             timeout: config.timeout,
         }),
-        Watch::Poll(every) => Watcher::Poll(PollWatch {
-            opts,
-            fallback: config.database.plaintext_fallback.clone(),
-            every,
+        (Watch::Poll(every), Some(database)) => Watcher::Poll(PollWatch {
+            opts: database.opts.clone(),
+            fallback: database.plaintext_fallback.clone(),
+            every: *every,
             timeout: config.timeout,
         }),
     };

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use status_document::{
-    BuildError, BuildOptions, Live, MAX_DOCUMENT_BYTES, Mapping, MetaPolicy, State, StateSettings,
-    StatusDocument, build,
+    BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, Mapping, MetaPolicy, State,
+    StateSettings, StatusDocument, build, without_constants,
 };
 use tracing::{info, warn};
 
@@ -53,9 +53,10 @@ pub enum RefreshError {
 pub struct Refreshed {
     pub duration: Duration,
     pub updated_at: f64,
-    pub server_status: f64,
+    /// `None` without a database (as are the rates).
+    pub server_status: Option<f64>,
     pub state: status_document::State,
-    pub rate_exp: f64,
+    pub rate_exp: Option<f64>,
     pub rows: usize,
     pub bytes: usize,
     pub warnings: usize,
@@ -80,7 +81,9 @@ struct LastBuilt {
 }
 
 pub struct Refresher {
-    source: Source,
+    /// Where `constants` is read; `None` without a database: every document is then built
+    /// without constants, and the game server's word alone gives the state.
+    source: Option<Source>,
     sink: Sink,
     settings: DocumentSettings,
     configured_interval: Duration,
@@ -103,7 +106,7 @@ pub struct Refresher {
 
 impl Refresher {
     pub fn new(
-        source: Source,
+        source: Option<Source>,
         sink: Sink,
         settings: DocumentSettings,
         interval: Duration,
@@ -169,9 +172,9 @@ impl Refresher {
                 info!(
                     result = "ok",
                     duration_ms,
-                    server_status = r.server_status,
+                    server_status = r.server_status.map_or(-1.0, |v| v),
                     state = %r.state,
-                    rates.exp = r.rate_exp,
+                    rates.exp = r.rate_exp.map_or(-1.0, |v| v),
                     rows = r.rows,
                     bytes = r.bytes,
                     row_warnings = r.warnings,
@@ -230,7 +233,9 @@ impl Refresher {
 
     /// Closes connections, waiting at most `within`.
     pub async fn close(self, within: Duration) {
-        self.source.close(within).await;
+        if let Some(source) = self.source {
+            source.close(within).await;
+        }
     }
 
     async fn cycle(
@@ -239,26 +244,7 @@ impl Refresher {
         guard: Option<&WriteGuard>,
     ) -> Result<Refreshed, RefreshError> {
         self.update_interval().await;
-        let read = self.source.read().await?;
-        let updated_at = unix_now();
-        for w in &read.warnings {
-            warn!("{w}");
-        }
-        if self.players_interval().is_some() {
-            // Logged inside; a failure keeps the last good count.
-            let _ = self.count_players().await;
-        }
-        let options = BuildOptions {
-            mapping: self.settings.mapping.clone(),
-            meta: self.settings.meta.clone(),
-            refresh_interval_s: self.interval.as_secs(),
-            ttl_s: self.settings.ttl_s,
-            state: self.settings.state.clone(),
-        };
-        let mut built = build(&read.rows, &options, updated_at)?;
-        for w in &built.warnings {
-            warn!("{w}");
-        }
+        let (mut built, rows, read_warnings) = self.read_and_build().await?;
         let constant_state = built.document.state;
         let live = self.live();
         if live != Live::default() {
@@ -278,13 +264,13 @@ impl Refresher {
         }
         let refreshed = Refreshed {
             duration: started.elapsed(),
-            updated_at,
+            updated_at: built.document.updated_at,
             server_status: built.document.server_status,
             state: built.document.state,
-            rate_exp: built.document.rates.exp,
-            rows: read.rows.len(),
+            rate_exp: built.document.rates.map(|r| r.exp),
+            rows,
             bytes: built.json.len(),
-            warnings: read.warnings.len() + built.warnings.len(),
+            warnings: read_warnings + built.warnings.len(),
         };
         self.tell(&built.document);
         self.last = Some(LastBuilt {
@@ -292,6 +278,36 @@ impl Refresher {
             constant_state,
         });
         Ok(refreshed)
+    }
+
+    /// Reads `constants` (and counts the players) and builds the document; without a
+    /// database, the document without constants. Returns it with the rows read and the
+    /// read's warnings (logged here).
+    async fn read_and_build(&mut self) -> Result<(Built, usize, usize), RefreshError> {
+        let options = BuildOptions {
+            mapping: self.settings.mapping.clone(),
+            meta: self.settings.meta.clone(),
+            refresh_interval_s: self.interval.as_secs(),
+            ttl_s: self.settings.ttl_s,
+            state: self.settings.state.clone(),
+        };
+        let Some(source) = self.source.as_mut() else {
+            return Ok((without_constants(&options, unix_now()), 0, 0));
+        };
+        let read = source.read().await?;
+        let updated_at = unix_now();
+        for w in &read.warnings {
+            warn!("{w}");
+        }
+        if self.players_interval().is_some() {
+            // Logged inside; a failure keeps the last good count.
+            let _ = self.count_players().await;
+        }
+        let built = build(&read.rows, &options, updated_at)?;
+        for w in &built.warnings {
+            warn!("{w}");
+        }
+        Ok((built, read.rows.len(), read.warnings.len()))
     }
 
     /// Applies the live interval override. A Redis failure here is not the cycle's failure:

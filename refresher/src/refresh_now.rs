@@ -88,20 +88,18 @@ async fn updated_at(
     }))
 }
 
-/// The values a game master checks, on one line.
+/// The values a game master checks, on one line (`constants=none` from a refresher without
+/// a database).
 pub fn describe(view: &DocumentView<'_>) -> String {
-    format!(
-        "updated_at={:.3} server_status={} rates.exp={} rates.pvp={} rates.pve={} \
-         rates.color_mob={} rates.skill={} client_status={}",
-        view.updated_at,
-        view.server_status,
-        view.rates.exp,
-        view.rates.pvp,
-        view.rates.pve,
-        view.rates.color_mob,
-        view.rates.skill,
-        view.client_status
-    )
+    let constants = match (view.server_status, view.rates, view.client_status) {
+        (Some(status), Some(r), Some(client)) => format!(
+            "server_status={status} rates.exp={} rates.pvp={} rates.pve={} rates.color_mob={} \
+             rates.skill={} client_status={client}",
+            r.exp, r.pvp, r.pve, r.color_mob, r.skill
+        ),
+        _ => "constants=none".to_owned(),
+    };
+    format!("updated_at={:.3} {constants}", view.updated_at)
 }
 
 /// Publishes the nudge and, with `wait`, waits for the document to move.

@@ -79,7 +79,7 @@ pub fn document(redis: &TestRedis) -> Option<StatusDocument> {
 
 /// `rates.exp` of the stored document.
 pub fn exp(redis: &TestRedis) -> Option<f64> {
-    document(redis).map(|d| d.rates.exp)
+    document(redis).map(|d| d.rates.unwrap().exp)
 }
 
 /// Starts `cmd` and waits until it is subscribed and has written its first document.

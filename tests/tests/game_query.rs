@@ -10,13 +10,16 @@
 //! - killed (SIGKILL: the UDP port falls silent), it is `offline` with the reason `timeout`
 //!   at the reader within the probe's bound, and the game's texts and counts are gone.
 //!
+//! - without MySQL (no database setting at all), the game server alone gives the state,
+//!   and the document has no constants.
+//!
 //! The stand-ins for Valve's A2S and Minecraft's Server List Ping, and the malformed answers,
 //! are the refresher's own tests (`read/probe/game/tests.rs`): gamedig over real sockets.
 
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::Child;
-use integration_tests::game_server::{prebuild, probed_refresher, switched_on_db};
+use integration_tests::binaries::{Child, refresher_command};
+use integration_tests::game_server::{GameServer, prebuild, probed_refresher, switched_on_db};
 use integration_tests::openarena::{self, OpenArena};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
@@ -130,5 +133,53 @@ async fn the_game_speaks_for_itself(redis: &TestRedis, arena: &OpenArena) {
     assert!(!names.is_empty(), "no bot entered the game:\n{log}");
     for name in names {
         assert!(!stored.contains(name), "{name} published: {stored}");
+    }
+}
+
+/// A community without MySQL: the refresher with Redis and a game server only. The
+/// document has no constants (absent, never zeros), its state follows the game server, and
+/// the reader serves it like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_mysql_the_game_server_alone_gives_the_state() {
+    prebuild().await;
+    let redis = TestRedis::new();
+    let mut game = GameServer::start();
+    let mut cmd = refresher_command();
+    cmd.env("REDIS_URL", redis.url())
+        .env("STATUS_KEY", redis.status_key())
+        .env("STATUS_INTERVAL_KEY", redis.interval_key())
+        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
+        .env("GAME_SERVER_ADDR", game.addr.to_string())
+        .env("STATUS_PROBE_INTERVAL", INTERVAL.as_secs().to_string())
+        .env("STATUS_PROBE_TIMEOUT", "0.5")
+        .env("STATUS_PROBE_FAILURES", FAILURES.to_string());
+    let child = Child::spawn(cmd);
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
+    let body = reader_state(&reader, "online", SETTLE).await;
+    for absent in ["server_status", "rates", "client_status"] {
+        assert!(body.get(absent).is_none(), "{absent}: {body:#}");
+    }
+    assert_eq!(body["game_server"]["reachable"], true, "{body:#}");
+    child.expect_output("none (the game server alone)", Duration::ZERO);
+
+    let _timed = integration_tests::load::timed().await;
+    game.stop();
+    let body = reader_state(&reader, "offline", INTERVAL * (FAILURES + 1) + SLACK).await;
+    assert_eq!(body["state_reason"], "unreachable", "{body:#}");
+}
+
+/// Polls `/server/status` until `_cache.state` is `want`; returns the body.
+async fn reader_state(reader: &ReaderServer, want: &str, limit: Duration) -> serde_json::Value {
+    let since = Instant::now();
+    loop {
+        let body = reader.get("/server/status").await.json();
+        if body["_cache"]["state"] == want {
+            return body;
+        }
+        assert!(
+            since.elapsed() < limit,
+            "not {want} within {limit:?}: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

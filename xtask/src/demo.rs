@@ -293,10 +293,10 @@ mod tests {
         let built = build(&rows, &BuildOptions::default(), 1_700_000_000.0).unwrap();
         let doc = &built.document;
         assert!(doc.defaulted.is_empty(), "defaulted: {:?}", doc.defaulted);
-        assert_eq!(doc.server_status, 1.0);
-        assert_eq!(doc.rates.exp, 2.5);
-        assert_eq!(doc.rates.skill, 1.75);
-        assert_eq!(doc.client_status, 256.0);
+        assert_eq!(doc.server_status, Some(1.0));
+        assert_eq!(doc.rates.unwrap().exp, 2.5);
+        assert_eq!(doc.rates.unwrap().skill, 1.75);
+        assert_eq!(doc.client_status, Some(256.0));
         assert_eq!(doc.meta.len(), 42);
         assert!(
             FIXTURE_SQL.contains(&format!("('{MAX_PLAYERS_CONSTANT}', '1500'")),

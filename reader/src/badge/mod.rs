@@ -34,7 +34,8 @@ use words::{Lang, Shown};
 /// What the message can show beside the state, taken from the document.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Extras {
-    pub rates: Rates,
+    /// `None` from a refresher without a database: a rate asked for is then left out.
+    pub rates: Option<Rates>,
     /// The players count, when the document has one fit to show ([`players_to_show`]).
     pub players: Option<u64>,
     /// The 30-day uptime from the history, when `show=uptime` asked for it and there is one.
@@ -109,7 +110,10 @@ pub fn message(state: State, extras: Option<&Extras>, options: &BadgeOptions) ->
     if let Some(extras) = extras.filter(|_| state != State::Unknown) {
         for shown in &options.show {
             let phrase = match *shown {
-                Shown::Rate(rate) => rate.phrase(&extras.rates, options.lang),
+                Shown::Rate(rate) => match &extras.rates {
+                    Some(rates) => rate.phrase(rates, options.lang),
+                    None => continue,
+                },
                 Shown::Players => match extras.players.filter(|_| state == State::Online) {
                     Some(count) => words::players_phrase(count, options.lang),
                     None => continue,
@@ -172,13 +176,13 @@ mod tests {
     use super::*;
 
     const RATES: Extras = Extras {
-        rates: Rates {
+        rates: Some(Rates {
             exp: 7.5,
             pvp: 2.0,
             pve: 1.0,
             color_mob: 1.0,
             skill: 1.0,
-        },
+        }),
         players: None,
         uptime: None,
     };
@@ -207,6 +211,15 @@ mod tests {
             message(State::Unknown, Some(&RATES), &opts("show=exp")),
             "unknown",
             "no rates beside a state nobody vouches for"
+        );
+        let no_database = Extras {
+            rates: None,
+            ..PLAYERS
+        };
+        assert_eq!(
+            message(State::Online, Some(&no_database), &opts("show=exp,players")),
+            "online · 150 players",
+            "no rates without a database: the rest is still shown"
         );
     }
 

@@ -104,8 +104,12 @@ impl Refresher {
         else {
             return Err(PlayersError::NoRows);
         };
-        let limit = self.source.timeout();
-        let result = match self.source.conn().await {
+        // The configuration allows a players query only with a database.
+        let Some(source) = self.source.as_mut() else {
+            return Err(PlayersError::NoRows);
+        };
+        let limit = source.timeout();
+        let result = match source.conn().await {
             Ok(conn) => players::count(conn, &query, limit).await,
             Err(e) => Err(PlayersError::from(e)),
         };

@@ -52,7 +52,7 @@ fn reader_serves_the_document(dist: &Path, folder: &Path, redis: &TestRedis) {
         );
     }
     let doc = served_document(dist, &reader, redis);
-    assert_eq!(doc.rates.exp, 1.0);
+    assert_eq!(doc.rates.unwrap().exp, 1.0);
 }
 
 /// `--version` of a bundled refresher: the package version and a commit.

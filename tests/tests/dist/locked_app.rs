@@ -182,7 +182,7 @@ fn layout_reader_serves_the_document(
     redis.set(&redis.status_key(), integration_tests::document::at(now));
 
     let doc = served_document(dist, &app_dir, &redis);
-    assert_eq!(doc.rates.exp, 3.5);
+    assert_eq!(doc.rates.unwrap().exp, 3.5);
 }
 
 #[test]

@@ -254,7 +254,7 @@ impl Window {
         let user_before = user_stats(db, user);
         let started = Instant::now();
         let outcomes = load(reader, TOTAL, IN_FLIGHT, |doc, cache| {
-            if doc.rates.exp != EXP_BEFORE || cache.source != "primary" || !cache.fresh {
+            if doc.rates.unwrap().exp != EXP_BEFORE || cache.source != "primary" || !cache.fresh {
                 return Err(format!("unexpected answer {:?} {cache:?}", doc.rates));
             }
             Ok(())

@@ -278,7 +278,7 @@ pub(super) async fn last_good_after(
     let fallback = wait_for(limit, what, async || {
         let s = status(reader).await;
         assert_eq!(s.doc.updated_at, last.doc.updated_at, "{why}");
-        assert_eq!(s.doc.rates.exp, EXP_BEFORE, "the last data");
+        assert_eq!(s.doc.rates.unwrap().exp, EXP_BEFORE, "the last data");
         assert_age_consistent(&s);
         if s.cache.source == "last_good" {
             return Ok(s);
@@ -299,7 +299,7 @@ pub(super) async fn fresh_with_exp(
 ) -> Status {
     wait_for(limit, what, async || {
         let s = status(reader).await;
-        if s.cache.source == "primary" && s.cache.fresh && s.doc.rates.exp == exp {
+        if s.cache.source == "primary" && s.cache.fresh && s.doc.rates.unwrap().exp == exp {
             Ok(s)
         } else {
             Err(format!("{:?} {:?}", s.doc.rates, s.cache))

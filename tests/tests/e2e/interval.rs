@@ -27,7 +27,7 @@ async fn changed_constant_is_served_within_one_interval() {
         mut child,
         first,
     } = running(&db.url(), INTERVAL_S, TTL_S).await;
-    assert_eq!(first.doc.rates.exp, EXP_BEFORE);
+    assert_eq!(first.doc.rates.unwrap().exp, EXP_BEFORE);
     assert_eq!(
         (first.doc.refresh_interval_s, first.doc.ttl_s),
         (INTERVAL_S, TTL_S)
@@ -54,7 +54,7 @@ async fn a_change_is_read_within_one_interval(db: &TestDb, reader: &ReaderServer
         "the new RateExp at /server/status",
         async || {
             let s = status(reader).await;
-            if s.doc.rates.exp == 7.25 {
+            if s.doc.rates.unwrap().exp == 7.25 {
                 Ok(s)
             } else {
                 Err(format!("{:?} {:?}", s.doc.rates, s.cache))
@@ -101,7 +101,7 @@ async fn the_age_grows_between_refreshes(reader: &ReaderServer) {
         },
     )
     .await;
-    assert_eq!(later.doc.rates.exp, 7.25);
+    assert_eq!(later.doc.rates.unwrap().exp, 7.25);
     assert_eq!(later.cache.source, "primary", "{:?}", later.cache);
     assert_age_consistent(&later);
     // The refresher's interval reaches HTTP caches through the document alone.

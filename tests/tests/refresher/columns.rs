@@ -26,14 +26,15 @@ fn check_column_type(value_type: &str, values: [SqlValue; 7], expected: [f64; 7]
     let redis = TestRedis::new();
     once_ok(&db, &redis);
     let d = document(&redis);
+    let rates = d.rates.expect("rates");
     let got = [
-        d.server_status,
-        d.rates.exp,
-        d.rates.pvp,
-        d.rates.pve,
-        d.rates.color_mob,
-        d.rates.skill,
-        d.client_status,
+        d.server_status.expect("server_status"),
+        rates.exp,
+        rates.pvp,
+        rates.pve,
+        rates.color_mob,
+        rates.skill,
+        d.client_status.expect("client_status"),
     ];
     assert_eq!(got, expected, "{value_type}");
     assert!(d.defaulted.is_empty(), "{value_type}: {:?}", d.defaulted);
@@ -97,12 +98,16 @@ fn varchar_text_and_null_keep_defaults_and_say_so() {
     let redis = TestRedis::new();
     let output = once_ok(&db, &redis);
     let d = document(&redis);
-    assert_eq!(d.server_status, 1.0);
-    assert_eq!(d.rates.exp, 1.0);
-    assert_eq!(d.rates.pvp, 1.0);
-    assert_eq!(d.rates.pve, 1.0);
-    assert_eq!(d.rates.color_mob, 2.0, "the numeric row still counts");
-    assert_eq!(d.client_status, 256.0);
+    assert_eq!(d.server_status, Some(1.0));
+    assert_eq!(d.rates.unwrap().exp, 1.0);
+    assert_eq!(d.rates.unwrap().pvp, 1.0);
+    assert_eq!(d.rates.unwrap().pve, 1.0);
+    assert_eq!(
+        d.rates.unwrap().color_mob,
+        2.0,
+        "the numeric row still counts"
+    );
+    assert_eq!(d.client_status, Some(256.0));
     // Every mapped constant but RateColorMob, in the document's order.
     let defaulted: Vec<&str> = Field::ALL
         .into_iter()
@@ -132,7 +137,7 @@ fn null_only_column() {
     once_ok(&db, &redis);
     let d = document(&redis);
     assert_eq!(d.defaulted.len(), 7);
-    assert_eq!((d.server_status, d.client_status), (1.0, 256.0));
+    assert_eq!((d.server_status, d.client_status), (Some(1.0), Some(256.0)));
     assert_eq!(d.meta, meta(&[("ServerStatus", "s")]));
 }
 

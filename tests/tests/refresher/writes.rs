@@ -41,7 +41,7 @@ fn ttl_is_set_and_last_good_never_expires() {
     );
     let d = document(&redis);
     assert_eq!((d.ttl_s, d.refresh_interval_s), (120, 60));
-    assert_eq!(d.rates.exp, 3.0);
+    assert_eq!(d.rates.unwrap().exp, 3.0);
     assert!(
         (unix_now() - d.updated_at).abs() < 30.0,
         "updated_at {}",

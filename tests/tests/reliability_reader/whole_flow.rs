@@ -131,7 +131,7 @@ fn once_writes(db: &TestDb, refresher_url: &str, redis: &TestRedis) -> Vec<Strin
     cmd.arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
-    assert_eq!(stored(redis).unwrap().rates.exp, 4.0);
+    assert_eq!(stored(redis).unwrap().rates.unwrap().exp, 4.0);
     outputs.push(out);
 
     db.exec("UPDATE constants SET Value = 5 WHERE Name = 'RateExp'");
@@ -139,7 +139,7 @@ fn once_writes(db: &TestDb, refresher_url: &str, redis: &TestRedis) -> Vec<Strin
     cmd.env("STATUS_LEASE", "0").arg("--once");
     let (status, out) = tokio::task::block_in_place(|| run(cmd, ONCE_LIMIT));
     assert_eq!(status.code(), Some(0), "{out}");
-    assert_eq!(stored(redis).unwrap().rates.exp, 5.0);
+    assert_eq!(stored(redis).unwrap().rates.unwrap().exp, 5.0);
     outputs.push(out);
     outputs
 }
@@ -158,7 +158,7 @@ fn daemon_writes_and_hears_the_publisher(
     let mut daemon = Child::spawn(cmd);
     let wrote = tokio::task::block_in_place(|| {
         wait_until(SETTLE, || {
-            stored(redis).is_some_and(|d| d.rates.exp == 6.0) && redis.get(&lock).is_some()
+            stored(redis).is_some_and(|d| d.rates.unwrap().exp == 6.0) && redis.get(&lock).is_some()
         })
     });
     assert!(
@@ -220,7 +220,7 @@ async fn reader_reads_as_the_reader_user(
     let reply = http_request(addr, "GET", "/server/status", &[], Bytes::new()).await;
     assert_eq!(reply.status, 200, "{:?}\n{}", reply.body, host.output());
     let view = DocumentView::parse(&reply.body).expect("a valid document");
-    assert_eq!(view.rates.exp, 6.0);
+    assert_eq!(view.rates.unwrap().exp, 6.0);
     assert_eq!(reply.json()["_cache"]["source"], "primary");
     assert_reply_has_no_secret(&reply, reader_pw);
 

@@ -200,7 +200,7 @@ fn sigkill_mid_write_leaves_the_old_or_the_new_document_never_a_partial_one() {
             Some(&status[..]),
             "iteration {i}: the two keys differ"
         );
-        let exp = view.rates.exp;
+        let exp = view.rates.unwrap().exp;
         assert!(
             exp >= 1.0 && exp <= f64::from(i) && exp.fract() == 0.0,
             "iteration {i}: unexpected exp {exp}"

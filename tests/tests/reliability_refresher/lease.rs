@@ -208,8 +208,11 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
         "{}",
         a.output()
     );
-    assert!(wait_until(SETTLE, || stored(&redis)
-        .is_some_and(|d| d.rates.exp == 1.0)));
+    assert!(wait_until(SETTLE, || stored(&redis).is_some_and(|d| d
+        .rates
+        .unwrap()
+        .exp
+        == 1.0)));
     let b = replica(&db_b);
     assert!(b.wait_for_output("standby", SETTLE), "{}", b.output());
 
@@ -220,9 +223,9 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
         scope.spawn(|| db_a.exec("LOCK TABLES constants WRITE; DO SLEEP(4); UNLOCK TABLES"));
         wait_until(SETTLE, || {
             if let Some(d) = stored(&redis)
-                && seen.last() != Some(&d.rates.exp)
+                && seen.last() != Some(&d.rates.unwrap().exp)
             {
-                seen.push(d.rates.exp);
+                seen.push(d.rates.unwrap().exp);
             }
             a.output().contains("nothing was written")
         })
@@ -237,7 +240,7 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
     );
     assert!(
         wait_until(SETTLE, || {
-            let exp = stored(&redis).map(|d| d.rates.exp);
+            let exp = stored(&redis).map(|d| d.rates.unwrap().exp);
             if let Some(exp) = exp
                 && seen.last() != Some(&exp)
             {
@@ -250,7 +253,7 @@ fn a_holder_that_outlived_its_lease_cannot_overwrite_the_new_holder() {
     );
     // Keep watching a little: A's refused write must not surface later either.
     std::thread::sleep(Duration::from_millis(500));
-    seen.push(stored(&redis).unwrap().rates.exp);
+    seen.push(stored(&redis).unwrap().rates.unwrap().exp);
     let first_b = seen.iter().position(|e| *e == 2.0).expect("B wrote");
     assert!(
         seen[first_b..].iter().all(|e| *e == 2.0),

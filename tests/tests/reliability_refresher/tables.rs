@@ -55,7 +55,7 @@ fn runs_under_exactly_grant_select_on_constants() {
     let (status, out) = run(cmd, ONCE_LIMIT);
     assert_eq!(status.code(), Some(0), "{out}");
     assert!(!out.contains(pw.as_str()), "password leaked:\n{out}");
-    assert_eq!(stored(&redis).unwrap().rates.exp, 6.0);
+    assert_eq!(stored(&redis).unwrap().rates.unwrap().exp, 6.0);
 }
 
 /// Runs `--once` against `db` with extra env, returning (exit code, output).
@@ -94,7 +94,7 @@ fn hundred_thousand_constants_are_refused_whole_or_published_mapped() {
     assert_eq!(code, Some(0), "{out}");
     let raw = redis.get(&redis.status_key()).unwrap();
     let view = DocumentView::parse(&raw).unwrap();
-    assert_eq!(view.rates.exp, 9.0);
+    assert_eq!(view.rates.unwrap().exp, 9.0);
     assert!(out.contains("rows=100001"), "{out}");
 }
 
@@ -131,7 +131,7 @@ fn huge_description_and_control_characters() {
     assert!(raw.len() < 256 * 1024);
     DocumentView::parse(&raw).expect("a valid document");
     let doc = stored(&redis).unwrap();
-    assert_eq!(doc.rates.exp, 5.0);
+    assert_eq!(doc.rates.unwrap().exp, 5.0);
     assert!(doc.meta["Big"].len() < 100_000);
     assert_eq!(
         doc.meta["Ctl\t\u{1b}"], "a\u{0}\u{1}\u{1b}[31m\"\\\n\r\u{2028}z",
@@ -187,7 +187,7 @@ fn duplicate_names_differing_only_by_case() {
     let doc = stored(&redis).unwrap();
     // Names are case-sensitive, as the table's binary collation says; the mapping takes
     // the exact name, first row wins.
-    assert_eq!(doc.rates.exp, 2.0);
+    assert_eq!(doc.rates.unwrap().exp, 2.0);
     assert_eq!(doc.meta.len(), 3);
     assert_eq!(doc.meta["rateexp"], "lower");
     assert_eq!(doc.meta["RATEEXP"], "upper");

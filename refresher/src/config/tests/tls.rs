@@ -16,29 +16,46 @@ const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIBAA==\n-----END PRIVATE K
 #[test]
 fn db_ssl_mode_defaults_to_preferred_with_a_plaintext_fallback() {
     let c = config(&PARTS).unwrap();
-    assert_eq!(c.database.tls.mode, SslMode::Preferred);
-    assert!(c.database.opts.ssl_opts().is_some(), "TLS is tried first");
-    let plain = c.database.plaintext_fallback.as_ref().expect("a fallback");
+    assert_eq!(c.database.as_ref().unwrap().tls.mode, SslMode::Preferred);
+    assert!(
+        c.database.as_ref().unwrap().opts.ssl_opts().is_some(),
+        "TLS is tried first"
+    );
+    let plain = c
+        .database
+        .as_ref()
+        .unwrap()
+        .plaintext_fallback
+        .as_ref()
+        .expect("a fallback");
     assert!(plain.ssl_opts().is_none());
     for (mode, verifies_name) in [("verify_identity", true), ("VERIFY_CA", false)] {
         let c = config_with_parts(&["--db-ssl-mode", mode]).unwrap();
-        let ssl = c.database.opts.ssl_opts().expect("TLS");
+        let ssl = c.database.as_ref().unwrap().opts.ssl_opts().expect("TLS");
         assert!(!ssl.accept_invalid_certs(), "{mode} checks the chain");
         assert_eq!(ssl.skip_domain_validation(), !verifies_name, "{mode}");
         assert!(
-            c.database.plaintext_fallback.is_none(),
+            c.database.as_ref().unwrap().plaintext_fallback.is_none(),
             "{mode} never falls back"
         );
     }
     let c = config_with_parts(&["--db-ssl-mode", "required"]).unwrap();
-    assert!(c.database.opts.ssl_opts().is_some());
+    assert!(c.database.as_ref().unwrap().opts.ssl_opts().is_some());
     assert!(
-        c.database.plaintext_fallback.is_none(),
+        c.database.as_ref().unwrap().plaintext_fallback.is_none(),
         "required never falls back"
     );
     let mut a = PARTS.to_vec();
     a.extend(["--db-ssl-mode", "disabled"]);
-    assert!(config(&a).unwrap().database.opts.ssl_opts().is_none());
+    assert!(
+        config(&a)
+            .unwrap()
+            .database
+            .unwrap()
+            .opts
+            .ssl_opts()
+            .is_none()
+    );
 }
 
 #[test]
@@ -49,12 +66,18 @@ fn ssl_mode_and_ca_in_the_url_are_taken_out_of_it() {
         ca.display()
     );
     let c = config(&["--database-url", &url]).unwrap();
-    assert_eq!(c.database.tls.mode, SslMode::VerifyIdentity);
-    assert_eq!(c.database.tls.ca.as_deref(), Some(ca.as_path()));
-    let ssl = c.database.opts.ssl_opts().expect("TLS");
+    assert_eq!(
+        c.database.as_ref().unwrap().tls.mode,
+        SslMode::VerifyIdentity
+    );
+    assert_eq!(
+        c.database.as_ref().unwrap().tls.ca.as_deref(),
+        Some(ca.as_path())
+    );
+    let ssl = c.database.as_ref().unwrap().opts.ssl_opts().expect("TLS");
     assert!(ssl.disable_built_in_roots(), "DB_SSL_CA is the only CA");
     assert_eq!(
-        c.database.opts.stmt_cache_size(),
+        c.database.as_ref().unwrap().opts.stmt_cache_size(),
         8,
         "other parameters kept"
     );
