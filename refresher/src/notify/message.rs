@@ -39,19 +39,23 @@ pub fn clock(unix: f64) -> String {
     format!("{:02}:{:02} UTC", (s / 3600) % 24, (s / 60) % 60)
 }
 
-/// A duration in whole minutes (at least one), hours and minutes past an hour.
+/// A duration as people read it, never rounded up past what happened: seconds under a
+/// minute ("13 s"), whole minutes under an hour ("28 min"), hours and minutes past it.
 pub fn span(seconds: f64, lang: Lang) -> String {
-    let minutes = if seconds.is_finite() && seconds > 0.0 {
-        ((seconds / 60.0).round() as u64).max(1)
+    let total = if seconds.is_finite() && seconds > 0.0 {
+        seconds.round() as u64
     } else {
-        1
+        0
     };
-    let (h, m) = (minutes / 60, minutes % 60);
-    let (hour, min) = match lang {
-        Lang::En => ("h", "min"),
-        Lang::Ru => ("ч", "мин"),
+    let (hour, min, sec) = match lang {
+        Lang::En => ("h", "min", "s"),
+        Lang::Ru => ("ч", "мин", "с"),
     };
-    match (h, m) {
+    if total < 60 {
+        return format!("{total} {sec}");
+    }
+    let minutes = total / 60;
+    match (minutes / 60, minutes % 60) {
         (0, m) => format!("{m} {min}"),
         (h, 0) => format!("{h} {hour}"),
         (h, m) => format!("{h} {hour} {m} {min}"),
@@ -260,7 +264,14 @@ mod tests {
 
     #[test]
     fn spans() {
-        assert_eq!(span(10.0, Lang::En), "1 min");
+        assert_eq!(
+            span(13.0, Lang::En),
+            "13 s",
+            "a short outage is not rounded up"
+        );
+        assert_eq!(span(0.4, Lang::Ru), "0 с");
+        assert_eq!(span(f64::NAN, Lang::En), "0 s");
+        assert_eq!(span(119.0, Lang::En), "1 min", "whole minutes that passed");
         assert_eq!(span(3600.0, Lang::En), "1 h");
         assert_eq!(span(3.0 * 3600.0 + 300.0, Lang::Ru), "3 ч 5 мин");
     }
