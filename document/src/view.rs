@@ -49,6 +49,8 @@ pub struct DocumentView<'a> {
     #[serde(default)]
     pub max_players: Option<u64>,
     #[serde(default)]
+    pub bots: Option<u64>,
+    #[serde(default)]
     pub players_at: Option<f64>,
     #[serde(borrow, default)]
     pub message: Option<Cow<'a, str>>,

@@ -167,7 +167,7 @@
           this._failure = null;
         } else if (r.ok) {
           const doc = await r.json();
-          if (!doc || typeof doc !== "object" || !doc._cache) throw new Error("not a status document");
+          if (!doc?._cache) throw new Error("not a status document");
           this._data = doc;
           this._etag = r.headers.get("ETag");
           this._age = Number(doc._cache && doc._cache.age_seconds) || 0;
@@ -284,7 +284,7 @@
         }
       }
       this._message.textContent = message;
-      const rates = d.rates || {}; // absent from a refresher without a database
+      const rates = d.rates || {};
       const items = RATES.filter(k => typeof rates[k] === "number").map(k => {
         const li = document.createElement("li");
         const b = document.createElement("b");

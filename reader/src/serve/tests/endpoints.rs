@@ -61,7 +61,13 @@ fn debug_shows_what_the_state_was_judged_from() {
     // A document without a probe or a count says so with nulls.
     let s = MemoryStore::default().with("k", &doc_at(T0), 900);
     let v = json(&ask(&s, "GET", "/server/status/debug", T0));
-    for field in ["game_server", "players", "max_players", "players_at"] {
+    for field in [
+        "game_server",
+        "players",
+        "max_players",
+        "bots",
+        "players_at",
+    ] {
         assert_eq!(v[field], Value::Null, "{field}");
     }
 }
