@@ -269,7 +269,7 @@
       const last = STATES.includes(c.last_known_state) ? c.last_known_state : reported;
       const state = expired ? "unknown" : reported;
       this._box.dataset.state = state;
-      this._state.textContent = t[state === "offline" && d.state_reason === "unreachable" ? "unreachable" : state];
+      this._state.textContent = t[state === "offline" && d.state_reason ? "unreachable" : state];
       // The count beside a vouched online only, and not one that was older than a TTL when
       // the table was last read (the refresher kept it through failures): as the badge.
       const p = d.players, m = d.max_players, x = Number.isInteger(m);
