@@ -36,13 +36,13 @@ pub(super) async fn query(
 ) -> Result<Answer, Failure> {
     let started = Instant::now();
     let target = resolve(addr, limit).await?;
+    let left = limit
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(1));
     // Waiting for a turn is the refresher's load, not the game server's: it is not timed.
     let Ok(permit) = QUERIES.clone().acquire_owned().await else {
         unreachable!("the query semaphore is never closed");
     };
-    let left = limit
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_millis(1));
     let game = query.game;
     let asked = tokio::task::spawn_blocking(move || {
         let _permit = permit;
