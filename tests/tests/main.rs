@@ -21,7 +21,6 @@ mod deploy_systemd;
 mod dist;
 mod doc_links;
 mod e2e;
-mod game_query;
 mod game_server;
 mod history;
 mod key_value;

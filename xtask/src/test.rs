@@ -241,7 +241,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .env("CHROMIUM", &browser.chromium)
         .env("BROWSER_NODE_MODULES", &browser.node_modules)
         .env("SERVER_STATUS_BROWSER_TESTS", "required")
-        // `.ci/run` installs Debian's openarena-server: the real game server of game_query.
+        // `.ci/run` installs Debian's openarena-server: the real game server of tests/tests/game_server/query.rs.
         .env("SERVER_STATUS_OPENARENA", "required")
         .args(&args.cargo_test_args);
     packaged_env(&mut test, image.as_ref(), &bundles, wine.as_ref());

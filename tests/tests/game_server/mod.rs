@@ -30,6 +30,7 @@ use status_document::StatusDocument;
 mod flips;
 mod nginx;
 mod probe;
+mod query;
 
 /// Room for scheduling noise on a busy two-core machine, on top of what the design promises.
 const SLACK: Duration = Duration::from_millis(1500);

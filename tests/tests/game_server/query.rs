@@ -18,26 +18,18 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::binaries::{Child, refresher_command};
+use integration_tests::binaries::Child;
 use integration_tests::game_server::{GameServer, prebuild, probed_refresher, switched_on_db};
 use integration_tests::openarena::{self, OpenArena};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use integration_tests::wait::{SETTLE, wait_until};
-use status_document::StatusDocument;
 
-const INTERVAL: Duration = Duration::from_secs(1);
-const FAILURES: u32 = 2;
-/// Room for scheduling noise on a busy two-core machine.
-const SLACK: Duration = Duration::from_millis(1500);
+use super::{FAILURES, INTERVAL, SLACK, bound, document, reader_says};
+
 /// ioquake3 adds one bot every ten seconds or so until `bot_minplayers` are on.
 const BOTS_JOIN_WITHIN: Duration = Duration::from_secs(60);
 const BOTS: u64 = 1;
-
-fn document(redis: &TestRedis) -> Option<StatusDocument> {
-    let raw = redis.get(&redis.status_key())?;
-    Some(serde_json::from_slice(&raw).expect("the stored value is a document"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_quake3_server_is_asked_in_its_own_protocol() {
@@ -69,29 +61,17 @@ async fn a_real_quake3_server_is_asked_in_its_own_protocol() {
     );
     the_game_speaks_for_itself(&redis, &arena).await;
 
+    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     let _timed = integration_tests::load::timed().await;
     arena.kill();
-    let killed = Instant::now();
-    let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
-    let bound = INTERVAL * (FAILURES + 1) + SLACK;
-    loop {
-        let body = reader.get("/server/status").await.json();
-        if body["_cache"]["state"] == "offline" {
-            assert_eq!(body["state_reason"], "timeout", "{body:#}");
-            assert!(
-                body.get("server").is_none() && body.get("bots").is_none(),
-                "{body:#}"
-            );
-            eprintln!("game_query: killed -> offline in {:?}", killed.elapsed());
-            break;
-        }
-        assert!(
-            killed.elapsed() < bound,
-            "not offline within {bound:?}: {body:#}\n{}",
-            child.output()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let took = reader_says(&reader, "offline", Instant::now(), bound() + SLACK).await;
+    eprintln!("game_server::query: killed -> offline in {took:?}");
+    let body = reader.get("/server/status").await.json();
+    assert_eq!(body["state_reason"], "timeout", "{body:#}");
+    assert!(
+        body.get("server").is_none() && body.get("bots").is_none(),
+        "{body:#}"
+    );
     child.expect_output("timeout", SETTLE);
 }
 
@@ -144,42 +124,22 @@ async fn without_mysql_the_game_server_alone_gives_the_state() {
     prebuild().await;
     let redis = TestRedis::new();
     let mut game = GameServer::start();
-    let mut cmd = refresher_command();
-    cmd.env("REDIS_URL", redis.url())
-        .env("STATUS_KEY", redis.status_key())
-        .env("STATUS_INTERVAL_KEY", redis.interval_key())
-        .env("STATUS_METRICS_ADDR", "127.0.0.1:0")
-        .env("GAME_SERVER_ADDR", game.addr.to_string())
-        .env("STATUS_PROBE_INTERVAL", INTERVAL.as_secs().to_string())
-        .env("STATUS_PROBE_TIMEOUT", "0.5")
-        .env("STATUS_PROBE_FAILURES", FAILURES.to_string());
+    // The probe tests' refresher, with no database setting at all.
+    let mut cmd = probed_refresher("", &redis, &game.addr.to_string(), INTERVAL, FAILURES);
+    cmd.env_remove("DATABASE_URL");
     let child = Child::spawn(cmd);
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
-    let body = reader_state(&reader, "online", SETTLE).await;
+    reader_says(&reader, "online", Instant::now(), SETTLE).await;
+    let body = reader.get("/server/status").await.json();
     for absent in ["server_status", "rates", "client_status"] {
         assert!(body.get(absent).is_none(), "{absent}: {body:#}");
     }
     assert_eq!(body["game_server"]["reachable"], true, "{body:#}");
-    child.expect_output("none (the game server alone)", Duration::ZERO);
+    child.expect_output("none (the game server alone)", SETTLE);
 
     let _timed = integration_tests::load::timed().await;
     game.stop();
-    let body = reader_state(&reader, "offline", INTERVAL * (FAILURES + 1) + SLACK).await;
+    reader_says(&reader, "offline", Instant::now(), bound() + SLACK).await;
+    let body = reader.get("/server/status").await.json();
     assert_eq!(body["state_reason"], "unreachable", "{body:#}");
-}
-
-/// Polls `/server/status` until `_cache.state` is `want`; returns the body.
-async fn reader_state(reader: &ReaderServer, want: &str, limit: Duration) -> serde_json::Value {
-    let since = Instant::now();
-    loop {
-        let body = reader.get("/server/status").await.json();
-        if body["_cache"]["state"] == want {
-            return body;
-        }
-        assert!(
-            since.elapsed() < limit,
-            "not {want} within {limit:?}: {body:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
