@@ -56,6 +56,31 @@ impl Kv {
         self.run::<()>(cmd).await
     }
 
+    /// Every key matching `pattern` (`SCAN … MATCH`, so a big shared Redis is not blocked
+    /// the way `KEYS` would block it); at most `limit` keys.
+    pub async fn keys_matching(
+        &mut self,
+        pattern: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let (next, batch): (u64, Vec<String>) = self.run(cmd).await?;
+            keys.extend(batch);
+            cursor = next;
+            if cursor == 0 || keys.len() >= limit {
+                return Ok(keys);
+            }
+        }
+    }
+
     /// `PUBLISH channel message`: how many subscribers heard it.
     pub async fn publish(&mut self, channel: &str, message: &str) -> anyhow::Result<i64> {
         let mut cmd = redis::cmd("PUBLISH");

@@ -12,6 +12,7 @@ pub mod changes;
 pub mod context;
 pub mod costs_and_freshness;
 pub mod fixture;
+pub mod fleet;
 pub mod game_server;
 pub mod kv;
 pub mod live_bench;

@@ -3,7 +3,8 @@
 //!
 //! This binary only reads the options, picks the mode and writes the report where it
 //! belongs; the modes themselves are library modules: the load table (`bench::table`), the
-//! live-change bench (`bench::changes`) and the game-server bench (`bench::game_server`).
+//! live-change bench (`bench::changes`), the game-server bench (`bench::game_server`) and
+//! the fleet bench (`bench::fleet`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -90,6 +91,20 @@ struct Args {
     /// bench/results/<date>-<host>-game-server.md.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
     game_server: Option<u32>,
+    /// Instead of the load table: the fleet bench (issue 30) — one release refresher
+    /// probing N TCP stand-ins (default 1000) from a servers file, against the same
+    /// refresher with one server from the environment: CPU per probe round, RSS, bytes to
+    /// Redis per server per probe, with ratios and the issue's goals, written to
+    /// bench/results/<date>-<host>-fleet.md.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
+    fleet: Option<usize>,
+    /// With --fleet: seconds of the measured steady-state window of each setup.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    fleet_window: u64,
+    /// With --fleet: start every server's history empty (a first start) instead of full
+    /// (30 days: what a month-old deployment reads and rewrites at every write).
+    #[arg(long)]
+    fleet_fresh_history: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -100,6 +115,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(flips) = args.game_server {
         return game_server_flips(&args, flips).await;
+    }
+    if let Some(servers) = args.fleet {
+        return fleet(&args, servers).await;
     }
     if args.quick {
         args.duration = args.duration.min(2);
@@ -201,6 +219,42 @@ async fn game_server_flips(args: &Args, flips: u32) -> anyhow::Result<()> {
     let command = live_command_line(args, "--game-server", flips, 10);
     let root = context::workspace_root();
     let report = game_server::run(flips.max(1), live_request(args, &root, command)).await?;
+    write_live_report(args, &root, &report)
+}
+
+/// `--fleet`: its own stand-ins, keys and report (bench/src/fleet.rs).
+async fn fleet(args: &Args, servers: usize) -> anyhow::Result<()> {
+    let (servers, window) = if args.quick {
+        (servers.min(100), args.fleet_window.min(20))
+    } else {
+        (servers, args.fleet_window)
+    };
+    let mut command = live_command_line(args, "--fleet", servers as u32, 1000);
+    if window != 60 {
+        command.push_str(&format!(" --fleet-window {window}"));
+    }
+    if args.fleet_fresh_history {
+        command.push_str(" --fleet-fresh-history");
+    }
+    let root = context::workspace_root();
+    let notes = if args.no_build {
+        Vec::new()
+    } else {
+        bench::fleet::build_refresher(&root).into_iter().collect()
+    };
+    let request = live_bench::Request {
+        redis_url: args.redis.clone(),
+        command,
+        notes,
+    };
+    let options = bench::fleet::Options {
+        servers,
+        window: Duration::from_secs(window.max(10)),
+        start_limit: Duration::from_secs(120),
+        full_history: !args.fleet_fresh_history,
+    };
+    let refresher = bench::fleet::refresher_path(&root);
+    let report = bench::fleet::run(options, request, refresher).await?;
     write_live_report(args, &root, &report)
 }
 

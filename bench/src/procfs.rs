@@ -69,3 +69,28 @@ fn status_field(pid: u32, name: &str) -> Option<u64> {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
+
+/// CPU time of every live thread of `pid` in nanoseconds (the first field of each
+/// `/proc/<pid>/task/<tid>/schedstat`). `utime`/`stime` come in 10 ms ticks, too coarse for
+/// a process that spends a few milliseconds a minute (the fleet bench's one-server
+/// baseline); threads that have exited are not counted, so read this beside the ticks.
+pub fn cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(Path::new("/proc").join(pid.to_string()).join("task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += text
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// `utime + stime` of `pid` alone (every thread, living or exited), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    stat(pid).map(|(_, ticks)| ticks)
+}

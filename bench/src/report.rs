@@ -147,9 +147,11 @@ impl Report {
                         .map(|(x, _)| format!("{:.0} % of control", 100.0 * x)),
                 );
             }
-            Kind::ReaderHistory => parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
-                format!("{x:.2}× reader /server/status rps, p99 {p99:.2}× of its")
-            })),
+            Kind::ReaderHistory | Kind::ReaderServers | Kind::ReaderPage => {
+                parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
+                    format!("{x:.2}× reader /server/status rps, p99 {p99:.2}× of its")
+                }))
+            }
             Kind::ReaderP3 => {
                 parts.extend(ratio(o, r, Kind::Reader).map(|(x, p99)| {
                     format!("{x:.2}× the WASIp2 reader's rps, p99 {p99:.2}× of its")

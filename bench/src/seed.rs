@@ -2,12 +2,15 @@
 
 use status_document::history::{History, Observation};
 use status_document::keys::history_key;
+use status_document::page::{PageDocument, PageFacts, PageServer, page_key};
+use status_document::servers::{IndexEntry, ServerId, ServerIndex, index_key};
 use status_document::{BuildOptions, DocumentView, State, StateReason};
 
 use crate::context::Context;
 use crate::costs_and_freshness;
 use crate::kv::Kv;
 use crate::mysql::Admin;
+use crate::targets::{INDEX_SERVERS, PAGE_SERVERS};
 use crate::unix_now;
 
 /// Seconds until the document is due for its next refresh: the reader's max-age, which the
@@ -37,9 +40,17 @@ pub async fn seed(
     // The history `reader-history` serves: a full one, as thirty days of a
     // refresher would leave it, rather than the one observation of the `--once` run below.
     let history = full_history(unix_now());
+    notes.push(format!(
+        "reader-servers: the index of {INDEX_SERVERS} servers it serves at /servers is {} bytes",
+        full_index(unix_now()).len()
+    ));
     match costs_and_freshness::refresh_once(ctx, &ctx.database_url(), &ctx.status_key, "all") {
         Ok(Ok(_)) => {
             kv.set(&history_key(&ctx.status_key), &history).await?;
+            kv.set(&index_key(&ctx.status_key), &full_index(unix_now()))
+                .await?;
+            kv.set(&page_key(&ctx.status_key), &full_page(unix_now()))
+                .await?;
             return Ok(());
         }
         Ok(Err(why)) => notes.push(format!(
@@ -58,7 +69,71 @@ pub async fn seed(
     )
     .await?;
     kv.set(&history_key(&ctx.status_key), &history).await?;
+    kv.set(&index_key(&ctx.status_key), &full_index(unix_now()))
+        .await?;
+    kv.set(&page_key(&ctx.status_key), &full_page(unix_now()))
+        .await?;
     Ok(())
+}
+
+/// The page `reader-page` renders: [`PAGE_SERVERS`] servers, each with a full history
+/// ([`full_history`]: 30 days, players, 50 incidents), online and vouched for an hour.
+pub fn full_page(now: f64) -> Vec<u8> {
+    let Ok(history) = History::parse(&full_history(now)) else {
+        return Vec::new();
+    };
+    let facts = PageFacts {
+        state: State::Online,
+        state_reason: None,
+        message: None,
+        maintenance_until: None,
+        players: Some(150),
+        max_players: Some(1000),
+        updated_at: now as u64,
+        vouched_until: now as u64 + 3600,
+    };
+    let servers = (0..PAGE_SERVERS).map(|i| {
+        let id = ServerId::parse(&format!("realm-{i}")).expect("a valid id");
+        PageServer::build(
+            id,
+            format!("Realm {i}"),
+            facts.clone(),
+            &history,
+            now as i64,
+        )
+    });
+    PageDocument::of(servers, PAGE_SERVERS, now as u64).to_json()
+}
+
+/// The index `reader-servers` serves: [`INDEX_SERVERS`] servers as a servers file of that
+/// many would leave it (names of realistic length, players on most), written after the
+/// `--once` run, whose own index lists its one server.
+pub fn full_index(now: f64) -> Vec<u8> {
+    let servers = (0..INDEX_SERVERS)
+        .map(|i| {
+            let online = i % 20 != 0;
+            IndexEntry {
+                id: ServerId::parse(&format!("realm-{i:04}")).expect("a valid id"),
+                name: format!("Realm {i} (x{} rates, EU)", 1 + i % 10),
+                state: if online {
+                    State::Online
+                } else {
+                    State::Offline
+                },
+                state_reason: (!online).then_some(StateReason::Unreachable),
+                players: online.then_some(10 + (i as u64 * 37) % 500),
+                max_players: Some(1000),
+                updated_at: now as u64,
+                group: "all".to_owned(),
+                order: i as u32,
+            }
+        })
+        .collect();
+    let index = ServerIndex {
+        schema_version: status_document::SCHEMA_VERSION,
+        servers,
+    };
+    serde_json::to_vec(&index).unwrap_or_default()
 }
 
 /// Thirty days of one observation a minute up to `now`, with players and an outage every

@@ -16,6 +16,14 @@ use dev_support::nginx::{self, Rendered};
 pub const PATH: &str = "/server/status";
 /// The history endpoint, measured beside [`PATH`] on the same reader.
 pub const HISTORY_PATH: &str = "/server/status/history";
+/// The servers index, measured beside [`PATH`] on the same reader.
+pub const SERVERS_PATH: &str = "/servers";
+/// The status page, measured beside [`PATH`] on the same reader.
+pub const PAGE_PATH: &str = "/status";
+/// Servers on the page `reader-page` serves (seed.rs): the size bound is for five.
+pub const PAGE_SERVERS: usize = 5;
+/// Servers in the index `reader-servers` serves (seed.rs): the fleet.
+pub const INDEX_SERVERS: usize = 1000;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -31,6 +39,12 @@ pub enum Kind {
     /// The same reader serving `/server/status/history` from a full-size
     /// history: its req/s as a share of `/server/status`'s, same run.
     ReaderHistory,
+    /// The same reader serving `/servers` from an index of [`INDEX_SERVERS`] servers: its
+    /// req/s as a share of `/server/status`'s, same run.
+    ReaderServers,
+    /// The same reader rendering `/status` from a page of [`PAGE_SERVERS`] servers with 30
+    /// days of history each: its req/s as a share of `/server/status`'s (goal ≥ 0.5×).
+    ReaderPage,
     /// The reader of an older checkout (`--reader-before DIR`), same host, same load: the
     /// "p99 no worse than before" comparison.
     ReaderBefore,
@@ -43,12 +57,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::DirectFresh,
         Kind::DirectPooled,
         Kind::Reader,
         Kind::ReaderP3,
         Kind::ReaderHistory,
+        Kind::ReaderServers,
+        Kind::ReaderPage,
         Kind::ReaderBefore,
         Kind::Control,
         Kind::ReaderKv,
@@ -66,6 +82,8 @@ impl Kind {
             Kind::Reader => "reader",
             Kind::ReaderP3 => "reader-p3",
             Kind::ReaderHistory => "reader-history",
+            Kind::ReaderServers => "reader-servers",
+            Kind::ReaderPage => "reader-page",
             Kind::ReaderBefore => "reader-before",
             Kind::Control => "control",
             Kind::ReaderKv => "reader-kv",
@@ -85,6 +103,8 @@ impl Kind {
                 "reader's WASIp3 build in reader-host, outbound Redis, kept connection"
             }
             Kind::ReaderHistory => "reader's /server/status/history, outbound Redis",
+            Kind::ReaderServers => "reader's /servers (1,000 servers), outbound Redis",
+            Kind::ReaderPage => "reader's /status page (5 servers), outbound Redis",
             Kind::ReaderBefore => "reader of the --reader-before checkout, outbound Redis",
             Kind::Control => "control component in reader-host, outbound Redis",
             Kind::ReaderKv => "reader in reader-host, key-value API",
@@ -131,6 +151,8 @@ pub fn host_log_name(kind: Kind) -> Option<&'static str> {
         Kind::Reader => Some("reader"),
         Kind::ReaderP3 => Some("reader-p3"),
         Kind::ReaderHistory => Some("reader-history"),
+        Kind::ReaderServers => Some("reader-servers"),
+        Kind::ReaderPage => Some("reader-page"),
         Kind::ReaderBefore => Some("reader-before"),
         Kind::Control => Some("control"),
         Kind::ReaderKv => Some("reader-kv"),
@@ -247,6 +269,8 @@ pub fn start(kind: Kind, ctx: &Context, static_file: &Path) -> anyhow::Result<Ru
         Kind::Reader
         | Kind::ReaderP3
         | Kind::ReaderHistory
+        | Kind::ReaderServers
+        | Kind::ReaderPage
         | Kind::ReaderKv
         | Kind::Control
         | Kind::ControlKv => start_component(kind, ctx, addr),
@@ -324,6 +348,8 @@ fn api_of(kind: Kind) -> Api {
         Kind::Reader,
         Kind::ReaderP3,
         Kind::ReaderHistory,
+        Kind::ReaderServers,
+        Kind::ReaderPage,
         Kind::Control,
     ];
     if outbound.contains(&kind) {
@@ -357,6 +383,18 @@ fn component_of(kind: Kind, ctx: &Context) -> (&'static str, &Path, &'static str
             &ctx.artifacts.reader_wasm,
             HISTORY_PATH,
             "release .wasm, a 30-day history with players (seed.rs)",
+        ),
+        Kind::ReaderServers => (
+            "spin.toml",
+            &ctx.artifacts.reader_wasm,
+            SERVERS_PATH,
+            "release .wasm, an index of 1,000 servers (seed.rs)",
+        ),
+        Kind::ReaderPage => (
+            "spin.toml",
+            &ctx.artifacts.reader_wasm,
+            PAGE_PATH,
+            "release .wasm, a page of 5 servers with 30 days each (seed.rs)",
         ),
         Kind::Control => (
             "bench/control/spin.toml",

@@ -13,7 +13,7 @@ acl_dir=${REDIS_ACL_DIR:-/tmp}
 umask 077
 cat > "$acl_dir/users.acl" <<ACL
 user default off
-user status-reader reset on >$READER_REDIS_PASSWORD -@all +get +ttl %R~server:status %R~server:status:last_good %R~server:status:history
-user status-refresher reset on >$REFRESHER_REDIS_PASSWORD -@all +get +set +pttl +pexpire +del +evalsha +script|load +multi +exec +subscribe +ping ~server:status ~server:status:last_good ~server:status:history ~server:status:lock ~server:status:notify ~server:status:notify:outbox %R~config:status_interval &server:status:refresh
+user status-reader reset on >$READER_REDIS_PASSWORD -@all +get +ttl %R~server:status %R~server:status:last_good %R~server:status:history %R~server:status:page %R~server:status:servers %R~server:status:servers:*
+user status-refresher reset on >$REFRESHER_REDIS_PASSWORD -@all +get +set +pttl +pexpire +del +evalsha +script|load +multi +exec +subscribe +ping ~server:status ~server:status:last_good ~server:status:history ~server:status:page ~server:status:lock ~server:status:notify ~server:status:notify:outbox ~server:status:servers ~server:status:servers:* %R~config:status_interval &server:status:refresh
 ACL
 exec redis-server --aclfile "$acl_dir/users.acl" --save "" --appendonly no "$@"

@@ -34,6 +34,15 @@ pub enum ServeError {
     /// The stored history is over `MAX_HISTORY_BYTES`.
     HistoryTooLarge,
     NotFound,
+    /// `/servers/{id}` with a value that is not a server id, or an id with no document:
+    /// refused before any key is built from it, and never retried (unlike
+    /// [`StatusUnavailable`](Self::StatusUnavailable), which is about the one server a
+    /// deployment always has).
+    UnknownServer,
+    /// The stored servers index is missing: no refresher has published several servers.
+    IndexUnavailable,
+    /// The stored servers index is not JSON of the index's shape, or over its bound.
+    InvalidIndex,
     /// A badge query option that cannot be drawn.
     InvalidOption(OptionError),
     MethodNotAllowed,
@@ -76,14 +85,17 @@ impl ServeError {
         match self {
             ServeError::StatusUnavailable
             | ServeError::RedisUnavailable
-            | ServeError::HistoryUnavailable => 503,
-            ServeError::InvalidHistory | ServeError::HistoryTooLarge => 502,
+            | ServeError::HistoryUnavailable
+            | ServeError::IndexUnavailable => 503,
+            ServeError::InvalidHistory | ServeError::HistoryTooLarge | ServeError::InvalidIndex => {
+                502
+            }
             ServeError::InvalidJson
             | ServeError::InvalidDocument
             | ServeError::UnsupportedSchemaVersion
             | ServeError::DocumentTooLarge
             | ServeError::WrongType => 502,
-            ServeError::NotFound => 404,
+            ServeError::NotFound | ServeError::UnknownServer => 404,
             ServeError::InvalidOption(_) => 400,
             ServeError::MethodNotAllowed => 405,
             ServeError::UriTooLong => 414,
@@ -105,6 +117,9 @@ impl ServeError {
             ServeError::InvalidHistory => "invalid_history",
             ServeError::HistoryTooLarge => "history_too_large",
             ServeError::NotFound => "not_found",
+            ServeError::UnknownServer => "unknown_server",
+            ServeError::IndexUnavailable => "index_unavailable",
+            ServeError::InvalidIndex => "invalid_index",
             ServeError::InvalidOption(_) => "invalid_option",
             ServeError::MethodNotAllowed => "method_not_allowed",
             ServeError::UriTooLong => "uri_too_long",
@@ -127,6 +142,9 @@ impl ServeError {
             ServeError::InvalidHistory => "the stored history is not a valid history",
             ServeError::HistoryTooLarge => "the stored history is larger than allowed",
             ServeError::NotFound => "no such endpoint",
+            ServeError::UnknownServer => "no such game server",
+            ServeError::IndexUnavailable => "no servers index has been published yet",
+            ServeError::InvalidIndex => "the stored servers index is not a valid index",
             ServeError::InvalidOption(e) => e.message(),
             ServeError::MethodNotAllowed => "method not allowed",
             ServeError::UriTooLong => "request target too long",
@@ -138,7 +156,9 @@ impl ServeError {
     /// (or Redis to come back), short enough that monitors notice recovery quickly.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            ServeError::StatusUnavailable | ServeError::HistoryUnavailable => Some(30),
+            ServeError::StatusUnavailable
+            | ServeError::HistoryUnavailable
+            | ServeError::IndexUnavailable => Some(30),
             ServeError::RedisUnavailable => Some(5),
             _ => None,
         }
@@ -184,7 +204,7 @@ impl From<&ViewError> for ServeError {
 mod tests {
     use super::*;
 
-    const ALL: [ServeError; 14] = [
+    const ALL: [ServeError; 17] = [
         ServeError::StatusUnavailable,
         ServeError::RedisUnavailable,
         ServeError::InvalidJson,
@@ -196,6 +216,9 @@ mod tests {
         ServeError::InvalidHistory,
         ServeError::HistoryTooLarge,
         ServeError::NotFound,
+        ServeError::UnknownServer,
+        ServeError::IndexUnavailable,
+        ServeError::InvalidIndex,
         ServeError::MethodNotAllowed,
         ServeError::UriTooLong,
         ServeError::HeadersTooLarge,
@@ -229,5 +252,10 @@ mod tests {
         );
         assert!(ServeError::StatusUnavailable.retry_after().is_some());
         assert!(ServeError::InvalidJson.retry_after().is_none());
+        // An unknown server is the client's mistake: not worth retrying, never stored.
+        assert_eq!(ServeError::UnknownServer.status(), 404);
+        assert!(ServeError::UnknownServer.retry_after().is_none());
+        assert_eq!(ServeError::IndexUnavailable.status(), 503);
+        assert_eq!(ServeError::InvalidIndex.status(), 502);
     }
 }

@@ -51,9 +51,11 @@ pub async fn read<S: Store>(
     }
 }
 
-/// Whether the history's last word is still vouched for at `now`.
+/// Whether the history is still current at `now`: before the writer's promised next write
+/// (or, for a history without that promise, within its last word's vouch).
 pub fn fresh(head: &HistoryHead, now: f64) -> bool {
-    head.vouched_until.is_some_and(|until| now <= until as f64)
+    head.current_until()
+        .is_some_and(|until| now <= until as f64)
 }
 
 /// A strong tag: one `(since, seq)` names one write of the one writer (a lost history
@@ -80,7 +82,7 @@ pub fn serve(
         Err(e) => return Response::error(e),
     };
     let fresh = fresh(&head, now);
-    let max_age = match head.vouched_until {
+    let max_age = match head.current_until() {
         Some(until) if fresh => ((until as f64 - now).floor() as u64).clamp(1, HISTORY_MAX_AGE_S),
         _ => cache::OVERDUE_MAX_AGE_S,
     };

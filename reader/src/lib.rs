@@ -16,7 +16,9 @@
 //! * [`badge`] and [`embed`]: what the website shows players (badge, `shields.json`, the
 //!   `<server-status>` widget and its demo page) and the contract (`openapi.json`);
 //! * [`simple`]: the vouched state as one word and a status code, for uptime monitors;
-//! * [`history`]: uptime, incidents and the bucket series from `<key>:history`.
+//! * [`history`]: uptime, incidents and the bucket series from `<key>:history`;
+//! * [`servers`]: several game servers (`/servers`, the index, and `/servers/{id}/...`);
+//! * [`page`]: `/status`, the public status page (HTML) from `<key>:page`.
 
 pub mod badge;
 pub mod cache;
@@ -26,12 +28,15 @@ pub mod embed;
 pub mod error;
 pub mod fetch;
 pub mod history;
+pub mod markup;
+pub mod page;
 pub mod query;
 pub mod ready;
 pub mod request;
 pub mod respond;
 pub mod route;
 pub mod serve;
+pub mod servers;
 pub mod simple;
 pub mod spin_store;
 pub mod store;

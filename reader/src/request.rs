@@ -11,6 +11,11 @@ pub const MAX_TARGET_BYTES: usize = 2048;
 /// client sends one short entity tag and one origin.
 pub const MAX_CONDITIONAL_BYTES: usize = 8192;
 
+/// Most bytes of `Accept-Language` kept: only `/status` reads it, for its first `en` or
+/// `ru`, and a browser's list is far shorter. Longer values are cut, not refused: a page
+/// for people should not fail over a header they do not control.
+pub const MAX_ACCEPT_LANGUAGE_BYTES: usize = 256;
+
 /// The parts of a request that routing and responses depend on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestHead {
@@ -22,6 +27,9 @@ pub struct RequestHead {
     pub if_none_match: Vec<Vec<u8>>,
     /// The `Origin` field, if any (used only when several CORS origins are configured).
     pub origin: Option<Vec<u8>>,
+    /// The first `Accept-Language` field line, cut to [`MAX_ACCEPT_LANGUAGE_BYTES`]
+    /// (`/status` picks its language from it).
+    pub accept_language: Option<Vec<u8>>,
 }
 
 impl RequestHead {
@@ -56,6 +64,10 @@ impl RequestHead {
             path_with_query: target,
             if_none_match,
             origin: header("origin").into_iter().next(),
+            accept_language: header("accept-language").into_iter().next().map(|mut v| {
+                v.truncate(MAX_ACCEPT_LANGUAGE_BYTES);
+                v
+            }),
         }
     }
 
@@ -101,6 +113,7 @@ mod tests {
         let header = |name: &str| match name {
             "if-none-match" => vec![b"\"a\"".to_vec(), b"*".to_vec()],
             "origin" => vec![b"https://x".to_vec(), b"https://y".to_vec()],
+            "accept-language" => vec![b"ru".to_vec(), b"en".to_vec()],
             _ => vec![],
         };
         let r = RequestHead::bounded("GET".into(), Some("/health?x".into()), header);
@@ -111,6 +124,7 @@ mod tests {
             Some(&b"https://x"[..]),
             "the first origin"
         );
+        assert_eq!(r.accept_language.as_deref(), Some(&b"ru"[..]));
         assert_eq!(
             RequestHead::bounded("GET".into(), None, |_| vec![]).path(),
             "/"
@@ -119,6 +133,8 @@ mod tests {
         let long = "/".repeat(MAX_TARGET_BYTES + 5000);
         let huge = |_: &str| vec![vec![b'x'; MAX_CONDITIONAL_BYTES]; 3];
         let r = RequestHead::bounded("GET".into(), Some(long), huge);
+        let cut = r.accept_language.as_ref().map(Vec::len);
+        assert_eq!(cut, Some(MAX_ACCEPT_LANGUAGE_BYTES));
         assert_eq!(r.path_with_query.len(), MAX_TARGET_BYTES + 1);
         assert_eq!(r.if_none_match, [vec![b' '; MAX_CONDITIONAL_BYTES + 1]]);
     }

@@ -5,7 +5,8 @@
 //! fixed clock.
 
 use serde::Serialize;
-use status_document::{GameServer, State, vouched_state};
+use status_document::servers::server_key;
+use status_document::{GameServer, ServerId, State, vouched_state};
 
 use crate::badge::{self, endpoint::Kind};
 use crate::cache;
@@ -14,9 +15,11 @@ use crate::embed::{self, Asset};
 use crate::error::ServeError;
 use crate::fetch::{Fetched, Source, fetch, validate};
 use crate::history;
+use crate::page;
 use crate::request::RequestHead;
 use crate::respond::{CacheInfo, Response, splice_cache, with_validators};
-use crate::route::{ALLOW, Dispatch, Route, dispatch};
+use crate::route::{ALLOW, Dispatch, Page, Route, dispatch};
+use crate::servers;
 use crate::simple;
 use crate::store::Store;
 
@@ -34,7 +37,7 @@ pub fn handle<S: Store>(req: &RequestHead, config: &Config, store: &S, now: f64)
 /// Whether answering `req` reads the configuration (the CORS list at least): the WASIp3
 /// build resolves its variables before the request flow runs, and only then.
 pub fn reads_config(req: &RequestHead) -> bool {
-    needs_cors(dispatch(req), req)
+    needs_cors(&dispatch(req), req)
 }
 
 /// Answers one request. `now` is unix seconds. Never panics on any request or stored value.
@@ -45,19 +48,25 @@ pub async fn answer<S: Store>(
     now: f64,
 ) -> Response {
     let dispatched = dispatch(req);
-    let mut response = match dispatched {
+    let default = ServerId::default_id;
+    let mut response = match &dispatched {
         Dispatch::Serve { route } => match route {
-            Route::Status => status(req, fetch(store, config.status_key()).await, now),
-            Route::Debug => debug(config, store, now).await,
+            Route::Status => serve_page(req, config, store, now, &default(), Page::Status).await,
+            Route::Debug => serve_page(req, config, store, now, &default(), Page::Debug).await,
             Route::Health => health(fetch(store, config.status_key()).await, now),
-            Route::Badge => badge::endpoint::serve(req, config, store, now, Kind::Svg).await,
-            Route::Shields => badge::endpoint::serve(req, config, store, now, Kind::Shields).await,
+            Route::Badge => serve_page(req, config, store, now, &default(), Page::Badge).await,
+            Route::Shields => serve_page(req, config, store, now, &default(), Page::Shields).await,
             Route::WidgetJs => embed::serve(req, Asset::WidgetJs),
             Route::WidgetPage => embed::serve(req, Asset::DemoPage),
-            Route::Simple => simple::serve(req, fetch(store, config.status_key()).await, now),
+            Route::Simple => serve_page(req, config, store, now, &default(), Page::Simple).await,
             Route::OpenApi => embed::serve(req, Asset::OpenApi),
-            Route::History => {
-                history::serve(req, history::read(store, config.status_key()).await, now)
+            Route::History => serve_page(req, config, store, now, &default(), Page::History).await,
+            Route::Servers => {
+                servers::serve_index(req, servers::read_index(store, config.status_key()).await)
+            }
+            Route::Server { id, page } => serve_page(req, config, store, now, id, *page).await,
+            Route::StatusPage => {
+                page::serve(req, page::read(store, config.status_key()).await, now)
             }
         },
         Dispatch::Preflight => {
@@ -75,10 +84,11 @@ pub async fn answer<S: Store>(
             r
         }
         Dispatch::NotFound => Response::error(ServeError::NotFound),
+        Dispatch::UnknownServer => Response::error(ServeError::UnknownServer),
         Dispatch::UriTooLong => Response::error(ServeError::UriTooLong),
         Dispatch::HeadersTooLarge => Response::error(ServeError::HeadersTooLarge),
     };
-    if needs_cors(dispatched, req) {
+    if needs_cors(&dispatched, req) {
         response
             .headers
             .extend(config.cors().headers(req.origin.as_deref()));
@@ -102,13 +112,36 @@ pub async fn answer<S: Store>(
 /// browser's cross-origin request later. The 4xx answers of routing are `no-store`, so they
 /// are never handed on: they carry CORS headers only when the request itself is
 /// cross-origin, and without an `Origin` cost no variable lookup at all.
-fn needs_cors(dispatched: Dispatch, req: &RequestHead) -> bool {
+fn needs_cors(dispatched: &Dispatch, req: &RequestHead) -> bool {
     match dispatched {
         Dispatch::Serve { .. } | Dispatch::Preflight => true,
         Dispatch::MethodNotAllowed
         | Dispatch::NotFound
+        | Dispatch::UnknownServer
         | Dispatch::UriTooLong
         | Dispatch::HeadersTooLarge => req.origin.is_some(),
+    }
+}
+
+/// One game server's page: `/server/status/...` is `default`'s, `/servers/{id}/...` any
+/// server's, the same answer from that server's key (`default`'s is the status key itself).
+/// Each costs what it always did: one `GET` on the happy path.
+async fn serve_page<S: Store>(
+    req: &RequestHead,
+    config: &Config<'_>,
+    store: &S,
+    now: f64,
+    id: &ServerId,
+    page: Page,
+) -> Response {
+    let key = server_key(config.status_key(), id);
+    match page {
+        Page::Status => status(req, servers::known(fetch(store, &key).await, id), now),
+        Page::Debug => debug(&key, id, store, now).await,
+        Page::Badge => badge::endpoint::serve(req, &key, id, store, now, Kind::Svg).await,
+        Page::Shields => badge::endpoint::serve(req, &key, id, store, now, Kind::Shields).await,
+        Page::Simple => simple::serve(req, servers::known(fetch(store, &key).await, id), now),
+        Page::History => history::serve(req, history::read(store, &key).await, now),
     }
 }
 
@@ -160,8 +193,8 @@ fn status(req: &RequestHead, fetched: Result<Fetched, ServeError>, now: f64) -> 
 pub const TTL_NOT_IN_API: &str =
     "redis_api=key_value: Spin's key-value API cannot read a key's TTL";
 
-/// `/server/status/debug`: what the reader sees, never cached.
-async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
+/// `/server/status/debug`: what the reader sees, never cached. `status_key` is the server's.
+async fn debug<S: Store>(status_key: &str, id: &ServerId, store: &S, now: f64) -> Response {
     #[derive(Serialize)]
     struct Debug<'a> {
         cached: bool,
@@ -193,7 +226,7 @@ async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
         defaulted: &'a [std::borrow::Cow<'a, str>],
     }
 
-    let Fetched { bytes, source } = match fetch(store, config.status_key()).await {
+    let Fetched { bytes, source } = match servers::known(fetch(store, status_key).await, id) {
         Ok(f) => f,
         Err(e) => return Response::error(e),
     };
@@ -201,7 +234,7 @@ async fn debug<S: Store>(config: &Config<'_>, store: &S, now: f64) -> Response {
         Ok(v) => v,
         Err(e) => return Response::error(e),
     };
-    let key = source.key(config.status_key());
+    let key = source.key(status_key);
     let f = view.freshness(now);
     let (ttl, ttl_unavailable) = match store.ttl(&key).await {
         Ok(Some(ttl)) => (Some(ttl), None),

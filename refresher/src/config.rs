@@ -11,20 +11,22 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mysql_async::{Opts, OptsBuilder};
+use mysql_async::Opts;
 use status_document::keys::MAX_INTERVAL_S;
 use status_document::{Mapping, MetaPolicy, StateSettings};
 
-use crate::redact::{MASK, RedactedUrl};
+use crate::redact::RedactedUrl;
 
 pub use game::{GameQuery, PlayersSettings, ProbeSettings, Query};
 
 mod args;
+mod database;
 mod file;
 mod game;
 mod live;
 mod notify;
 mod sentinel;
+mod servers;
 mod states;
 #[cfg(test)]
 mod tests;
@@ -38,6 +40,7 @@ pub use file::{ConfigFileError, flags_from_file, with_file};
 pub use live::RefreshNowConfig;
 pub use notify::{Kind, Lang, NotifySettings, OUTBOX_TTL_S, Secret, Target};
 pub use sentinel::{DEFAULT_REDIS_URL, RedisTarget, SentinelSettings};
+pub use servers::{Constants, DEFAULT_CONSTANTS_TABLE, ServerSpec, Servers};
 pub use states::MAX_CONSTANT_NAME_CHARS;
 pub use tls::{DbTls, RedisTls, SslMode};
 pub use watch_mode::Watch;
@@ -124,11 +127,13 @@ pub struct Config {
     /// The refresh channel; `None` when turned off.
     pub refresh_channel: Option<String>,
     pub min_refresh_gap: Duration,
+    /// `STATUS_HISTORY_LAG`.
+    pub history_lag: Duration,
     pub watch: Watch,
-    /// `GAME_SERVER_ADDR` and `STATUS_PROBE_*`; `None` without an address.
-    pub probe: Option<ProbeSettings>,
-    /// `STATUS_PLAYERS_QUERY` and `STATUS_PLAYERS_INTERVAL`; `None` without a query.
-    pub players: Option<PlayersSettings>,
+    /// The game servers to publish: the servers file's (`STATUS_SERVERS_FILE`), or the
+    /// one the environment describes (`GAME_SERVER_ADDR`, `STATUS_PLAYERS_QUERY`, the
+    /// database's `constants`), id `default`. Never empty.
+    pub servers: Servers,
     /// `STATUS_NOTIFY*`: where state changes are announced; `None` without targets.
     pub notify: Option<NotifySettings>,
     pub once: bool,
@@ -137,6 +142,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The first server (the one, without a servers file): for the start-up log and tests.
+    pub fn first(&self) -> &ServerSpec {
+        &self.servers.list[0]
+    }
+
     pub fn from_args(args: Args) -> Result<Config, ConfigError> {
         let interval_s = parse_u64(
             "STATUS_UPDATE_INTERVAL",
@@ -163,20 +173,32 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
         let (redis, redis_tls) = sentinel::parse_redis(&args)?;
-        let (database, ignored) = match database_asked_for(&args) {
+        let (database, ignored) = match database::database_asked_for(&args) {
             true => {
-                let (database, ignored) = parse_database(&args)?;
+                let (database, ignored) = database::parse_database(&args)?;
                 (Some(database), ignored)
             }
             false => (None, Vec::new()),
         };
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
-        let probe = game::parse_probe(&args)?;
+        let probe_defaults = game::probe_defaults(&args)?;
+        let probe = game::parse_probe(&args, &probe_defaults)?;
         let players = game::parse_players(&args)?;
         let watch = live::parse_watch(&args.status_watch)?;
         if database.is_none() {
-            without_database(&args, probe.is_some(), players.is_some(), &watch)?;
+            database::without_database(
+                &args,
+                probe.is_some() || non_empty(&args.servers).is_some(),
+                players.is_some(),
+                &watch,
+            )?;
         }
+        let defaults = servers::Defaults {
+            probe: probe_defaults,
+            players_interval: game::players_interval(&args)?,
+            database: database.is_some(),
+        };
+        let servers = servers::parse_servers(&args, defaults, probe, players)?;
         Ok(Config {
             redis,
             redis_tls,
@@ -193,9 +215,13 @@ impl Config {
             metrics_addr,
             refresh_channel,
             min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
+            history_lag: Duration::from_secs(parse_u64(
+                "STATUS_HISTORY_LAG",
+                &args.status_history_lag,
+                0..=3600,
+            )?),
             watch,
-            probe,
-            players,
+            servers,
             notify: notify::parse_notify(&args, timeout)?,
             once: args.once,
             ignored,
@@ -350,140 +376,4 @@ fn parse_redis_url(raw: &str) -> Result<String, ConfigError> {
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
-}
-
-/// Whether any database setting is given: `DATABASE_URL` or one of `DB_HOST`, `DB_USER`,
-/// `DB_NAME`. (`DB_PORT` and `DB_PASSWORD` alone name no database.)
-fn database_asked_for(args: &Args) -> bool {
-    [
-        &args.database_url,
-        &args.db_host,
-        &args.db_user,
-        &args.db_name,
-    ]
-    .into_iter()
-    .any(|v| non_empty(v).is_some())
-}
-
-/// Without a database, only the game server can say anything, and nothing that reads
-/// MySQL can run: each is named, with what to do.
-fn without_database(
-    args: &Args,
-    probe: bool,
-    players: bool,
-    watch: &Watch,
-) -> Result<(), ConfigError> {
-    let needs = |variable: &'static str, what: &str| {
-        ConfigError::new(
-            variable,
-            format!(
-                "{what} needs the database: set DATABASE_URL (or DB_HOST, DB_USER and DB_NAME), \
-                 or unset {variable}"
-            ),
-        )
-    };
-    if !probe {
-        return Err(ConfigError::new(
-            "DATABASE_URL",
-            "not set, and neither is GAME_SERVER_ADDR: there is nothing to publish. Set \
-             DATABASE_URL (or DB_HOST, DB_USER and DB_NAME) to read `constants`, \
-             GAME_SERVER_ADDR to ask the game server, or both",
-        ));
-    }
-    if players {
-        return Err(needs("STATUS_PLAYERS_QUERY", "the players query"));
-    }
-    if *watch != Watch::Interval {
-        return Err(needs("STATUS_WATCH", "watching `constants` for changes"));
-    }
-    if !args.status_max_players_constant.trim().is_empty() {
-        return Err(needs(
-            "STATUS_MAX_PLAYERS_CONSTANT",
-            "a max-players constant",
-        ));
-    }
-    Ok(())
-}
-
-/// Builds the database options from DATABASE_URL, or else from the DB_* parts.
-fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigError> {
-    let port = parse_port(&args.db_port)?;
-    let (opts, display, ignored, url_tls) = match non_empty(&args.database_url) {
-        Some(url) => {
-            let shown = RedactedUrl(url).to_string();
-            if !url.starts_with("mysql://") {
-                return Err(ConfigError::new(
-                    "DATABASE_URL",
-                    format!("expected mysql://user:password@host:port/database, got \"{shown}\""),
-                ));
-            }
-            let url_tls = tls::split_url_tls(url)?;
-            let opts = Opts::from_url(&url_tls.url).map_err(|e| {
-                ConfigError::new("DATABASE_URL", format!("cannot use \"{shown}\": {e}"))
-            })?;
-            if opts.db_name().is_none_or(str::is_empty) {
-                return Err(ConfigError::new(
-                    "DATABASE_URL",
-                    format!(
-                        "names no database; expected mysql://user:password@host:port/database, \
-                         got \"{shown}\""
-                    ),
-                ));
-            }
-            let ignored = [
-                ("DB_HOST", &args.db_host),
-                ("DB_USER", &args.db_user),
-                ("DB_PASSWORD", &args.db_password),
-                ("DB_NAME", &args.db_name),
-            ]
-            .into_iter()
-            .filter(|(_, v)| non_empty(v).is_some())
-            .map(|(name, _)| name)
-            .collect();
-            (opts, shown, ignored, Some(url_tls))
-        }
-        None => {
-            let missing = |variable: &'static str| {
-                ConfigError::new(
-                    variable,
-                    "not set; set DB_HOST, DB_USER and DB_NAME (and DB_PASSWORD if needed), \
-                     or DATABASE_URL",
-                )
-            };
-            let host = non_empty(&args.db_host).ok_or_else(|| missing("DB_HOST"))?;
-            let user = non_empty(&args.db_user).ok_or_else(|| missing("DB_USER"))?;
-            let name = non_empty(&args.db_name).ok_or_else(|| missing("DB_NAME"))?;
-            let password = non_empty(&args.db_password);
-            let display = match password {
-                Some(_) => format!("mysql://{user}:{MASK}@{host}:{port}/{name}"),
-                None => format!("mysql://{user}@{host}:{port}/{name}"),
-            };
-            let opts = OptsBuilder::default()
-                .ip_or_hostname(host)
-                .tcp_port(port)
-                .user(Some(user))
-                .pass(password)
-                .db_name(Some(name));
-            (Opts::from(opts), display, Vec::new(), None)
-        }
-    };
-    let tls = tls::parse_db_tls(args, url_tls.as_ref())?;
-    let (opts, plaintext_fallback) = tls::apply_db_tls(opts, &tls);
-    let database = Database {
-        opts,
-        plaintext_fallback,
-        tls,
-        display,
-    };
-    Ok((database, ignored))
-}
-
-fn parse_port(raw: &str) -> Result<u16, ConfigError> {
-    match raw.trim().parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
-        _ => Err(ConfigError::new(
-            "DB_PORT",
-            format!("expected a TCP port from 1 to 65535, got {}", quote(raw)),
-        )),
-    }
 }

@@ -24,9 +24,11 @@ use crate::notify::deliver::Notifier;
 use crate::notify::send::Http;
 use crate::published::Observed;
 use crate::read::db::Source;
+use crate::read::db::SourceError;
 use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
+use crate::refresh::fleet::Fleet;
 use crate::refresh::{DocumentSettings, Refresher, warn_if_outlives_ttl};
 use crate::replicas::guard::WriteGuard;
 use crate::replicas::lease::{Lease, replica_token};
@@ -39,7 +41,10 @@ use crate::shutdown::Shutdown;
 pub use crate::shutdown::{CLOSE_WITHIN, Exit, SHUTDOWN_GRACE};
 use crate::sources::{Sources, Watcher};
 use crate::write::document::{Keys, Sink};
+use crate::write::index::IndexWriter;
 use crate::write::outbox::Outbox;
+use crate::write::page::PageWriter;
+use status_document::servers::{ServerId, server_key};
 
 use clocks::Daemon;
 
@@ -64,24 +69,25 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
     // The URL was validated with the same parser; a failure here names no secret either.
     let primary = Primary::new(&config.redis, &config.redis_tls, config.timeout)
         .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
-    let lease = config
-        .lease
-        .map(|duration| Lease::new(primary.clone(), &config.status_key, token.clone(), duration));
+    let lease = config.lease.map(|duration| {
+        Lease::new(
+            primary.clone(),
+            &lease_name(&config),
+            token.clone(),
+            duration,
+        )
+    });
     // The one record of outcomes: the refresher writes it, `/health` and `/metrics` read it
     // (`--once` keeps one too, unserved, so a cycle is recorded the same way in both modes).
     let metrics = Arc::new(Metrics::new(config.interval, config.timeout * calls));
-    let mut refresher = refresher(&config, &primary, &metrics);
+    let mut refresher = fleet(&config, &primary, &metrics);
     refresher.preflight_players().await;
-    // Notifications: the writer's published states, told to a task of their own beside
-    // the refresh cycle, which only fills the feed.
-    let notifier = match (&config.notify, config.once) {
+    preflight_tables(&mut refresher).await?;
+    let notifiers = match (&config.notify, config.once) {
         (Some(settings), false) => {
-            let (feed, rx) = crate::published::feed();
-            refresher = refresher.with_notify(Some(feed));
-            let outbox = outbox(&config, &primary, lease.as_ref());
-            Some(start_notifier(settings, outbox, &metrics, rx)?)
+            notifiers(&mut refresher, settings, &primary, lease.as_ref(), &metrics)?
         }
-        _ => None,
+        _ => Vec::new(),
     };
 
     let exit = if config.once {
@@ -97,7 +103,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
         )
         .await
     };
-    if let Some(notifier) = notifier {
+    for notifier in notifiers {
         // A send under way is cut off: its message stays in the outbox for the next holder.
         notifier.abort();
     }
@@ -108,6 +114,7 @@ pub async fn run(config: Config) -> anyhow::Result<Exit> {
 
 /// The start-up line: every setting that shapes the run, without secrets.
 fn log_start(config: &Config, token: &str) {
+    let first = config.first();
     info!(
         version = env!("CARGO_PKG_VERSION"),
         redis = %config.redis,
@@ -125,12 +132,15 @@ fn log_start(config: &Config, token: &str) {
         metrics_addr = config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
         refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
         min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
+        history_lag_s = config.history_lag.as_secs(),
         watch = %config.watch,
-        game_server_addrs = config.probe.as_ref().map_or(0, |p| p.addrs.len()),
-        probe_interval_s = config.probe.as_ref().map_or(0, |p| p.interval.as_secs()),
-        probe_timeout_s = config.probe.as_ref().map_or(0.0, |p| p.timeout.as_secs_f64()),
-        probe_failures = config.probe.as_ref().map_or(0, |p| p.failures),
-        players_query = config.players.is_some(),
+        servers = config.servers.list.len(),
+        group = config.servers.group_name(),
+        game_server_addrs = first.probe.as_ref().map_or(0, |p| p.addrs.len()),
+        probe_interval_s = first.probe.as_ref().map_or(0, |p| p.interval.as_secs()),
+        probe_timeout_s = first.probe.as_ref().map_or(0.0, |p| p.timeout.as_secs_f64()),
+        probe_failures = first.probe.as_ref().map_or(0, |p| p.failures),
+        players_query = first.players.is_some(),
         replica = %token,
         once = config.once,
         "status-refresher starting"
@@ -145,7 +155,7 @@ fn warn_about_timing(config: &Config) -> u32 {
     }
     warn_if_outlives_ttl(config.interval, config.ttl_s);
     let calls = MAX_CALLS_PER_CYCLE
-        + if config.players.is_some() {
+        + if config.servers.list.iter().any(|s| s.players.is_some()) {
             PLAYERS_CALLS
         } else {
             0
@@ -164,33 +174,132 @@ fn warn_about_timing(config: &Config) -> u32 {
     calls
 }
 
-/// The refresh cycle, with the probe and the players query as configured.
-fn refresher(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Refresher {
-    let source = config
-        .database
-        .as_ref()
-        .map(|database| Source::new(database, config.timeout));
-    let keys = Keys::new(&config.status_key, &config.interval_key);
-    let sink = Sink::new(primary.clone(), keys);
+/// The lease's name: the status key for the whole file (or the one server), the group's own
+/// for a `STATUS_SERVERS_ONLY` subset, so that groups do not take each other's turn.
+fn lease_name(config: &Config) -> String {
+    match &config.servers.group {
+        None => config.status_key.clone(),
+        // Under `<key>:servers:`, which the documented ACL grants; `@` is in no id.
+        Some(group) => format!("{}:servers:@{group}", config.status_key),
+    }
+}
+
+/// One refresher per server, with the probe and the players query as configured, in one
+/// fleet with the servers index.
+fn fleet(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Fleet {
     let settings = DocumentSettings {
         mapping: config.mapping.clone(),
         meta: config.meta.clone(),
         ttl_s: config.ttl_s,
         state: config.state.clone(),
+        history_lag: config.history_lag,
     };
-    Refresher::new(source, sink, settings, config.interval, Arc::clone(metrics)).with_live(
-        config.probe.clone().map(Liveness::new),
-        config.players.clone(),
-    )
+    let mut members = Vec::with_capacity(config.servers.list.len());
+    for spec in &config.servers.list {
+        let source = match (&spec.constants, &config.database) {
+            (Some(constants), Some(database)) => Some(Source::for_table(
+                database,
+                &constants.table,
+                config.timeout,
+            )),
+            _ => None,
+        };
+        let key = server_key(&config.status_key, &spec.id);
+        let sink = Sink::new(primary.clone(), Keys::new(&key, &config.interval_key));
+        let refresher = Refresher::new(
+            source,
+            sink,
+            settings.clone(),
+            config.interval,
+            Arc::clone(metrics),
+        )
+        .with_live(spec.probe.clone().map(Liveness::new), spec.players.clone());
+        members.push((spec.clone(), refresher));
+    }
+    let ids: Vec<ServerId> = config.servers.list.iter().map(|s| s.id.clone()).collect();
+    let index = IndexWriter::new(
+        primary.clone(),
+        &config.status_key,
+        config.servers.group_name(),
+        &ids,
+    );
+    // The page lists the whole servers file: one group of a split fleet has only its part.
+    let page = config
+        .servers
+        .group
+        .is_none()
+        .then(|| PageWriter::new(primary.clone(), &config.status_key));
+    Fleet::new(members, index, page, config.servers.group_name())
 }
 
-/// The notifications' outbox, saved only while the lease (when there is one) is ours.
-fn outbox(config: &Config, primary: &Primary, lease: Option<&Lease>) -> Outbox {
+/// A servers file's `constants` table that does not exist stops the start (exit 2, naming
+/// the file and line) before anything is written. A database that cannot be asked now is no
+/// reason to stop: the refreshes report it, and retry.
+async fn preflight_tables(fleet: &mut Fleet) -> anyhow::Result<()> {
+    for member in fleet.members_mut() {
+        let Some(origin) = member
+            .spec
+            .constants
+            .as_ref()
+            .and_then(|c| c.origin.clone())
+        else {
+            continue;
+        };
+        match member.refresher.check_table().await {
+            Err(SourceError::MissingTable(table)) => {
+                return Err(anyhow::Error::new(crate::config::ConfigError {
+                    variable: "STATUS_SERVERS_FILE",
+                    flag: crate::config::flag_for("STATUS_SERVERS_FILE"),
+                    reason: format!(
+                        "{origin}: constants: the table `{table}` of server {:?} does not exist",
+                        member.spec.id.as_str()
+                    ),
+                }));
+            }
+            Err(e) => {
+                warn!(server = %member.spec.id, error = %e, "cannot check the constants table now; the refreshes will retry")
+            }
+            Ok(()) => {}
+        }
+    }
+    Ok(())
+}
+
+/// One notifier per server (each with its own ledger and outbox beside its document), each
+/// fed by its member's refresher: the writer's published states, told to a task of their
+/// own beside the refresh cycle, which only fills the feed.
+fn notifiers(
+    fleet: &mut Fleet,
+    settings: &NotifySettings,
+    primary: &Primary,
+    lease: Option<&Lease>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let named =
+        fleet.members().len() > 1 || fleet.members().iter().any(|m| !m.spec.id.is_default());
+    let mut tasks = Vec::new();
+    for member in fleet.members_mut() {
+        let (feed, rx) = crate::published::feed();
+        member.refresher.set_notify(Some(feed));
+        let key = member.refresher.status_key().to_owned();
+        let outbox = outbox(&key, primary, lease);
+        let mut settings = settings.clone();
+        if named {
+            settings.server = Some(member.spec.name.clone());
+        }
+        tasks.push(start_notifier(&settings, outbox, metrics, rx)?);
+    }
+    Ok(tasks)
+}
+
+/// The notifications' outbox of the document at `status_key`, saved only while the lease
+/// (when there is one) is ours.
+fn outbox(status_key: &str, primary: &Primary, lease: Option<&Lease>) -> Outbox {
     let (lock, token) = match lease {
         Some(l) => (l.key().to_owned(), Some(l.token().to_owned())),
-        None => (status_document::keys::lock_key(&config.status_key), None),
+        None => (status_document::keys::lock_key(status_key), None),
     };
-    Outbox::new(primary.clone(), &config.status_key, &lock, token)
+    Outbox::new(primary.clone(), status_key, &lock, token)
 }
 
 /// Starts the notifier's task, reading what the refresh cycle publishes from `feed`.
@@ -202,6 +311,7 @@ fn start_notifier(
 ) -> anyhow::Result<JoinHandle<()>> {
     let http = Http::new(settings)?;
     info!(
+        server = settings.server.as_deref().unwrap_or(""),
         targets = ?settings.targets,
         hold_s = settings.hold.as_secs(),
         max_per_hour = settings.max_per_hour,
@@ -216,7 +326,7 @@ fn start_notifier(
 /// the lease is released and the sources and the listener stopped.
 async fn serve(
     config: &Config,
-    refresher: &mut Refresher,
+    refresher: &mut Fleet,
     lease: Option<Lease>,
     metrics: Arc<Metrics>,
     primary: &Primary,
@@ -302,7 +412,7 @@ async fn start_listener(
 
 /// `--once`: one probe, then one refresh. It never holds the lease (it is gone before a
 /// lease would matter); it writes only while no daemon replica holds it.
-async fn once(refresher: &mut Refresher, lease: Option<&Lease>, shutdown: &mut Shutdown) -> Exit {
+async fn once(refresher: &mut Fleet, lease: Option<&Lease>, shutdown: &mut Shutdown) -> Exit {
     let guard = lease.map(|l| WriteGuard {
         allow_unheld: true,
         ..l.guard()

@@ -65,6 +65,13 @@ fn main() -> ExitCode {
     match runtime.block_on(daemon::run(config)) {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::Failure) => ExitCode::FAILURE,
+        // A setting found unusable only once the daemon could look (a servers file's
+        // constants table that does not exist): a configuration error like the others.
+        Err(e) if e.downcast_ref::<config::ConfigError>().is_some() => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_CONFIG)
+        }
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE

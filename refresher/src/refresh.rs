@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use status_document::page::{PageFacts, PageHistory};
 use status_document::{
     BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, Mapping, MetaPolicy, State,
     StateSettings, StatusDocument, build, without_constants,
@@ -24,10 +25,11 @@ use crate::replicas::guard::WriteGuard;
 use crate::report::metrics::{Metrics, Outcome};
 use crate::schedule::{Backoff, parse_override};
 use crate::write::document::{Published, Sink};
-use crate::write::history::{self, HistoryLog};
+use crate::write::history::{self, HistoryLog, Rewrite};
 
 use live::Players;
 
+pub mod fleet;
 mod live;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,8 @@ pub struct DocumentSettings {
     pub ttl_s: u64,
     /// `STATUS_STATES` and the message / maintenance-until constants.
     pub state: StateSettings,
+    /// `STATUS_HISTORY_LAG`: the longest time between two writes of the history.
+    pub history_lag: Duration,
 }
 
 /// What the last successful cycle built: the base for the writes between reads.
@@ -102,6 +106,35 @@ pub struct Refresher {
     notify: Option<Feed>,
     /// The history every write is recorded in.
     history: HistoryLog,
+    /// What the last write published, for the servers index.
+    headline: Option<Headline>,
+    /// What the last write published, for the status page, and whether the fleet has yet
+    /// to take it.
+    page_facts: Option<PageFacts>,
+    page_facts_new: bool,
+}
+
+/// A published document's headline: what the servers index lists of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline {
+    pub state: State,
+    pub state_reason: Option<status_document::StateReason>,
+    pub players: Option<u64>,
+    pub max_players: Option<u64>,
+    /// `updated_at` in whole seconds.
+    pub updated_at: u64,
+}
+
+impl Headline {
+    fn of(document: &StatusDocument) -> Headline {
+        Headline {
+            state: document.state,
+            state_reason: document.state_reason,
+            players: document.players,
+            max_players: document.max_players,
+            updated_at: document.updated_at.max(0.0) as u64,
+        }
+    }
 }
 
 impl Refresher {
@@ -113,7 +146,11 @@ impl Refresher {
         metrics: Arc<Metrics>,
     ) -> Refresher {
         metrics.set_interval(interval);
-        let history = HistoryLog::new(sink.primary(), sink.keys().history.clone());
+        let history = HistoryLog::new(
+            sink.primary(),
+            sink.keys().history.clone(),
+            settings.history_lag,
+        );
         Refresher {
             source,
             sink,
@@ -128,17 +165,54 @@ impl Refresher {
             players: None,
             notify: None,
             history,
+            headline: None,
+            page_facts: None,
+            page_facts_new: false,
         }
     }
 
-    /// Tells `feed` the state of every document this replica publishes from now on.
-    pub fn with_notify(mut self, feed: Option<Feed>) -> Self {
+    /// Tells `feed` the state of every document published from now on (a fleet wires one
+    /// per member after building them).
+    pub fn set_notify(&mut self, feed: Option<Feed>) {
         self.notify = feed;
-        self
     }
 
-    /// The notifier's hook: what was just published.
-    fn tell(&self, document: &StatusDocument) {
+    /// The key of the document this refresher writes.
+    pub fn status_key(&self) -> &str {
+        &self.sink.keys().status
+    }
+
+    /// Whether the constants table exists (a start-up check; no source: nothing to check).
+    pub async fn check_table(&mut self) -> Result<(), SourceError> {
+        match self.source.as_mut() {
+            Some(source) => source.read().await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// What the last write published (`None` before it, or after [`Refresher::forget`]).
+    pub fn headline(&self) -> Option<&Headline> {
+        self.headline.as_ref()
+    }
+
+    /// This server's news for the status page since the last call: the facts of the last
+    /// write (`Some` when they changed) and the view of the history last written (`Some`
+    /// when it was written).
+    pub fn take_page_news(&mut self) -> (Option<&PageFacts>, Option<PageHistory>) {
+        let changed = std::mem::take(&mut self.page_facts_new);
+        let history = self.history.take_page();
+        let facts = self.page_facts.as_ref();
+        (facts.filter(|_| changed || history.is_some()), history)
+    }
+
+    /// The notifier's, the index's and the page's hook: what was just published.
+    fn tell(&mut self, document: &StatusDocument) {
+        self.headline = Some(Headline::of(document));
+        let facts = PageFacts::of(document);
+        if self.page_facts.as_ref() != Some(&facts) {
+            self.page_facts = Some(facts);
+            self.page_facts_new = true;
+        }
         if let Some(feed) = &self.notify {
             feed.send_replace(Some(Observed::of(document)));
         }
@@ -147,12 +221,12 @@ impl Refresher {
     /// The stored history with this write recorded, to be written with the
     /// document; `None` when the history cannot be read now: the document is still written,
     /// and the time until a later write records is then counted as unknown, never as up.
-    async fn history_for(&self, document: &StatusDocument, ttl_s: u64) -> Option<Vec<u8>> {
+    async fn history_for(&mut self, document: &StatusDocument, ttl_s: u64) -> Option<Rewrite> {
         let observation = history::observation(document, unix_now(), ttl_s);
         match self.history.next(&observation).await {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => bytes,
             Err(e) => {
-                warn!(key = %self.history.key(), error = %e, "cannot read the history; this write records nothing");
+                warn!(key = %self.history.key(), error = %e, "cannot read the history; its observations are held for the next write");
                 None
             }
         }
@@ -257,7 +331,12 @@ impl Refresher {
         let history = self.history_for(&built.document, self.settings.ttl_s).await;
         let published = self
             .sink
-            .publish(&built.json, self.settings.ttl_s, guard, history.as_deref())
+            .publish(
+                &built.json,
+                self.settings.ttl_s,
+                guard,
+                history.as_ref().map(|h| h.bytes.as_slice()),
+            )
             .await?;
         if published == Published::NotLeaseHolder {
             return Err(RefreshError::NotLeaseHolder);

@@ -70,11 +70,14 @@ function site(url) {
   const reader = config.readers[url.searchParams.get("reader")];
   const lang = url.searchParams.get("lang") || "en";
   const history = url.searchParams.has("history") ? " history" : "";
+  // server=<id>: one server of a servers file (only id characters reach the page).
+  const id = (url.searchParams.get("server") || "").replace(/[^a-z0-9_-]/g, "");
+  const server = id ? ` server="${id}"` : "";
   if (url.pathname === "/badges") return badgesPage();
   return `<!doctype html><meta charset="utf-8"><title>site</title>
 <style>body{margin:0;padding:16px;background:#f3f4f6;font-family:sans-serif}server-status{width:360px}</style>
 <script src="${reader}/server/status/widget.js"></script>
-<server-status src="${reader}/server/status" lang="${lang}"${history}></server-status>`;
+<server-status src="${reader}/server/status" lang="${lang}"${history}${server}></server-status>`;
 }
 
 function badgesPage() {
@@ -171,6 +174,16 @@ async function widgetTests(context) {
       assert.match(s.rates, new RegExp(`EXP ×${r.exp}`));
       assert.equal(s.updated, "Updated 2 minutes ago");
       assert.equal(s.players, "150 / 1000 players");
+    });
+    await page.close();
+  }
+  // server="eu-1" on the same reader: that server's document (offline), not the default's.
+  {
+    const { page, errors } = await openWidget(context, "online", "en", "Offline", "&server=eu-1");
+    const s = await shown(page);
+    check("widget server=\"eu-1\": /servers/eu-1, not the default server", () => {
+      assert.equal(s.dataState, "offline");
+      assert.deepEqual(errors, []);
     });
     await page.close();
   }

@@ -152,7 +152,7 @@ pub fn check(
 fn documented_response(method: &str, target: &str, status: u16) -> Result<&'static Value, String> {
     let path = target.split('?').next().unwrap_or(target);
     let shared = |name: &str| &spec()["components"]["responses"][name];
-    let item = &spec()["paths"][path];
+    let item = path_item(path);
     let operation = match method {
         "GET" | "HEAD" => item.get("get"),
         "OPTIONS" => item.get("options"),
@@ -165,6 +165,8 @@ fn documented_response(method: &str, target: &str, status: u16) -> Result<&'stat
         (None, 414) => shared("UriTooLong"),
         (None, 431) => shared("HeadersTooLarge"),
         (None, 404) if item.is_null() => shared("NotFound"),
+        // Routing refuses what is not a server id whatever the method (`/servers/{id}...`).
+        (None, 404) if fills_a_template(path) => shared("UnknownServer"),
         (None, 405) if operation.is_none() && !item.is_null() => shared("MethodNotAllowed"),
         (None, _) => {
             return Err(format!(
@@ -251,6 +253,37 @@ fn media_problems(media: &str, schema: Option<&Value>, body: &[u8]) -> Vec<Strin
             .collect(),
         None => Vec::new(),
     }
+}
+
+/// The spec's path item for `path`: its own, or the templated one it fills
+/// (`/servers/{id}` for `/servers/eu-1`); `Null` for neither.
+fn path_item(path: &str) -> &'static Value {
+    static NULL: Value = Value::Null;
+    let paths = &spec()["paths"];
+    if let Some(item) = paths.get(path) {
+        return item;
+    }
+    paths
+        .as_object()
+        .and_then(|all| all.iter().find(|(template, _)| fills(template, path)))
+        .map_or(&NULL, |(_, item)| item)
+}
+
+/// Whether `path` fills a templated path of the spec (a `{name}` segment matches any one
+/// non-empty segment).
+fn fills_a_template(path: &str) -> bool {
+    spec()["paths"]
+        .as_object()
+        .is_some_and(|all| all.keys().any(|template| fills(template, path)))
+}
+
+fn fills(template: &str, path: &str) -> bool {
+    template.contains('{')
+        && template.split('/').count() == path.split('/').count()
+        && template
+            .split('/')
+            .zip(path.split('/'))
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}') && !p.is_empty()))
 }
 
 /// The spec's paths (sorted).

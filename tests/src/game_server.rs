@@ -148,3 +148,19 @@ pub async fn prebuild() {
     .await
     .expect("building the binaries panicked");
 }
+
+/// A servers file (`STATUS_SERVERS_FILE`) with `text`, in a directory of its own that is
+/// removed when this is dropped.
+pub struct ServersFile {
+    pub path: std::path::PathBuf,
+    _dir: crate::temp::TempDir,
+}
+
+impl ServersFile {
+    pub fn new(text: &str) -> ServersFile {
+        let dir = crate::temp::TempDir::new("servers-file");
+        let path = dir.path().join("servers.toml");
+        std::fs::write(&path, text).expect("cannot write the servers file");
+        ServersFile { path, _dir: dir }
+    }
+}

@@ -32,13 +32,13 @@ use status_document::{
 /// the page shows what it waits for; a loaded machine renders slowly).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
 
-/// Where the tools are, or why they are not there.
-struct Tools {
-    chromium: PathBuf,
-    node_modules: PathBuf,
+/// Where the tools are, or why they are not there (shared with `status_page`).
+pub(crate) struct Tools {
+    pub(crate) chromium: PathBuf,
+    pub(crate) node_modules: PathBuf,
 }
 
-fn tools() -> Result<Tools, String> {
+pub(crate) fn tools() -> Result<Tools, String> {
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -173,6 +173,12 @@ async fn badge_and_widget_in_chromium() {
         redis.set_ex(&key, doc, *ttl);
         if *name == "history" {
             redis.set(&status_document::keys::history_key(&key), &history);
+        }
+        if *name == "online" {
+            // A second server of a servers file beside it, offline: `server="eu-1"`.
+            let offline = situations.iter().find(|(n, _, _)| *n == "offline");
+            let (_, doc, ttl) = offline.expect("an offline situation");
+            redis.set_ex(&format!("{key}:servers:eu-1"), doc, *ttl);
         }
         let redis_url = if *name == "down" {
             proxy.rewrite_url(&url)
@@ -317,7 +323,7 @@ fn history() -> (Vec<u8>, Value) {
 
 /// Runs the node script, echoing its output, answering its `STEP` lines with `on_step`.
 /// Returns whether it exited successfully; `Err` if it could not run or overran.
-fn run_script(
+pub(crate) fn run_script(
     script: &std::path::Path,
     config: &std::path::Path,
     mut on_step: impl FnMut(&str) -> bool,

@@ -119,7 +119,7 @@ const KEY_VALUE_GET: Budget = budget(1, 1, 2, 1);
 
 /// The document endpoints: (path, Origin, outbound budget, key-value budget). Only debug
 /// asks for more: `TTL` on top, outbound (the key-value API has no `TTL` to ask for).
-const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
+const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 11] = [
     ("/server/status", None, OUTBOUND_GET, KEY_VALUE_GET),
     (
         "/server/status",
@@ -148,6 +148,17 @@ const DOCUMENT: [(&str, Option<&str>, Budget, Budget); 7] = [
     ),
     // The history: one read of its own key.
     ("/server/status/history", None, OUTBOUND_GET, KEY_VALUE_GET),
+    // A server's pages cost what the default server's do (`default`'s key is the status key).
+    ("/servers/default", None, OUTBOUND_GET, KEY_VALUE_GET),
+    (
+        "/servers/default/history",
+        None,
+        OUTBOUND_GET,
+        KEY_VALUE_GET,
+    ),
+    // The servers index and the status page: one read of their own key each.
+    ("/servers", None, OUTBOUND_GET, KEY_VALUE_GET),
+    ("/status", None, OUTBOUND_GET, KEY_VALUE_GET),
 ];
 
 /// The badge's `show=uptime`, the one option that reads a second key: the
@@ -186,6 +197,27 @@ fn seed(redis: &TestRedis) {
     redis.set(
         &status_document::keys::history_key(&redis.status_key()),
         history(),
+    );
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let index = serde_json::json!({"schema_version": 1, "servers": [{
+        "id": "default", "name": "default", "state": "online", "updated_at": now,
+        "group": "all", "order": 0}]});
+    redis.set(
+        &status_document::servers::index_key(&redis.status_key()),
+        index.to_string(),
+    );
+    let page = status_document::page::PageDocument {
+        schema_version: status_document::page::PAGE_VERSION,
+        generated_at: now,
+        total_servers: 0,
+        servers: Vec::new(),
+    };
+    redis.set(
+        &status_document::page::page_key(&redis.status_key()),
+        serde_json::to_vec(&page).unwrap(),
     );
 }
 

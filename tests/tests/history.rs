@@ -38,6 +38,8 @@ use status_document::keys::history_key;
 /// The probe of these tests: every second, down after one failure, so the reader (and the
 /// history) vouches for each word for `1 × (1 + 1)` = 2 s.
 const PROBE_INTERVAL_S: u64 = 1;
+/// Three probes per write of the history, between changes of state.
+const HISTORY_LAG_S: u64 = 3;
 const VOUCH_S: i64 = 2;
 /// How long the game server stays up or down in the schedule.
 const PHASE: Duration = Duration::from_secs(6);
@@ -45,14 +47,19 @@ const PHASE: Duration = Duration::from_secs(6);
 const PER_TRANSITION_S: f64 = 2.0;
 
 /// The refresher probing `game` every second, down after one failure.
+/// The probe tests' refresher, writing the history at most [`HISTORY_LAG_S`] apart: the
+/// observations between wait in memory and are recorded together, which these tests then
+/// hold to the same seconds and incidents as a write at every probe.
 fn refresher(db: &TestDb, redis: &TestRedis, game: &GameServer) -> Command {
-    probed_refresher(
+    let mut cmd = probed_refresher(
         &db.url(),
         redis,
         &game.addr.to_string(),
         Duration::from_secs(PROBE_INTERVAL_S),
         1,
-    )
+    );
+    cmd.env("STATUS_HISTORY_LAG", HISTORY_LAG_S.to_string());
+    cmd
 }
 
 fn history(redis: &TestRedis) -> Option<History> {

@@ -38,5 +38,6 @@ mod replica;
 mod sentinel;
 mod stalled_redis;
 mod state;
+mod status_page;
 mod tls;
 mod windows;

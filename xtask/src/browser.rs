@@ -1,10 +1,13 @@
-//! What the browser tests need: Debian's `chromium`, `node` and `npm`, and the npm packages
-//! of `tests/browser/` (only `playwright-core`) installed into `target/browser/`.
+//! What the browser tests need: Debian's `chromium`, `node`, `npm` and `java` (for the Nu
+//! HTML Checker), and the npm packages of `tests/browser/` (`playwright-core`, `lighthouse`,
+//! `axe-core`, `vnu-jar`) installed into `target/browser/`.
 //!
 //! Idempotent and quick when done: packages are installed only when missing (as root, like
 //! the database servers), and `npm ci` runs only when `package-lock.json` changed since the
-//! last install. Playwright never downloads a browser here: `playwright-core` has no install
-//! script, and `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD` is set anyway.
+//! last install. Nothing downloads a browser here: `npm ci --ignore-scripts` runs no install
+//! script (none of the packages needs one: `vnu-jar` ships its jar, Lighthouse uses the
+//! system Chromium through `CHROME_PATH`), and `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD` is set
+//! anyway.
 
 use std::fs;
 use std::path::PathBuf;
@@ -29,6 +32,18 @@ const NPM: Program = Program {
     names: &["npm"],
     package: "npm",
 };
+const JAVA: Program = Program {
+    names: &["java"],
+    package: "default-jre-headless",
+};
+
+/// A file of every package installed (checked besides the lock's stamp).
+const INSTALLED: [&str; 4] = [
+    "playwright-core/package.json",
+    "lighthouse/cli/index.js",
+    "axe-core/axe.min.js",
+    "vnu-jar/build/dist/vnu.jar",
+];
 
 /// Where the tests find their tools (passed to `cargo test` as environment variables).
 pub struct BrowserTools {
@@ -42,6 +57,7 @@ pub fn ensure(ws: &Workspace, shutdown: &Shutdown) -> Result<BrowserTools> {
     let chromium = require(&CHROMIUM, skip, shutdown)?;
     require(&NODE, skip, shutdown)?;
     let npm = require(&NPM, skip, shutdown)?;
+    require(&JAVA, skip, shutdown)?;
 
     let source = ws.root().join("tests/browser");
     let dir = ws.browser_dir();
@@ -51,10 +67,10 @@ pub fn ensure(ws: &Workspace, shutdown: &Shutdown) -> Result<BrowserTools> {
     let stamp = dir.join("installed-lock.json");
     let node_modules = dir.join("node_modules");
     let installed = fs::read(&stamp).is_ok_and(|s| s == lock)
-        && node_modules.join("playwright-core/package.json").is_file();
+        && INSTALLED.iter().all(|f| node_modules.join(f).is_file());
     if installed {
         println!(
-            "xtask: playwright-core already installed in {}",
+            "xtask: the browser tests' packages are installed in {}",
             dir.display()
         );
     } else {

@@ -164,7 +164,8 @@ fn wait_ready(addr: SocketAddr, shutdown: &Shutdown) -> Result<()> {
     }
 }
 
-/// Deletes this run's document, its last-good copy and the interval key.
+/// Deletes this run's document, its last-good copy, history, the servers index and the
+/// interval key.
 fn delete_keys(services: &Services, key: &str) -> Result<()> {
     let client = redis::Client::open(services.redis.url.expose())?;
     let mut conn = client.get_connection_with_timeout(Duration::from_secs(5))?;
@@ -172,6 +173,9 @@ fn delete_keys(services: &Services, key: &str) -> Result<()> {
     redis::cmd("DEL")
         .arg(key)
         .arg(format!("{key}:last_good"))
+        .arg(format!("{key}:history"))
+        .arg(format!("{key}:servers"))
+        .arg(format!("{key}:page"))
         .arg(format!("{key}:interval"))
         .query::<i64>(&mut conn)?;
     Ok(())

@@ -222,7 +222,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let (wasm, wasm_p3, bins) = builds(&ws, &step, &shutdown)?;
     let image = container_image(&ws, &step, &shutdown)?;
     let (bundles, wine) = bundles_and_wine(&ws, mingw_missing.is_none(), &step, &shutdown)?;
-    step("browser test tools (chromium, node, playwright-core)");
+    step(
+        "browser test tools (chromium, node, java, playwright-core, lighthouse, axe-core, vnu-jar)",
+    );
     let browser = browser::ensure(&ws, &shutdown)?;
 
     step("services");

@@ -3,19 +3,22 @@
 //! MariaDB → refresher → Redis → reader → HTTP on 127.0.0.1:3000, the same flow as production,
 //! with a stand-in for the game server (`game_server.rs`) that the refresher probes and
 //! `cargo xtask game-server stop|start` closes and reopens, and a demo `characters` table
-//! whose online rows the refresher counts as players.
+//! whose online rows the refresher counts as players. With `--servers FILE` the refresher
+//! publishes the servers of that file instead (`up/servers.rs`), each at `/servers/<id>`.
 //! Order matters twice: at start (services and demo data before the refresher, the refresher
 //! before the reader, so the first request already finds a document) and at stop (reader, then
 //! refresher, then throwaway services, so nothing logs errors about a peer that vanished first).
 //!
 //! `up` says which of its four steps it is in before each one starts, so a first run that
 //! spends minutes compiling is never a silent terminal: the modules below hold the steps'
-//! parts (the data, the live settings, the reader's variables, watching, the banner).
+//! parts (the data, the live settings, the servers file, the reader's variables, watching,
+//! the banner).
 
 mod banner;
 mod data;
 mod live;
 mod reader;
+mod servers;
 mod watch;
 
 use std::env;
@@ -35,6 +38,7 @@ use crate::workspace::Workspace;
 pub use data::{ServicesArgs, services_only};
 use live::LiveSettings;
 pub(crate) use reader::reader_redis_variables;
+use servers::ServersFile;
 
 /// Refresh interval for local runs, unless `STATUS_UPDATE_INTERVAL` says otherwise: short
 /// enough to watch a change arrive, long enough not to flood the log.
@@ -59,6 +63,10 @@ pub struct UpArgs {
     /// `cargo xtask game-server stop|start` closes and reopens it.
     #[arg(long, default_value = game_server::DEFAULT_ADDR)]
     game_server: SocketAddr,
+    /// A servers file (the refresher's STATUS_SERVERS_FILE, see docs/servers.md): one
+    /// document per server at /servers/<id>; try deploy/servers.example.toml.
+    #[arg(long, value_name = "FILE")]
+    servers: Option<PathBuf>,
 }
 
 /// Which program serves the reader component.
@@ -93,6 +101,7 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     let shutdown = Shutdown::install()?;
     let ws = Workspace::locate();
     check_listen_free(args.listen)?;
+    let servers = servers::before_build(args.servers.as_deref())?;
     // The stand-in holds its port from now on, so a clash is reported before any build.
     let stand_in = StandIn::start(args.game_server, Control::of(&ws))?;
 
@@ -114,24 +123,36 @@ pub fn run(args: UpArgs) -> Result<ExitCode> {
     );
     let interval = env::var("STATUS_UPDATE_INTERVAL").unwrap_or_else(|_| LOCAL_INTERVAL_S.into());
     let live = LiveSettings::from_env(stand_in.addr(), args.no_demo);
-    let mut refresher = start_refresher(&ws, &built, &services, &database, &interval, &live)?;
+    let refresher_env = RefresherEnv {
+        database: &database,
+        interval: &interval,
+        live: &live,
+        servers: servers.as_ref(),
+    };
+    let mut refresher = start_refresher(&ws, &built, &services, &refresher_env)?;
     check_listen_free(args.listen)?;
     let mut reader = start_reader(&ws, &built, args.listen, &services)?;
 
-    step(
-        4,
-        &format!("waiting for http://{}/server/status", args.listen),
-    );
+    let page = servers::first_page(servers.as_ref());
+    step(4, &format!("waiting for http://{}{page}", args.listen));
     let outcome = watch::wait_for_document(
         args.listen,
+        &page,
         &mut [&mut refresher, &mut reader],
         &mut services,
         &shutdown,
     );
     let result = match outcome {
         Ok(Some(body)) => {
-            banner::print_banner(args.listen, &interval, &body, &services, &database);
-            live::print_live_banner(args.listen, &live);
+            banner::print_banner(
+                args.listen,
+                &interval,
+                &body,
+                &services,
+                &database,
+                servers.as_ref(),
+            );
+            live::print_live_banner(args.listen, &live, stand_in.addr(), servers.as_ref());
             watch::supervise(&mut [&mut reader, &mut refresher], &mut services, &shutdown)
         }
         Ok(None) => watch::supervise(&mut [&mut reader, &mut refresher], &mut services, &shutdown),
@@ -186,22 +207,32 @@ fn build_all(ws: &Workspace, no_spin: bool, shutdown: &Shutdown) -> Result<Built
     })
 }
 
-/// The refresher on the database to serve, with the live settings, its log prefixed.
+/// What the refresher is given besides the services.
+struct RefresherEnv<'a> {
+    database: &'a str,
+    interval: &'a str,
+    live: &'a LiveSettings,
+    servers: Option<&'a ServersFile>,
+}
+
+/// The refresher on the database to serve, with the live settings (and the servers file,
+/// when given), its log prefixed.
 fn start_refresher(
     ws: &Workspace,
     built: &Built,
     services: &Services,
-    database: &str,
-    interval: &str,
-    live: &LiveSettings,
+    env: &RefresherEnv,
 ) -> Result<Managed> {
-    let database_url = services.mysql.url.with_path(database);
+    let database_url = services.mysql.url.with_path(env.database);
     let mut cmd = Command::new(&built.refresher);
     cmd.current_dir(ws.root())
         .env("DATABASE_URL", database_url.expose())
         .env("REDIS_URL", services.redis.url.expose())
-        .env("STATUS_UPDATE_INTERVAL", interval)
-        .envs(live.vars());
+        .env("STATUS_UPDATE_INTERVAL", env.interval)
+        .envs(env.live.vars(env.servers.is_some()));
+    if let Some(file) = env.servers {
+        cmd.env("STATUS_SERVERS_FILE", &file.path);
+    }
     child::spawn("refresher", &mut cmd, Output::Prefixed)
 }
 

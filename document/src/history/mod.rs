@@ -23,7 +23,8 @@
 //!   clock is past the last observation again; a step back past whole buckets drops those
 //!   buckets (and incidents) "in the future", cuts the bucket it lands in back to the time
 //!   up to now, and says so in a [`Note`].
-//! - **Bounded.** 288 five-minute buckets (24 h), 720 one-hour buckets (30 d), the last
+//! - **Bounded.** 288 five-minute buckets (24 h), 720 one-hour buckets (30 d), 90 one-day
+//!   buckets (UTC days, for the status page's 90 daily bars and 90-day uptime), the last
 //!   [`MAX_INCIDENTS`] incidents, and [`History::to_json`] never returns more than
 //!   [`MAX_HISTORY_BYTES`].
 //!
@@ -61,6 +62,11 @@ pub const FINE_BUCKETS: usize = (DAY_S / FINE_WIDTH_S) as usize;
 /// The coarse series: 1-hour buckets over 30 days.
 pub const COARSE_WIDTH_S: i64 = 3600;
 pub const COARSE_BUCKETS: usize = (30 * DAY_S / COARSE_WIDTH_S) as usize;
+/// The daily series: 1-day buckets over 90 days, aligned to UTC midnight (a unix day is
+/// 86 400 s, so a multiple of the width is a UTC day's start). The status page's bars read
+/// it, and 90 days of hours would not fit [`MAX_HISTORY_BYTES`].
+pub const DAILY_WIDTH_S: i64 = DAY_S;
+pub const DAILY_BUCKETS: usize = 90;
 /// How many incidents are kept (the oldest go first).
 pub const MAX_INCIDENTS: usize = 50;
 
@@ -79,8 +85,15 @@ pub struct History {
     /// The exact time of the last observation (unix seconds, fractional).
     pub updated_at: f64,
     pub last: Option<Last>,
+    /// Unix seconds by which the writer promises its next write of this history: it writes
+    /// at every change of state and at least every `STATUS_HISTORY_LAG` seconds, not at every
+    /// probe (the history is tens of kilobytes). The reader treats the history as current
+    /// until then; `None` (a history written before this field): until `last.until`.
+    pub next_write_by: Option<i64>,
     pub fine: Series,
     pub coarse: Series,
+    /// Empty in a history stored before the daily series existed: it fills from then on.
+    pub daily: Series,
     /// Oldest first (the view serves them newest first).
     pub incidents: Vec<Incident>,
 }
@@ -100,12 +113,16 @@ impl History {
             seq: 0,
             updated_at: 0.0,
             last: None,
+            next_write_by: None,
             fine: Series::new(FINE_WIDTH_S),
             coarse: Series::new(COARSE_WIDTH_S),
+            daily: Series::new(DAILY_WIDTH_S),
             incidents: Vec::new(),
         }
     }
 }
 
+#[cfg(test)]
+mod daily_tests;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{COARSE_BUCKETS, FINE_BUCKETS, History, Series};
+use super::{COARSE_BUCKETS, DAILY_BUCKETS, FINE_BUCKETS, History, Series};
 use crate::live::StateReason;
 use crate::state::State;
 
@@ -41,6 +41,21 @@ pub struct Observation {
     /// the document's time to live.
     pub vouch_s: u64,
     pub maintenance_until: Option<f64>,
+}
+
+impl Observation {
+    /// `state` at `at`, vouched for `vouch_s`, and nothing else said: no reason, players or
+    /// end of maintenance (what tests and the simplest callers need).
+    pub fn plain(at: f64, state: State, vouch_s: u64) -> Observation {
+        Observation {
+            at,
+            state,
+            reason: None,
+            players: None,
+            vouch_s,
+            maintenance_until: None,
+        }
+    }
 }
 
 /// Something [`History::record`] did that an operator should hear about.
@@ -107,15 +122,17 @@ impl History {
             return last.at;
         }
         let future = |s: &Series| s.newest_start().is_some_and(|s| s > t);
-        if !future(&self.fine) && !future(&self.coarse) {
+        if !future(&self.fine) && !future(&self.coarse) && !future(&self.daily) {
             notes.push(Note::ClockStepBack { by_s: last.at - t });
             return last.at;
         }
-        let buckets = self.fine.drop_after(t) + self.coarse.drop_after(t);
+        let buckets =
+            self.fine.drop_after(t) + self.coarse.drop_after(t) + self.daily.drop_after(t);
         let incidents = self.drop_incidents_after(t);
         notes.push(Note::FutureDropped { buckets, incidents });
         self.fine.clamp_newest(t);
         self.coarse.clamp_newest(t);
+        self.daily.clamp_newest(t);
         // What the clock said in the future is gone, its state with it: carry on from now,
         // without an incident for a change nobody saw happen.
         last.until = last.until.min(t);
@@ -140,10 +157,12 @@ impl History {
     fn add(&mut self, from: i64, to: i64, state: State) {
         self.fine.add(from, to, state, FINE_BUCKETS);
         self.coarse.add(from, to, state, COARSE_BUCKETS);
+        self.daily.add(from, to, state, DAILY_BUCKETS);
     }
 
     fn sample(&mut self, t: i64, players: Option<u64>) {
         self.fine.sample(t, players, FINE_BUCKETS);
         self.coarse.sample(t, players, COARSE_BUCKETS);
+        self.daily.sample(t, players, DAILY_BUCKETS);
     }
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::{
-    COARSE_BUCKETS, COARSE_WIDTH_S, FINE_BUCKETS, FINE_WIDTH_S, HISTORY_VERSION, History, Incident,
-    Last, MAX_HISTORY_BYTES, MAX_INCIDENTS, Series, Windows,
+    COARSE_BUCKETS, COARSE_WIDTH_S, DAILY_BUCKETS, DAILY_WIDTH_S, FINE_BUCKETS, FINE_WIDTH_S,
+    HISTORY_VERSION, History, Incident, Last, MAX_HISTORY_BYTES, MAX_INCIDENTS, Series, Windows,
 };
 use crate::state::State;
 
@@ -35,6 +35,8 @@ impl History {
             seq: u64,
             updated_at: f64,
             last: Option<Last>,
+            #[serde(default)]
+            next_write_by: Option<i64>,
             /// Newest first, as served.
             incidents: Vec<Incident>,
             series: StoredSeries,
@@ -45,6 +47,12 @@ impl History {
             fine: Series,
             #[serde(rename = "1h")]
             coarse: Series,
+            /// Absent in a history stored before the daily series: it starts empty.
+            #[serde(rename = "1d", default = "empty_daily")]
+            daily: Series,
+        }
+        fn empty_daily() -> Series {
+            Series::new(DAILY_WIDTH_S)
         }
         let s: Stored = from_stored(bytes)?;
         if s.schema_version != HISTORY_VERSION {
@@ -58,12 +66,15 @@ impl History {
             seq: s.seq,
             updated_at: s.updated_at,
             last: s.last,
+            next_write_by: s.next_write_by,
             fine: s.series.fine,
             coarse: s.series.coarse,
+            daily: s.series.daily,
             incidents,
         };
         h.fine.check(FINE_WIDTH_S, FINE_BUCKETS)?;
         h.coarse.check(COARSE_WIDTH_S, COARSE_BUCKETS)?;
+        h.daily.check(DAILY_WIDTH_S, DAILY_BUCKETS)?;
         if h.incidents.len() > MAX_INCIDENTS {
             return Err(HistoryError::Invalid("too many incidents"));
         }
@@ -73,7 +84,9 @@ impl History {
         Ok(h)
     }
     /// The stored form, trimmed to [`MAX_HISTORY_BYTES`] (oldest incidents first, then the
-    /// oldest hours) in the unlikely case it would exceed it.
+    /// oldest hours down to a day, then the oldest days down to a week) in the unlikely case
+    /// it would exceed it: a realistic full history is about 50 KB (see the tests), so
+    /// only absurd player counts get here, and the newest data is what a page shows first.
     pub fn to_json(&mut self) -> Vec<u8> {
         loop {
             let json = self.view().to_json();
@@ -85,10 +98,14 @@ impl History {
             } else if self.coarse.buckets.len() > 24 {
                 self.coarse.buckets.drain(..24);
                 self.coarse.start += 24 * COARSE_WIDTH_S;
+            } else if self.daily.buckets.len() > 7 {
+                self.daily.buckets.drain(..7);
+                self.daily.start += 7 * DAILY_WIDTH_S;
             } else {
                 self.incidents.clear();
                 self.fine.buckets.clear();
                 self.coarse.buckets.clear();
+                self.daily.buckets.clear();
             }
         }
     }
@@ -126,6 +143,9 @@ pub struct HistoryHead {
     pub updated_at: f64,
     pub state: State,
     pub vouched_until: Option<i64>,
+    /// See [`History::next_write_by`]; absent in a history written before it.
+    #[serde(default)]
+    pub next_write_by: Option<i64>,
     pub uptime: Windows<Option<f64>>,
     #[serde(rename = "seconds")]
     _seconds: IgnoredAny,
@@ -136,6 +156,12 @@ pub struct HistoryHead {
 }
 
 impl HistoryHead {
+    /// Until when the history is current: the writer's promised next write, or for a
+    /// history written at every probe (before `next_write_by`), its last vouch.
+    pub fn current_until(&self) -> Option<i64> {
+        self.next_write_by.or(self.vouched_until)
+    }
+
     /// Checks stored bytes as the reader serves them: the bound, the version, the fields.
     pub fn parse(bytes: &[u8]) -> Result<HistoryHead, HistoryError> {
         let head: HistoryHead = from_stored(bytes)?;

@@ -10,14 +10,7 @@ use crate::state::State;
 const T0: f64 = 1_700_000_000.0 - 1_700_000_000.0 % 3600.0;
 
 fn obs(at: f64, state: State) -> Observation {
-    Observation {
-        at,
-        state,
-        reason: None,
-        players: None,
-        vouch_s: 3,
-        maintenance_until: None,
-    }
+    Observation::plain(at, state, 3)
 }
 
 /// One observation a second from `from` to `to` (exclusive), all in `state`.
@@ -197,6 +190,7 @@ fn the_worst_case_is_trimmed_to_the_bound() {
     h.record(&obs(T0, State::Online));
     h.fine.buckets = vec![big; FINE_BUCKETS];
     h.coarse.buckets = vec![big; COARSE_BUCKETS];
+    h.daily.buckets = vec![big; DAILY_BUCKETS];
     let json = h.to_json();
     assert!(json.len() <= MAX_HISTORY_BYTES, "{}", json.len());
     assert!(
@@ -274,6 +268,7 @@ fn the_view_names_are_the_contract() {
     }
     assert_eq!(v["series"]["5m"]["width_s"], 300);
     assert_eq!(v["series"]["1h"]["fields"][0], "online");
+    assert_eq!(v["series"]["1d"]["width_s"], 86_400);
     assert_eq!(
         v["series"]["5m"]["buckets"][0],
         serde_json::json!([4, 0, 0, 0, 5])
@@ -305,6 +300,9 @@ proptest! {
         }
         for b in &h.coarse.buckets {
             prop_assert!(b.total() <= COARSE_WIDTH_S as u64);
+        }
+        for b in &h.daily.buckets {
+            prop_assert!(b.total() <= DAILY_WIDTH_S as u64);
         }
         let json = h.to_json();
         prop_assert!(json.len() <= MAX_HISTORY_BYTES);

@@ -1,5 +1,5 @@
 //! The served shape: the uptime per window (`online / (online + offline)`), seconds per
-//! state, incidents newest first and both series with their column names. It is also the
+//! state, incidents newest first and the three series with their column names. It is also the
 //! stored shape, so that the reader can serve stored bytes without rebuilding them.
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,8 @@ pub struct SeriesPair<'a> {
     pub fine: SeriesView<'a>,
     #[serde(rename = "1h")]
     pub coarse: SeriesView<'a>,
+    #[serde(rename = "1d")]
+    pub daily: SeriesView<'a>,
 }
 
 /// What `GET /server/status/history` serves (before the reader adds `_cache`), and what is
@@ -86,6 +88,10 @@ pub struct HistoryView<'a> {
     pub state: State,
     /// Unix seconds up to which the last state was vouched for.
     pub vouched_until: Option<i64>,
+    /// Unix seconds by which the writer promises its next write (see
+    /// [`History::next_write_by`](super::History::next_write_by)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_write_by: Option<i64>,
     pub uptime: Windows<Option<f64>>,
     pub seconds: Windows<Seconds>,
     /// Newest first.
@@ -115,6 +121,7 @@ impl History {
             updated_at: self.updated_at,
             state: self.last.map_or(State::Unknown, |l| l.state),
             vouched_until: self.last.map(|l| l.until),
+            next_write_by: self.next_write_by,
             uptime: Windows {
                 day: day.uptime(),
                 week: week.uptime(),
@@ -125,6 +132,7 @@ impl History {
             series: SeriesPair {
                 fine: SeriesView::of(&self.fine),
                 coarse: SeriesView::of(&self.coarse),
+                daily: SeriesView::of(&self.daily),
             },
             last: self.last,
         }

@@ -1,13 +1,12 @@
 //! Request to response for the two badge routes, over the same read as `/server/status`
 //! (and, for `show=uptime` only, one more: the history's).
 
-use status_document::{State, vouched_state};
+use status_document::{ServerId, State, vouched_state};
 
-use super::options::BadgeOptions;
+use super::options::{BadgeOptions, server_name};
 use super::words::Shown;
 use super::{Extras, render_svg, shields_json};
 use crate::cache;
-use crate::config::Config;
 use crate::error::ServeError;
 use crate::fetch::{Source, fetch, validate};
 use crate::history;
@@ -30,22 +29,32 @@ const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ance
 /// `unknown` badge must not outlive the outage in any cache.
 const NO_STORE: &str = "no-store";
 
-/// Answers `badge.svg` or `shields.json`.
+/// Answers `badge.svg` or `shields.json` for server `id`, whose document is at `key`.
 pub async fn serve<S: Store>(
     req: &RequestHead,
-    config: &Config<'_>,
+    key: &str,
+    id: &ServerId,
     store: &S,
     now: f64,
     kind: Kind,
 ) -> Response {
-    let options = match BadgeOptions::from_target(&req.path_with_query) {
+    let mut options = match BadgeOptions::from_target(&req.path_with_query) {
         Ok(o) => o,
         Err(e) => return Response::error(ServeError::InvalidOption(e)),
     };
-    let judged = fetch(store, config.status_key()).await.and_then(|fetched| {
+    // `label=$name`: the game server's own name from the document, else the id (`default`
+    // keeps the language's label: "default" names nothing to a player).
+    let name_fallback = (!id.is_default()).then(|| id.to_string());
+    if options.server_name {
+        options.label = name_fallback.clone();
+    }
+    let judged = fetch(store, key).await.and_then(|fetched| {
         let view = validate(&fetched.bytes)?;
         let f = view.freshness(now);
         let primary = fetched.source == Source::Primary;
+        if options.server_name {
+            options.label = server_name(&fetched.bytes).or(name_fallback);
+        }
         Ok(Judged {
             state: vouched_state(view.state, &f, fetched.source),
             extras: Extras::of(&view),
@@ -67,7 +76,7 @@ pub async fn serve<S: Store>(
     };
     if options.show.contains(&Shown::Uptime) {
         // A history that cannot be read leaves the uptime out; the badge itself stands.
-        if let Ok((head, stored)) = history::read(store, config.status_key()).await {
+        if let Ok((head, stored)) = history::read(store, key).await {
             judged.extras.uptime = head.uptime.month;
             // The tag names both reads: a new history write must not get a 304.
             let inner = history::etag(&head, stored.len());

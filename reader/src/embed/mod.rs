@@ -210,6 +210,78 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_and_the_routes_agree() {
+        use crate::route::{Dispatch, dispatch};
+        let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let paths = spec["paths"].as_object().unwrap();
+        // Every path of the contract is served (a server's, with a real id)...
+        for (path, item) in paths {
+            let target = path.replace("{id}", "eu-1");
+            let d = dispatch(&RequestHead::new("GET", &target));
+            assert!(matches!(d, Dispatch::Serve { .. }), "{path}: {d:?}");
+            // ...and a server's path documents the 404 its id can get, for GET and OPTIONS.
+            if path.contains("{id}") {
+                for method in ["get", "options"] {
+                    let op = &item[method];
+                    assert!(op["responses"]["404"].is_object(), "{method} {path}");
+                    assert_eq!(
+                        op["parameters"][0]["$ref"], "#/components/parameters/ServerId",
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        // ...and every route is in the contract.
+        for path in [
+            "/server/status",
+            "/server/status/debug",
+            "/health",
+            "/server/status/badge.svg",
+            "/server/status/shields.json",
+            "/server/status/widget.js",
+            "/server/status/widget",
+            "/server/status/simple",
+            "/server/status/openapi.json",
+            "/server/status/history",
+            "/servers",
+            "/servers/{id}",
+            "/servers/{id}/debug",
+            "/servers/{id}/badge.svg",
+            "/servers/{id}/shields.json",
+            "/servers/{id}/simple",
+            "/servers/{id}/history",
+            "/status",
+        ] {
+            assert!(paths.contains_key(path), "{path} is not in openapi.json");
+        }
+        assert_eq!(paths.len(), 18, "a path the reader does not serve");
+        // The id's rule is the one `ServerId::parse` applies.
+        let id = &spec["components"]["parameters"]["ServerId"]["schema"];
+        assert_eq!(id["pattern"], "^[a-z0-9][a-z0-9_-]{0,31}$");
+        assert_eq!(id["maxLength"], status_document::servers::MAX_ID_CHARS);
+        let codes = &spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"];
+        for code in ["unknown_server", "index_unavailable", "invalid_index"] {
+            assert!(
+                codes.as_array().unwrap().iter().any(|c| c == code),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_widget_takes_a_server_attribute() {
+        // Observed, so a changed id reloads; checked against the id's rule before it is
+        // put in a URL, and then only as `/servers/<id>`.
+        assert!(
+            WIDGET_JS.contains(
+                r#"observedAttributes() { return ["src", "lang", "history", "server"]; }"#
+            )
+        );
+        assert!(WIDGET_JS.contains(r#"/^[a-z\d][a-z\d_-]{0,31}$/.test(id) && "#));
+        assert!(WIDGET_JS.contains(r#""/servers/" + id"#));
+    }
+
+    #[test]
     fn fnv_reference_values() {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);

@@ -1,4 +1,5 @@
 // <server-status src="https://example.org/server/status" lang="ru" history></server-status>
+// <server-status src="https://example.org/server/status" server="eu-1"></server-status>
 // Dependency-free Web Component of server-status (see README "Put it on the website").
 (() => {
   "use strict";
@@ -38,7 +39,8 @@
   const noun = (n, unit) => Array.isArray(unit) ? unit[plural(n)] : unit + (n === 1 ? "" : "s");
   const STATES = ["online", "offline", "maintenance", "unknown"];
   const RATES = ["exp", "pvp", "pve", "skill", "color_mob"];
-  const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 10000, SVG = "http://www.w3.org/2000/svg";
+  const mk = tag => document.createElement(tag), now = () => performance.now();
+  const MIN_DELAY_S = 5, MAX_DELAY_S = 3600, TIMEOUT_MS = 1e4, SVG = "http://www.w3.org/2000/svg";
 
   const CSS = `
 :host{display:inline-block;box-sizing:border-box;min-width:15em;max-width:100%;
@@ -67,20 +69,20 @@
 .message:empty,.bar:empty,[hidden]{display:none}`;
 
   class ServerStatus extends HTMLElement {
-    static get observedAttributes() { return ["src", "lang", "history"]; }
+    static get observedAttributes() { return ["src", "lang", "history", "server"]; }
 
     constructor() {
       super();
       const root = this.attachShadow({ mode: "open" });
       const el = (tag, cls, parent) => {
-        const e = document.createElement(tag);
+        const e = mk(tag);
         if (cls) e.className = cls;
         (parent || this._box).append(e);
         return e;
       };
-      const style = document.createElement("style");
+      const style = mk("style");
       style.textContent = CSS;
-      this._box = document.createElement("div");
+      this._box = mk("div");
       this._box.className = "box";
       this._box.setAttribute("part", "box");
       root.append(style, this._box);
@@ -124,7 +126,7 @@
     connectedCallback() {
       this._ticker = setInterval(() => this._render(), 30000);
       this._onVisible = () => {
-        if (!document.hidden && this._dueAt && performance.now() >= this._dueAt) this._load();
+        if (!document.hidden && this._dueAt && now() >= this._dueAt) this._load();
       };
       document.addEventListener("visibilitychange", this._onVisible);
       this._render();
@@ -148,11 +150,16 @@
       }
     }
 
-    get _t() { return T[(this.getAttribute("lang") || "en").slice(0, 2).toLowerCase()] || T.en; }
+    get _lang() { return this.getAttribute("lang") || "en"; }
+
+    get _t() { return T[this._lang.slice(0, 2).toLowerCase()] || T.en; }
 
     async _load() {
       clearTimeout(this._timer);
-      const src = this.getAttribute("src");
+      let src = this.getAttribute("src"), id = this.getAttribute("server");
+      // server="id": that server's /servers/{id}, beside src's /server/status (or on this
+      // page's origin). Only an id goes into the URL; anything else loads nothing.
+      if (id != null) src = /^[a-z\d][a-z\d_-]{0,31}$/.test(id) && (src || "").replace(/\/server\/status.*/, "") + "/servers/" + id;
       if (!src) return;
       if (this._abort) this._abort.abort();
       const abort = this._abort = new AbortController();
@@ -171,7 +178,7 @@
           this._data = doc;
           this._etag = r.headers.get("ETag");
           this._age = Number(doc._cache && doc._cache.age_seconds) || 0;
-          this._at = performance.now();
+          this._at = now();
           this._failure = null;
         } else {
           let code = "";
@@ -198,18 +205,18 @@
       }
       this._render();
       delay = Math.min(Math.max(delay || 0, MIN_DELAY_S), MAX_DELAY_S) * 1000;
-      this._dueAt = performance.now() + delay;
+      this._dueAt = now() + delay;
       this._timer = setTimeout(() => { if (!document.hidden) this._load(); }, delay);
     }
 
     // The history, at most once a minute (its buckets are 5 minutes wide); a failure
     // keeps the last one shown.
     async _loadHistory(src, signal) {
-      if (!this.hasAttribute("history") || this._hist && performance.now() - this._histAt < 60000) return;
+      if (!this.hasAttribute("history") || this._hist && now() - this._histAt < 60000) return;
       try {
         const r = await fetch(src.split(/[?#]/)[0] + "/history", { credentials: "omit", signal });
         const h = r.ok && await r.json();
-        if (h && h.series && h.uptime) [this._hist, this._histAt] = [h, performance.now()];
+        if (h?.series && h.uptime) [this._hist, this._histAt] = [h, now()];
       } catch (_) { }
     }
 
@@ -218,9 +225,9 @@
     _renderHistory(t) {
       const h = this._hist, s = h && h.series["5m"], bar = [], pts = [];
       for (let j = 0, b = s ? s.buckets : [], n = 288 - b.length; s && j < 288; j++) {
-        const x = b[j - n] || [], i = document.createElement("i"), p = x[5] ? Math.round(x[8] / x[5]) : -1;
+        const x = b[j - n] || [], i = mk("i"), p = x[5] ? Math.round(x[8] / x[5]) : -1;
         const state = i.dataset.state = STATES[x[1] ? 1 : x[2] ? 2 : x[0] ? 0 : 3];
-        i.title = new Date((s.start + (j - n) * s.width_s) * 1000).toLocaleTimeString(this.getAttribute("lang") || "en",
+        i.title = new Date((s.start + (j - n) * s.width_s) * 1000).toLocaleTimeString(this._lang,
           { timeStyle: "short" }) + ` ${t[state]}` + (p < 0 ? "" : ` · ${p} ${noun(p, t.player)}`);
         bar.push(i);
         if (p >= 0) pts.push([j, p]);
@@ -235,7 +242,7 @@
     }
 
     // Age of the shown data in seconds, counting from when it was received.
-    _ageNow() { return this._age + (performance.now() - this._at) / 1000; }
+    _ageNow() { return this._age + (now() - this._at) / 1000; }
 
     _duration(s) {
       const t = this._t;
@@ -279,15 +286,14 @@
       if (!expired && state === "maintenance" && d.maintenance_until) {
         const until = new Date(typeof d.maintenance_until === "number" ? d.maintenance_until * 1000 : d.maintenance_until);
         if (!isNaN(until)) {
-          message += (message ? " " : "") + t.until(until.toLocaleString(this.getAttribute("lang") || "en",
+          message += (message ? " " : "") + t.until(until.toLocaleString(this._lang,
             { dateStyle: "short", timeStyle: "short" }));
         }
       }
       this._message.textContent = message;
       const rates = d.rates || {};
       const items = RATES.filter(k => typeof rates[k] === "number").map(k => {
-        const li = document.createElement("li");
-        const b = document.createElement("b");
+        const li = mk("li"), b = mk("b");
         b.textContent = t[k];
         li.append(b, ` ×${Math.round(rates[k] * 100) / 100}`);
         return li;

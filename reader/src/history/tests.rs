@@ -66,6 +66,7 @@ fn one_get_serves_uptime_seconds_incidents_and_series() {
     assert_eq!(incidents[1]["from"], "online");
     assert_eq!(incidents[1]["duration_s"], 100);
     assert_eq!(v["series"]["5m"]["width_s"], 300);
+    assert_eq!(v["series"]["1d"]["width_s"], 86_400);
     assert_eq!(v["_cache"]["fresh"], true);
     assert_eq!(v["_cache"]["state"], "online");
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));

@@ -50,6 +50,8 @@ fn document_endpoints_cost_the_settings_and_one_get() {
         "/health",
         "/server/status/badge.svg",
         "/server/status/shields.json",
+        "/servers/default",
+        "/servers/default/simple",
     ] {
         for origin in [None, Some("https://site.example")] {
             let (asked, calls) = cost("GET", target, origin, false);
@@ -59,6 +61,26 @@ fn document_endpoints_cost_the_settings_and_one_get() {
     }
     let (_, calls) = cost("GET", "/server/status/debug", None, false);
     assert_eq!(calls, 2, "debug: GET and TTL");
+}
+
+#[test]
+fn another_servers_pages_and_the_index_cost_the_same() {
+    let doc = live_document(State::Online, &live(probe(true, T0, 10), Some(150)));
+    let index = br#"{"schema_version":1,"servers":[]}"#;
+    for target in [
+        "/servers",
+        "/servers/eu-1",
+        "/servers/eu-1/simple",
+        "/servers/eu-1/badge.svg?label=$name&show=players",
+        "/servers/eu-1/shields.json",
+    ] {
+        let s = MemoryStore::default()
+            .with("k:servers:eu-1", &doc, 900)
+            .with("k:servers", index, -1);
+        let (asked, calls) = cost_with(s, "GET", target, None, false);
+        assert_eq!(asked, [var::CONFIG], "{target}");
+        assert_eq!(calls, 1, "{target}");
+    }
 }
 
 #[test]
@@ -81,11 +103,25 @@ fn a_probe_and_a_players_count_cost_nothing_more() {
 }
 
 #[test]
+fn the_status_page_costs_the_settings_and_one_get() {
+    let page = crate::page::tests::page(vec![crate::page::tests::server("eu-1", State::Online)]);
+    let stored = serde_json::to_vec(&page).unwrap();
+    for key_value in [false, true] {
+        let s = MemoryStore::default().with("k:page", &stored, -1);
+        let (asked, calls) = cost_with(s, "GET", "/status?lang=ru", None, key_value);
+        assert_eq!((asked, calls), (vec![var::CONFIG.to_owned()], 1));
+    }
+}
+
+#[test]
 fn routing_answers_cost_nothing_without_an_origin() {
     for (method, target) in [
         ("GET", "/nope"),
         ("POST", "/server/status"),
         ("DELETE", "/health"),
+        ("GET", "/servers/EU:1"),
+        ("OPTIONS", "/servers/../simple"),
+        ("GET", "/servers/eu-1/nope"),
     ] {
         assert_eq!(
             cost(method, target, None, false),

@@ -218,6 +218,18 @@ args! {
             game_server_query: String = "GAME_SERVER_QUERY",
                 default_value = "tcp", value_name = "tcp|GAME";
 
+            /// A TOML file of `[[server]]` tables (id, name, addr, query, constants,
+            /// players_query, probe_*): several game servers from one refresher, each with a
+            /// document of its own (docs/servers.md). Unset: the one server the other
+            /// settings describe, id `default`, key STATUS_KEY.
+            servers: Option<String> = "STATUS_SERVERS_FILE",
+                value_name = "FILE";
+
+            /// Only these ids of the servers file (comma-separated): one group of a fleet
+            /// split across several refreshers. Each group holds a lease of its own.
+            servers_only: Option<String> = "STATUS_SERVERS_ONLY",
+                value_name = "ID,...";
+
             /// Seconds between two probes of the game server (1 to 3600).
             status_probe_interval: String = "STATUS_PROBE_INTERVAL",
                 default_value = "10", value_name = "SECONDS";
@@ -241,6 +253,14 @@ args! {
             /// Seconds between two runs of the players query (it also runs on every refresh).
             status_players_interval: String = "STATUS_PLAYERS_INTERVAL",
                 default_value = "60", value_name = "SECONDS";
+
+            /// Longest time between two writes of each server's history (seconds, 0 to 3600;
+            /// 0: at every write). It is also written at every change of state and with every
+            /// new 5-minute bucket; between, the observations wait in memory. The history is
+            /// tens of kilobytes: writing it at every probe is most of the refresher's Redis
+            /// traffic.
+            status_history_lag: String = "STATUS_HISTORY_LAG",
+                default_value = "300", value_name = "SECONDS";
 
             /// Where state changes are announced: `discord=URL,telegram=URL,webhook=URL` (any
             /// number, each kind more than once too). Every URL is a secret: never logged.

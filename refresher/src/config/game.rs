@@ -95,15 +95,17 @@ pub struct PlayersSettings {
     pub interval: Duration,
 }
 
-pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigError> {
-    let Some(raw) = args
-        .game_server_addr
-        .as_deref()
-        .filter(|a| !a.trim().is_empty())
-    else {
-        return Ok(None);
-    };
-    let addrs = parse_addrs(raw)?;
+/// What every probe starts from: `GAME_SERVER_QUERY` and `STATUS_PROBE_*`, checked even
+/// when no server is probed (a typo is reported before it matters).
+#[derive(Debug, Clone)]
+pub(super) struct ProbeDefaults {
+    pub query: Query,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub failures: u32,
+}
+
+pub(super) fn probe_defaults(args: &Args) -> Result<ProbeDefaults, ConfigError> {
     let query = Query::parse(&args.game_server_query)
         .map_err(|why| ConfigError::new("GAME_SERVER_QUERY", why))?;
     let interval_s = parse_u64(
@@ -111,7 +113,6 @@ pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigEr
         &args.status_probe_interval,
         1..=MAX_PROBE_INTERVAL_S,
     )?;
-    let interval = Duration::from_secs(interval_s);
     let timeout = parse_seconds(
         "STATUS_PROBE_TIMEOUT",
         &args.status_probe_timeout,
@@ -123,14 +124,33 @@ pub(super) fn parse_probe(args: &Args) -> Result<Option<ProbeSettings>, ConfigEr
         &args.status_probe_failures,
         1..=MAX_PROBE_FAILURES,
     )?;
-    Ok(Some(ProbeSettings {
-        addrs,
+    Ok(ProbeDefaults {
         query,
-        interval,
+        interval: Duration::from_secs(interval_s),
+        timeout,
+        failures: failures as u32,
+    })
+}
+
+pub(super) fn parse_probe(
+    args: &Args,
+    defaults: &ProbeDefaults,
+) -> Result<Option<ProbeSettings>, ConfigError> {
+    let Some(raw) = args
+        .game_server_addr
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ProbeSettings {
+        addrs: parse_addrs(raw)?,
+        query: defaults.query.clone(),
+        interval: defaults.interval,
         // A probe longer than its interval would overlap the next; the daemon says so at
         // start-up (see `daemon::run`).
-        timeout: timeout.min(interval),
-        failures: failures as u32,
+        timeout: defaults.timeout.min(defaults.interval),
+        failures: defaults.failures,
     }))
 }
 
@@ -138,51 +158,64 @@ pub(super) fn parse_players(args: &Args) -> Result<Option<PlayersSettings>, Conf
     let Some(raw) = args.status_players_query.as_deref() else {
         return Ok(None);
     };
+    let Some(query) =
+        players_statement(raw).map_err(|why| ConfigError::new("STATUS_PLAYERS_QUERY", why))?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(PlayersSettings {
+        query,
+        interval: players_interval(args)?,
+    }))
+}
+
+/// `STATUS_PLAYERS_INTERVAL`.
+pub(super) fn players_interval(args: &Args) -> Result<Duration, ConfigError> {
+    let interval_s = parse_u64(
+        "STATUS_PLAYERS_INTERVAL",
+        &args.status_players_interval,
+        1..=MAX_PROBE_INTERVAL_S * 24,
+    )?;
+    Ok(Duration::from_secs(interval_s))
+}
+
+/// A players query as written: one statement (a trailing `;` allowed), bounded; `None`
+/// when empty; otherwise why not.
+pub(super) fn players_statement(raw: &str) -> Result<Option<String>, String> {
     // A trailing `;` is how people end a statement; anything after one is a second statement.
     let query = raw.trim().trim_end_matches(';').trim_end();
     if query.is_empty() {
         return Ok(None);
     }
     if query.len() > MAX_PLAYERS_QUERY_BYTES {
-        return Err(ConfigError::new(
-            "STATUS_PLAYERS_QUERY",
-            format!(
-                "is {} bytes; at most {MAX_PLAYERS_QUERY_BYTES}",
-                query.len()
-            ),
+        return Err(format!(
+            "is {} bytes; at most {MAX_PLAYERS_QUERY_BYTES}",
+            query.len()
         ));
     }
     if query.contains(';') {
-        return Err(ConfigError::new(
-            "STATUS_PLAYERS_QUERY",
-            format!(
-                "must be one statement (no ';' inside), e.g. SELECT COUNT(*) FROM characters \
-                 WHERE online = 1; got {}",
-                quote(raw)
-            ),
+        return Err(format!(
+            "must be one statement (no ';' inside), e.g. SELECT COUNT(*) FROM characters \
+             WHERE online = 1; got {}",
+            quote(raw)
         ));
     }
-    let interval_s = parse_u64(
-        "STATUS_PLAYERS_INTERVAL",
-        &args.status_players_interval,
-        1..=MAX_PROBE_INTERVAL_S * 24,
-    )?;
-    Ok(Some(PlayersSettings {
-        query: query.to_owned(),
-        interval: Duration::from_secs(interval_s),
-    }))
+    Ok(Some(query.to_owned()))
 }
 
 /// `host:port[,host:port...]`; `[v6]:port` for IPv6 literals.
 fn parse_addrs(raw: &str) -> Result<Vec<String>, ConfigError> {
-    let expected = |why: String| {
-        ConfigError::new(
-            "GAME_SERVER_ADDR",
-            format!("expected host:port[,host:port...] (every one must answer); {why}"),
-        )
-    };
+    let list: Vec<&str> = raw.split(',').collect();
+    parse_addr_list(&list).map_err(|why| ConfigError::new("GAME_SERVER_ADDR", why))
+}
+
+/// Each of `list` a `host:port` (`[v6]:port` for IPv6 literals), none twice, at most
+/// [`MAX_PROBE_ADDRS`]; otherwise why not.
+pub(super) fn parse_addr_list(list: &[&str]) -> Result<Vec<String>, String> {
+    let expected =
+        |why: String| format!("expected host:port[,host:port...] (every one must answer); {why}");
     let mut addrs: Vec<String> = Vec::new();
-    for part in raw.split(',').map(str::trim) {
+    for part in list.iter().map(|p| p.trim()) {
         let bad = || expected(format!("got {}", quote(part)));
         let (host, port) = part.rsplit_once(':').ok_or_else(bad)?;
         let host_ok = match host.strip_prefix('[') {
@@ -204,6 +237,9 @@ fn parse_addrs(raw: &str) -> Result<Vec<String>, ConfigError> {
             return Err(expected(format!("{} is listed twice", quote(part))));
         }
         addrs.push(part.to_owned());
+    }
+    if addrs.is_empty() {
+        return Err(expected("got none".to_owned()));
     }
     if addrs.len() > MAX_PROBE_ADDRS {
         return Err(expected(format!(

@@ -11,6 +11,7 @@ use super::*;
 mod database;
 mod game;
 mod notify;
+mod servers;
 mod states;
 mod tls;
 mod variables;
@@ -77,6 +78,12 @@ fn args(extra: &[&str]) -> Result<Args, clap::Error> {
         "",
         "--status-notify-give-up",
         "3600",
+        "--servers",
+        "",
+        "--servers-only",
+        "",
+        "--status-history-lag",
+        "300",
     ];
     argv.extend_from_slice(extra);
     Args::try_parse_from(argv)

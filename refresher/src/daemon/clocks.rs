@@ -14,7 +14,8 @@ use tracing::{info, warn};
 
 use super::finish_or_stop;
 use crate::redis_call::RedisCallError;
-use crate::refresh::{RefreshError, Refresher};
+use crate::refresh::RefreshError;
+use crate::refresh::fleet::Fleet;
 use crate::replicas::lease::{Lease, LeaseState};
 use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
 use crate::report::metrics::Metrics;
@@ -31,7 +32,7 @@ struct Clocks {
 
 /// The long-running daemon: what the loop drives and what it remembers between turns.
 pub(super) struct Daemon<'a> {
-    refresher: &'a mut Refresher,
+    refresher: &'a mut Fleet,
     pub(super) lease: Option<Lease>,
     metrics: Arc<Metrics>,
     /// The probe's own way to ask for a refresh when the game server's reachability changes.
@@ -47,7 +48,7 @@ pub(super) struct Daemon<'a> {
 
 impl<'a> Daemon<'a> {
     pub(super) fn new(
-        refresher: &'a mut Refresher,
+        refresher: &'a mut Fleet,
         lease: Option<Lease>,
         metrics: Arc<Metrics>,
         trigger: Trigger,
@@ -134,6 +135,7 @@ impl<'a> Daemon<'a> {
                     info!(lock = %lease.key(), replica = %lease.token(), "lease acquired; this replica writes");
                     self.clocks.refresh = Instant::now();
                     self.clocks.probe = Instant::now();
+                    self.refresher.probe_now();
                 }
                 self.clocks.lease = Instant::now() + lease.renew_every();
             }
@@ -189,16 +191,20 @@ impl<'a> Daemon<'a> {
 
     /// The game-server probe, when due on the writer; `None`: stopped by a signal.
     async fn probe_step(&mut self, shutdown: &mut Shutdown) -> Option<()> {
-        let Some(every) = self.refresher.probe_interval() else {
+        if self.refresher.next_probe().is_none() {
             return Some(());
-        };
+        }
         if !self.writer() || Instant::now() < self.clocks.probe {
             return Some(());
         }
-        self.clocks.probe = Instant::now() + every;
         let guard = self.lease.as_ref().map(Lease::guard);
         let step = self.refresher.probe(guard.as_ref());
-        match finish_or_stop(step, shutdown).await? {
+        let result = finish_or_stop(step, shutdown).await?;
+        // Each server's probe is on its own clock; the loop wakes for the earliest.
+        if let Some(next) = self.refresher.next_probe() {
+            self.clocks.probe = next;
+        }
+        match result {
             Ok(Some(_change)) => {
                 // The probe's write already shows the new state; the nudge reads `constants`
                 // again too, through the same coalescing as every other.
@@ -216,17 +222,20 @@ impl<'a> Daemon<'a> {
     /// The players count between reads, when due on the writer and no refresh (which
     /// counts them too) is; `None`: stopped by a signal.
     async fn players_step(&mut self, shutdown: &mut Shutdown) -> Option<()> {
-        let Some(every) = self.refresher.players_interval() else {
+        if self.refresher.next_players().is_none() {
             return Some(());
-        };
+        }
         let now = Instant::now();
         if !self.writer() || now < self.clocks.players || now >= self.clocks.refresh {
             return Some(());
         }
-        self.clocks.players = Instant::now() + every;
         let guard = self.lease.as_ref().map(Lease::guard);
         let step = self.refresher.players_now(guard.as_ref());
-        if let Err(e) = finish_or_stop(step, shutdown).await? {
+        let result = finish_or_stop(step, shutdown).await?;
+        if let Some(next) = self.refresher.next_players() {
+            self.clocks.players = next;
+        }
+        if let Err(e) = result {
             warn!(error = %e, "cannot write the players count; retrying at the next count");
         }
         Some(())
@@ -270,8 +279,8 @@ impl<'a> Daemon<'a> {
         self.coalescer.started(started);
         let result = finish_or_stop(self.refresher.refresh(guard.as_ref()), shutdown).await?;
         // The refresh counted the players too.
-        if let Some(every) = self.refresher.players_interval() {
-            self.clocks.players = Instant::now() + every;
+        if let Some(next) = self.refresher.next_players() {
+            self.clocks.players = next;
         }
         // The refresher has recorded the outcome; only the lease is ours to update.
         match result {
@@ -295,10 +304,10 @@ impl<'a> Daemon<'a> {
             None => self.clocks.refresh,
         };
         let writer = self.writer();
-        if writer && self.refresher.probe_interval().is_some() {
+        if writer && self.refresher.next_probe().is_some() {
             wake = wake.min(self.clocks.probe);
         }
-        if writer && self.refresher.players_interval().is_some() {
+        if writer && self.refresher.next_players().is_some() {
             wake = wake.min(self.clocks.players);
         }
         tokio::select! {

@@ -219,7 +219,8 @@ impl Notifier {
     /// One message per target, with ids stable for this incident.
     fn queue(&self, stored: &mut Stored, announcement: Announcement, now: f64) {
         let incident = incident_id(&announcement);
-        let text = message::render(&announcement, self.settings.lang);
+        let text = message::render(&announcement, self.settings.lang)
+            .for_server(self.settings.server.as_deref());
         info!(
             event = text.event,
             incident = %incident,
@@ -270,7 +271,8 @@ impl Notifier {
     /// to try again.
     async fn attempt(&mut self, p: &Pending) -> Option<f64> {
         let target = self.settings.targets.iter().find(|t| t.name == p.target)?;
-        let text = message::render(&p.announcement, self.settings.lang);
+        let text = message::render(&p.announcement, self.settings.lang)
+            .for_server(self.settings.server.as_deref());
         let answer = self
             .http
             .post(request(

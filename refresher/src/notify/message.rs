@@ -24,6 +24,17 @@ pub struct Text {
     pub event: &'static str,
 }
 
+impl Text {
+    /// The line with the server's name in front ("Main realm: 🔴 Server offline ..."),
+    /// when the refresher publishes several servers.
+    pub fn for_server(mut self, server: Option<&str>) -> Text {
+        if let Some(name) = server {
+            self.line = format!("{name}: {}", self.line);
+        }
+        self
+    }
+}
+
 pub const GREEN: u32 = 0x2E_CC_71;
 pub const RED: u32 = 0xE7_4C_3C;
 pub const AMBER: u32 = 0xF1_C4_0F;

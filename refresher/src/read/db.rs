@@ -19,8 +19,13 @@ use crate::read::db_tls;
 
 pub use crate::read::db_error::SourceError;
 
-/// The one query the refresher runs.
+/// The one query the refresher runs, on the default table.
 pub const QUERY: &str = "SELECT Name, Value, Description FROM constants";
+
+/// The query on `table` (a name the configuration checked: letters, digits, `_`).
+pub fn query_for(table: &str) -> String {
+    format!("SELECT Name, Value, Description FROM `{table}`")
+}
 
 /// Most connections the refresher keeps to the database: it runs one query at a time.
 const POOL_MAX_CONNECTIONS: usize = 1;
@@ -53,17 +58,27 @@ pub struct Source {
     fallback: Option<Opts>,
     tls: DbTls,
     timeout: Duration,
+    /// The table read, and the query that reads it.
+    table: String,
+    query: String,
 }
 
 impl Source {
+    /// A source of `table`'s constants (a servers file may give each server its own).
     /// Creates the pool, tuned by [`with_pool_limits`]; no connection is opened until the
     /// first read.
-    pub fn new(database: &Database, timeout: Duration) -> Source {
+    pub fn for_table(database: &Database, table: &str, timeout: Duration) -> Source {
+        let query = match table {
+            crate::config::DEFAULT_CONSTANTS_TABLE => QUERY.to_owned(),
+            other => query_for(other),
+        };
         Source {
             pool: Pool::new(with_pool_limits(database.opts.clone())),
             fallback: database.plaintext_fallback.clone(),
             tls: database.tls.clone(),
             timeout,
+            table: table.to_owned(),
+            query,
         }
     }
 
@@ -71,7 +86,10 @@ impl Source {
     pub async fn read(&mut self) -> Result<Rows, SourceError> {
         let mut conn = self.conn().await?;
         let query = async {
-            let mut result = conn.query_iter(QUERY).await.map_err(missing_table)?;
+            let mut result = conn
+                .query_iter(self.query.as_str())
+                .await
+                .map_err(|e| missing_table(e, &self.table))?;
             let mut out = Rows::default();
             while let Some(row) = result.next().await? {
                 if out.rows.len() == MAX_ROWS {
@@ -168,10 +186,10 @@ pub fn with_pool_limits(opts: Opts) -> Opts {
         .into()
 }
 
-fn missing_table(e: mysql_async::Error) -> SourceError {
+fn missing_table(e: mysql_async::Error, table: &str) -> SourceError {
     match e {
         mysql_async::Error::Server(ref s) if s.code == ER_NO_SUCH_TABLE => {
-            SourceError::MissingTable
+            SourceError::MissingTable(table.to_owned())
         }
         e => SourceError::from(e),
     }

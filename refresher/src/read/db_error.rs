@@ -16,9 +16,9 @@ pub const MAX_ROWS: usize = 1_000_000;
 pub enum SourceError {
     #[error("database {step} timed out after {after:?}")]
     Timeout { step: &'static str, after: Duration },
-    #[error("the `constants` table does not exist")]
-    MissingTable,
-    #[error("the `constants` table has more than {MAX_ROWS} rows")]
+    #[error("the `{0}` table does not exist")]
+    MissingTable(String),
+    #[error("the constants table has more than {MAX_ROWS} rows")]
     TooManyRows,
     /// A TLS failure, described with the setting to fix ([`crate::read::db_tls::describe`]).
     #[error("{0}")]

@@ -223,6 +223,10 @@ impl Refresher {
             liveness.forget();
         }
         self.last = None;
+        self.headline = None;
+        self.page_facts = None;
+        self.page_facts_new = false;
+        self.history.forget();
         if let Some(feed) = &self.notify {
             feed.send_replace(None);
         }
@@ -254,7 +258,12 @@ impl Refresher {
         let history = self.history_for(&document, ttl_s).await;
         let published = self
             .sink
-            .publish(&json, ttl_s, guard, history.as_deref())
+            .publish(
+                &json,
+                ttl_s,
+                guard,
+                history.as_ref().map(|h| h.bytes.as_slice()),
+            )
             .await;
         self.metrics.record_live_write(published.is_ok());
         match published? {

@@ -17,6 +17,40 @@ pub struct WriteGuard {
     pub allow_unheld: bool,
 }
 
+/// A Lua script of ours that writes only while the lease allows: `KEYS[2]` is the lock
+/// (absent without a lease), `ARGV[1]` our token and `ARGV[2]` `"1"` when a free lease is
+/// fine too; the script returns 0 (nothing written) when another replica holds the lease.
+/// `$body` follows, with its own keys and arguments from `KEYS[3]`/`ARGV[3]` on. Pass the
+/// arguments with [`lease_args`].
+macro_rules! lease_checked {
+    ($body:literal) => {
+        concat!(
+            r"
+if KEYS[2] then
+  local holder = redis.call('GET', KEYS[2])
+  if holder ~= ARGV[1] and (holder or ARGV[2] ~= '1') then
+    return 0
+  end
+end
+",
+            $body
+        )
+    };
+}
+pub(crate) use lease_checked;
+
+/// The lock key and the first two arguments of a [`lease_checked`] script: `guard`'s, or
+/// none and "a free lease is fine" without a lease.
+pub fn lease_args(call: &mut redis::ScriptInvocation<'_>, guard: Option<&WriteGuard>) {
+    match guard {
+        Some(guard) => call
+            .key(&guard.lock_key)
+            .arg(&guard.token)
+            .arg(if guard.allow_unheld { "1" } else { "0" }),
+        None => call.arg("").arg("1"),
+    };
+}
+
 /// `d` in whole milliseconds for `PX`/`PEXPIRE`, never 0 (`SET ... PX 0` is an error and
 /// `PEXPIRE 0` deletes the key).
 pub fn millis(d: Duration) -> u64 {

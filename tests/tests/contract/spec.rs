@@ -59,9 +59,16 @@ fn spec_is_openapi_3_1_with_an_operation_per_route() {
             .map(|r| r.trim_end_matches('"').to_owned())
             .filter(|r| r != "/...")
             .collect();
+        // A server's paths (`/servers/{id}...`) have no route of their own: the catch-all
+        // `/...` hands them to the reader, which validates the id.
+        let fixed: BTreeSet<String> = paths.iter().filter(|p| !p.contains('{')).cloned().collect();
         assert_eq!(
-            routes, paths,
+            routes, fixed,
             "{manifest_path}'s routes and the spec's paths differ"
+        );
+        assert!(
+            manifest.contains("route = \"/...\""),
+            "{manifest_path}: no catch-all"
         );
     }
     for path in &paths {

@@ -29,8 +29,10 @@ use status_document::StatusDocument;
 
 mod flips;
 mod nginx;
+mod page;
 mod probe;
 mod query;
+mod servers;
 
 /// Room for scheduling noise on a busy two-core machine, on top of what the design promises.
 const SLACK: Duration = Duration::from_millis(1500);

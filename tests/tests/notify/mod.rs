@@ -30,6 +30,7 @@ use sha2::Sha256;
 mod delivery;
 mod holders;
 mod messages;
+mod servers;
 
 const DISCORD: &str = "/api/webhooks/1234/disc-TOKEN";
 const TELEGRAM: &str = "/bot42:TG-TOKEN/sendMessage";
@@ -123,7 +124,13 @@ impl Setup {
     /// Waits until the notifier has taken `state` as what people know (the ledger's
     /// `told`), so the next flip is news.
     async fn wait_told(&self, state: &str) {
-        let key = format!("{}:notify", self.redis.status_key());
+        self.wait_told_at(&self.redis.status_key(), state).await;
+    }
+
+    /// [`Setup::wait_told`] for the server whose document is `status_key` (each server of a
+    /// servers file has its own ledger, `<its key>:notify`).
+    async fn wait_told_at(&self, status_key: &str, state: &str) {
+        let key = format!("{status_key}:notify");
         let deadline = Instant::now() + SOON;
         loop {
             let told = self
@@ -136,7 +143,7 @@ impl Setup {
             }
             assert!(
                 Instant::now() < deadline,
-                "the notifier never took {state} as told (ledger {:?})",
+                "the notifier of {status_key} never took {state} as told (ledger {:?})",
                 self.redis.get_string(&key)
             );
             tokio::time::sleep(Duration::from_millis(50)).await;

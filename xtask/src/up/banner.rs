@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use super::servers::ServersFile;
 use crate::services::Services;
 
 pub(super) fn print_banner(
@@ -11,6 +12,7 @@ pub(super) fn print_banner(
     body: &str,
     services: &Services,
     database: &str,
+    servers: Option<&ServersFile>,
 ) {
     let summary = [
         "state",
@@ -24,22 +26,66 @@ pub(super) fn print_banner(
     .filter_map(|key| json_scalar(body, key).map(|v| format!("{key}={v}")))
     .collect::<Vec<_>>()
     .join(" ");
+    // With a servers file the body is the first server's document.
+    let whose = servers.map_or_else(String::new, |file| format!("{}: ", file.servers[0].id));
     println!();
-    println!("  server-status is up ({summary})");
+    println!("  server-status is up ({whose}{summary})");
     println!();
-    println!("    status   http://{addr}/server/status");
-    println!("    debug    http://{addr}/server/status/debug");
-    println!("    health   http://{addr}/health");
+    match servers {
+        None => {
+            println!("    page     http://{addr}/status");
+            println!("    status   http://{addr}/server/status");
+            println!("    debug    http://{addr}/server/status/debug");
+            println!("    health   http://{addr}/health");
+            println!();
+            println!("    try:     curl -s http://{addr}/server/status");
+        }
+        Some(file) => print_servers(addr, file),
+    }
     println!();
-    println!("    try:     curl -s http://{addr}/server/status");
-    println!();
+    let tables = match servers {
+        None => format!("{database}.constants"),
+        Some(_) => format!("the constants tables of {database}"),
+    };
     println!(
-        "  The refresher re-reads {database}.constants on {} every {interval}s; \
+        "  The refresher re-reads {tables} on {} every {interval}s; \
          change a row and watch it arrive.",
         services.mysql.url.with_path("")
     );
     println!("  Ctrl-C stops everything `up` started.");
     println!();
+}
+
+/// The index, then each server's page with its name, the way `/servers` lists them.
+fn print_servers(addr: SocketAddr, file: &ServersFile) {
+    let width = file
+        .servers
+        .iter()
+        .map(|s| s.id.len())
+        .chain(["servers".len(), "page".len()])
+        .max()
+        .unwrap_or(0);
+    let urls: Vec<String> = file
+        .servers
+        .iter()
+        .map(|s| format!("http://{addr}{}", s.page()))
+        .collect();
+    let url_width = urls.iter().map(String::len).max().unwrap_or(0);
+    println!("    servers file  {}", file.path.display());
+    println!();
+    println!("    {:width$}  http://{addr}/status", "page");
+    println!("    {:width$}  http://{addr}/servers", "servers");
+    for (server, url) in file.servers.iter().zip(&urls) {
+        let name = server.name.as_deref().unwrap_or(&server.id);
+        println!("    {:width$}  {url:url_width$}  {name}", server.id);
+    }
+    println!(
+        "    {:width$}  each also /history, /debug, /simple, /badge.svg, /shields.json",
+        ""
+    );
+    println!("    {:width$}  http://{addr}/health", "health");
+    println!();
+    println!("    try:     curl -s http://{addr}/servers");
 }
 
 /// The text of a top-level-ish JSON scalar `"key":value` (for the banner only, no parsing

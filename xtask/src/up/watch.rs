@@ -13,14 +13,16 @@ use crate::child::{Managed, POLL, describe_status};
 use crate::services::Services;
 use crate::shutdown::Shutdown;
 
-/// How long to wait for the first `200` from `/server/status` (the host compiles the
+/// How long to wait for the first `200` from the status page (the host compiles the
 /// component at start, the refresher does its first read).
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Polls `GET /server/status` until it answers 200. Returns `None` when it is still not ready
+/// Polls `GET <page>` (`/server/status`, or a servers file's first `/servers/<id>`) until
+/// it answers 200. Returns `None` when it is still not ready
 /// after [`READY_TIMEOUT`] (the stack keeps running; the logs above say why).
 pub(super) fn wait_for_document(
     addr: SocketAddr,
+    page: &str,
     children: &mut [&mut Managed],
     services: &mut Services,
     shutdown: &Shutdown,
@@ -31,14 +33,14 @@ pub(super) fn wait_for_document(
             return Ok(None);
         }
         check_children(children, services)?;
-        let last = match http::get(addr, "/server/status", Duration::from_secs(2)) {
+        let last = match http::get(addr, page, Duration::from_secs(2)) {
             Ok(resp) if resp.status == 200 => return Ok(Some(resp.text())),
             Ok(resp) => format!("HTTP {}: {}", resp.status, first_line(&resp.text())),
             Err(err) => format!("{err}"),
         };
         if started.elapsed() > READY_TIMEOUT {
             eprintln!(
-                "xtask: warning: http://{addr}/server/status did not answer 200 within {}s \
+                "xtask: warning: http://{addr}{page} did not answer 200 within {}s \
                  (last: {last}). The stack keeps running; see the logs above.",
                 READY_TIMEOUT.as_secs()
             );

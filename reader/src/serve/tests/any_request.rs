@@ -18,11 +18,21 @@ fn target() -> impl Strategy<Value = String> {
         Just("/server/status".to_owned()),
         Just("/server/status/debug".to_owned()),
         Just("/health".to_owned()),
+        Just("/status".to_owned()),
         "/server/status[?#/]?[ -~]{0,40}",
+        "/servers(/[ -~]{0,40})?",
+        "/servers/[a-z0-9_:.%-]{0,34}(/(history|simple|badge\\.svg|shields\\.json|debug))?",
         "/[ -~]{0,64}",
         any::<String>(),
         (0usize..5000).prop_map(|n| format!("/server/status?{}", "x".repeat(n))),
     ]
+}
+
+/// The pages whose answer is not JSON: the badge (SVG), `simple` (one word) and the status
+/// page (HTML, its errors too).
+fn target_is_a_drawn_page(target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    path.ends_with("/badge.svg") || path.ends_with("/simple") || path == "/status"
 }
 
 fn stored() -> impl Strategy<Value = Option<Result<Vec<u8>, StoreError>>> {
@@ -60,11 +70,14 @@ proptest! {
         origin in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
         primary in stored(),
         last_good in stored(),
+        page in stored(),
+        accept_language in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
         cors in prop_oneof![Just("*"), Just(""), Just("https://a https://b"), Just("https://a")],
         now in prop_oneof![Just(T0), -1e12f64..1e12, Just(f64::NAN)],
     ) {
-        let req = RequestHead { method, path_with_query: target, if_none_match: inm, origin };
+        let req = RequestHead { method, path_with_query: target, if_none_match: inm, origin, accept_language };
         let store = put(put(MemoryStore::default(), "k", primary), "k:last_good", last_good);
+        let store = put(store, "k:page", page);
         let c = config_with_cors(cors);
         let r = handle(&req, &c, &store, now);
 
@@ -78,6 +91,10 @@ proptest! {
         let head = req.method == "HEAD";
         if head || matches!(r.status, 204 | 304) {
             prop_assert!(r.body.is_empty());
+        } else if r.header("content-type") != Some(crate::respond::JSON) {
+            // A server's badge or simple page (any valid id reaches one): drawn, never empty.
+            prop_assert!(target_is_a_drawn_page(&req.path_with_query), "{}", req.path_with_query);
+            prop_assert!(!r.body.is_empty());
         } else {
             let v: Value = serde_json::from_slice(&r.body).unwrap();
             prop_assert!(v.is_object());

@@ -63,7 +63,8 @@ fn without_a_database_the_game_server_alone_is_enough() {
     ])
     .unwrap();
     assert!(c.database.is_none());
-    assert_eq!(c.probe.unwrap().query.id(), "q3a");
+    assert_eq!(c.first().probe.as_ref().unwrap().query.id(), "q3a");
+    assert!(c.first().constants.is_none());
 }
 
 #[test]

@@ -5,7 +5,8 @@ use super::*;
 #[test]
 fn no_game_server_address_means_no_probe_and_no_players() {
     let c = config(&PARTS).unwrap();
-    assert_eq!((c.probe, c.players), (None, None));
+    assert_eq!((&c.first().probe, &c.first().players), (&None, &None));
+    assert_eq!(c.first().id.as_str(), "default");
     assert_eq!(c.state.max_players_constant, None);
 }
 
@@ -22,7 +23,9 @@ fn probe_settings() {
         "3",
     ])
     .unwrap()
+    .first()
     .probe
+    .clone()
     .unwrap();
     assert_eq!(
         probe.addrs,
@@ -36,7 +39,9 @@ fn probe_settings() {
     // The default timeout (3 s) is cut to a 1-second interval rather than refused.
     let probe = config_with_parts(&["--game-server-addr", "g:1", "--status-probe-interval", "1"])
         .unwrap()
+        .first()
         .probe
+        .clone()
         .unwrap();
     assert_eq!(probe.timeout, Duration::from_secs(1));
 }
@@ -87,7 +92,7 @@ fn players_settings() {
         "MaxOnline",
     ])
     .unwrap();
-    let players = c.players.unwrap();
+    let players = c.first().players.clone().unwrap();
     assert_eq!(
         players.query,
         "SELECT COUNT(*) FROM characters WHERE online = 1"

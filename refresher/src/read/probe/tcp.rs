@@ -6,12 +6,24 @@ use std::time::Duration;
 
 use status_document::StateReason;
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use super::Failure;
 
-/// Connects to `addr` within `limit`.
+/// Most connects under way at once. A servers file of a thousand servers probes them all
+/// in the same second; each connect holds a socket, and a service's default limit of open
+/// files (systemd's 1024) must not turn a probe round into "unreachable" everywhere.
+pub const MAX_CONNECTS: usize = 256;
+
+static CONNECTS: Semaphore = Semaphore::const_new(MAX_CONNECTS);
+
+/// Connects to `addr` within `limit` (waiting for a turn is the refresher's load, not the
+/// game server's: it is not timed).
 pub(super) async fn connect(addr: &str, limit: Duration) -> Result<(), Failure> {
+    let Ok(_turn) = CONNECTS.acquire().await else {
+        unreachable!("the connect semaphore is never closed");
+    };
     match timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(_stream)) => Ok(()),
         // A connect that the network drops on the floor ends in the OS's own time-out.
