@@ -26,19 +26,8 @@ struct Args {
     /// kept under target/bench/ only.
     #[arg(long)]
     quick: bool,
-    /// Seconds of load per target and concurrency.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-    /// Seconds of warm-up load (c=50) before the measured runs of each target.
-    #[arg(long, default_value_t = 2)]
-    warmup: u64,
-    /// Concurrency levels (connections).
-    #[arg(long, value_delimiter = ',', default_value = "1,50,500")]
-    concurrency: Vec<u32>,
-    /// Only these targets: db-fresh, db-pooled, reader, reader-before, control, reader-kv,
-    /// control-kv, spin, nginx-cache, static.
-    #[arg(long, value_delimiter = ',')]
-    targets: Vec<String>,
+    #[command(flatten)]
+    table: table::Options,
     /// MySQL/MariaDB server (no database; the run creates and drops its own).
     #[arg(
         long,
@@ -61,20 +50,10 @@ struct Args {
     /// Use what is built; do not run cargo.
     #[arg(long)]
     no_build: bool,
-    /// Skip the refresher, freshness and profile-free extras.
-    #[arg(long)]
-    no_extras: bool,
     /// Where the report goes (default: bench/results/ for full runs, the run directory for
     /// --quick).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Instead of the load table: run the reader host under valgrind's callgrind for this
-    /// many requests and write the annotated profile to the run directory.
-    #[arg(long)]
-    callgrind: Option<u32>,
-    /// With --callgrind: profile the control component instead of the reader.
-    #[arg(long)]
-    callgrind_control: bool,
     /// Instead of the load table: the live-change bench — N changes (default 20) per
     /// mode (interval, nudge, poll:1, binlog) on a throwaway MariaDB with a row binlog,
     /// change → visible latency and MySQL statements per hour at idle, written to
@@ -120,8 +99,8 @@ async fn main() -> anyhow::Result<()> {
         return fleet(&args, servers).await;
     }
     if args.quick {
-        args.duration = args.duration.min(2);
-        args.warmup = args.warmup.min(1);
+        args.table.duration = args.table.duration.min(2);
+        args.table.warmup = args.table.warmup.min(1);
     }
     let mut ctx = Context::new(args.mysql.clone(), args.redis.clone())?;
     ctx.reader_before = args.reader_before.clone();
@@ -160,14 +139,8 @@ async fn clean_up(ctx: &Context, admin: &mut Admin, kv: &mut Kv) {
 fn table_options(args: &Args) -> table::Options {
     table::Options {
         quick: args.quick,
-        duration: args.duration,
-        warmup: args.warmup,
-        concurrency: args.concurrency.clone(),
-        targets: args.targets.clone(),
-        callgrind: args.callgrind,
-        callgrind_control: args.callgrind_control,
-        no_extras: args.no_extras,
         command: command_line(args),
+        ..args.table.clone()
     }
 }
 
@@ -298,8 +271,8 @@ fn command_line(args: &Args) -> String {
     let mut line = String::from("cargo xtask bench");
     if args.quick {
         line.push_str(" --quick");
-    } else if args.duration != 10 {
-        line.push_str(&format!(" --duration {}", args.duration));
+    } else if args.table.duration != 10 {
+        line.push_str(&format!(" --duration {}", args.table.duration));
     }
     line
 }

@@ -23,25 +23,38 @@ use crate::targets::{self, Kind, Running};
 
 mod extras;
 
-/// What the load table is asked for (`bench`'s options, less those of the other modes).
-#[derive(Debug, Clone)]
+/// What the load table is asked for: its flags, which `bench` flattens into its own command
+/// line beside the other modes', and what the binary sets besides.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// A short smoke run: smaller refresher measurements.
-    pub quick: bool,
     /// Seconds of load per target and concurrency.
+    #[arg(long, default_value_t = 10)]
     pub duration: u64,
     /// Seconds of warm-up load (c=50) before the measured runs of each target.
+    #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// Concurrency levels (connections).
+    #[arg(long, value_delimiter = ',', default_value = "1,50,500")]
     pub concurrency: Vec<u32>,
-    /// Target keys (`Kind::from_key`); empty: all.
+    /// Only these targets: db-fresh, db-pooled, reader, reader-before, control, reader-kv,
+    /// control-kv, spin, nginx-cache, static.
+    #[arg(long, value_delimiter = ',')]
     pub targets: Vec<String>,
-    /// Profile this many requests under callgrind instead of measuring load.
-    pub callgrind: Option<u32>,
-    /// With `callgrind`: the control component instead of the reader.
-    pub callgrind_control: bool,
     /// Skip the refresher, freshness and profile-free extras.
+    #[arg(long)]
     pub no_extras: bool,
+    /// Instead of the load table: run the reader host under valgrind's callgrind for this
+    /// many requests and write the annotated profile to the run directory.
+    #[arg(long)]
+    pub callgrind: Option<u32>,
+    /// With --callgrind: profile the control component instead of the reader.
+    #[arg(long)]
+    pub callgrind_control: bool,
+    /// `--quick` (a flag of every mode): smaller refresher measurements.
+    #[arg(skip)]
+    pub quick: bool,
     /// The command line the report names.
+    #[arg(skip)]
     pub command: String,
 }
 
