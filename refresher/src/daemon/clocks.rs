@@ -13,9 +13,10 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::finish_or_stop;
+use crate::read::probe::Change;
 use crate::redis_call::RedisCallError;
 use crate::refresh::RefreshError;
-use crate::refresh::fleet::Fleet;
+use crate::refresh::fleet::{Clock, Fleet};
 use crate::replicas::lease::{Lease, LeaseState};
 use crate::replicas::nudge::{Coalescer, Nudger, Trigger};
 use crate::report::metrics::Metrics;
@@ -28,6 +29,23 @@ struct Clocks {
     lease: Instant,
     probe: Instant,
     players: Instant,
+}
+
+impl Clocks {
+    /// When the fleet's `clock` step is next due.
+    fn of(&self, clock: Clock) -> Instant {
+        match clock {
+            Clock::Probe => self.probe,
+            Clock::Players => self.players,
+        }
+    }
+
+    fn set(&mut self, clock: Clock, at: Instant) {
+        match clock {
+            Clock::Probe => self.probe = at,
+            Clock::Players => self.players = at,
+        }
+    }
 }
 
 /// The long-running daemon: what the loop drives and what it remembers between turns.
@@ -189,22 +207,35 @@ impl<'a> Daemon<'a> {
         }
     }
 
-    /// The game-server probe, when due on the writer; `None`: stopped by a signal.
-    async fn probe_step(&mut self, shutdown: &mut Shutdown) -> Option<()> {
-        if self.refresher.next_probe().is_none() {
-            return Some(());
-        }
-        if !self.writer() || Instant::now() < self.clocks.probe {
-            return Some(());
-        }
+    /// Whether the fleet's `clock` step is due at `now`: on the writer, with a member that
+    /// has the step, once its clock says so.
+    fn due(&self, clock: Clock, now: Instant) -> bool {
+        self.writer() && self.refresher.next_due(clock).is_some() && now >= self.clocks.of(clock)
+    }
+
+    /// Runs the fleet's `clock` step, and sets the clock to the members' earliest next one
+    /// (each server's step is on its own clock; the loop wakes for the earliest). `None`:
+    /// stopped by a signal.
+    async fn run_clocked(
+        &mut self,
+        clock: Clock,
+        shutdown: &mut Shutdown,
+    ) -> Option<Result<Option<Change>, RefreshError>> {
         let guard = self.lease.as_ref().map(Lease::guard);
-        let step = self.refresher.probe(guard.as_ref());
+        let step = self.refresher.step(clock, guard.as_ref());
         let result = finish_or_stop(step, shutdown).await?;
-        // Each server's probe is on its own clock; the loop wakes for the earliest.
-        if let Some(next) = self.refresher.next_probe() {
-            self.clocks.probe = next;
+        if let Some(next) = self.refresher.next_due(clock) {
+            self.clocks.set(clock, next);
         }
-        match result {
+        Some(result)
+    }
+
+    /// The game-server probe, when due; `None`: stopped by a signal.
+    async fn probe_step(&mut self, shutdown: &mut Shutdown) -> Option<()> {
+        if !self.due(Clock::Probe, Instant::now()) {
+            return Some(());
+        }
+        match self.run_clocked(Clock::Probe, shutdown).await? {
             Ok(Some(_change)) => {
                 // The probe's write already shows the new state; the nudge reads `constants`
                 // again too, through the same coalescing as every other.
@@ -219,23 +250,14 @@ impl<'a> Daemon<'a> {
         Some(())
     }
 
-    /// The players count between reads, when due on the writer and no refresh (which
-    /// counts them too) is; `None`: stopped by a signal.
+    /// The players count between reads, when due and no refresh (which counts them too)
+    /// is; `None`: stopped by a signal.
     async fn players_step(&mut self, shutdown: &mut Shutdown) -> Option<()> {
-        if self.refresher.next_players().is_none() {
-            return Some(());
-        }
         let now = Instant::now();
-        if !self.writer() || now < self.clocks.players || now >= self.clocks.refresh {
+        if !self.due(Clock::Players, now) || now >= self.clocks.refresh {
             return Some(());
         }
-        let guard = self.lease.as_ref().map(Lease::guard);
-        let step = self.refresher.players_now(guard.as_ref());
-        let result = finish_or_stop(step, shutdown).await?;
-        if let Some(next) = self.refresher.next_players() {
-            self.clocks.players = next;
-        }
-        if let Err(e) = result {
+        if let Err(e) = self.run_clocked(Clock::Players, shutdown).await? {
             warn!(error = %e, "cannot write the players count; retrying at the next count");
         }
         Some(())
@@ -279,7 +301,7 @@ impl<'a> Daemon<'a> {
         self.coalescer.started(started);
         let result = finish_or_stop(self.refresher.refresh(guard.as_ref()), shutdown).await?;
         // The refresh counted the players too.
-        if let Some(next) = self.refresher.next_players() {
+        if let Some(next) = self.refresher.next_due(Clock::Players) {
             self.clocks.players = next;
         }
         // The refresher has recorded the outcome; only the lease is ours to update.
@@ -304,11 +326,10 @@ impl<'a> Daemon<'a> {
             None => self.clocks.refresh,
         };
         let writer = self.writer();
-        if writer && self.refresher.next_probe().is_some() {
-            wake = wake.min(self.clocks.probe);
-        }
-        if writer && self.refresher.next_players().is_some() {
-            wake = wake.min(self.clocks.players);
+        for clock in [Clock::Probe, Clock::Players] {
+            if writer && self.refresher.next_due(clock).is_some() {
+                wake = wake.min(self.clocks.of(clock));
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => Some(()),

@@ -29,12 +29,21 @@ use crate::write::index::IndexWriter;
 use crate::write::page::PageWriter;
 use page::FleetPage;
 
+/// The two steps every member runs on clocks of its own, beside the refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The game-server probe: writes its word, and tells a change of reachability.
+    Probe = 0,
+    /// The players query between refreshes (a refresh counts them too).
+    Players = 1,
+}
+
 /// One server: its refresher and when its probe and its count are next due.
 pub struct Member {
     pub spec: ServerSpec,
     pub refresher: Refresher,
-    next_probe: Instant,
-    next_players: Instant,
+    /// When each [`Clock`]'s step is next due, by the clock's number.
+    next: [Instant; 2],
     /// The headline the index holds for it, as this replica last wrote it.
     indexed: Option<Headline>,
     /// `server{id=…}` on every log line of its steps when there are several servers (none
@@ -77,8 +86,7 @@ impl Fleet {
                     },
                     spec,
                     refresher,
-                    next_probe: now,
-                    next_players: now,
+                    next: [now; 2],
                     indexed: None,
                     page: None,
                 })
@@ -102,21 +110,12 @@ impl Fleet {
         self.members.first_mut().map(|m| &mut m.refresher)
     }
 
-    /// When the next probe of any member is due; `None` without probes.
-    pub fn next_probe(&self) -> Option<Instant> {
+    /// When `clock`'s step is next due for any member; `None`: no member has that step.
+    pub fn next_due(&self, clock: Clock) -> Option<Instant> {
         self.members
             .iter()
-            .filter(|m| m.refresher.probe_interval().is_some())
-            .map(|m| m.next_probe)
-            .min()
-    }
-
-    /// When the next players count of any member is due; `None` without counts.
-    pub fn next_players(&self) -> Option<Instant> {
-        self.members
-            .iter()
-            .filter(|m| m.refresher.players_interval().is_some())
-            .map(|m| m.next_players)
+            .filter(|m| m.every(clock).is_some())
+            .map(|m| m.next[clock as usize])
             .min()
     }
 
@@ -124,24 +123,29 @@ impl Fleet {
     pub fn probe_now(&mut self) {
         let now = Instant::now();
         for m in &mut self.members {
-            m.next_probe = now;
+            m.next[Clock::Probe as usize] = now;
         }
     }
 
-    /// Probes the members whose probe is due and writes their word; the first change of
-    /// reachability, if any. A refused write (the lease is gone) wins over other errors.
-    pub async fn probe(
+    /// Runs `clock`'s step of the members it is due for (each is then due again one interval
+    /// later) and writes the views; the first change of reachability, if any. A refused
+    /// write (the lease is gone) wins over other errors.
+    pub async fn step(
         &mut self,
+        clock: Clock,
         guard: Option<&WriteGuard>,
     ) -> Result<Option<Change>, RefreshError> {
         let now = Instant::now();
-        let due = self.members.iter_mut().filter(|m| m.next_probe <= now);
-        let results = join_all(due.filter_map(|m| {
-            let every = m.refresher.probe_interval()?;
-            m.next_probe = now + every;
-            Some(m.refresher.probe(guard).instrument(m.span.clone()))
-        }))
-        .await;
+        let due = self.members.iter_mut().filter_map(|m| {
+            let every = m.every(clock)?;
+            let next = &mut m.next[clock as usize];
+            if *next > now {
+                return None;
+            }
+            *next = now + every;
+            Some(m.step(clock, guard))
+        });
+        let results = join_all(due).await;
         let mut change = None;
         let outcome = fold(results, |c| change = change.or(c));
         self.publish_views(guard).await;
@@ -150,50 +154,38 @@ impl Fleet {
 
     /// `--once`: one probe of every member, unwritten (the refresh that follows writes).
     pub async fn probe_only(&mut self) {
-        join_all(
-            self.members
-                .iter_mut()
-                .map(|m| m.refresher.probe_only().instrument(m.span.clone())),
-        )
-        .await;
-    }
-
-    /// Counts the players of the members whose count is due (and whose refresh is not: a
-    /// refresh counts them too) and writes them.
-    pub async fn players_now(&mut self, guard: Option<&WriteGuard>) -> Result<(), RefreshError> {
-        let now = Instant::now();
-        let due = self.members.iter_mut().filter(|m| m.next_players <= now);
-        let results = join_all(due.filter_map(|m| {
-            let every = m.refresher.players_interval()?;
-            m.next_players = now + every;
-            Some(m.refresher.players_now(guard).instrument(m.span.clone()))
-        }))
-        .await;
-        let outcome = fold(results, |()| {});
-        self.publish_views(guard).await;
-        outcome
+        self.each(Refresher::probe_only).await;
     }
 
     /// Refreshes every member (reads its constants, builds, writes). `Ok` with how many
     /// were written when all were; otherwise the first error (a refused write first).
     pub async fn refresh(&mut self, guard: Option<&WriteGuard>) -> Result<usize, RefreshError> {
-        let results = join_all(
-            self.members
-                .iter_mut()
-                .map(|m| m.refresher.refresh(guard).instrument(m.span.clone())),
-        )
-        .await;
+        let results = self.each(|r| r.refresh(guard)).await;
         let now = Instant::now();
         for m in &mut self.members {
             // The refresh counted the players too.
-            if let Some(every) = m.refresher.players_interval() {
-                m.next_players = now + every;
+            if let Some(every) = m.every(Clock::Players) {
+                m.next[Clock::Players as usize] = now + every;
             }
         }
         let mut written = 0;
         let outcome = fold(results, |_| written += 1);
         self.publish_views(guard).await;
         outcome.map(|()| written)
+    }
+
+    /// Runs `step` on every member's refresher at once, each under the member's span.
+    async fn each<'a, F: Future>(
+        &'a mut self,
+        mut step: impl FnMut(&'a mut Refresher) -> F,
+    ) -> Vec<F::Output> {
+        let steps = self.members.iter_mut().map(|m| {
+            let Member {
+                refresher, span, ..
+            } = m;
+            step(refresher).instrument(span.clone())
+        });
+        join_all(steps).await
     }
 
     /// Writes what the step changed beside the documents: the index, then the page.
@@ -232,12 +224,7 @@ impl Fleet {
 
     /// Continues from what the previous writer published, for every member.
     pub async fn carry_on(&mut self) {
-        join_all(
-            self.members
-                .iter_mut()
-                .map(|m| m.refresher.carry_on().instrument(m.span.clone())),
-        )
-        .await;
+        self.each(Refresher::carry_on).await;
     }
 
     /// Forgets every member's word and base document: another replica writes now.
@@ -286,6 +273,32 @@ impl Fleet {
     /// Closes every member's connections, waiting at most `within` in all.
     pub async fn close(self, within: Duration) {
         join_all(self.members.into_iter().map(|m| m.refresher.close(within))).await;
+    }
+}
+
+impl Member {
+    /// `clock`'s interval for this member; `None`: it has no such step.
+    fn every(&self, clock: Clock) -> Option<Duration> {
+        match clock {
+            Clock::Probe => self.refresher.probe_interval(),
+            Clock::Players => self.refresher.players_interval(),
+        }
+    }
+
+    /// Runs `clock`'s step: the probe's change of reachability, if any (a count tells none).
+    async fn step(
+        &mut self,
+        clock: Clock,
+        guard: Option<&WriteGuard>,
+    ) -> Result<Option<Change>, RefreshError> {
+        let refresher = &mut self.refresher;
+        match clock {
+            Clock::Probe => refresher.probe(guard).instrument(self.span.clone()).await,
+            Clock::Players => {
+                let counted = refresher.players_now(guard).instrument(self.span.clone());
+                counted.await.map(|()| None)
+            }
+        }
     }
 }
 
