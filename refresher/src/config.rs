@@ -245,43 +245,72 @@ type Bounds = std::ops::RangeInclusive<u64>;
 
 /// Whole seconds within `range`.
 fn parse_u64(variable: &'static str, raw: &str, range: Bounds) -> Result<u64, ConfigError> {
-    parse_in_range(variable, raw, range, "whole seconds")
+    read(variable, raw, |n, got| {
+        whole(n, range, "whole seconds", got)
+    })
 }
 
 /// A whole number (a count) within `range`.
 fn parse_count(variable: &'static str, raw: &str, range: Bounds) -> Result<u64, ConfigError> {
-    parse_in_range(variable, raw, range, "a whole number")
+    read(variable, raw, |n, got| {
+        whole(n, range, "a whole number", got)
+    })
 }
 
-/// A non-negative integer in `range`; the error names what was `expected`.
-fn parse_in_range(
+/// `raw`, the value of `variable`, read as a number (`None` if it is none) and checked by
+/// `rule`, which quotes `raw` in its error. The rules are shared with the servers file's
+/// fields, which show their values as the file has them.
+fn read<N: std::str::FromStr, T>(
     variable: &'static str,
     raw: &str,
+    rule: impl FnOnce(Option<N>, String) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    rule(raw.trim().parse().ok(), quote(raw)).map_err(|why| ConfigError::new(variable, why))
+}
+
+/// `n` if it is within `range`; otherwise why not, naming what was `expected` and what was
+/// `got`.
+fn whole(
+    n: Option<u64>,
     range: Bounds,
     expected: &str,
-) -> Result<u64, ConfigError> {
-    match raw.trim().parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError::new(
-            variable,
-            format!(
-                "expected {expected} from {} to {}, got {}",
-                range.start(),
-                range.end(),
-                quote(raw)
-            ),
+    got: impl fmt::Display,
+) -> Result<u64, String> {
+    match n {
+        Some(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected {expected} from {} to {}, got {got}",
+            range.start(),
+            range.end()
         )),
     }
 }
 
+/// Seconds (fractions allowed) for which `ok` holds (NaN never does); otherwise why not,
+/// saying what was `expected` and what was `got`.
+fn seconds(
+    seconds: Option<f64>,
+    ok: impl Fn(f64) -> bool,
+    expected: &str,
+    got: impl fmt::Display,
+) -> Result<Duration, String> {
+    match seconds {
+        Some(s) if !s.is_nan() && ok(s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("expected {expected}, got {got}")),
+    }
+}
+
+/// Seconds greater than 0 and at most `max` (fractions allowed).
+fn positive_seconds(s: Option<f64>, max: f64, got: impl fmt::Display) -> Result<Duration, String> {
+    let expected = format!("seconds greater than 0 and at most {max}");
+    // `!(a && b)` rather than `!a || !b` so that NaN is rejected too.
+    seconds(s, |s| s > 0.0 && s <= max, &expected, got)
+}
+
 fn parse_timeout(raw: &str) -> Result<Duration, ConfigError> {
-    parse_seconds(
-        "STATUS_TIMEOUT",
-        raw,
-        // `!(a && b)` rather than `!a || !b` so that NaN is rejected too.
-        |s| s > 0.0 && s <= MAX_TIMEOUT_S,
-        &format!("seconds greater than 0 and at most {MAX_TIMEOUT_S}"),
-    )
+    read("STATUS_TIMEOUT", raw, |s, got| {
+        positive_seconds(s, MAX_TIMEOUT_S, got)
+    })
 }
 
 /// Seconds (fractions allowed) for which `ok` holds (NaN never does); otherwise an error
@@ -292,14 +321,16 @@ fn parse_seconds(
     ok: impl Fn(f64) -> bool,
     expected: &str,
 ) -> Result<Duration, ConfigError> {
-    let seconds: f64 = raw.trim().parse().unwrap_or(f64::NAN);
-    if seconds.is_nan() || !ok(seconds) {
-        return Err(ConfigError::new(
-            variable,
-            format!("expected {expected}, got {}", quote(raw)),
-        ));
+    read(variable, raw, |s, got| seconds(s, ok, expected, got))
+}
+
+/// An error for the first of `settings` (each a variable and whether it is set) that is set:
+/// settings that must not be given here, for the `reason` said.
+fn none_set(settings: &[(&'static str, bool)], reason: &str) -> Result<(), ConfigError> {
+    match settings.iter().find(|(_, set)| *set) {
+        Some((variable, _)) => Err(ConfigError::new(variable, reason)),
+        None => Ok(()),
     }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Longest lease accepted: an hour. A longer lease only delays the takeover.

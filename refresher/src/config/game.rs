@@ -1,9 +1,10 @@
 //! `GAME_SERVER_ADDR` and `STATUS_PROBE_*` (the liveness probe), `STATUS_PLAYERS_*` (the
 //! players query): the settings of what the refresher asks besides `constants`.
 
+use std::fmt::Display;
 use std::time::Duration;
 
-use super::{Args, ConfigError, parse_count, parse_seconds, parse_u64, quote};
+use super::{Args, ConfigError, parse_u64, positive_seconds, quote, read, whole};
 
 /// Most addresses one probe connects to: a server listens on a handful of ports.
 pub const MAX_PROBE_ADDRS: usize = 16;
@@ -108,28 +109,42 @@ pub(super) struct ProbeDefaults {
 pub(super) fn probe_defaults(args: &Args) -> Result<ProbeDefaults, ConfigError> {
     let query = Query::parse(&args.game_server_query)
         .map_err(|why| ConfigError::new("GAME_SERVER_QUERY", why))?;
-    let interval_s = parse_u64(
-        "STATUS_PROBE_INTERVAL",
-        &args.status_probe_interval,
-        1..=MAX_PROBE_INTERVAL_S,
-    )?;
-    let timeout = parse_seconds(
-        "STATUS_PROBE_TIMEOUT",
-        &args.status_probe_timeout,
-        |s| s > 0.0 && s <= MAX_PROBE_INTERVAL_S as f64,
-        &format!("seconds greater than 0 and at most {MAX_PROBE_INTERVAL_S}"),
-    )?;
-    let failures = parse_count(
-        "STATUS_PROBE_FAILURES",
-        &args.status_probe_failures,
-        1..=MAX_PROBE_FAILURES,
-    )?;
     Ok(ProbeDefaults {
         query,
-        interval: Duration::from_secs(interval_s),
-        timeout,
-        failures: failures as u32,
+        interval: read(
+            "STATUS_PROBE_INTERVAL",
+            &args.status_probe_interval,
+            probe_interval,
+        )?,
+        timeout: read(
+            "STATUS_PROBE_TIMEOUT",
+            &args.status_probe_timeout,
+            probe_timeout,
+        )?,
+        failures: read(
+            "STATUS_PROBE_FAILURES",
+            &args.status_probe_failures,
+            probe_failures,
+        )?,
     })
+}
+
+// The probe's numbers, one rule each for `STATUS_PROBE_*` and a servers file's `probe_*`
+// fields (which show the value they got as the file has it).
+
+/// Whole seconds from 1 to [`MAX_PROBE_INTERVAL_S`].
+pub(super) fn probe_interval(s: Option<u64>, got: impl Display) -> Result<Duration, String> {
+    whole(s, 1..=MAX_PROBE_INTERVAL_S, "whole seconds", got).map(Duration::from_secs)
+}
+
+/// Seconds greater than 0 and at most [`MAX_PROBE_INTERVAL_S`] (fractions allowed).
+pub(super) fn probe_timeout(s: Option<f64>, got: impl Display) -> Result<Duration, String> {
+    positive_seconds(s, MAX_PROBE_INTERVAL_S as f64, got)
+}
+
+/// A whole number from 1 to [`MAX_PROBE_FAILURES`].
+pub(super) fn probe_failures(n: Option<u64>, got: impl Display) -> Result<u32, String> {
+    whole(n, 1..=MAX_PROBE_FAILURES, "a whole number", got).map(|n| n as u32)
 }
 
 pub(super) fn parse_probe(

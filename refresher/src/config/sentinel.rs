@@ -11,7 +11,7 @@
 use std::fmt;
 
 use super::tls::{RedisTls, parse_redis_tls};
-use super::{Args, ConfigError, non_empty, parse_redis_url, quote};
+use super::{Args, ConfigError, non_empty, none_set, parse_redis_url, quote};
 use crate::redact::RedactedUrl;
 
 /// `REDIS_URL` when neither it nor the Sentinel settings are given.
@@ -102,18 +102,14 @@ pub(super) fn parse_redis(args: &Args) -> Result<(RedisTarget, RedisTls), Config
     let password = non_empty(&args.redis_password);
     let (list, master) = match (sentinels, master) {
         (None, None) => {
-            for (variable, set) in [
-                ("REDIS_USERNAME", username.is_some()),
-                ("REDIS_PASSWORD", password.is_some()),
-            ] {
-                if set {
-                    return Err(ConfigError::new(
-                        variable,
-                        "is only used with REDIS_SENTINELS; with REDIS_URL put the user and \
-                         password in the URL (redis://user:password@host:port/db)",
-                    ));
-                }
-            }
+            none_set(
+                &[
+                    ("REDIS_USERNAME", username.is_some()),
+                    ("REDIS_PASSWORD", password.is_some()),
+                ],
+                "is only used with REDIS_SENTINELS; with REDIS_URL put the user and password in \
+                 the URL (redis://user:password@host:port/db)",
+            )?;
             let url = parse_redis_url(args.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL))?;
             let tls = parse_redis_tls(args, &url)?;
             return Ok((RedisTarget::Url(url), tls));

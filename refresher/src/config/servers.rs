@@ -17,9 +17,10 @@ use status_document::servers::{MAX_SERVERS, ServerId, display_name};
 use toml::Spanned;
 
 use super::game::{
-    MAX_PROBE_FAILURES, MAX_PROBE_INTERVAL_S, ProbeDefaults, parse_addr_list, players_statement,
+    ProbeDefaults, parse_addr_list, players_statement, probe_failures, probe_interval,
+    probe_timeout,
 };
-use super::{Args, ConfigError, PlayersSettings, ProbeSettings, Query, non_empty, quote};
+use super::{Args, ConfigError, PlayersSettings, ProbeSettings, Query, non_empty, none_set, quote};
 
 /// Largest servers file read: a few hundred bytes per server, [`MAX_SERVERS`] of them.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -143,18 +144,14 @@ pub(super) fn parse_servers(
             group: None,
         });
     };
-    for (variable, set) in [
-        ("GAME_SERVER_ADDR", env_probe.is_some()),
-        ("STATUS_PLAYERS_QUERY", env_players.is_some()),
-    ] {
-        if set {
-            return Err(ConfigError::new(
-                variable,
-                "is set beside STATUS_SERVERS_FILE: give each server its own in the file \
-                 (`addr`, `players_query`)",
-            ));
-        }
-    }
+    none_set(
+        &[
+            ("GAME_SERVER_ADDR", env_probe.is_some()),
+            ("STATUS_PLAYERS_QUERY", env_players.is_some()),
+        ],
+        "is set beside STATUS_SERVERS_FILE: give each server its own in the file (`addr`, \
+         `players_query`)",
+    )?;
     let list = read_file(Path::new(path), &defaults)?;
     let (list, group) = only(list, args.servers_only.as_deref())?;
     Ok(Servers { list, group })
@@ -209,11 +206,15 @@ fn read_file(path: &Path, defaults: &Defaults) -> Result<Vec<ServerSpec>, Config
             raw.server.len()
         )));
     }
-    let file = FileText { path, text };
+    let file = ServersFile {
+        path,
+        text,
+        defaults,
+    };
     let mut seen: HashMap<ServerId, usize> = HashMap::new();
     let mut list = Vec::with_capacity(raw.server.len());
     for (order, server) in raw.server.into_iter().enumerate() {
-        let spec = file.server(server.into_inner(), order as u32, defaults)?;
+        let spec = file.server(server.into_inner(), order as u32)?;
         let line = file.line(spec.0);
         if let Some(first) = seen.insert(spec.1.id.clone(), line) {
             return Err(at(
@@ -230,13 +231,15 @@ fn read_file(path: &Path, defaults: &Defaults) -> Result<Vec<ServerSpec>, Config
     Ok(list)
 }
 
-/// The file's text, to turn spans into lines.
-struct FileText<'a> {
+/// The servers file being read: its text, to turn spans into lines, and what its servers
+/// start from.
+struct ServersFile<'a> {
     path: &'a Path,
     text: &'a str,
+    defaults: &'a Defaults,
 }
 
-impl FileText<'_> {
+impl ServersFile<'_> {
     fn line(&self, offset: usize) -> usize {
         line_of(self.text, offset)
     }
@@ -255,13 +258,23 @@ impl FileText<'_> {
         )
     }
 
-    /// One `[[server]]` table, with the offset of its id (for the duplicate check).
-    fn server(
+    /// A number `field`, checked by `rule` (its variable's, see [`super::game`]); `None`
+    /// where the table does not give it.
+    fn number<N: Copy + std::fmt::Display, T>(
         &self,
-        raw: RawServer,
-        order: u32,
-        defaults: &Defaults,
-    ) -> Result<(usize, ServerSpec), ConfigError> {
+        value: &Option<Spanned<N>>,
+        field: &str,
+        rule: impl FnOnce(Option<N>, N) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let checked = value.as_ref().map(|v| {
+            let n = *v.get_ref();
+            rule(Some(n), n).map_err(|why| self.field(v, field, why))
+        });
+        checked.transpose()
+    }
+
+    /// One `[[server]]` table, with the offset of its id (for the duplicate check).
+    fn server(&self, raw: RawServer, order: u32) -> Result<(usize, ServerSpec), ConfigError> {
         let id = ServerId::parse(raw.id.get_ref()).map_err(|e| self.field(&raw.id, "id", e))?;
         let name = match &raw.name {
             Some(name) if !name.get_ref().trim().is_empty() => display_name(name.get_ref().trim()),
@@ -270,11 +283,11 @@ impl FileText<'_> {
             }
             None => id.to_string(),
         };
-        let probe = self.probe(&raw, defaults)?;
-        let constants = self.constants(&raw, defaults)?;
+        let probe = self.probe(&raw)?;
+        let constants = self.constants(&raw)?;
         let players = match &raw.players_query {
             None => None,
-            Some(query) if !defaults.database => {
+            Some(query) if !self.defaults.database => {
                 return Err(self.field(
                     query,
                     "players_query",
@@ -285,7 +298,7 @@ impl FileText<'_> {
                 query: players_statement(query.get_ref())
                     .map_err(|why| self.field(query, "players_query", why))?
                     .ok_or_else(|| self.field(query, "players_query", "is empty"))?,
-                interval: defaults.players_interval,
+                interval: self.defaults.players_interval,
             }),
         };
         if probe.is_none() && constants.is_none() {
@@ -312,11 +325,8 @@ impl FileText<'_> {
         ))
     }
 
-    fn probe(
-        &self,
-        raw: &RawServer,
-        defaults: &Defaults,
-    ) -> Result<Option<ProbeSettings>, ConfigError> {
+    fn probe(&self, raw: &RawServer) -> Result<Option<ProbeSettings>, ConfigError> {
+        let defaults = &self.defaults.probe;
         let Some(addr) = &raw.addr else {
             for (value, field) in [
                 (raw.query.as_ref().map(|q| q.span()), "query"),
@@ -350,77 +360,22 @@ impl FileText<'_> {
         let addrs = parse_addr_list(&list).map_err(|why| self.field(addr, "addr", why))?;
         let query = match &raw.query {
             Some(q) => Query::parse(q.get_ref()).map_err(|why| self.field(q, "query", why))?,
-            None => defaults.probe.query.clone(),
+            None => defaults.query.clone(),
         };
-        let (interval, timeout, failures) = self.probe_numbers(raw, defaults)?;
+        let interval = self.number(&raw.probe_interval, "probe_interval", probe_interval)?;
+        let interval = interval.unwrap_or(defaults.interval);
+        let timeout = self.number(&raw.probe_timeout, "probe_timeout", probe_timeout)?;
+        let failures = self.number(&raw.probe_failures, "probe_failures", probe_failures)?;
         Ok(Some(ProbeSettings {
             addrs,
             query,
             interval,
-            timeout: timeout.min(interval),
-            failures,
+            timeout: timeout.unwrap_or(defaults.timeout).min(interval),
+            failures: failures.unwrap_or(defaults.failures),
         }))
     }
 
-    /// `probe_interval`, `probe_timeout` and `probe_failures`, each within its bounds, or
-    /// the environment's.
-    fn probe_numbers(
-        &self,
-        raw: &RawServer,
-        defaults: &Defaults,
-    ) -> Result<(Duration, Duration, u32), ConfigError> {
-        let interval = match &raw.probe_interval {
-            Some(s) if (1..=MAX_PROBE_INTERVAL_S).contains(s.get_ref()) => {
-                Duration::from_secs(*s.get_ref())
-            }
-            Some(s) => {
-                return Err(self.field(
-                    s,
-                    "probe_interval",
-                    format!(
-                        "expected whole seconds from 1 to {MAX_PROBE_INTERVAL_S}, got {}",
-                        s.get_ref()
-                    ),
-                ));
-            }
-            None => defaults.probe.interval,
-        };
-        let timeout = match &raw.probe_timeout {
-            Some(s) if *s.get_ref() > 0.0 && *s.get_ref() <= MAX_PROBE_INTERVAL_S as f64 => {
-                Duration::from_secs_f64(*s.get_ref())
-            }
-            Some(s) => return Err(self.field(
-                s,
-                "probe_timeout",
-                format!(
-                    "expected seconds greater than 0 and at most {MAX_PROBE_INTERVAL_S}, got {}",
-                    s.get_ref()
-                ),
-            )),
-            None => defaults.probe.timeout,
-        };
-        let failures = match &raw.probe_failures {
-            Some(s) if (1..=MAX_PROBE_FAILURES).contains(s.get_ref()) => *s.get_ref() as u32,
-            Some(s) => {
-                return Err(self.field(
-                    s,
-                    "probe_failures",
-                    format!(
-                        "expected a whole number from 1 to {MAX_PROBE_FAILURES}, got {}",
-                        s.get_ref()
-                    ),
-                ));
-            }
-            None => defaults.probe.failures,
-        };
-        Ok((interval, timeout, failures))
-    }
-
-    fn constants(
-        &self,
-        raw: &RawServer,
-        defaults: &Defaults,
-    ) -> Result<Option<Constants>, ConfigError> {
+    fn constants(&self, raw: &RawServer) -> Result<Option<Constants>, ConfigError> {
         let Some(value) = &raw.constants else {
             return Ok(None);
         };
@@ -429,7 +384,7 @@ impl FileText<'_> {
             RawConstants::On(true) => DEFAULT_CONSTANTS_TABLE.to_owned(),
             RawConstants::Table(table) => table.clone(),
         };
-        if !defaults.database {
+        if !self.defaults.database {
             return Err(self.field(
                 value,
                 "constants",

@@ -24,7 +24,7 @@ use mysql_async::{Opts, OptsBuilder, SslOpts};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::{Args, ConfigError, non_empty, quote};
+use super::{Args, ConfigError, non_empty, none_set, quote};
 
 /// `DB_SSL_MODE`, with the names MySQL's own clients use (`--ssl-mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -249,18 +249,15 @@ pub(super) fn parse_redis_tls(args: &Args, redis_url: &str) -> Result<RedisTls, 
     let cert = non_empty(&args.redis_client_cert).map(Path::new);
     let key = non_empty(&args.redis_client_key).map(Path::new);
     let tls_url = redis_url.starts_with("rediss://");
-    for (variable, set) in [
-        ("REDIS_CA_CERT", ca.is_some()),
-        ("REDIS_CLIENT_CERT", cert.is_some()),
-        ("REDIS_CLIENT_KEY", key.is_some()),
-    ] {
-        if set && !tls_url {
-            return Err(ConfigError::new(
-                variable,
-                "is set but REDIS_URL is not rediss://, so no TLS would be used; \
-                 use rediss://host:port",
-            ));
-        }
+    if !tls_url {
+        none_set(
+            &[
+                ("REDIS_CA_CERT", ca.is_some()),
+                ("REDIS_CLIENT_CERT", cert.is_some()),
+                ("REDIS_CLIENT_KEY", key.is_some()),
+            ],
+            "is set but REDIS_URL is not rediss://, so no TLS would be used; use rediss://host:port",
+        )?;
     }
     let mut tls = RedisTls::default();
     if let Some(ca) = ca {
