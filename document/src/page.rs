@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use facts::{PageFacts, bounded_notice};
 pub use history::{PageHistory, SPARK_WIDTH_S};
 
+use crate::headline::with_headline;
 use crate::history::History;
 use crate::live::StateReason;
 use crate::servers::ServerId;
@@ -55,39 +56,31 @@ pub struct PageDocument {
     pub servers: Vec<PageServer>,
 }
 
-/// One server on the page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PageServer {
-    pub id: ServerId,
-    pub name: String,
-    pub state: State,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_reason: Option<StateReason>,
-    /// The operator's notice (the message constant), bounded to [`MAX_NOTICE_CHARS`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Unix seconds at which maintenance is planned to end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maintenance_until: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub players: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_players: Option<u64>,
-    /// Unix seconds of the server's document.
-    pub updated_at: u64,
-    /// Until when the server's state is vouched for (the document's freshness: the probe's
-    /// deadline, or its TTL): past it the page says the state is not known.
-    pub vouched_until: u64,
-    /// The players over the last 24 hours, oldest first: [`SPARK_POINTS`] UTC-aligned points
-    /// of [`SPARK_WIDTH_S`] (15 minutes), the last one holding the server's latest history
-    /// write; each is the highest count seen in it, `None` where nothing was counted.
-    pub players_24h: Vec<Option<u32>>,
-    /// The daily bars, oldest first: [`DAYS`] UTC days ending with today.
-    pub days: Vec<DayBar>,
-    /// Uptime in percent per window (`None`: neither online nor offline was observed).
-    pub uptime: PageUptime,
-    /// The incidents of the last 14 days, newest first.
-    pub incidents: Vec<PageIncident>,
+with_headline! {
+    /// One server on the page: its headline, then what only the page shows.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PageServer {
+        /// The operator's notice (the message constant), bounded to [`MAX_NOTICE_CHARS`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub message: Option<String>,
+        /// Unix seconds at which maintenance is planned to end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub maintenance_until: Option<f64>,
+        /// Until when the server's state is vouched for (the document's freshness: the
+        /// probe's deadline, or its TTL): past it the page says the state is not known.
+        pub vouched_until: u64,
+        /// The players over the last 24 hours, oldest first: [`SPARK_POINTS`] UTC-aligned
+        /// points of [`SPARK_WIDTH_S`] (15 minutes), the last one holding the server's latest
+        /// history write; each is the highest count seen in it, `None` where nothing was
+        /// counted.
+        pub players_24h: Vec<Option<u32>>,
+        /// The daily bars, oldest first: [`DAYS`] UTC days ending with today.
+        pub days: Vec<DayBar>,
+        /// Uptime in percent per window (`None`: neither online nor offline was observed).
+        pub uptime: PageUptime,
+        /// The incidents of the last 14 days, newest first.
+        pub incidents: Vec<PageIncident>,
+    }
 }
 
 impl PageServer {

@@ -16,8 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::live::StateReason;
-use crate::state::State;
+use crate::headline::with_headline;
 
 /// The id of the environment-only setup's one server, whose key is the status key itself.
 pub const DEFAULT_SERVER_ID: &str = "default";
@@ -123,26 +122,17 @@ pub struct ServerIndex {
     pub servers: Vec<IndexEntry>,
 }
 
-/// One server in the index. `players`/`max_players` are absent where nothing counts them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndexEntry {
-    pub id: ServerId,
-    /// The display name (the servers file's `name`, else the id).
-    pub name: String,
-    pub state: State,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_reason: Option<StateReason>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub players: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_players: Option<u64>,
-    /// Unix seconds of the server's document (`updated_at`, whole seconds).
-    pub updated_at: u64,
-    /// Which refresher group writes it (see the servers file's `--only`): a group replaces
-    /// its own entries and keeps every other group's.
-    pub group: String,
-    /// The server's position in the servers file: the index's sort order across groups.
-    pub order: u32,
+with_headline! {
+    /// One server in the index: its headline, then where it stands in the fleet.
+    /// `players`/`max_players` are absent where nothing counts them.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct IndexEntry {
+        /// Which refresher group writes it (see the servers file's `--only`): a group
+        /// replaces its own entries and keeps every other group's.
+        pub group: String,
+        /// The server's position in the servers file: the index's sort order across groups.
+        pub order: u32,
+    }
 }
 
 /// What the reader checks of a stored index before serving its bytes as they are: valid

@@ -1,0 +1,45 @@
+//! A server's headline as the stored index and the status page carry it: who it is (`id`,
+//! `name`) and what its document says now (`state`, `state_reason`, `players`,
+//! `max_players`, `updated_at`).
+//!
+//! [`IndexEntry`](crate::servers::IndexEntry) and [`PageServer`](crate::page::PageServer)
+//! are both declared through [`with_headline!`], so the two wire formats that readers
+//! outside this repository parse name and mark those fields alike and cannot drift apart.
+//! Not one struct `#[serde(flatten)]`ed into both: the reader parses the page, and a
+//! flattened field would cost its `.wasm` the buffering parser serde uses for them.
+
+/// Declares a stored struct that begins with a server's headline fields, followed by its
+/// own fields.
+macro_rules! with_headline {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$field_meta:meta])*
+                pub $field:ident: $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            pub id: $crate::servers::ServerId,
+            /// The display name (the servers file's `name`, else the id).
+            pub name: String,
+            pub state: $crate::state::State,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub state_reason: Option<$crate::live::StateReason>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub players: Option<u64>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub max_players: Option<u64>,
+            /// Unix seconds of the server's document (its `updated_at`, whole seconds).
+            pub updated_at: u64,
+            $(
+                $(#[$field_meta])*
+                pub $field: $ty,
+            )*
+        }
+    };
+}
+
+pub(crate) use with_headline;
