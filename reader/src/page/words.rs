@@ -1,138 +1,168 @@
 //! What the status page says, in English and Russian, and which of the two a request gets.
 //!
-//! One table of fixed phrases per language ([`Words`]) rather than a translation crate: the
-//! page has a few dozen phrases and the `.wasm` has a size budget. The language comes from
+//! One table of fixed phrases, each with its English and Russian side by side ([`Words`],
+//! [`EN`], [`RU`]), rather than a translation crate: the page has a few dozen phrases and
+//! the `.wasm` has a size budget. The language comes from
 //! `?lang=` first (a link can pin it), then `Accept-Language` (the browser's choice), then
 //! English. The badge's [`Lang`] is reused, so both speak the same two languages.
 
 pub use crate::badge::words::Lang;
 use crate::query;
 
-/// The fixed phrases of one language.
-pub struct Words {
-    pub lang: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
-    pub all_ok: &'static str,
-    pub partial: &'static str,
-    pub major: &'static str,
-    pub maintenance_now: &'static str,
-    pub none_known: &'static str,
-    pub some_unknown: &'static str,
-    pub no_servers: &'static str,
-    /// Online, offline, maintenance, not known (in [`status_document::State`]'s order).
-    pub states: [&'static str; 4],
-    /// Unreachable, timeout, bad answer.
-    pub reasons: [&'static str; 3],
-    pub until: &'static str,
-    pub was: &'static str,
-    pub players: &'static str,
-    pub players_24h: &'static str,
-    pub peak: &'static str,
-    pub online: &'static str,
-    pub days: &'static str,
-    pub uptime: &'static str,
-    pub outage: &'static str,
-    pub maintenance: &'static str,
-    pub no_data: &'static str,
-    /// 24 hours, 7, 30 and 90 days.
-    pub windows: [&'static str; 4],
-    pub incidents: &'static str,
-    pub no_incidents: &'static str,
-    pub ongoing: &'static str,
-    pub updated: &'static str,
-    pub more_servers: &'static str,
-    /// Second, minute, hour, day.
-    pub units: [&'static str; 4],
-    pub not_yet: &'static str,
-    pub not_yet_text: &'static str,
-    pub unavailable: &'static str,
-    pub unavailable_text: &'static str,
-    pub unreadable: &'static str,
-    pub unreadable_text: &'static str,
+/// Declares [`Words`] and its two tables, [`EN`] and [`RU`], from one list: each phrase
+/// once, its English and its Russian side by side (a translation is read beside its
+/// original, and neither table can miss a phrase). Lists are phrases in a fixed order.
+macro_rules! words {
+    (
+        phrases {
+            $(
+                $(#[doc = $phrase_doc:literal])*
+                $phrase:ident = $phrase_en:literal, $phrase_ru:literal;
+            )*
+        }
+        lists {
+            $(
+                $(#[doc = $list_doc:literal])*
+                $list:ident: $n:literal = $list_en:expr, $list_ru:expr;
+            )*
+        }
+    ) => {
+        /// The fixed phrases of one language.
+        pub struct Words {
+            $($(#[doc = $phrase_doc])* pub $phrase: &'static str,)*
+            $($(#[doc = $list_doc])* pub $list: [&'static str; $n],)*
+        }
+
+        pub const EN: Words = Words {
+            $($phrase: $phrase_en,)*
+            $($list: $list_en,)*
+        };
+
+        pub const RU: Words = Words {
+            $($phrase: $phrase_ru,)*
+            $($list: $list_ru,)*
+        };
+    };
 }
 
-pub const EN: Words = Words {
-    lang: "en",
-    title: "Server status",
-    description: "Live status, players, uptime and incidents of the game servers.",
-    all_ok: "All systems operational",
-    partial: "Partial outage",
-    major: "Major outage",
-    maintenance_now: "Maintenance in progress",
-    none_known: "Status not known",
-    some_unknown: "Some servers' status is not known",
-    no_servers: "No servers are listed",
-    states: ["Online", "Offline", "Maintenance", "Not known"],
-    reasons: ["unreachable", "timeout", "unexpected answer"],
-    until: "until",
-    was: "last known",
-    players: "Players",
-    players_24h: "Players over the last 24 hours",
-    peak: "peak",
-    online: "online",
-    days: "Daily uptime over the last 90 days",
-    uptime: "uptime",
-    outage: "outage",
-    maintenance: "maintenance",
-    no_data: "no data",
-    windows: ["24 h", "7 days", "30 days", "90 days"],
-    incidents: "Incidents in the last 14 days",
-    no_incidents: "No incidents.",
-    ongoing: "ongoing",
-    updated: "Updated",
-    more_servers: "More servers are listed at",
-    units: ["s", "min", "h", "d"],
-    not_yet: "Status not known yet",
-    not_yet_text: "The status page has not been published yet. Please try again in a minute.",
-    unavailable: "Status unavailable",
-    unavailable_text: "The status store cannot be reached right now. Please try again shortly.",
-    unreadable: "Status page unreadable",
-    unreadable_text: "The stored status page cannot be shown. The operators have been told in the logs.",
-};
-
-pub const RU: Words = Words {
-    lang: "ru",
-    title: "Состояние серверов",
-    description: "Состояние игровых серверов: игроки, доступность и сбои.",
-    all_ok: "Все системы работают",
-    partial: "Частичный сбой",
-    major: "Серьёзный сбой",
-    maintenance_now: "Идут технические работы",
-    none_known: "Состояние неизвестно",
-    some_unknown: "Состояние части серверов неизвестно",
-    no_servers: "Серверов нет",
-    states: ["Работает", "Недоступен", "Техработы", "Неизвестно"],
-    reasons: [
-        "не отвечает на подключение",
-        "нет ответа вовремя",
-        "непонятный ответ",
-    ],
-    until: "до",
-    was: "последнее известное",
-    players: "Игроки",
-    players_24h: "Игроки за последние 24 часа",
-    peak: "максимум",
-    online: "без сбоев",
-    days: "Доступность по дням за 90 дней",
-    uptime: "доступность",
-    outage: "сбой",
-    maintenance: "техработы",
-    no_data: "нет данных",
-    windows: ["24 ч", "7 дней", "30 дней", "90 дней"],
-    incidents: "Сбои за последние 14 дней",
-    no_incidents: "Сбоев не было.",
-    ongoing: "продолжается",
-    updated: "Обновлено",
-    more_servers: "Остальные серверы перечислены на",
-    units: ["с", "мин", "ч", "д"],
-    not_yet: "Состояние пока неизвестно",
-    not_yet_text: "Страница состояния ещё не опубликована. Попробуйте через минуту.",
-    unavailable: "Состояние недоступно",
-    unavailable_text: "Хранилище состояния сейчас недоступно. Попробуйте чуть позже.",
-    unreadable: "Страница состояния повреждена",
-    unreadable_text: "Сохранённую страницу состояния нельзя показать. Подробности в журнале сервера.",
-};
+words! {
+    phrases {
+        lang =
+            "en",
+            "ru";
+        title =
+            "Server status",
+            "Состояние серверов";
+        description =
+            "Live status, players, uptime and incidents of the game servers.",
+            "Состояние игровых серверов: игроки, доступность и сбои.";
+        all_ok =
+            "All systems operational",
+            "Все системы работают";
+        partial =
+            "Partial outage",
+            "Частичный сбой";
+        major =
+            "Major outage",
+            "Серьёзный сбой";
+        maintenance_now =
+            "Maintenance in progress",
+            "Идут технические работы";
+        none_known =
+            "Status not known",
+            "Состояние неизвестно";
+        some_unknown =
+            "Some servers' status is not known",
+            "Состояние части серверов неизвестно";
+        no_servers =
+            "No servers are listed",
+            "Серверов нет";
+        until =
+            "until",
+            "до";
+        was =
+            "last known",
+            "последнее известное";
+        players =
+            "Players",
+            "Игроки";
+        players_24h =
+            "Players over the last 24 hours",
+            "Игроки за последние 24 часа";
+        peak =
+            "peak",
+            "максимум";
+        online =
+            "online",
+            "без сбоев";
+        days =
+            "Daily uptime over the last 90 days",
+            "Доступность по дням за 90 дней";
+        uptime =
+            "uptime",
+            "доступность";
+        outage =
+            "outage",
+            "сбой";
+        maintenance =
+            "maintenance",
+            "техработы";
+        no_data =
+            "no data",
+            "нет данных";
+        incidents =
+            "Incidents in the last 14 days",
+            "Сбои за последние 14 дней";
+        no_incidents =
+            "No incidents.",
+            "Сбоев не было.";
+        ongoing =
+            "ongoing",
+            "продолжается";
+        updated =
+            "Updated",
+            "Обновлено";
+        more_servers =
+            "More servers are listed at",
+            "Остальные серверы перечислены на";
+        not_yet =
+            "Status not known yet",
+            "Состояние пока неизвестно";
+        not_yet_text =
+            "The status page has not been published yet. Please try again in a minute.",
+            "Страница состояния ещё не опубликована. Попробуйте через минуту.";
+        unavailable =
+            "Status unavailable",
+            "Состояние недоступно";
+        unavailable_text =
+            "The status store cannot be reached right now. Please try again shortly.",
+            "Хранилище состояния сейчас недоступно. Попробуйте чуть позже.";
+        unreadable =
+            "Status page unreadable",
+            "Страница состояния повреждена";
+        unreadable_text =
+            "The stored status page cannot be shown. The operators have been told in the logs.",
+            "Сохранённую страницу состояния нельзя показать. Подробности в журнале сервера.";
+    }
+    lists {
+        /// Online, offline, maintenance, not known (in [`status_document::State`]'s order).
+        states: 4 =
+            ["Online", "Offline", "Maintenance", "Not known"],
+            ["Работает", "Недоступен", "Техработы", "Неизвестно"];
+        /// Unreachable, timeout, bad answer.
+        reasons: 3 =
+            ["unreachable", "timeout", "unexpected answer"],
+            ["не отвечает на подключение", "нет ответа вовремя", "непонятный ответ"];
+        /// 24 hours, 7, 30 and 90 days.
+        windows: 4 =
+            ["24 h", "7 days", "30 days", "90 days"],
+            ["24 ч", "7 дней", "30 дней", "90 дней"];
+        /// Second, minute, hour, day.
+        units: 4 =
+            ["s", "min", "h", "d"],
+            ["с", "мин", "ч", "д"];
+    }
+}
 
 /// The phrases of `lang`.
 pub fn words(lang: Lang) -> &'static Words {
