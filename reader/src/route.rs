@@ -163,34 +163,32 @@ mod tests {
     #[test]
     fn endpoints() {
         let serve = |route| Dispatch::Serve { route };
-        assert_eq!(d("GET", "/server/status"), serve(Route::Status));
-        assert_eq!(d("HEAD", "/server/status"), serve(Route::Status));
-        assert_eq!(d("GET", "/server/status?v=2"), serve(Route::Status));
-        assert_eq!(d("GET", "/server/status/debug"), serve(Route::Debug));
-        assert_eq!(d("GET", "/health"), serve(Route::Health));
-        assert_eq!(d("HEAD", "/health"), serve(Route::Health));
+        let badge = "/server/status/badge.svg?style=flat&label=x";
+        for (method, target, want) in [
+            ("GET", "/server/status", serve(Route::Status)),
+            ("HEAD", "/server/status", serve(Route::Status)),
+            ("GET", "/server/status?v=2", serve(Route::Status)),
+            ("GET", "/server/status/debug", serve(Route::Debug)),
+            ("GET", "/health", serve(Route::Health)),
+            ("HEAD", "/health", serve(Route::Health)),
+            ("GET", badge, serve(Route::Badge)),
+            ("GET", "/server/status/shields.json", serve(Route::Shields)),
+            ("GET", "/server/status/widget.js", serve(Route::WidgetJs)),
+            ("HEAD", "/server/status/widget", serve(Route::WidgetPage)),
+            ("GET", "/server/status/simple", serve(Route::Simple)),
+            ("GET", "/server/status/openapi.json", serve(Route::OpenApi)),
+            ("GET", "/server/status/history", serve(Route::History)),
+            ("GET", "/status?lang=ru", serve(Route::StatusPage)),
+            ("HEAD", "/status", serve(Route::StatusPage)),
+            ("OPTIONS", "/status", Dispatch::Preflight),
+            ("POST", "/status", Dispatch::MethodNotAllowed),
+            ("GET", "/status/", Dispatch::NotFound),
+        ] {
+            assert_eq!(d(method, target), want, "{method} {target}");
+        }
         assert!(RequestHead::new("HEAD", "/health").is_head());
         assert!(!RequestHead::new("GET", "/health").is_head());
         assert!(!RequestHead::new("head", "/health").is_head());
-        let badge = "/server/status/badge.svg?style=flat&label=x";
-        assert_eq!(d("GET", badge), serve(Route::Badge));
-        assert_eq!(
-            d("GET", "/server/status/shields.json"),
-            serve(Route::Shields)
-        );
-        assert_eq!(d("GET", "/server/status/widget.js"), serve(Route::WidgetJs));
-        assert_eq!(d("HEAD", "/server/status/widget"), serve(Route::WidgetPage));
-        assert_eq!(d("GET", "/server/status/simple"), serve(Route::Simple));
-        assert_eq!(
-            d("GET", "/server/status/openapi.json"),
-            serve(Route::OpenApi)
-        );
-        assert_eq!(d("GET", "/server/status/history"), serve(Route::History));
-        assert_eq!(d("GET", "/status?lang=ru"), serve(Route::StatusPage));
-        assert_eq!(d("HEAD", "/status"), serve(Route::StatusPage));
-        assert_eq!(d("OPTIONS", "/status"), Dispatch::Preflight);
-        assert_eq!(d("POST", "/status"), Dispatch::MethodNotAllowed);
-        assert_eq!(d("GET", "/status/"), Dispatch::NotFound);
     }
 
     #[test]
