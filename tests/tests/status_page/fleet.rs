@@ -14,7 +14,7 @@ const MIN_S: i64 = 60;
 /// The page's notice of the server in maintenance.
 pub const NOTICE: &str = "Updating to version 2.0: new quests and faster logins.";
 
-/// A span out of `online`, `from` and `to` seconds before now (`to` 0: still going on).
+/// A span out of `online`, `from` and `to` seconds before now (`to` -1: still going on).
 struct Event {
     from: i64,
     to: i64,
@@ -22,10 +22,22 @@ struct Event {
     reason: Option<StateReason>,
 }
 
-fn event(from: i64, to: i64, state: State, reason: Option<StateReason>) -> Event {
+/// `minutes` long, begun `ago` seconds before now.
+fn spell(ago: i64, minutes: i64, state: State, reason: Option<StateReason>) -> Event {
+    let to = ago - minutes * MIN_S;
     Event {
-        from,
+        from: ago,
         to,
+        state,
+        reason,
+    }
+}
+
+/// Begun `ago` seconds before now, and still going on.
+fn ongoing(ago: i64, state: State, reason: Option<StateReason>) -> Event {
+    Event {
+        from: ago,
+        to: -1,
         state,
         reason,
     }
@@ -80,67 +92,37 @@ fn server(id: &str, name: &str, facts: PageFacts, history: &History, now: i64) -
 /// 10 days ago and a short unreachable spell 20 days ago.
 fn eu(now: i64) -> PageServer {
     let events = [
-        event(
-            3 * DAY_S,
-            3 * DAY_S - 40 * MIN_S,
-            State::Offline,
-            Some(StateReason::Timeout),
-        ),
-        event(
-            10 * DAY_S,
-            10 * DAY_S - 120 * MIN_S,
-            State::Maintenance,
-            None,
-        ),
-        event(
+        spell(3 * DAY_S, 40, State::Offline, Some(StateReason::Timeout)),
+        spell(10 * DAY_S, 120, State::Maintenance, None),
+        spell(
             20 * DAY_S,
-            20 * DAY_S - 15 * MIN_S,
+            15,
             State::Offline,
             Some(StateReason::Unreachable),
         ),
     ];
     let h = history(now, 30, &events, None);
-    server(
-        "eu-1",
-        "EU 1 · Classic",
-        facts(now, State::Online, None),
-        &h,
-        now,
-    )
+    let facts = facts(now, State::Online, None);
+    server("eu-1", "EU 1 · Classic", facts, &h, now)
 }
 
 /// Two weeks of history; offline (unreachable) for the last 47 minutes: an ongoing incident.
 fn asia(now: i64) -> PageServer {
+    let unreachable = Some(StateReason::Unreachable);
     let events = [
-        event(
-            6 * DAY_S,
-            6 * DAY_S - 25 * MIN_S,
-            State::Offline,
-            Some(StateReason::Unreachable),
-        ),
-        event(
-            47 * MIN_S,
-            -1,
-            State::Offline,
-            Some(StateReason::Unreachable),
-        ),
+        spell(6 * DAY_S, 25, State::Offline, unreachable),
+        ongoing(47 * MIN_S, State::Offline, unreachable),
     ];
     let h = history(now, 14, &events, None);
-    let unreachable = Some(StateReason::Unreachable);
-    server(
-        "asia",
-        "Asia · Hardcore",
-        facts(now, State::Offline, unreachable),
-        &h,
-        now,
-    )
+    let facts = facts(now, State::Offline, unreachable);
+    server("asia", "Asia · Hardcore", facts, &h, now)
 }
 
 /// Sixty days of history; in maintenance for the last 50 minutes, planned to end in 70,
 /// with the operator's notice.
 fn us(now: i64) -> PageServer {
     let until = (now + 70 * MIN_S) as f64;
-    let events = [event(50 * MIN_S, -1, State::Maintenance, None)];
+    let events = [ongoing(50 * MIN_S, State::Maintenance, None)];
     let h = history(now, 60, &events, Some(until));
     let mut facts = facts(now, State::Maintenance, None);
     facts.message = Some(NOTICE.to_owned());
@@ -151,13 +133,8 @@ fn us(now: i64) -> PageServer {
 /// Online all along for 45 days.
 fn ru(now: i64) -> PageServer {
     let h = history(now, 45, &[], None);
-    server(
-        "ru-1",
-        "RU 1 · x5",
-        facts(now, State::Online, None),
-        &h,
-        now,
-    )
+    let facts = facts(now, State::Online, None);
+    server("ru-1", "RU 1 · x5", facts, &h, now)
 }
 
 /// The fleet in trouble: one online, one offline with an ongoing incident, one in
