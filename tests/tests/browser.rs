@@ -152,15 +152,8 @@ fn probed(age_s: f64, reachable: bool, since_check_s: f64, interval_s: u64) -> V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badge_and_widget_in_chromium() {
-    let tools = match tools() {
-        Ok(t) => t,
-        Err(why) if std::env::var("SERVER_STATUS_BROWSER_TESTS").as_deref() == Ok("required") => {
-            panic!("browser tests are required here but cannot run: {why}")
-        }
-        Err(why) => {
-            println!("SKIPPED browser tests: {why}");
-            return;
-        }
+    let Some(tools) = tools_or_skip("browser tests", tools()) else {
+        return;
     };
     let redis = TestRedis::new();
     let url = redis.url();
@@ -192,26 +185,54 @@ async fn badge_and_widget_in_chromium() {
 
     let script = workspace_root().join("tests/browser/run.cjs");
     let started = Instant::now();
+    let on_step = move |step: &str| match step {
+        "redis-down" => {
+            proxy.set_mode(Mode::Refuse);
+            true
+        }
+        _ => false,
+    };
+    run_suite("the browser checks", script, config_path, started, on_step).await;
+    drop(readers);
+}
+
+/// Whether the browser suites must run here (`cargo xtask test` says so).
+fn required() -> bool {
+    std::env::var("SERVER_STATUS_BROWSER_TESTS").as_deref() == Ok("required")
+}
+
+/// The tools, or `None` after printing why the test is skipped; panics where the suites
+/// are required.
+pub(crate) fn tools_or_skip<T>(what: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(t) => Some(t),
+        Err(why) if required() => panic!("{what} is required here but cannot run: {why}"),
+        Err(why) => {
+            println!("SKIPPED {what}: {why}");
+            None
+        }
+    }
+}
+
+/// Runs `script` with `config` (answering its `STEP` lines with `on_step`) off the async
+/// runtime, removes the config, prints how long `what` took since `started`, and fails the
+/// test unless the script succeeded.
+pub(crate) async fn run_suite(
+    what: &str,
+    script: PathBuf,
+    config: PathBuf,
+    started: Instant,
+    on_step: impl FnMut(&str) -> bool + Send + 'static,
+) {
     let result = tokio::task::spawn_blocking(move || {
-        run_script(&script, &config_path, |step| match step {
-            "redis-down" => {
-                proxy.set_mode(Mode::Refuse);
-                true
-            }
-            _ => false,
-        })
-        .map(|ok| (ok, config_path))
+        run_script(&script, &config, on_step).map(|ok| (ok, config))
     })
     .await
     .expect("browser driver panicked");
-    let (ok, config_path) = result.unwrap_or_else(|e| panic!("{e}"));
-    let _ = std::fs::remove_file(config_path);
-    println!(
-        "browser script took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    drop(readers);
-    assert!(ok, "the browser checks failed (see the output above)");
+    let (ok, config) = result.unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(config);
+    println!("{what} took {:.1} s", started.elapsed().as_secs_f64());
+    assert!(ok, "{what} failed (see the output above)");
 }
 
 /// Each reader's situation: name -> (document, Redis TTL of the primary key).

@@ -16,7 +16,8 @@ use status_document::page::{
 };
 use status_document::{ServerId, State, StateReason};
 
-use super::{page_tools, tools_or_skip};
+use super::page_tools;
+use crate::browser::tools_or_skip;
 
 /// Bound on a rendered page, whatever is stored.
 const MAX_BODY: usize = 1_000_000;

@@ -39,15 +39,10 @@ use integration_tests::unix_now;
 use serde_json::json;
 use status_document::page::page_key;
 
-use crate::browser::{Tools, run_script, tools};
+use crate::browser::{Tools, run_suite, tools, tools_or_skip};
 
 /// The npm packages this suite needs beside playwright-core.
 const PACKAGES: [&str; 3] = ["lighthouse", "axe-core", "vnu-jar"];
-
-/// Whether the browser suites must run here (`cargo xtask test` says so).
-fn required() -> bool {
-    std::env::var("SERVER_STATUS_BROWSER_TESTS").as_deref() == Ok("required")
-}
 
 /// The browser tools and this suite's packages, or why they are not there.
 fn page_tools() -> Result<Tools, String> {
@@ -66,19 +61,6 @@ fn page_tools() -> Result<Tools, String> {
         }
     }
     Ok(tools)
-}
-
-/// The tools, or `None` after printing why the test is skipped; panics where the suite
-/// is required.
-fn tools_or_skip<T>(what: &str, found: Result<T, String>) -> Option<T> {
-    match found {
-        Ok(t) => Some(t),
-        Err(why) if required() => panic!("{what} is required here but cannot run: {why}"),
-        Err(why) => {
-            println!("SKIPPED {what}: {why}");
-            None
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,22 +87,9 @@ async fn status_page_in_chromium() {
     }
     let config = write_config(&tools, &readers);
     let script = workspace_root().join("tests/browser/status_page.cjs");
-    let result = tokio::task::spawn_blocking(move || {
-        run_script(&script, &config, |_| false).map(|ok| (ok, config))
-    })
-    .await
-    .expect("browser driver panicked");
-    let (ok, config) = result.unwrap_or_else(|e| panic!("{e}"));
-    let _ = std::fs::remove_file(config);
-    println!(
-        "status page browser suite took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let what = "the status page's browser checks";
+    run_suite(what, script, config, started, |_| false).await;
     drop(readers);
-    assert!(
-        ok,
-        "the status page's browser checks failed (see the output above)"
-    );
 }
 
 /// The script's config: tools, output folder, each reader's URL, what the page must say.
