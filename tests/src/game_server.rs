@@ -149,6 +149,13 @@ pub async fn prebuild() {
     .expect("building the binaries panicked");
 }
 
+/// What most game-server tests start from: the binaries built, the switched-on database,
+/// and a Redis of their own.
+pub async fn set_up() -> (TestDb, TestRedis) {
+    prebuild().await;
+    (switched_on_db(), TestRedis::new())
+}
+
 /// A servers file (`STATUS_SERVERS_FILE`) with `text`, in a directory of its own that is
 /// removed when this is dropped.
 pub struct ServersFile {

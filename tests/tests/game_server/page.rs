@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use integration_tests::binaries::Child;
-use integration_tests::game_server::{GameServer, ServersFile, prebuild, switched_on_db};
+use integration_tests::game_server::{GameServer, ServersFile, set_up};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
 use integration_tests::wait::{SETTLE, wait_until};
@@ -34,9 +34,7 @@ fn states(redis: &TestRedis) -> Vec<(String, State)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_lists_the_servers_with_ninety_days_and_an_outage_after_a_stop() {
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
+    let (db, redis) = set_up().await;
     let mut first = GameServer::start();
     let second = GameServer::start();
     let file = ServersFile::new(&format!(

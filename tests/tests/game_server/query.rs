@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::Child;
-use integration_tests::game_server::{GameServer, prebuild, probed_refresher, switched_on_db};
+use integration_tests::game_server::{GameServer, prebuild, probed_refresher, set_up};
 use integration_tests::openarena::{self, OpenArena};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
@@ -36,9 +36,7 @@ async fn a_real_quake3_server_is_asked_in_its_own_protocol() {
     let Some(server) = openarena::available() else {
         return;
     };
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
+    let (db, redis) = set_up().await;
     let mut arena = OpenArena::start(server, "^1Test ^7Arena", BOTS, 12);
     let mut cmd = probed_refresher(
         &db.url(),

@@ -14,9 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use integration_tests::binaries::{Child, run};
-use integration_tests::game_server::{
-    GameServer, ServersFile, prebuild, probed_refresher, switched_on_db,
-};
+use integration_tests::game_server::{GameServer, ServersFile, probed_refresher, set_up};
 use integration_tests::openarena::{self, OpenArena};
 use integration_tests::reader::{ReaderConfig, ReaderServer};
 use integration_tests::redis::TestRedis;
@@ -69,9 +67,7 @@ async fn a_servers_file_publishes_each_server_and_an_index() {
     let Some(server) = openarena::available() else {
         return;
     };
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
+    let (db, redis) = set_up().await;
     let mut arena = OpenArena::start(server, "^2Arena", 0, 16);
     let main = GameServer::start();
     let file = ServersFile::new(&format!(
@@ -186,9 +182,7 @@ async fn the_reader_serves_each_server(reader: &ReaderServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_constants_table_stops_the_start_naming_the_line() {
-    prebuild().await;
-    let db = switched_on_db();
-    let redis = TestRedis::new();
+    let (db, redis) = set_up().await;
     let game = GameServer::start();
     let file = ServersFile::new(&format!(
         "[[server]]\nid = \"main\"\naddr = \"{}\"\nconstants = true\n\n\
