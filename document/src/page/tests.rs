@@ -26,6 +26,16 @@ fn minutes(h: &mut History, from: i64, to: i64, state: State) {
     }
 }
 
+/// One observation a minute from `start` on, through `spans` in turn: each a state and the
+/// time it ends at.
+fn spans(h: &mut History, start: i64, spans: &[(State, i64)]) {
+    let mut from = start;
+    for &(state, to) in spans {
+        minutes(h, from, to, state);
+        from = to;
+    }
+}
+
 fn facts() -> PageFacts {
     PageFacts {
         state: State::Online,
@@ -48,21 +58,17 @@ fn server(h: &History, now: i64) -> PageServer {
 fn ninety_bars_end_today_and_days_before_the_history_are_unknown() {
     let mut h = History::new();
     // From 06:00 on day 0 to 12:00 on day 2, an hour offline on day 1.
-    let start = MIDNIGHT + 6 * HOUR;
-    minutes(&mut h, start, MIDNIGHT + 86_400 + 10 * HOUR, State::Online);
-    minutes(
-        &mut h,
-        MIDNIGHT + 86_400 + 10 * HOUR,
-        MIDNIGHT + 86_400 + 11 * HOUR,
-        State::Offline,
-    );
-    minutes(
-        &mut h,
-        MIDNIGHT + 86_400 + 11 * HOUR,
-        MIDNIGHT + 2 * 86_400 + 12 * HOUR,
-        State::Online,
-    );
     let now = MIDNIGHT + 2 * 86_400 + 12 * HOUR;
+    let day_1 = MIDNIGHT + 86_400;
+    spans(
+        &mut h,
+        MIDNIGHT + 6 * HOUR,
+        &[
+            (State::Online, day_1 + 10 * HOUR),
+            (State::Offline, day_1 + 11 * HOUR),
+            (State::Online, now),
+        ],
+    );
     record(&mut h, now, State::Online, Some(10));
     let page = server(&h, now);
     assert_eq!(page.days.len(), DAYS);
@@ -95,11 +101,14 @@ fn ninety_bars_end_today_and_days_before_the_history_are_unknown() {
 fn outages_are_spans_newest_first_and_the_last_is_ongoing() {
     let mut h = History::new();
     let t = MIDNIGHT;
-    minutes(&mut h, t, t + HOUR, State::Online);
-    minutes(&mut h, t + HOUR, t + 2 * HOUR, State::Offline);
-    minutes(&mut h, t + 2 * HOUR, t + 3 * HOUR, State::Maintenance);
-    minutes(&mut h, t + 3 * HOUR, t + 4 * HOUR, State::Online);
-    minutes(&mut h, t + 4 * HOUR, t + 5 * HOUR, State::Offline);
+    let ends = [
+        (State::Online, t + HOUR),
+        (State::Offline, t + 2 * HOUR),
+        (State::Maintenance, t + 3 * HOUR),
+        (State::Online, t + 4 * HOUR),
+        (State::Offline, t + 5 * HOUR),
+    ];
+    spans(&mut h, t, &ends);
     let now = t + 5 * HOUR;
     let page = server(&h, now);
     let got: Vec<_> = page
@@ -122,18 +131,14 @@ fn outages_are_spans_newest_first_and_the_last_is_ongoing() {
 #[test]
 fn maintenance_is_never_downtime() {
     let mut h = History::new();
-    minutes(&mut h, MIDNIGHT, MIDNIGHT + HOUR, State::Online);
-    minutes(
+    spans(
         &mut h,
-        MIDNIGHT + HOUR,
-        MIDNIGHT + 3 * HOUR,
-        State::Maintenance,
-    );
-    minutes(
-        &mut h,
-        MIDNIGHT + 3 * HOUR,
-        MIDNIGHT + 4 * HOUR + 60,
-        State::Online,
+        MIDNIGHT,
+        &[
+            (State::Online, MIDNIGHT + HOUR),
+            (State::Maintenance, MIDNIGHT + 3 * HOUR),
+            (State::Online, MIDNIGHT + 4 * HOUR + 60),
+        ],
     );
     let page = server(&h, MIDNIGHT + 4 * HOUR);
     assert_eq!(page.uptime.h24, Some(100.0));
@@ -179,13 +184,11 @@ fn incidents_are_bounded_to_fourteen_days_and_twenty() {
     assert!(page.incidents.iter().all(|i| i.state == State::Offline));
     // Only spans ending within the window survive even when few are kept.
     let mut old = History::new();
-    minutes(&mut old, MIDNIGHT, MIDNIGHT + HOUR, State::Offline);
-    minutes(
-        &mut old,
-        MIDNIGHT + HOUR,
-        MIDNIGHT + 2 * HOUR,
-        State::Online,
-    );
+    let ends = [
+        (State::Offline, MIDNIGHT + HOUR),
+        (State::Online, MIDNIGHT + 2 * HOUR),
+    ];
+    spans(&mut old, MIDNIGHT, &ends);
     assert_eq!(server(&old, MIDNIGHT + 2 * HOUR).incidents.len(), 1);
     assert!(
         server(&old, MIDNIGHT + HOUR + INCIDENT_WINDOW_S + 1)
