@@ -1,5 +1,6 @@
 //! Seeding a run: the fixture database and the status key every target serves.
 
+use status_document::headline::Headline;
 use status_document::history::{History, Observation};
 use status_document::keys::history_key;
 use status_document::page::{PageDocument, PageFacts, PageServer, page_key};
@@ -83,13 +84,15 @@ pub fn full_page(now: f64) -> Vec<u8> {
         return Vec::new();
     };
     let facts = PageFacts {
-        state: State::Online,
-        state_reason: None,
+        headline: Headline {
+            state: State::Online,
+            state_reason: None,
+            players: Some(150),
+            max_players: Some(1000),
+            updated_at: now as u64,
+        },
         message: None,
         maintenance_until: None,
-        players: Some(150),
-        max_players: Some(1000),
-        updated_at: now as u64,
         vouched_until: now as u64 + 3600,
     };
     let servers = (0..PAGE_SERVERS).map(|i| {

@@ -6,7 +6,7 @@
 
 pub mod build;
 pub mod freshness;
-mod headline;
+pub mod headline;
 pub mod history;
 pub mod keys;
 pub mod live;

@@ -104,16 +104,17 @@ impl PageServer {
         facts: PageFacts,
         history: PageHistory,
     ) -> PageServer {
+        let h = facts.headline;
         PageServer {
             id,
             name,
-            state: facts.state,
-            state_reason: facts.state_reason,
+            state: h.state,
+            state_reason: h.state_reason,
+            players: h.players,
+            max_players: h.max_players,
+            updated_at: h.updated_at,
             message: facts.message,
             maintenance_until: facts.maintenance_until,
-            players: facts.players,
-            max_players: facts.max_players,
-            updated_at: facts.updated_at,
             vouched_until: facts.vouched_until,
             players_24h: history.players_24h,
             days: history.days,

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use status_document::headline::Headline;
 use status_document::page::{PageFacts, PageHistory};
 use status_document::{
     BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, Mapping, MetaPolicy, State,
@@ -106,35 +107,10 @@ pub struct Refresher {
     notify: Option<Feed>,
     /// The history every write is recorded in.
     history: HistoryLog,
-    /// What the last write published, for the servers index.
-    headline: Option<Headline>,
-    /// What the last write published, for the status page, and whether the fleet has yet
-    /// to take it.
+    /// What the last write published, for the servers index (its headline) and the
+    /// status page, and whether the fleet has yet to take it for the page.
     page_facts: Option<PageFacts>,
     page_facts_new: bool,
-}
-
-/// A published document's headline: what the servers index lists of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Headline {
-    pub state: State,
-    pub state_reason: Option<status_document::StateReason>,
-    pub players: Option<u64>,
-    pub max_players: Option<u64>,
-    /// `updated_at` in whole seconds.
-    pub updated_at: u64,
-}
-
-impl Headline {
-    fn of(document: &StatusDocument) -> Headline {
-        Headline {
-            state: document.state,
-            state_reason: document.state_reason,
-            players: document.players,
-            max_players: document.max_players,
-            updated_at: document.updated_at.max(0.0) as u64,
-        }
-    }
 }
 
 impl Refresher {
@@ -165,7 +141,6 @@ impl Refresher {
             players: None,
             notify: None,
             history,
-            headline: None,
             page_facts: None,
             page_facts_new: false,
         }
@@ -192,7 +167,7 @@ impl Refresher {
 
     /// What the last write published (`None` before it, or after [`Refresher::forget`]).
     pub fn headline(&self) -> Option<&Headline> {
-        self.headline.as_ref()
+        self.page_facts.as_ref().map(|f| &f.headline)
     }
 
     /// This server's news for the status page since the last call: the facts of the last
@@ -207,7 +182,6 @@ impl Refresher {
 
     /// The notifier's, the index's and the page's hook: what was just published.
     fn tell(&mut self, document: &StatusDocument) {
-        self.headline = Some(Headline::of(document));
         let facts = PageFacts::of(document);
         if self.page_facts.as_ref() != Some(&facts) {
             self.page_facts = Some(facts);

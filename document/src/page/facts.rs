@@ -3,21 +3,17 @@
 //! it apart and swaps it into the kept [`PageServer`] without touching the history half.
 
 use super::{MAX_NOTICE_CHARS, PageServer};
-use crate::live::StateReason;
+use crate::headline::{Headline, whole_seconds};
 use crate::schema::StatusDocument;
-use crate::state::State;
 
-/// What the page shows of a server's published document.
+/// What the page shows of a server's published document: its headline (which the
+/// servers index lists too), the operator's notice and how long it is vouched for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageFacts {
-    pub state: State,
-    pub state_reason: Option<StateReason>,
+    pub headline: Headline,
     /// Already bounded to [`MAX_NOTICE_CHARS`].
     pub message: Option<String>,
     pub maintenance_until: Option<f64>,
-    pub players: Option<u64>,
-    pub max_players: Option<u64>,
-    pub updated_at: u64,
     pub vouched_until: u64,
 }
 
@@ -26,30 +22,17 @@ impl PageFacts {
     /// probe until the probe's deadline if that comes first (the reader's own rule, see
     /// [`crate::freshness::vouched_state`]).
     pub fn of(document: &StatusDocument) -> PageFacts {
-        let updated_at = whole(document.updated_at);
-        let by_ttl = updated_at.saturating_add(document.ttl_s);
+        let headline = Headline::of(document);
+        let by_ttl = headline.updated_at.saturating_add(document.ttl_s);
         let by_probe = document
             .game_server
-            .map(|g| whole(g.checked_at).saturating_add(g.deadline_s));
+            .map(|g| whole_seconds(g.checked_at).saturating_add(g.deadline_s));
         PageFacts {
-            state: document.state,
-            state_reason: document.state_reason,
+            headline,
             message: document.message.as_deref().map(bounded_notice),
             maintenance_until: document.maintenance_until.filter(|t| t.is_finite()),
-            players: document.players,
-            max_players: document.max_players,
-            updated_at,
             vouched_until: by_probe.map_or(by_ttl, |p| p.min(by_ttl)),
         }
-    }
-}
-
-/// Whole non-negative seconds of a time (a NaN or negative one is 0: never vouched for).
-fn whole(t: f64) -> u64 {
-    if t.is_finite() && t > 0.0 {
-        t.floor() as u64
-    } else {
-        0
     }
 }
 
@@ -64,13 +47,14 @@ pub fn bounded_notice(message: &str) -> String {
 impl PageServer {
     /// Swaps in new facts (the history half stays as built).
     pub fn set_facts(&mut self, facts: PageFacts) {
-        self.state = facts.state;
-        self.state_reason = facts.state_reason;
+        let h = facts.headline;
+        self.state = h.state;
+        self.state_reason = h.state_reason;
+        self.players = h.players;
+        self.max_players = h.max_players;
+        self.updated_at = h.updated_at;
         self.message = facts.message;
         self.maintenance_until = facts.maintenance_until;
-        self.players = facts.players;
-        self.max_players = facts.max_players;
-        self.updated_at = facts.updated_at;
         self.vouched_until = facts.vouched_until;
     }
 }

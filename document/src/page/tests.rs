@@ -2,6 +2,7 @@
 //! unknown days, the sparkline and the bounds.
 
 use super::*;
+use crate::headline::Headline;
 use crate::history::Observation;
 
 /// 2023-11-14T00:00:00Z, a UTC midnight.
@@ -38,13 +39,15 @@ fn spans(h: &mut History, start: i64, spans: &[(State, i64)]) {
 
 fn facts() -> PageFacts {
     PageFacts {
-        state: State::Online,
-        state_reason: None,
+        headline: Headline {
+            state: State::Online,
+            state_reason: None,
+            players: Some(3),
+            max_players: Some(64),
+            updated_at: MIDNIGHT as u64,
+        },
         message: None,
         maintenance_until: None,
-        players: Some(3),
-        max_players: Some(64),
-        updated_at: MIDNIGHT as u64,
         vouched_until: MIDNIGHT as u64 + 30,
     }
 }
@@ -230,7 +233,7 @@ fn facts_bound_the_notice_and_vouch_to_the_sooner_of_ttl_and_probe() {
         f.message.as_deref().map(|m| m.chars().count()),
         Some(MAX_NOTICE_CHARS)
     );
-    assert_eq!((f.updated_at, f.vouched_until), (1000, 1035));
+    assert_eq!((f.headline.updated_at, f.vouched_until), (1000, 1035));
     let mut page = server(&History::new(), MIDNIGHT);
     page.set_facts(f.clone());
     assert_eq!(page.vouched_until, 1035);

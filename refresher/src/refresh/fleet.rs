@@ -21,7 +21,9 @@ use status_document::servers::IndexEntry;
 use tokio::time::Instant;
 use tracing::{Instrument, Span, warn};
 
-use super::{Headline, RefreshError, Refresher};
+use status_document::headline::Headline;
+
+use super::{RefreshError, Refresher};
 use crate::config::ServerSpec;
 use crate::read::probe::Change;
 use crate::replicas::guard::WriteGuard;

@@ -223,7 +223,6 @@ impl Refresher {
             liveness.forget();
         }
         self.last = None;
-        self.headline = None;
         self.page_facts = None;
         self.page_facts_new = false;
         self.history.forget();

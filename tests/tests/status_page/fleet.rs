@@ -2,6 +2,7 @@
 //! recorded one probe every five minutes over weeks with [`History::record`], and the page's
 //! half is derived from it by [`PageServer::build`] (the document crate's own builder).
 
+use status_document::headline::Headline;
 use status_document::history::{History, Observation};
 use status_document::page::{PageDocument, PageFacts, PageServer};
 use status_document::{ServerId, State, StateReason};
@@ -70,13 +71,15 @@ fn history(now: i64, days: i64, events: &[Event], maintenance_until: Option<f64>
 
 fn facts(now: i64, state: State, reason: Option<StateReason>) -> PageFacts {
     PageFacts {
-        state,
-        state_reason: reason,
+        headline: Headline {
+            state,
+            state_reason: reason,
+            players: Some(137),
+            max_players: Some(500),
+            updated_at: now as u64 - 20,
+        },
         message: None,
         maintenance_until: None,
-        players: Some(137),
-        max_players: Some(500),
-        updated_at: now as u64 - 20,
         // Vouched for well beyond the browser script's run, as a probe every 5 minutes
         // with a deadline of three would be at the start of it.
         vouched_until: now as u64 + 900,

@@ -118,7 +118,7 @@ fn take_news(member: &mut Member) -> bool {
         // Published before any history was written (it could not be read): on the page
         // with every day unknown until it is.
         (None, None) => {
-            let empty = PageHistory::of(&History::new(), facts.updated_at as i64);
+            let empty = PageHistory::of(&History::new(), facts.headline.updated_at as i64);
             member.page = Some(assemble(empty));
         }
     }
