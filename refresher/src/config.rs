@@ -98,6 +98,19 @@ impl fmt::Debug for Database {
     }
 }
 
+/// How documents are built, apart from the interval (which may change live).
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    pub mapping: Mapping,
+    pub meta: MetaPolicy,
+    /// `STATUS_CACHE_TTL`.
+    pub ttl_s: u64,
+    /// `STATUS_STATES` and the message / maintenance-until constants.
+    pub state: StateSettings,
+    /// `STATUS_HISTORY_LAG`: the longest time between two writes of the history.
+    pub history_lag: Duration,
+}
+
 /// The validated configuration.
 ///
 /// `Debug` is derived: every field that holds a secret (the Redis target, the database, the
@@ -111,14 +124,11 @@ pub struct Config {
     /// The database `constants` is read from; `None` without any database setting: the
     /// document then has no constants, and its state comes from the game server alone.
     pub database: Option<Database>,
+    /// How the documents are built from it.
+    pub document: DocumentSettings,
     pub interval: Duration,
-    pub ttl_s: u64,
     pub status_key: String,
     pub interval_key: String,
-    pub meta: MetaPolicy,
-    pub mapping: Mapping,
-    /// `STATUS_STATES` and the message / maintenance-until constants.
-    pub state: StateSettings,
     pub timeout: Duration,
     /// The writer lease's length; `None` when turned off (STATUS_LEASE=0).
     pub lease: Option<Duration>,
@@ -127,8 +137,6 @@ pub struct Config {
     /// The refresh channel; `None` when turned off.
     pub refresh_channel: Option<String>,
     pub min_refresh_gap: Duration,
-    /// `STATUS_HISTORY_LAG`.
-    pub history_lag: Duration,
     pub watch: Watch,
     /// The game servers to publish: the servers file's (`STATUS_SERVERS_FILE`), or the
     /// one the environment describes (`GAME_SERVER_ADDR`, `STATUS_PLAYERS_QUERY`, the
@@ -199,27 +207,30 @@ impl Config {
             database: database.is_some(),
         };
         let servers = servers::parse_servers(&args, defaults, probe, players)?;
-        Ok(Config {
-            redis,
-            redis_tls,
-            database,
-            interval: Duration::from_secs(interval_s),
-            ttl_s,
-            status_key,
-            interval_key,
-            meta,
+        let document = DocumentSettings {
             mapping,
+            meta,
+            ttl_s,
             state,
-            timeout,
-            lease,
-            metrics_addr,
-            refresh_channel,
-            min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
             history_lag: Duration::from_secs(parse_u64(
                 "STATUS_HISTORY_LAG",
                 &args.status_history_lag,
                 0..=3600,
             )?),
+        };
+        Ok(Config {
+            redis,
+            redis_tls,
+            database,
+            document,
+            interval: Duration::from_secs(interval_s),
+            status_key,
+            interval_key,
+            timeout,
+            lease,
+            metrics_addr,
+            refresh_channel,
+            min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
             watch,
             servers,
             notify: notify::parse_notify(&args, timeout)?,

@@ -29,7 +29,7 @@ use crate::read::probe::Liveness;
 use crate::read::watch::binlog::BinlogWatch;
 use crate::read::watch::poll::PollWatch;
 use crate::refresh::fleet::Fleet;
-use crate::refresh::{DocumentSettings, Refresher, warn_if_outlives_ttl};
+use crate::refresh::{Refresher, warn_if_outlives_ttl};
 use crate::replicas::guard::WriteGuard;
 use crate::replicas::lease::{Lease, replica_token};
 use crate::replicas::nudge::Trigger;
@@ -122,17 +122,17 @@ fn log_start(config: &Config, token: &str) {
         db_ssl_mode = %config.database.as_ref().map_or("-".to_owned(), |d| d.tls.mode.to_string()),
         redis_tls_files = ?config.redis_tls.files,
         interval_s = config.interval.as_secs(),
-        ttl_s = config.ttl_s,
+        ttl_s = config.document.ttl_s,
         key = %config.status_key,
         interval_key = %config.interval_key,
-        meta = %config.meta,
-        mapping = %config.mapping,
+        meta = %config.document.meta,
+        mapping = %config.document.mapping,
         timeout_s = config.timeout.as_secs_f64(),
         lease_s = config.lease.map_or(0.0, |l| l.as_secs_f64()),
         metrics_addr = config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
         refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
         min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
-        history_lag_s = config.history_lag.as_secs(),
+        history_lag_s = config.document.history_lag.as_secs(),
         watch = %config.watch,
         servers = config.servers.list.len(),
         group = config.servers.group_name(),
@@ -153,7 +153,7 @@ fn warn_about_timing(config: &Config) -> u32 {
     if !config.ignored.is_empty() {
         warn!(ignored = ?config.ignored, "DATABASE_URL is set; these DB_* settings are ignored");
     }
-    warn_if_outlives_ttl(config.interval, config.ttl_s);
+    warn_if_outlives_ttl(config.interval, config.document.ttl_s);
     let calls = MAX_CALLS_PER_CYCLE
         + if config.servers.list.iter().any(|s| s.players.is_some()) {
             PLAYERS_CALLS
@@ -187,13 +187,6 @@ fn lease_name(config: &Config) -> String {
 /// One refresher per server, with the probe and the players query as configured, in one
 /// fleet with the servers index.
 fn fleet(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Fleet {
-    let settings = DocumentSettings {
-        mapping: config.mapping.clone(),
-        meta: config.meta.clone(),
-        ttl_s: config.ttl_s,
-        state: config.state.clone(),
-        history_lag: config.history_lag,
-    };
     let mut members = Vec::with_capacity(config.servers.list.len());
     for spec in &config.servers.list {
         let source = match (&spec.constants, &config.database) {
@@ -209,7 +202,7 @@ fn fleet(config: &Config, primary: &Primary, metrics: &Arc<Metrics>) -> Fleet {
         let refresher = Refresher::new(
             source,
             sink,
-            settings.clone(),
+            config.document.clone(),
             config.interval,
             Arc::clone(metrics),
         )

@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use status_document::headline::Headline;
 use status_document::page::{PageFacts, PageHistory};
 use status_document::{
-    BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, Mapping, MetaPolicy, State,
-    StateSettings, StatusDocument, build, without_constants,
+    BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, State, StatusDocument, build,
+    without_constants,
 };
 use tracing::{info, warn};
 
 use crate::clock::unix_now;
+use crate::config::DocumentSettings;
 use crate::published::{Feed, Observed};
 use crate::read::db::{Source, SourceError};
 use crate::read::probe::Liveness;
@@ -63,18 +64,6 @@ pub struct Refreshed {
     pub rows: usize,
     pub bytes: usize,
     pub warnings: usize,
-}
-
-/// How documents are built, apart from the interval (which may change live).
-#[derive(Debug, Clone)]
-pub struct DocumentSettings {
-    pub mapping: Mapping,
-    pub meta: MetaPolicy,
-    pub ttl_s: u64,
-    /// `STATUS_STATES` and the message / maintenance-until constants.
-    pub state: StateSettings,
-    /// `STATUS_HISTORY_LAG`: the longest time between two writes of the history.
-    pub history_lag: Duration,
 }
 
 /// What the last successful cycle built: the base for the writes between reads.

@@ -12,9 +12,9 @@ fn parts_make_a_database() {
     assert_eq!(c.database.as_ref().unwrap().opts.ip_or_hostname(), "h");
     assert_eq!(c.database.as_ref().unwrap().opts.db_name(), Some("game"));
     assert_eq!(c.interval, Duration::from_secs(600));
-    assert_eq!((c.ttl_s, c.timeout), (900, Duration::from_secs(5)));
-    assert_eq!(c.meta, MetaPolicy::All);
-    assert_eq!(c.mapping, Mapping::default());
+    assert_eq!((c.document.ttl_s, c.timeout), (900, Duration::from_secs(5)));
+    assert_eq!(c.document.meta, MetaPolicy::All);
+    assert_eq!(c.document.mapping, Mapping::default());
     assert!(!c.once);
 }
 

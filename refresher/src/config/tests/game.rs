@@ -7,7 +7,7 @@ fn no_game_server_address_means_no_probe_and_no_players() {
     let c = config(&PARTS).unwrap();
     assert_eq!((&c.first().probe, &c.first().players), (&None, &None));
     assert_eq!(c.first().id.as_str(), "default");
-    assert_eq!(c.state.max_players_constant, None);
+    assert_eq!(c.document.state.max_players_constant, None);
 }
 
 #[test]
@@ -98,7 +98,10 @@ fn players_settings() {
         "SELECT COUNT(*) FROM characters WHERE online = 1"
     );
     assert_eq!(players.interval, Duration::from_secs(15));
-    assert_eq!(c.state.max_players_constant.as_deref(), Some("MaxOnline"));
+    assert_eq!(
+        c.document.state.max_players_constant.as_deref(),
+        Some("MaxOnline")
+    );
 
     for (flag, value, variable) in [
         (

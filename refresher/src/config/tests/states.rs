@@ -5,8 +5,8 @@ use super::*;
 #[test]
 fn state_settings_default_and_configured() {
     let c = config(&PARTS).unwrap();
-    assert_eq!(c.state, StateSettings::default());
-    assert_eq!(c.state.states.to_string(), "1:online,0:offline");
+    assert_eq!(c.document.state, StateSettings::default());
+    assert_eq!(c.document.state.states.to_string(), "1:online,0:offline");
     let c = config_with_parts(&[
         "--status-states",
         " 1:online, 0:offline ,2:maintenance",
@@ -17,21 +17,21 @@ fn state_settings_default_and_configured() {
     ])
     .unwrap();
     assert_eq!(
-        c.state.states.to_string(),
+        c.document.state.states.to_string(),
         "1:online,0:offline,2:maintenance"
     );
     assert_eq!(
-        c.state.message_constant.as_deref(),
+        c.document.state.message_constant.as_deref(),
         Some("MaintenanceMessage")
     );
     assert_eq!(
-        c.state.maintenance_until_constant.as_deref(),
+        c.document.state.maintenance_until_constant.as_deref(),
         Some("MaintenanceUntil")
     );
     // An empty mapping is allowed: every value is then `unknown`, never `online`.
     let c = config_with_parts(&["--status-states", ""]).unwrap();
     assert_eq!(
-        c.state.states.state_for(Some(1.0)),
+        c.document.state.states.state_for(Some(1.0)),
         status_document::State::Unknown
     );
 }
