@@ -43,27 +43,24 @@ pub enum Failure {
 }
 
 /// Both SDKs' error enums have the same variants under their own types: one mapping for
-/// each build's `api.rs`, written once.
+/// each build's `api.rs`, written once. Each variant keeps its name; `Other` keeps the
+/// host's words.
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_macros))]
 macro_rules! failure_from {
     ($redis:ident, $key_value:ident) => {
-        fn redis_failure(error: $redis) -> $crate::spin_store::Failure {
+        $crate::spin_store::failure_from!(
+            redis_failure: $redis => InvalidAddress, TooManyConnections, TypeError
+        );
+        $crate::spin_store::failure_from!(
+            key_value_failure: $key_value => StoreTableFull, NoSuchStore, AccessDenied
+        );
+    };
+    ($name:ident: $error:ident => $($variant:ident),*) => {
+        fn $name(error: $error) -> $crate::spin_store::Failure {
             use $crate::spin_store::Failure;
             match error {
-                $redis::InvalidAddress => Failure::InvalidAddress,
-                $redis::TooManyConnections => Failure::TooManyConnections,
-                $redis::TypeError => Failure::TypeError,
-                $redis::Other(message) => Failure::Other(message),
-            }
-        }
-
-        fn key_value_failure(error: $key_value) -> $crate::spin_store::Failure {
-            use $crate::spin_store::Failure;
-            match error {
-                $key_value::StoreTableFull => Failure::StoreTableFull,
-                $key_value::NoSuchStore => Failure::NoSuchStore,
-                $key_value::AccessDenied => Failure::AccessDenied,
-                $key_value::Other(message) => Failure::Other(message),
+                $($error::$variant => Failure::$variant,)*
+                $error::Other(message) => Failure::Other(message),
             }
         }
     };
