@@ -11,8 +11,12 @@ use crate::context::Context;
 use crate::costs_and_freshness;
 use crate::kv::Kv;
 use crate::mysql::Admin;
-use crate::targets::{INDEX_SERVERS, PAGE_SERVERS};
 use crate::unix_now;
+
+/// Servers on the page `reader-page` serves: the size bound is for five.
+pub const PAGE_SERVERS: usize = 5;
+/// Servers in the index `reader-servers` serves: the fleet.
+pub const INDEX_SERVERS: usize = 1000;
 
 /// Seconds until the document is due for its next refresh: the reader's max-age, which the
 /// front cache honours.

@@ -20,10 +20,6 @@ pub const HISTORY_PATH: &str = "/server/status/history";
 pub const SERVERS_PATH: &str = "/servers";
 /// The status page, measured beside [`PATH`] on the same reader.
 pub const PAGE_PATH: &str = "/status";
-/// Servers on the page `reader-page` serves (seed.rs): the size bound is for five.
-pub const PAGE_SERVERS: usize = 5;
-/// Servers in the index `reader-servers` serves (seed.rs): the fleet.
-pub const INDEX_SERVERS: usize = 1000;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -39,10 +35,10 @@ pub enum Kind {
     /// The same reader serving `/server/status/history` from a full-size
     /// history: its req/s as a share of `/server/status`'s, same run.
     ReaderHistory,
-    /// The same reader serving `/servers` from an index of [`INDEX_SERVERS`] servers: its
+    /// The same reader serving `/servers` from an index of [`INDEX_SERVERS`](crate::seed::INDEX_SERVERS) servers: its
     /// req/s as a share of `/server/status`'s, same run.
     ReaderServers,
-    /// The same reader rendering `/status` from a page of [`PAGE_SERVERS`] servers with 30
+    /// The same reader rendering `/status` from a page of [`PAGE_SERVERS`](crate::seed::PAGE_SERVERS) servers with 30
     /// days of history each: its req/s as a share of `/server/status`'s (goal ≥ 0.5×).
     ReaderPage,
     /// The reader of an older checkout (`--reader-before DIR`), same host, same load: the
