@@ -37,9 +37,9 @@ mod watch_mode;
 pub use args::ServiceAction;
 pub use args::{Args, Command, VERSION, flag_for};
 pub use file::{ConfigFileError, flags_from_file, with_file};
-pub use live::RefreshNowConfig;
+pub use live::{LiveSettings, RefreshNowConfig};
 pub use notify::{Kind, Lang, NotifySettings, OUTBOX_TTL_S, Secret, Target};
-pub use sentinel::{DEFAULT_REDIS_URL, RedisTarget, SentinelSettings};
+pub use sentinel::{DEFAULT_REDIS_URL, Redis, RedisTarget, SentinelSettings};
 pub use servers::{Constants, DEFAULT_CONSTANTS_TABLE, ServerSpec, Servers};
 pub use states::MAX_CONSTANT_NAME_CHARS;
 pub use tls::{DbTls, RedisTls, SslMode};
@@ -117,10 +117,7 @@ pub struct DocumentSettings {
 /// TLS material) prints itself redacted, so `{config:?}` is safe to log.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `REDIS_URL`, or the Sentinel settings (printing it hides the password).
-    pub redis: RedisTarget,
-    /// REDIS_CA_CERT, REDIS_CLIENT_CERT, REDIS_CLIENT_KEY (contents never printed).
-    pub redis_tls: RedisTls,
+    pub redis: Redis,
     /// The database `constants` is read from; `None` without any database setting: the
     /// document then has no constants, and its state comes from the game server alone.
     pub database: Option<Database>,
@@ -134,10 +131,8 @@ pub struct Config {
     pub lease: Option<Duration>,
     /// Where /health and /metrics are served; `None` when turned off.
     pub metrics_addr: Option<SocketAddr>,
-    /// The refresh channel; `None` when turned off.
-    pub refresh_channel: Option<String>,
-    pub min_refresh_gap: Duration,
-    pub watch: Watch,
+    /// What asks for a refresh besides the interval, and how often it may.
+    pub live: LiveSettings,
     /// The game servers to publish: the servers file's (`STATUS_SERVERS_FILE`), or the
     /// one the environment describes (`GAME_SERVER_ADDR`, `STATUS_PLAYERS_QUERY`, the
     /// database's `constants`), id `default`. Never empty.
@@ -180,7 +175,7 @@ impl Config {
         let mapping = Mapping::with_overrides(&args.status_mapping)
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
-        let (redis, redis_tls) = sentinel::parse_redis(&args)?;
+        let redis = sentinel::parse_redis(&args)?;
         let (database, ignored) = match database::database_asked_for(&args) {
             true => {
                 let (database, ignored) = database::parse_database(&args)?;
@@ -220,7 +215,6 @@ impl Config {
         };
         Ok(Config {
             redis,
-            redis_tls,
             database,
             document,
             interval: Duration::from_secs(interval_s),
@@ -229,9 +223,11 @@ impl Config {
             timeout,
             lease,
             metrics_addr,
-            refresh_channel,
-            min_refresh_gap: live::parse_gap(&args.status_min_refresh_gap)?,
-            watch,
+            live: LiveSettings {
+                channel: refresh_channel,
+                min_gap: live::parse_gap(&args.status_min_refresh_gap)?,
+                watch,
+            },
             servers,
             notify: notify::parse_notify(&args, timeout)?,
             once: args.once,

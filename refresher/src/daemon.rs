@@ -61,13 +61,13 @@ const PLAYERS_CALLS: u32 = 2;
 /// Runs the refresher with a validated configuration. Errors are start-up failures.
 pub async fn run(config: Config) -> anyhow::Result<Exit> {
     let mut shutdown = Shutdown::install().context("installing signal handlers")?;
-    crate::redis_call::note_tls(config.redis.url().unwrap_or(""));
+    crate::redis_call::note_tls(config.redis.target.url().unwrap_or(""));
     let token = replica_token();
     log_start(&config, &token);
     let calls = warn_about_timing(&config);
 
     // The URL was validated with the same parser; a failure here names no secret either.
-    let primary = Primary::new(&config.redis, &config.redis_tls, config.timeout)
+    let primary = Primary::new(&config.redis, config.timeout)
         .map_err(|e| anyhow::anyhow!("cannot use REDIS_URL: {:?} error", e.kind()))?;
     let lease = config.lease.map(|duration| {
         Lease::new(
@@ -117,10 +117,10 @@ fn log_start(config: &Config, token: &str) {
     let first = config.first();
     info!(
         version = env!("CARGO_PKG_VERSION"),
-        redis = %config.redis,
+        redis = %config.redis.target,
         database = config.database.as_ref().map_or("none (the game server alone)", |d| d.display.as_str()),
         db_ssl_mode = %config.database.as_ref().map_or("-".to_owned(), |d| d.tls.mode.to_string()),
-        redis_tls_files = ?config.redis_tls.files,
+        redis_tls_files = ?config.redis.tls.files,
         interval_s = config.interval.as_secs(),
         ttl_s = config.document.ttl_s,
         key = %config.status_key,
@@ -130,10 +130,10 @@ fn log_start(config: &Config, token: &str) {
         timeout_s = config.timeout.as_secs_f64(),
         lease_s = config.lease.map_or(0.0, |l| l.as_secs_f64()),
         metrics_addr = config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
-        refresh_channel = config.refresh_channel.as_deref().unwrap_or(""),
-        min_refresh_gap_s = config.min_refresh_gap.as_secs_f64(),
+        refresh_channel = config.live.channel.as_deref().unwrap_or(""),
+        min_refresh_gap_s = config.live.min_gap.as_secs_f64(),
         history_lag_s = config.document.history_lag.as_secs(),
-        watch = %config.watch,
+        watch = %config.live.watch,
         servers = config.servers.list.len(),
         group = config.servers.group_name(),
         game_server_addrs = first.probe.as_ref().map_or(0, |p| p.addrs.len()),
@@ -338,7 +338,7 @@ async fn serve(
         lease,
         metrics,
         trigger,
-        config.min_refresh_gap,
+        config.live.min_gap,
         sources,
     );
     daemon.run(shutdown).await;
@@ -358,13 +358,13 @@ async fn serve(
 
 /// The refresh channel and the change watcher, as configured (none runs yet).
 fn nudge_sources(config: &Config, trigger: &Trigger, primary: &Primary) -> Sources {
-    let subscription = config.refresh_channel.as_ref().map(|channel| Subscription {
+    let subscription = config.live.channel.as_ref().map(|channel| Subscription {
         primary: primary.clone(),
         channel: channel.clone(),
         timeout: config.timeout,
     });
     // Watching needs the database; the configuration refuses a watch without one.
-    let watcher = match (&config.watch, &config.database) {
+    let watcher = match (&config.live.watch, &config.database) {
         (Watch::Interval, _) | (_, None) => Watcher::None,
         (Watch::Binlog, Some(database)) => Watcher::Binlog(BinlogWatch {
             opts: database.opts.clone(),

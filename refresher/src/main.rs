@@ -100,14 +100,13 @@ fn refresh_now_main(config: RefreshNowConfig) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    status_refresher::note_tls(config.redis.url().unwrap_or(""));
+    status_refresher::note_tls(config.redis.target.url().unwrap_or(""));
     // Behind Sentinel the nudge goes to the primary named now, where the refresher listens.
     let client = runtime.block_on(async {
-        let primary =
-            Primary::new(&config.redis, &config.redis_tls, config.timeout).map_err(|e| {
-                let e = format!("cannot use REDIS_URL: {:?} error", e.kind());
-                (ExitCode::from(EXIT_CONFIG), e)
-            })?;
+        let primary = Primary::new(&config.redis, config.timeout).map_err(|e| {
+            let e = format!("cannot use REDIS_URL: {:?} error", e.kind());
+            (ExitCode::from(EXIT_CONFIG), e)
+        })?;
         (primary.client().await).map_err(|e| (ExitCode::FAILURE, e.to_string()))
     });
     let client = match client {

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use super::{Args, ConfigError, RedisTarget, Watch, parse_key, parse_seconds, parse_timeout};
+use super::{
+    Args, ConfigError, Redis, Watch, parse_key, parse_seconds, parse_timeout, positive_seconds,
+    read,
+};
 use status_document::keys::refresh_channel;
 
 /// Shortest `STATUS_MIN_REFRESH_GAP`: the gap is what bounds the database's load under a
@@ -39,12 +42,22 @@ pub(super) fn parse_watch(raw: &str) -> Result<Watch, ConfigError> {
         .map_err(|e| ConfigError::new("STATUS_WATCH", e.to_string()))
 }
 
+/// What asks for a refresh besides the interval, and how often it may.
+#[derive(Clone, Debug)]
+pub struct LiveSettings {
+    /// `STATUS_REFRESH_CHANNEL`; `None` when turned off.
+    pub channel: Option<String>,
+    /// `STATUS_MIN_REFRESH_GAP`: nudges coalesce to at most one refresh per gap.
+    pub min_gap: Duration,
+    /// `STATUS_WATCH`.
+    pub watch: Watch,
+}
+
 /// What `refresh-now` needs: Redis, the keys, and its own timeouts (no database).
 #[derive(Clone)]
 pub struct RefreshNowConfig {
     /// `REDIS_URL` or the Sentinel settings: `refresh-now` publishes on the primary.
-    pub redis: RedisTarget,
-    pub redis_tls: super::RedisTls,
+    pub redis: Redis,
     pub status_key: String,
     pub channel: String,
     pub timeout: Duration,
@@ -67,20 +80,15 @@ impl RefreshNowConfig {
                 )
             })?;
         // Not an environment variable: the error names the flag alone.
-        let wait_for = parse_seconds(
-            "--wait-timeout",
-            wait_timeout,
-            |s| s > 0.0 && s <= MAX_WAIT_S,
-            &format!("seconds greater than 0 and at most {MAX_WAIT_S}"),
-        )
+        let wait_for = read("--wait-timeout", wait_timeout, |s, got| {
+            positive_seconds(s, MAX_WAIT_S, got)
+        })
         .map_err(|e| ConfigError {
             flag: "wait-timeout".into(),
             ..e
         })?;
-        let (redis, redis_tls) = super::sentinel::parse_redis(args)?;
         Ok(RefreshNowConfig {
-            redis,
-            redis_tls,
+            redis: super::sentinel::parse_redis(args)?,
             status_key,
             channel,
             timeout: parse_timeout(&args.status_timeout)?,

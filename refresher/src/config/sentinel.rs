@@ -94,8 +94,18 @@ impl fmt::Debug for RedisTarget {
     }
 }
 
+/// The Redis the refresher (and `refresh-now`) talks to: where, and how.
+#[derive(Clone, Debug)]
+pub struct Redis {
+    /// `REDIS_URL`, or the Sentinel settings (printing it hides the password).
+    pub target: RedisTarget,
+    /// REDIS_CA_CERT, REDIS_CLIENT_CERT, REDIS_CLIENT_KEY (contents never printed); for
+    /// `REDIS_URL=rediss://` only.
+    pub tls: RedisTls,
+}
+
 /// The Redis settings: where, and the TLS files (for `REDIS_URL=rediss://` only).
-pub(super) fn parse_redis(args: &Args) -> Result<(RedisTarget, RedisTls), ConfigError> {
+pub(super) fn parse_redis(args: &Args) -> Result<Redis, ConfigError> {
     let sentinels = non_empty(&args.redis_sentinels);
     let master = non_empty(&args.redis_sentinel_master);
     let username = non_empty(&args.redis_username);
@@ -112,7 +122,8 @@ pub(super) fn parse_redis(args: &Args) -> Result<(RedisTarget, RedisTls), Config
             )?;
             let url = parse_redis_url(args.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL))?;
             let tls = parse_redis_tls(args, &url)?;
-            return Ok((RedisTarget::Url(url), tls));
+            let target = RedisTarget::Url(url);
+            return Ok(Redis { target, tls });
         }
         (Some(_), None) => {
             return Err(ConfigError::new(
@@ -138,19 +149,21 @@ pub(super) fn parse_redis(args: &Args) -> Result<(RedisTarget, RedisTls), Config
              failovers)",
         ));
     }
-    for (variable, value) in [
-        ("REDIS_CA_CERT", &args.redis_ca_cert),
-        ("REDIS_CLIENT_CERT", &args.redis_client_cert),
-        ("REDIS_CLIENT_KEY", &args.redis_client_key),
-    ] {
-        if non_empty(value).is_some() {
-            return Err(ConfigError::new(
-                variable,
-                "is set, but TLS through Sentinel is not supported: use REDIS_URL=rediss://... \
-                 (a managed service's primary endpoint follows failovers by itself)",
-            ));
-        }
-    }
+    none_set(
+        &[
+            ("REDIS_CA_CERT", non_empty(&args.redis_ca_cert).is_some()),
+            (
+                "REDIS_CLIENT_CERT",
+                non_empty(&args.redis_client_cert).is_some(),
+            ),
+            (
+                "REDIS_CLIENT_KEY",
+                non_empty(&args.redis_client_key).is_some(),
+            ),
+        ],
+        "is set, but TLS through Sentinel is not supported: use REDIS_URL=rediss://... (a \
+         managed service's primary endpoint follows failovers by itself)",
+    )?;
     if master.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(ConfigError::new(
             "REDIS_SENTINEL_MASTER",
@@ -163,7 +176,10 @@ pub(super) fn parse_redis(args: &Args) -> Result<(RedisTarget, RedisTls), Config
         username: username.map(str::to_owned),
         password: password.map(str::to_owned),
     };
-    Ok((RedisTarget::Sentinel(settings), RedisTls::default()))
+    Ok(Redis {
+        target: RedisTarget::Sentinel(settings),
+        tls: RedisTls::default(),
+    })
 }
 
 /// `host:port,host:port,...` (a port may be left out: 26379).
@@ -215,7 +231,8 @@ mod tests {
     fn parse(extra: &[&str]) -> Result<(RedisTarget, RedisTls), ConfigError> {
         let mut argv = vec!["status-refresher"];
         argv.extend_from_slice(extra);
-        parse_redis(&Args::try_parse_from(argv).expect("clap accepts strings"))
+        let redis = parse_redis(&Args::try_parse_from(argv).expect("clap accepts strings"))?;
+        Ok((redis.target, redis.tls))
     }
 
     fn error(extra: &[&str]) -> ConfigError {

@@ -33,7 +33,7 @@ use redis::{Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Red
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
-use crate::config::{RedisTarget, RedisTls, SentinelSettings};
+use crate::config::{Redis, RedisTarget, RedisTls, SentinelSettings};
 use crate::redis_call::{RedisCallError, bounded};
 
 /// Reconnection attempts the manager makes per failed call; our own backoff does the rest.
@@ -97,14 +97,10 @@ impl Primary {
     /// Prepares the connection without opening it (that happens on first use). Must be
     /// called inside the Tokio runtime. Fails only on a URL that does not parse, which the
     /// configuration has already ruled out.
-    pub fn new(
-        target: &RedisTarget,
-        tls: &RedisTls,
-        timeout: Duration,
-    ) -> Result<Primary, redis::RedisError> {
-        let inner = match target {
+    pub fn new(redis: &Redis, timeout: Duration) -> Result<Primary, redis::RedisError> {
+        let inner = match &redis.target {
             RedisTarget::Url(url) => {
-                let client = client(url, tls)?;
+                let client = client(url, &redis.tls)?;
                 let manager = new_manager(client.clone(), timeout)?;
                 Inner::Fixed { client, manager }
             }

@@ -121,7 +121,7 @@ fn redis_tls_files_are_read_at_start_and_named_when_wrong() {
         ],
     )
     .unwrap();
-    assert!(c.redis_tls.certificates().is_some());
+    assert!(c.redis.tls.certificates().is_some());
     assert!(
         !format!("{c:?}").contains("MIIBAA"),
         "contents never printed"
@@ -161,7 +161,8 @@ fn redis_tls_files_are_read_at_start_and_named_when_wrong() {
     assert!(
         tls("rediss://h", &[])
             .unwrap()
-            .redis_tls
+            .redis
+            .tls
             .certificates()
             .is_none()
     );
