@@ -276,11 +276,8 @@ fn notifiers(
         member.refresher.set_notify(Some(feed));
         let key = member.refresher.status_key().to_owned();
         let outbox = outbox(&key, primary, lease);
-        let mut settings = settings.clone();
-        if named {
-            settings.server = Some(member.spec.name.clone());
-        }
-        tasks.push(start_notifier(&settings, outbox, metrics, rx)?);
+        let server = named.then(|| member.spec.name.clone());
+        tasks.push(start_notifier(settings, server, outbox, metrics, rx)?);
     }
     Ok(tasks)
 }
@@ -298,20 +295,22 @@ fn outbox(status_key: &str, primary: &Primary, lease: Option<&Lease>) -> Outbox 
 /// Starts the notifier's task, reading what the refresh cycle publishes from `feed`.
 fn start_notifier(
     settings: &NotifySettings,
+    server: Option<String>,
     outbox: Outbox,
     metrics: &Arc<Metrics>,
     feed: watch::Receiver<Option<Observed>>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let http = Http::new(settings)?;
     info!(
-        server = settings.server.as_deref().unwrap_or(""),
+        server = server.as_deref().unwrap_or(""),
         targets = ?settings.targets,
         hold_s = settings.hold.as_secs(),
         max_per_hour = settings.max_per_hour,
         ca_cert = ?settings.ca_path,
         "notifications on"
     );
-    let notifier = Notifier::new(settings.clone(), http, outbox, Arc::clone(metrics), feed);
+    let notifier =
+        Notifier::new(settings.clone(), http, outbox, Arc::clone(metrics), feed).for_server(server);
     Ok(tokio::spawn(notifier.run()))
 }
 

@@ -107,9 +107,6 @@ pub struct NotifySettings {
     pub give_up: Duration,
     /// Each request's deadline (STATUS_TIMEOUT).
     pub timeout: Duration,
-    /// The server's name, put before every line when the refresher publishes several (or
-    /// a servers file's one): a channel shared by many servers must say which one.
-    pub server: Option<String>,
 }
 
 /// Reads the `STATUS_NOTIFY*` settings; `None` when `STATUS_NOTIFY` is unset or empty.
@@ -161,7 +158,6 @@ pub fn parse_notify(args: &Args, timeout: Duration) -> Result<Option<NotifySetti
         link,
         give_up: Duration::from_secs(give_up),
         timeout,
-        server: None,
     }))
 }
 

@@ -73,6 +73,9 @@ impl Stored {
 
 pub struct Notifier {
     settings: NotifySettings,
+    /// The server's name, put before every line when the refresher publishes several (or
+    /// a servers file's one): a channel shared by many servers must say which one.
+    server: Option<String>,
     http: Http,
     outbox: Outbox,
     metrics: Arc<Metrics>,
@@ -92,12 +95,20 @@ impl Notifier {
     ) -> Notifier {
         Notifier {
             settings,
+            server: None,
             http,
             outbox,
             metrics,
             feed,
             rejected: HashMap::new(),
         }
+    }
+
+    /// Puts `server` (its name, when the refresher publishes several) before every line, as
+    /// [`Text::for_server`] does.
+    pub fn for_server(mut self, server: Option<String>) -> Notifier {
+        self.server = server;
+        self
     }
 
     /// Runs until the feed's sender is dropped.
@@ -219,8 +230,7 @@ impl Notifier {
     /// One message per target, with ids stable for this incident.
     fn queue(&self, stored: &mut Stored, announcement: Announcement, now: f64) {
         let incident = incident_id(&announcement);
-        let text = message::render(&announcement, self.settings.lang)
-            .for_server(self.settings.server.as_deref());
+        let text = self.text(&announcement);
         info!(
             event = text.event,
             incident = %incident,
@@ -243,6 +253,11 @@ impl Notifier {
                     .record_notify(&old.target, NotifyResult::GaveUp);
             }
         }
+    }
+
+    /// What `announcement` says, in the configured language, for this server.
+    fn text(&self, announcement: &Announcement) -> Text {
+        message::render(announcement, self.settings.lang).for_server(self.server.as_deref())
     }
 
     fn give_up_old(&self, stored: &mut Stored, now: f64) -> bool {
@@ -271,8 +286,7 @@ impl Notifier {
     /// to try again.
     async fn attempt(&mut self, p: &Pending) -> Option<f64> {
         let target = self.settings.targets.iter().find(|t| t.name == p.target)?;
-        let text = message::render(&p.announcement, self.settings.lang)
-            .for_server(self.settings.server.as_deref());
+        let text = self.text(&p.announcement);
         let answer = self
             .http
             .post(request(
