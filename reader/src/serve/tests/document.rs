@@ -41,6 +41,15 @@ fn fresh_document_with_cache_headers() {
     assert_eq!(v["rates"]["exp"], 3.0);
 }
 
+/// The answers made from the one stored document, each showing the players where it can:
+/// the JSON, the one word, the badge and shields.io's endpoint.
+const FROM_THE_DOCUMENT: [&str; 4] = [
+    "/server/status",
+    "/server/status/simple",
+    "/server/status/badge.svg?show=players",
+    "/server/status/shields.json?show=players",
+];
+
 #[test]
 fn with_a_probe_max_age_follows_the_next_probe() {
     // Table read at T0 (next refresh due at T0 + 600); the probe wrote at T0 + 50, every
@@ -48,12 +57,7 @@ fn with_a_probe_max_age_follows_the_next_probe() {
     let stored = live_document(State::Online, &live(probe(true, T0 + 50.0, 10), Some(150)));
     let s = MemoryStore::default().with("k", &stored, 900);
     let want = "public, max-age=7, stale-while-revalidate=10, stale-if-error=86400";
-    for target in [
-        "/server/status",
-        "/server/status/simple",
-        "/server/status/badge.svg?show=players",
-        "/server/status/shields.json",
-    ] {
+    for target in FROM_THE_DOCUMENT {
         let r = ask(&s, "GET", target, T0 + 53.0);
         assert_eq!(r.status, 200, "{target}");
         assert_eq!(r.header("cache-control"), Some(want), "{target}");
@@ -106,12 +110,7 @@ fn every_probe_write_has_its_own_tag() {
     assert_ne!(tags[0], tags[1]);
     assert_ne!(tags[1], tags[2], "a new players count (players_at moved)");
 
-    for target in [
-        "/server/status",
-        "/server/status/simple",
-        "/server/status/badge.svg?show=players",
-        "/server/status/shields.json?show=players",
-    ] {
+    for target in FROM_THE_DOCUMENT {
         let before = MemoryStore::default().with("k", &first, 900);
         let old = ask(&before, "GET", target, T0 + 51.0);
         let old_tag = old.header("etag").unwrap().to_owned();
