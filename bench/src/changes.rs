@@ -28,7 +28,7 @@ mod render;
 mod statements;
 
 pub use latency::Outcome;
-pub use render::{ChangesReport, ModeRow};
+pub use render::{ChangesReport, Measured, ModeRow};
 pub use statements::Counts;
 
 /// `STATUS_UPDATE_INTERVAL` of the interval mode while its latency is measured.
@@ -255,8 +255,8 @@ pub async fn run(options: Options, request: Request) -> anyhow::Result<ChangesRe
     }
     let _ = setup.admin.drop_database(&setup.ctx.database).await;
     let mut run = setup.finish().await?;
-    let (rows, per_refresh, idle_s) = measured?;
-    if per_refresh.is_none() {
+    let measured = measured?;
+    if measured.per_refresh.is_none() {
         run.notes.push(
             "no refresh was counted in the interval or nudge runs, so statements per refresh \
              (and the per-hour column) are unknown"
@@ -266,21 +266,18 @@ pub async fn run(options: Options, request: Request) -> anyhow::Result<ChangesRe
     Ok(ChangesReport {
         run,
         changes: options.changes,
-        idle_s,
-        per_refresh,
-        rows,
+        measured,
     })
 }
 
-/// The fixture, each lane's changes, then the idle window: the rows, statements per full
-/// refresh and the idle window's length.
+/// The fixture, each lane's changes, then the idle window.
 async fn measure(
     ctx: &Context,
     lanes: &[Lane],
     admin: &mut Admin,
     kv: &mut Kv,
     options: &Options,
-) -> anyhow::Result<(Vec<ModeRow>, Option<f64>, f64)> {
+) -> anyhow::Result<Measured> {
     admin.create_demo(&ctx.database).await?;
     for lane in lanes {
         lane.create_user(admin).await?;
@@ -317,7 +314,11 @@ async fn measure(
             });
         }
     }
-    Ok((rows, per_refresh, idle_s))
+    Ok(Measured {
+        rows,
+        per_refresh,
+        idle_s,
+    })
 }
 
 /// One lane's changes with its own refresher and reader-host, both stopped on return.

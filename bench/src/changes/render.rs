@@ -58,12 +58,20 @@ impl ModeRow {
 pub struct ChangesReport {
     /// Date, machine, command, notes and logs of the run.
     pub run: RunInfo,
+    /// Changes asked of each mode.
     pub changes: u32,
-    /// Length of the idle window, seconds.
-    pub idle_s: f64,
+    pub measured: Measured,
+}
+
+/// What the lanes measured: their changes, then the idle window.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// One per mode.
+    pub rows: Vec<ModeRow>,
     /// Statements one full refresh costs (interval mode's statements / its refreshes).
     pub per_refresh: Option<f64>,
-    pub rows: Vec<ModeRow>,
+    /// Length of the idle window, seconds.
+    pub idle_s: f64,
 }
 
 impl LiveReport for ChangesReport {
@@ -74,9 +82,9 @@ impl LiveReport for ChangesReport {
     fn render(&self) -> String {
         let what = format!(
             "{} modes × {} changes, idle window {:.0} s",
-            self.rows.len(),
+            self.measured.rows.len(),
             self.changes,
-            self.idle_s
+            self.measured.idle_s
         );
         let title = "Changes live: change → visible, and MySQL's idle cost";
         let mut out = self.run.heading(title, &what);
@@ -94,7 +102,7 @@ impl ChangesReport {
             "| mode | change → visible, median | max | failures | MySQL statements/hour at idle |\n\
              |---|--:|--:|--:|--:|\n",
         );
-        for row in &self.rows {
+        for row in &self.measured.rows {
             let (median, max, failures) = match &row.error {
                 Some(_) => ("not measured".into(), "—".into(), "—".into()),
                 None => (
@@ -116,6 +124,7 @@ impl ChangesReport {
 
     fn method(&self, out: &mut String) {
         let per_refresh = self
+            .measured
             .per_refresh
             .map_or_else(|| "unknown".into(), |n| format!("{n:.2}"));
         let _ = write!(
@@ -144,7 +153,7 @@ impl ChangesReport {
              {per_refresh} statements per full refresh (the interval mode's statements during its \
              run / its full `SELECT`s).\n",
             bound = INTERVAL_S + 10,
-            idle = self.idle_s,
+            idle = self.measured.idle_s,
             per_hour_refreshes = 3600 / IDLE_INTERVAL_S,
         );
     }
@@ -155,7 +164,7 @@ impl ChangesReport {
              | mode | changes run for | refreshes | statements | idle window: statements |\n\
              |---|--:|--:|--:|--:|\n",
         );
-        for row in &self.rows {
+        for row in &self.measured.rows {
             let (refreshes, statements, during_s) = row.outcome.during.map_or_else(
                 || ("—".into(), "—".into(), 0.0),
                 |(c, s)| (c.refreshes.to_string(), c.statements.to_string(), s),
@@ -171,7 +180,7 @@ impl ChangesReport {
                 row.mode.key(),
             );
         }
-        for row in &self.rows {
+        for row in &self.measured.rows {
             if let Some(why) = &row.error {
                 let _ = writeln!(out, "\n- {} not measured: {why}", row.mode.key());
             }
@@ -188,8 +197,8 @@ impl ChangesReport {
             }
         }
         if let (Some(per_refresh), Some(row)) = (
-            self.per_refresh,
-            self.rows.iter().find(|r| r.mode == Mode::Interval),
+            self.measured.per_refresh,
+            self.measured.rows.iter().find(|r| r.mode == Mode::Interval),
         ) && row.error.is_none()
         {
             let _ = writeln!(
