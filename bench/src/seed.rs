@@ -1,9 +1,9 @@
 //! Seeding a run: the fixture database and the status key every target serves.
 
-use status_document::headline::Headline;
 use status_document::history::{History, Observation};
 use status_document::keys::history_key;
 use status_document::page::{PageDocument, PageFacts, PageServer, page_key};
+use status_document::servers::Headline;
 use status_document::servers::{IndexEntry, ServerId, ServerIndex, index_key};
 use status_document::{BuildOptions, DocumentView, State, StateReason};
 

@@ -6,7 +6,6 @@
 
 pub mod build;
 pub mod freshness;
-pub mod headline;
 pub mod history;
 pub mod keys;
 pub mod live;

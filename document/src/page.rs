@@ -18,10 +18,9 @@ use serde::{Deserialize, Serialize};
 pub use facts::{PageFacts, bounded_notice};
 pub use history::{PageHistory, SPARK_WIDTH_S};
 
-use crate::headline::with_headline;
 use crate::history::History;
 use crate::live::StateReason;
-use crate::servers::ServerId;
+use crate::servers::{ServerId, with_headline};
 use crate::state::State;
 
 /// The version in every page document; the reader refuses any other.

@@ -16,7 +16,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::headline::with_headline;
+mod headline;
+
+pub use headline::Headline;
+pub(crate) use headline::{whole_seconds, with_headline};
 
 /// The id of the environment-only setup's one server, whose key is the status key itself.
 pub const DEFAULT_SERVER_ID: &str = "default";

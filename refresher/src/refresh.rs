@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use status_document::headline::Headline;
 use status_document::page::{PageFacts, PageHistory};
+use status_document::servers::Headline;
 use status_document::{
     BuildError, BuildOptions, Built, Live, MAX_DOCUMENT_BYTES, State, StatusDocument, build,
     without_constants,

@@ -3,8 +3,8 @@
 //! it apart and swaps it into the kept [`PageServer`] without touching the history half.
 
 use super::{MAX_NOTICE_CHARS, PageServer};
-use crate::headline::{Headline, whole_seconds};
 use crate::schema::StatusDocument;
+use crate::servers::{Headline, whole_seconds};
 
 /// What the page shows of a server's published document: its headline (which the
 /// servers index lists too), the operator's notice and how long it is vouched for.

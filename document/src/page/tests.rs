@@ -2,8 +2,8 @@
 //! unknown days, the sparkline and the bounds.
 
 use super::*;
-use crate::headline::Headline;
 use crate::history::Observation;
+use crate::servers::Headline;
 
 /// 2023-11-14T00:00:00Z, a UTC midnight.
 const MIDNIGHT: i64 = 1_699_920_000;

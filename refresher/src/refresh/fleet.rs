@@ -21,7 +21,7 @@ use status_document::servers::IndexEntry;
 use tokio::time::Instant;
 use tracing::{Instrument, Span, warn};
 
-use status_document::headline::Headline;
+use status_document::servers::Headline;
 
 use super::{RefreshError, Refresher};
 use crate::config::ServerSpec;

@@ -2,9 +2,9 @@
 //! recorded one probe every five minutes over weeks with [`History::record`], and the page's
 //! half is derived from it by [`PageServer::build`] (the document crate's own builder).
 
-use status_document::headline::Headline;
 use status_document::history::{History, Observation};
 use status_document::page::{PageDocument, PageFacts, PageServer};
+use status_document::servers::Headline;
 use status_document::{ServerId, State, StateReason};
 
 /// One probe every five minutes, each vouched for two probes long.

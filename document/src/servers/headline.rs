@@ -2,7 +2,7 @@
 //! `players`, `max_players`, `updated_at`), as the refresher keeps it ([`Headline`]) and as
 //! the stored index and the status page carry it beside who the server is (`id`, `name`).
 //!
-//! [`IndexEntry`](crate::servers::IndexEntry) and [`PageServer`](crate::page::PageServer)
+//! [`IndexEntry`](super::IndexEntry) and [`PageServer`](crate::page::PageServer)
 //! are both declared through [`with_headline!`], so the two wire formats that readers
 //! outside this repository parse name and mark those fields alike and cannot drift apart.
 //! Not one struct `#[serde(flatten)]`ed into both: the reader parses the page, and a
