@@ -29,36 +29,29 @@ pub enum ViewError {
     UnknownSchema(u64),
 }
 
-/// A validated v1 document, borrowing from the stored bytes.
+/// A validated v1 document, borrowing from the stored bytes. An `Option` field that the
+/// stored JSON leaves out reads as `None` (serde's rule for `Option`); only the fields that
+/// may be absent without being an `Option` say `default`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DocumentView<'a> {
     pub schema_version: u32,
     /// Absent, with `rates` and `client_status`, from a refresher without a database.
-    #[serde(default)]
     pub server_status: Option<f64>,
     /// Absent in documents written before `state` existed: those read as `unknown`.
     #[serde(default)]
     pub state: State,
     /// Any word: a reason a later refresher adds is shown, not refused.
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     pub state_reason: Option<Cow<'a, str>>,
-    #[serde(default)]
     pub game_server: Option<GameServer>,
-    #[serde(default)]
     pub players: Option<u64>,
-    #[serde(default)]
     pub max_players: Option<u64>,
-    #[serde(default)]
     pub bots: Option<u64>,
-    #[serde(default)]
     pub players_at: Option<f64>,
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     pub message: Option<Cow<'a, str>>,
-    #[serde(default)]
     pub maintenance_until: Option<f64>,
-    #[serde(default)]
     pub rates: Option<Rates>,
-    #[serde(default)]
     pub client_status: Option<f64>,
     pub updated_at: f64,
     pub refresh_interval_s: u64,
