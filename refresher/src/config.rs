@@ -160,14 +160,7 @@ impl Config {
         let timeout = parse_timeout(&args.status_timeout)?;
         let lease = parse_lease(&args.status_lease)?;
         let metrics_addr = parse_metrics_addr(&args.status_metrics_addr)?;
-        let status_key = parse_key("STATUS_KEY", &args.status_key)?;
-        let interval_key = parse_key("STATUS_INTERVAL_KEY", &args.status_interval_key)?;
-        if interval_key == status_key {
-            return Err(ConfigError::new(
-                "STATUS_INTERVAL_KEY",
-                "must differ from STATUS_KEY",
-            ));
-        }
+        let (status_key, interval_key) = parse_keys(&args)?;
         let meta = args
             .status_meta
             .parse::<MetaPolicy>()
@@ -176,13 +169,7 @@ impl Config {
             .map_err(|e| ConfigError::new("STATUS_MAPPING", e.to_string()))?;
         let state = states::parse_state_settings(&args)?;
         let redis = sentinel::parse_redis(&args)?;
-        let (database, ignored) = match database::database_asked_for(&args) {
-            true => {
-                let (database, ignored) = database::parse_database(&args)?;
-                (Some(database), ignored)
-            }
-            false => (None, Vec::new()),
-        };
+        let (database, ignored) = database::parse_if_asked_for(&args)?;
         let refresh_channel = live::parse_channel(&args.status_refresh_channel, &status_key)?;
         let probe_defaults = game::probe_defaults(&args)?;
         let probe = game::parse_probe(&args, &probe_defaults)?;
@@ -202,6 +189,11 @@ impl Config {
             database: database.is_some(),
         };
         let servers = servers::parse_servers(&args, defaults, probe, players)?;
+        let live = LiveSettings {
+            channel: refresh_channel,
+            min_gap: live::parse_gap(&args.status_min_refresh_gap)?,
+            watch,
+        };
         let document = DocumentSettings {
             mapping,
             meta,
@@ -223,11 +215,7 @@ impl Config {
             timeout,
             lease,
             metrics_addr,
-            live: LiveSettings {
-                channel: refresh_channel,
-                min_gap: live::parse_gap(&args.status_min_refresh_gap)?,
-                watch,
-            },
+            live,
             servers,
             notify: notify::parse_notify(&args, timeout)?,
             once: args.once,
@@ -376,6 +364,19 @@ fn parse_metrics_addr(raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
             ),
         )
     })
+}
+
+/// `STATUS_KEY` and `STATUS_INTERVAL_KEY`, which must differ.
+fn parse_keys(args: &Args) -> Result<(String, String), ConfigError> {
+    let status_key = parse_key("STATUS_KEY", &args.status_key)?;
+    let interval_key = parse_key("STATUS_INTERVAL_KEY", &args.status_interval_key)?;
+    if interval_key == status_key {
+        return Err(ConfigError::new(
+            "STATUS_INTERVAL_KEY",
+            "must differ from STATUS_KEY",
+        ));
+    }
+    Ok((status_key, interval_key))
 }
 
 fn parse_key(variable: &'static str, raw: &str) -> Result<String, ConfigError> {

@@ -8,7 +8,7 @@ use crate::redact::{MASK, RedactedUrl};
 
 /// Whether any database setting is given: `DATABASE_URL` or one of `DB_HOST`, `DB_USER`,
 /// `DB_NAME`. (`DB_PORT` and `DB_PASSWORD` alone name no database.)
-pub(super) fn database_asked_for(args: &Args) -> bool {
+fn database_asked_for(args: &Args) -> bool {
     [
         &args.database_url,
         &args.db_host,
@@ -59,8 +59,20 @@ pub(super) fn without_database(
     Ok(())
 }
 
+/// The database when any database setting asks for one, with the DB_* settings that
+/// DATABASE_URL overrode; none otherwise.
+pub(super) fn parse_if_asked_for(
+    args: &Args,
+) -> Result<(Option<Database>, Vec<&'static str>), ConfigError> {
+    if !database_asked_for(args) {
+        return Ok((None, Vec::new()));
+    }
+    let (database, ignored) = parse_database(args)?;
+    Ok((Some(database), ignored))
+}
+
 /// Builds the database options from DATABASE_URL, or else from the DB_* parts.
-pub(super) fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigError> {
+fn parse_database(args: &Args) -> Result<(Database, Vec<&'static str>), ConfigError> {
     let port = parse_port(&args.db_port)?;
     let (opts, display, ignored, url_tls) = match non_empty(&args.database_url) {
         Some(url) => {
