@@ -43,25 +43,7 @@ async fn the_page_lists_the_servers_with_ninety_days_and_an_outage_after_a_stop(
         first.addr, second.addr
     ));
     let child = Child::spawn(fleet_refresher(&db.url(), &redis, &file.path));
-    let online = vec![
-        ("first".to_owned(), State::Online),
-        ("second".to_owned(), State::Online),
-    ];
-    assert!(
-        wait_until(SETTLE, || states(&redis) == online),
-        "the page never listed both online: {:?}\n{}",
-        page(&redis),
-        child.output()
-    );
-    let p = page(&redis).expect("the page");
-    assert_eq!(p.total_servers, 2);
-    assert_eq!(p.servers[0].name, "First realm");
-    for s in &p.servers {
-        assert_eq!(s.days.len(), DAYS);
-        assert_eq!(s.players_24h.len(), SPARK_POINTS);
-        assert!(s.vouched_until >= s.updated_at, "{s:?}");
-        assert!(s.incidents.is_empty(), "{s:?}");
-    }
+    both_listed_online(&redis, &child);
 
     let reader = ReaderServer::start(ReaderConfig::new(&redis.url(), &redis.status_key())).await;
     the_page_says(
@@ -113,6 +95,30 @@ async fn the_page_lists_the_servers_with_ninety_days_and_an_outage_after_a_stop(
         page(&redis)
     );
     the_page_says(&reader, &["All systems operational"], &["ongoing"]).await;
+}
+
+/// Waits until the page lists both servers online, in the file's order, each with its 90
+/// days and 24 hours and no incident yet.
+fn both_listed_online(redis: &TestRedis, child: &Child) {
+    let online = vec![
+        ("first".to_owned(), State::Online),
+        ("second".to_owned(), State::Online),
+    ];
+    assert!(
+        wait_until(SETTLE, || states(redis) == online),
+        "the page never listed both online: {:?}\n{}",
+        page(redis),
+        child.output()
+    );
+    let p = page(redis).expect("the page");
+    assert_eq!(p.total_servers, 2);
+    assert_eq!(p.servers[0].name, "First realm");
+    for s in &p.servers {
+        assert_eq!(s.days.len(), DAYS);
+        assert_eq!(s.players_24h.len(), SPARK_POINTS);
+        assert!(s.vouched_until >= s.updated_at, "{s:?}");
+        assert!(s.incidents.is_empty(), "{s:?}");
+    }
 }
 
 /// Waits until `GET /status` (English) holds every one of `present` and none of `absent`:
