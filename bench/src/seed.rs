@@ -3,8 +3,7 @@
 use status_document::history::{History, Observation};
 use status_document::keys::history_key;
 use status_document::page::{PageDocument, PageFacts, PageServer, page_key};
-use status_document::servers::Headline;
-use status_document::servers::{IndexEntry, ServerId, ServerIndex, index_key};
+use status_document::servers::{Headline, IndexEntry, ServerId, ServerIndex, index_key};
 use status_document::{BuildOptions, DocumentView, State, StateReason};
 
 use crate::context::Context;

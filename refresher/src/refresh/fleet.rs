@@ -17,11 +17,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use status_document::page::PageServer;
-use status_document::servers::IndexEntry;
+use status_document::servers::{Headline, IndexEntry};
 use tokio::time::Instant;
 use tracing::{Instrument, Span, warn};
-
-use status_document::servers::Headline;
 
 use super::{RefreshError, Refresher};
 use crate::config::ServerSpec;
