@@ -83,6 +83,7 @@ pub struct PageServer {
     /// write; each is the highest count seen in it, `None` where nothing was counted.
     pub players_24h: Vec<Option<u32>>,
     /// The daily bars, oldest first: [`DAYS`] UTC days ending with today.
+    #[serde(with = "stored_days")]
     pub days: Vec<DayBar>,
     /// Uptime in percent per window (`None`: neither online nor offline was observed).
     pub uptime: PageUptime,
@@ -152,8 +153,8 @@ impl PageDocument {
     }
 }
 
-/// One UTC day of one server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One UTC day of one server (stored as [`stored_days`] says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayBar {
     /// Unix seconds of the day's start (00:00 UTC).
     pub day: i64,
@@ -186,6 +187,56 @@ pub struct PageIncident {
     pub end: Option<i64>,
     /// Seconds, exact (ongoing: up to `generated_at`).
     pub duration_s: u64,
+}
+
+/// The daily bars as stored: `{"from": <first day>, "seconds": [[online, offline,
+/// maintenance, unknown], …]}`, one array a day, the days consecutive. A page holds 90 bars
+/// per server, and the reader parses the page on every `GET /status`: as objects with a
+/// date each, the bars were most of the page's bytes and of that parse.
+pub mod stored_days {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::DayBar;
+
+    const DAY_S: i64 = 86_400;
+
+    #[derive(Serialize, Deserialize)]
+    struct Days {
+        from: i64,
+        seconds: Vec<[u32; 4]>,
+    }
+
+    pub fn serialize<S: Serializer>(days: &[DayBar], serializer: S) -> Result<S::Ok, S::Error> {
+        Days {
+            from: days.first().map_or(0, |d| d.day),
+            seconds: days
+                .iter()
+                .map(|d| [d.online_s, d.offline_s, d.maintenance_s, d.unknown_s])
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<DayBar>, D::Error> {
+        let days = Days::deserialize(deserializer)?;
+        let day = |i: usize| days.from.saturating_add((i as i64).saturating_mul(DAY_S));
+        Ok(days
+            .seconds
+            .iter()
+            .enumerate()
+            .map(
+                |(i, &[online_s, offline_s, maintenance_s, unknown_s])| DayBar {
+                    day: day(i),
+                    online_s,
+                    offline_s,
+                    maintenance_s,
+                    unknown_s,
+                },
+            )
+            .collect())
+    }
 }
 
 /// The key of the page document.
