@@ -173,20 +173,42 @@ pub struct PageUptime {
     pub d90: Option<f64>,
 }
 
-/// One outage or maintenance on the page.
+/// One outage or maintenance on the page. Stored as the array `[state, reason or null,
+/// start, end or null, duration_s]`: up to 20 per server, and as objects their keys were
+/// half of a busy page's bytes, parsed on every `GET /status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "IncidentTuple", into = "IncidentTuple")]
 pub struct PageIncident {
     /// `offline`, `maintenance` or `unknown`: the state the incident was in.
     pub state: State,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<StateReason>,
     /// Unix seconds.
     pub start: i64,
     /// `None`: ongoing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
     /// Seconds, exact (ongoing: up to `generated_at`).
     pub duration_s: u64,
+}
+
+/// [`PageIncident`] as stored.
+type IncidentTuple = (State, Option<StateReason>, i64, Option<i64>, u64);
+
+impl From<IncidentTuple> for PageIncident {
+    fn from((state, reason, start, end, duration_s): IncidentTuple) -> PageIncident {
+        PageIncident {
+            state,
+            reason,
+            start,
+            end,
+            duration_s,
+        }
+    }
+}
+
+impl From<PageIncident> for IncidentTuple {
+    fn from(i: PageIncident) -> IncidentTuple {
+        (i.state, i.reason, i.start, i.end, i.duration_s)
+    }
 }
 
 /// The daily bars as stored: `{"from": <first day>, "seconds": [[online, offline,
