@@ -338,6 +338,13 @@ pub fn reader_logic_cost_us(document: &[u8]) -> f64 {
     logic_cost_us(document, crate::targets::PATH, 20_000)
 }
 
+/// The reader's `GET /status` natively on `page` (the `reader-page` fixture): its bytes and
+/// µs per request. Set against `/server/status`'s it shows what parsing and rendering the
+/// page add to each request.
+pub fn page_cost(page: &[u8]) -> (usize, f64) {
+    (page.len(), logic_cost_us(page, "/status", 2_000))
+}
+
 /// `status_reader::handle` for `path`, every key holding `stored`: µs per request.
 fn logic_cost_us(stored: &[u8], path: &str, iterations: u32) -> f64 {
     struct Fixed<'a>(&'a [u8]);

@@ -55,6 +55,9 @@ pub struct Extras {
     pub logic_us: f64,
     /// The history's costs, on the full history of the run.
     pub history: Option<crate::costs_and_freshness::HistoryCosts>,
+    /// Native `status_reader::handle` of `GET /status` on the `reader-page` fixture page:
+    /// (its bytes, µs per request).
+    pub page: Option<(usize, f64)>,
     pub refresher_rss_kib: Option<Measured<u64>>,
     /// (label, wall time ms or why not).
     pub refresh_times: Vec<(String, Measured<f64>)>,
@@ -314,6 +317,13 @@ impl Report {
                 per_hour(1.0),
                 h.serve_us,
                 e.logic_us
+            );
+        }
+        if let Some((bytes, us)) = e.page {
+            let _ = writeln!(
+                out,
+                "- the status page (`reader-page`: {} servers, full histories): {bytes} bytes stored; the reader's `/status` logic natively (parse, render): {us:.0} µs per request",
+                crate::targets::PAGE_SERVERS
             );
         }
         for outcome in &self.outcomes {

@@ -74,6 +74,7 @@ with_headline! {
         /// counted.
         pub players_24h: Vec<Option<u32>>,
         /// The daily bars, oldest first: [`DAYS`] UTC days ending with today.
+        #[serde(with = "stored_days")]
         pub days: Vec<DayBar>,
         /// Uptime in percent per window (`None`: neither online nor offline was observed).
         pub uptime: PageUptime,
@@ -145,8 +146,8 @@ impl PageDocument {
     }
 }
 
-/// One UTC day of one server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One UTC day of one server (stored as [`stored_days`] says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayBar {
     /// Unix seconds of the day's start (00:00 UTC).
     pub day: i64,
@@ -165,20 +166,92 @@ pub struct PageUptime {
     pub d90: Option<f64>,
 }
 
-/// One outage or maintenance on the page.
+/// One outage or maintenance on the page. Stored as the array `[state, reason or null,
+/// start, end or null, duration_s]`: up to 20 per server, and as objects their keys were
+/// half of a busy page's bytes, parsed on every `GET /status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "IncidentTuple", into = "IncidentTuple")]
 pub struct PageIncident {
     /// `offline`, `maintenance` or `unknown`: the state the incident was in.
     pub state: State,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<StateReason>,
     /// Unix seconds.
     pub start: i64,
     /// `None`: ongoing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
     /// Seconds, exact (ongoing: up to `generated_at`).
     pub duration_s: u64,
+}
+
+/// [`PageIncident`] as stored.
+type IncidentTuple = (State, Option<StateReason>, i64, Option<i64>, u64);
+
+impl From<IncidentTuple> for PageIncident {
+    fn from((state, reason, start, end, duration_s): IncidentTuple) -> PageIncident {
+        PageIncident {
+            state,
+            reason,
+            start,
+            end,
+            duration_s,
+        }
+    }
+}
+
+impl From<PageIncident> for IncidentTuple {
+    fn from(i: PageIncident) -> IncidentTuple {
+        (i.state, i.reason, i.start, i.end, i.duration_s)
+    }
+}
+
+/// The daily bars as stored: `{"from": <first day>, "seconds": [[online, offline,
+/// maintenance, unknown], …]}`, one array a day, the days consecutive. A page holds 90 bars
+/// per server, and the reader parses the page on every `GET /status`: as objects with a
+/// date each, the bars were most of the page's bytes and of that parse.
+pub mod stored_days {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::DayBar;
+
+    const DAY_S: i64 = 86_400;
+
+    #[derive(Serialize, Deserialize)]
+    struct Days {
+        from: i64,
+        seconds: Vec<[u32; 4]>,
+    }
+
+    pub fn serialize<S: Serializer>(days: &[DayBar], serializer: S) -> Result<S::Ok, S::Error> {
+        Days {
+            from: days.first().map_or(0, |d| d.day),
+            seconds: days
+                .iter()
+                .map(|d| [d.online_s, d.offline_s, d.maintenance_s, d.unknown_s])
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<DayBar>, D::Error> {
+        let days = Days::deserialize(deserializer)?;
+        let day = |i: usize| days.from.saturating_add((i as i64).saturating_mul(DAY_S));
+        Ok(days
+            .seconds
+            .iter()
+            .enumerate()
+            .map(
+                |(i, &[online_s, offline_s, maintenance_s, unknown_s])| DayBar {
+                    day: day(i),
+                    online_s,
+                    offline_s,
+                    maintenance_s,
+                    unknown_s,
+                },
+            )
+            .collect())
+    }
 }
 
 /// The key of the page document.

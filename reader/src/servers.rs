@@ -71,7 +71,7 @@ pub fn serve_index(req: &RequestHead, read: Result<(Vec<u8>, u64), ServeError>) 
          stale-if-error={}",
         cache::STALE_IF_ERROR_S
     );
-    let tag = format!("\"i-{:x}-{:016x}\"", stored.len(), fnv1a(&stored));
+    let tag = format!("\"i-{:x}-{:016x}\"", stored.len(), fingerprint(&stored));
     let headers = match with_validators(
         req,
         vec![("cache-control", cache_control)],
@@ -97,12 +97,22 @@ pub fn known(fetched: Result<Fetched, ServeError>, id: &ServerId) -> Result<Fetc
     }
 }
 
-/// 64-bit FNV-1a over the stored index: its `ETag`, which must change with any rewrite (the
-/// index has no sequence number of its own). A cache validator, not a security boundary.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+/// A 64-bit fingerprint of a stored value for its `ETag`, which must change with any
+/// rewrite (the index and the page have no sequence number of their own): FNV-1a's step
+/// over 8-byte words, not bytes, as it runs on every request over tens of kilobytes. A
+/// cache validator, not a security boundary.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let step = |hash: u64, word: u64| (hash ^ word).wrapping_mul(0x0000_0100_0000_01b3);
+    let hash = words.by_ref().fold(0xcbf2_9ce4_8422_2325, |hash, w| {
+        step(
+            hash,
+            u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+        )
+    });
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    step(step(hash, u64::from_le_bytes(tail)), bytes.len() as u64)
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub fn static_costs(ctx: &Context, document: &[u8]) -> Extras {
         history: Some(costs_and_freshness::history_costs(
             &crate::seed::full_history(crate::unix_now()),
         )),
+        page: Some(costs_and_freshness::page_cost(&crate::seed::full_page(
+            crate::unix_now(),
+        ))),
         table_rows: serde_json::from_slice::<serde_json::Value>(document)
             .ok()
             .and_then(|j| j["_meta"].as_object().map(|m| m.len() as u64))

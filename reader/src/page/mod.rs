@@ -28,7 +28,7 @@ use status_document::page::{MAX_PAGE_BYTES, PAGE_VERSION, PageDocument, page_key
 use crate::cache::{OVERDUE_MAX_AGE_S, STALE_IF_ERROR_S};
 use crate::request::RequestHead;
 use crate::respond::{Response, with_validators};
-use crate::servers::fnv1a;
+use crate::servers::fingerprint;
 use crate::store::{Store, StoreError};
 use words::{Lang, words};
 
@@ -100,7 +100,7 @@ fn parse(bytes: &[u8]) -> Result<Stored, String> {
     Ok(Stored {
         doc,
         len: bytes.len(),
-        hash: fnv1a(bytes),
+        hash: fingerprint(bytes),
     })
 }
 

@@ -17,7 +17,9 @@ use status_document::{MAX_PLAYERS, State, StateReason};
 
 use super::escape;
 use super::svg;
-use super::time::{DASH, push_duration, push_percent, push_time, push_time_element, whole};
+use super::time::{
+    DASH, push_duration, push_percent, push_time, push_time_element, push_uint, whole,
+};
 use super::words::{Lang, Words, words};
 
 /// Longest server name printed (characters).
@@ -232,9 +234,7 @@ fn server_section(out: &mut String, server: &PageServer, generated_at: u64, now:
 
 fn push_count(out: &mut String, n: Option<u64>) {
     match n {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Some(n) => push_uint(out, n),
         None => out.push_str(DASH),
     }
 }
@@ -254,10 +254,13 @@ fn incidents(out: &mut String, list: &[PageIncident], generated_at: u64, w: &Wor
         out.push_str(if open { "<li>" } else { "<ul><li>" });
         open = true;
         let state = incident.state;
-        let _ = write!(out, "<span class=\"{}\">", state_class(state));
+        out.push_str("<span class=\"");
+        out.push(state_class(state));
+        out.push_str("\">");
         out.push_str(state_word(state, w));
         if let Some(reason) = incident.reason {
-            let _ = write!(out, " · {}", reason_word(reason, w));
+            out.push_str(" · ");
+            out.push_str(reason_word(reason, w));
         }
         out.push_str("</span> ");
         push_time(out, incident.start);

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use status_document::page::{DAYS, DayBar, SPARK_POINTS};
 
-use super::time::{push_date, push_duration, push_percent};
+use super::time::{push_date, push_duration, push_percent, push_uint};
 use super::words::Words;
 
 /// Sparkline geometry (viewBox units): one point every [`SPARK_STEP`], inside a box of
@@ -22,7 +22,7 @@ const SPARK_H: u64 = 40;
 
 /// Bar height (viewBox units): day `i` is a stroke at `x = i`, `.7` wide (the page's CSS)
 /// and [`BAR_H`] high, so a bar is `M{i},0v{BAR_H}`: a few bytes per day.
-const BAR_H: usize = 9;
+const BAR_H: &str = "9";
 
 /// The players sparkline: one polyline per run of counted points, gaps where nothing was
 /// counted (a gap is not a zero).
@@ -57,10 +57,11 @@ pub fn sparkline(out: &mut String, points: &[Option<u32>], w: &Words) {
                     "<polyline vector-effect=\"non-scaling-stroke\" points=\""
                 });
                 let y = 2 + (SPARK_H - 4) * (scale - u64::from(*v).min(scale)) / scale;
-                let _ = write!(out, "{},{y}", i * SPARK_STEP);
+                push_point(out, i * SPARK_STEP, y);
                 // A lone point gets a short level stroke, or it would not show.
                 if !open && !matches!(points.get(i + 1), Some(Some(_))) {
-                    let _ = write!(out, " {},{y}", i * SPARK_STEP + 2);
+                    out.push(' ');
+                    push_point(out, i * SPARK_STEP + 2, y);
                 }
                 open = true;
             }
@@ -75,6 +76,13 @@ pub fn sparkline(out: &mut String, points: &[Option<u32>], w: &Words) {
         out.push_str("\"/>");
     }
     out.push_str("</svg>");
+}
+
+/// `x,y` of a polyline.
+fn push_point(out: &mut String, x: usize, y: u64) {
+    push_uint(out, x as u64);
+    out.push(',');
+    push_uint(out, y);
 }
 
 /// A day's colour class: `u` nothing observed (grey, never downtime), `d` offline most of
@@ -100,21 +108,28 @@ pub fn day_class(day: &DayBar) -> char {
 /// maintenance and unobserved time are left out of it, as in the stored windows.
 pub fn day_words(out: &mut String, day: &DayBar, w: &Words) {
     let (on, off) = (u64::from(day.online_s), u64::from(day.offline_s));
+    out.push_str(" · ");
     if day_class(day) == 'u' {
-        let _ = write!(out, " · {}", w.no_data);
+        out.push_str(w.no_data);
         return;
     }
+    let mut sep = "";
     if on + off > 0 {
-        let _ = write!(out, " · {} ", w.uptime);
+        out.push_str(w.uptime);
+        out.push(' ');
         push_percent(out, on as f64 * 100.0 / (on + off) as f64);
+        sep = " · ";
     }
     for (secs, word) in [
         (off, w.outage),
         (u64::from(day.maintenance_s), w.maintenance),
     ] {
         if secs > 0 {
-            let _ = write!(out, " · {word} ");
+            out.push_str(sep);
+            out.push_str(word);
+            out.push(' ');
             push_duration(out, secs, &w.units);
+            sep = " · ";
         }
     }
 }
@@ -147,23 +162,32 @@ pub fn bars(out: &mut String, days: &[DayBar], w: &Words) {
         w.no_data,
         counts[4],
     );
+    // Each day's tooltip words once, end to end in one buffer: the runs compare them.
+    let mut words = String::with_capacity(days.len() * 48);
+    let mut ends = [0usize; DAYS];
+    for (end, day) in ends.iter_mut().zip(days) {
+        day_words(&mut words, day, w);
+        *end = words.len();
+    }
+    let said = |i: usize| &words[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
     let mut i = 0;
     while i < days.len() {
-        let (class, mut words) = (day_class(&days[i]), String::new());
-        day_words(&mut words, &days[i], w);
+        let class = day_class(&days[i]);
         let mut last = i;
-        let mut next = String::new();
-        while let Some(day) = days.get(last + 1) {
-            next.clear();
-            day_words(&mut next, day, w);
-            if day_class(day) != class || next != words {
-                break;
-            }
+        while last + 1 < days.len()
+            && day_class(&days[last + 1]) == class
+            && said(last + 1) == said(i)
+        {
             last += 1;
         }
-        let _ = write!(out, "<path class={class} d=");
+        out.push_str("<path class=");
+        out.push(class);
+        out.push_str(" d=");
         for x in offset + i..=offset + last {
-            let _ = write!(out, "M{x},0v{BAR_H}");
+            out.push('M');
+            push_uint(out, x as u64);
+            out.push_str(",0v");
+            out.push_str(BAR_H);
         }
         out.push_str("><title>");
         push_date(out, days[i].day);
@@ -171,7 +195,8 @@ pub fn bars(out: &mut String, days: &[DayBar], w: &Words) {
             out.push_str(" – ");
             push_date(out, days[last].day);
         }
-        let _ = write!(out, "{words}</title></path>");
+        out.push_str(said(i));
+        out.push_str("</title></path>");
         i = last + 1;
     }
     out.push_str("</svg>");

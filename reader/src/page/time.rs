@@ -5,8 +5,10 @@
 //! in every copy served after it. Every number comes from the stored page, so anything out
 //! of range (negative, non-finite, past year 9999) prints as [`DASH`] rather than as a
 //! nonsense date or a panic.
-
-use std::fmt::Write as _;
+//!
+//! Numbers are written with `itoa` ([`push_uint`], [`push_padded`]) rather than through
+//! `write!`: a page of five servers prints about two thousand of them, and `core::fmt`'s
+//! machinery was the larger part of the render's cost (`cargo xtask bench`, `reader-page`).
 
 use crate::cache::civil_from_days;
 
@@ -33,7 +35,12 @@ fn parts(unix: i64) -> Option<(i64, i64, i64, i64, i64, i64)> {
 pub fn push_time(out: &mut String, unix: i64) {
     match parts(unix) {
         Some((y, mo, d, h, mi, _)) => {
-            let _ = write!(out, "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC");
+            push_ymd(out, y, mo, d);
+            out.push(' ');
+            push_padded(out, h as u64, 2);
+            out.push(':');
+            push_padded(out, mi as u64, 2);
+            out.push_str(" UTC");
         }
         None => out.push_str(DASH),
     }
@@ -45,10 +52,13 @@ pub fn push_time_element(out: &mut String, unix: i64) {
         out.push_str(DASH);
         return;
     };
-    let _ = write!(
-        out,
-        "<time datetime=\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z\">"
-    );
+    out.push_str("<time datetime=\"");
+    push_ymd(out, y, mo, d);
+    for (sep, n) in [('T', h), (':', mi), (':', s)] {
+        out.push(sep);
+        push_padded(out, n as u64, 2);
+    }
+    out.push_str("Z\">");
     push_time(out, unix);
     out.push_str("</time>");
 }
@@ -56,11 +66,33 @@ pub fn push_time_element(out: &mut String, unix: i64) {
 /// `2026-12-07`, or [`DASH`].
 pub fn push_date(out: &mut String, unix: i64) {
     match parts(unix) {
-        Some((y, mo, d, ..)) => {
-            let _ = write!(out, "{y:04}-{mo:02}-{d:02}");
-        }
+        Some((y, mo, d, ..)) => push_ymd(out, y, mo, d),
         None => out.push_str(DASH),
     }
+}
+
+/// `2026-12-07` of parts in range ([`parts`] bounds them to years 1970–9999).
+fn push_ymd(out: &mut String, y: i64, mo: i64, d: i64) {
+    push_padded(out, y as u64, 4);
+    out.push('-');
+    push_padded(out, mo as u64, 2);
+    out.push('-');
+    push_padded(out, d as u64, 2);
+}
+
+/// `n` in decimal.
+pub fn push_uint(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits.
+pub fn push_padded(out: &mut String, n: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(n);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
 }
 
 /// Unix seconds stored as a float, as whole seconds when they can be a time.
@@ -76,18 +108,21 @@ pub fn push_duration(out: &mut String, secs: u64, units: &[&str; 4]) {
         return;
     }
     let [s, m, h, d] = units;
-    let _ = match secs {
-        0..60 => write!(out, "{secs} {s}"),
-        60..3600 => write!(out, "{} {m}", secs / 60),
-        3600..86_400 => match secs % 3600 / 60 {
-            0 => write!(out, "{} {h}", secs / 3600),
-            min => write!(out, "{} {h} {min} {m}", secs / 3600),
-        },
-        _ => match secs % 86_400 / 3600 {
-            0 => write!(out, "{} {d}", secs / 86_400),
-            hours => write!(out, "{} {d} {hours} {h}", secs / 86_400),
-        },
+    let (big, big_unit, small, small_unit) = match secs {
+        0..60 => (secs, s, 0, m),
+        60..3600 => (secs / 60, m, 0, s),
+        3600..86_400 => (secs / 3600, h, secs % 3600 / 60, m),
+        _ => (secs / 86_400, d, secs % 86_400 / 3600, h),
     };
+    push_uint(out, big);
+    out.push(' ');
+    out.push_str(big_unit);
+    if small > 0 {
+        out.push(' ');
+        push_uint(out, small);
+        out.push(' ');
+        out.push_str(small_unit);
+    }
 }
 
 /// A percentage rounded down to hundredths (`99.95%`, `100%`: never shows 100% for a
@@ -99,11 +134,19 @@ pub fn push_percent(out: &mut String, percent: f64) {
     }
     let hundredths = (percent * 100.0 + 1e-6).floor() as u64;
     let (whole, frac) = (hundredths / 100, hundredths % 100);
-    let _ = match frac {
-        0 => write!(out, "{whole}%"),
-        f if f % 10 == 0 => write!(out, "{whole}.{}%", f / 10),
-        f => write!(out, "{whole}.{f:02}%"),
-    };
+    push_uint(out, whole);
+    match frac {
+        0 => {}
+        f if f % 10 == 0 => {
+            out.push('.');
+            push_uint(out, f / 10);
+        }
+        f => {
+            out.push('.');
+            push_padded(out, f, 2);
+        }
+    }
+    out.push('%');
 }
 
 #[cfg(test)]
@@ -151,6 +194,17 @@ mod tests {
         assert_eq!(d(3 * 86_400 + 4 * 3600 + 60), "3 d 4 h");
         assert_eq!(d(86_400), "1 d");
         assert_eq!(d(u64::MAX), DASH);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(s(|o| push_uint(o, 0)), "0");
+        assert_eq!(s(|o| push_uint(o, 1_234_567)), "1234567");
+        assert_eq!(s(|o| push_uint(o, u64::MAX)), u64::MAX.to_string());
+        assert_eq!(s(|o| push_padded(o, 7, 2)), "07");
+        assert_eq!(s(|o| push_padded(o, 0, 4)), "0000");
+        assert_eq!(s(|o| push_padded(o, 123, 2)), "123");
+        assert_eq!(s(|o| push_padded(o, 5, 6)), "000005");
     }
 
     #[test]

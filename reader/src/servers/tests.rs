@@ -357,3 +357,23 @@ fn the_badge_label_can_be_the_servers_name() {
         text(&svg)
     );
 }
+
+#[test]
+fn fingerprints_tell_rewrites_apart() {
+    use crate::servers::fingerprint;
+    let base = b"{\"schema_version\":1,\"servers\":[]}".to_vec();
+    let mut seen = vec![fingerprint(&base)];
+    for changed in [
+        [base.as_slice(), b"\0"].concat(), // a trailing zero byte: the length counts
+        base[..base.len() - 1].to_vec(),
+        base.iter()
+            .map(|&b| if b == b'1' { b'2' } else { b })
+            .collect(),
+        Vec::new(),
+    ] {
+        let tag = fingerprint(&changed);
+        assert!(!seen.contains(&tag), "{changed:?}");
+        seen.push(tag);
+    }
+    assert_eq!(fingerprint(&base), seen[0], "stable");
+}
