@@ -9,8 +9,14 @@ use crate::context::Context;
 use crate::{load, process, targets};
 
 /// Runs the reader host under callgrind (counters zeroed once it is serving),
-/// sends `requests` requests at concurrency 1, and writes `callgrind_annotate` output.
-pub fn profile(ctx: &Context, requests: u32, control_component: bool) -> anyhow::Result<()> {
+/// sends `requests` requests for `path` at concurrency 1, and writes `callgrind_annotate`
+/// output.
+pub fn profile(
+    ctx: &Context,
+    requests: u32,
+    control_component: bool,
+    path: &str,
+) -> anyhow::Result<()> {
     let Some(valgrind) = load::which("valgrind") else {
         bail!("valgrind is not installed");
     };
@@ -50,11 +56,11 @@ pub fn profile(ctx: &Context, requests: u32, control_component: bool) -> anyhow:
     };
     // Start-up (compiling the component, building the pool) is not what is profiled.
     control("--zero")?;
-    let url = format!("http://{addr}{}", targets::PATH);
+    let url = format!("http://{addr}{path}");
     let started = Instant::now();
     let mut done = 0u32;
     while done < requests {
-        process::get(addr, targets::PATH)?;
+        process::get(addr, path)?;
         done += 1;
     }
     eprintln!(

@@ -50,6 +50,9 @@ pub struct Options {
     /// With --callgrind: profile the control component instead of the reader.
     #[arg(long)]
     pub callgrind_control: bool,
+    /// With --callgrind: the path requested (e.g. `/status`, `/servers`).
+    #[arg(long, default_value = crate::targets::PATH)]
+    pub callgrind_path: String,
     /// `--quick` (a flag of every mode): smaller refresher measurements.
     #[arg(skip)]
     pub quick: bool,
@@ -79,7 +82,7 @@ pub async fn run(
     std::fs::write(&static_file, &document)?;
 
     if let Some(requests) = opts.callgrind {
-        crate::callgrind::profile(ctx, requests, opts.callgrind_control)?;
+        crate::callgrind::profile(ctx, requests, opts.callgrind_control, &opts.callgrind_path)?;
         return Ok(None);
     }
 
