@@ -323,7 +323,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "- the status page (`reader-page`: {} servers, full histories): {bytes} bytes stored; the reader's `/status` logic natively (parse, render): {us:.0} µs per request",
-                crate::targets::PAGE_SERVERS
+                crate::seed::PAGE_SERVERS
             );
         }
         for outcome in &self.outcomes {
